@@ -1,0 +1,69 @@
+// swift-tools-version: 6.1
+//
+// Weir: a benchmark and load-generation suite for Kafka-style streaming, built on an
+// embedded mmap segment log that writes Kafka's own on-disk format.
+//
+// The log core (WeirCompression, WeirFormat, WeirLog) depends on no Swift package: only the
+// toolchain and the system codec libraries. package-benchmark lives in the separate package
+// under Benchmarks/ so that its build cost stays out of `swift build` and `swift test`.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "weir",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weir", targets: ["weir"]),
+        .library(name: "WeirCompression", targets: ["WeirCompression"]),
+        .library(name: "WeirFormat", targets: ["WeirFormat"]),
+        .library(name: "WeirLog", targets: ["WeirLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Weir's own C: CRC-32C (SSE4.2 with a table fallback) and syscalls that need _GNU_SOURCE.
+        .target(name: "CWeirSupport", cSettings: [.unsafeFlags(["-O2"])]),
+
+        .target(
+            name: "WeirCompression",
+            dependencies: ["CZstd", "CLZ4", "CSnappy", "CZlib"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WeirFormat",
+            dependencies: ["WeirCompression", "CWeirSupport"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WeirLog",
+            dependencies: ["WeirFormat", "CWeirSupport"],
+            swiftSettings: strictSettings
+        ),
+        // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
+        .target(
+            name: "WeirCLI",
+            dependencies: [
+                "WeirCompression", "WeirFormat", "WeirLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "weir", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
+
+        .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,28 @@
+#ifndef WEIR_CWEIRSUPPORT_H
+#define WEIR_CWEIRSUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Extends a CRC-32C (Castagnoli) checksum over `length` bytes. Pass 0 as `crc` to start.
+/// Uses the SSE4.2 `crc32` instruction when the CPU has it, a slice-by-8 table otherwise.
+uint32_t weir_crc32c_update(uint32_t crc, const void *data, size_t length);
+
+/// The slice-by-8 software path, exposed so tests can check it against the hardware path.
+uint32_t weir_crc32c_update_sw(uint32_t crc, const void *data, size_t length);
+
+/// 1 when the hardware path is in use.
+int weir_crc32c_hardware(void);
+
+/// Linux `fallocate(2)` (needs _GNU_SOURCE, which Swift cannot set). Returns 0 or -1 and errno.
+int weir_fallocate(int fd, int mode, int64_t offset, int64_t length);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1 @@
+// The embedded segment log. See ../shared/ARCHITECTURE.md, "The log core".

@@ -1,0 +1,4 @@
+import Testing
+@testable import WeirCLI
+
+@Test func moduleLoads() {}

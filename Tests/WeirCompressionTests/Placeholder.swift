@@ -1,0 +1,4 @@
+import Testing
+@testable import WeirCompression
+
+@Test func moduleLoads() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import WeirFormat
+
+@Test func moduleLoads() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import WeirLog
+
+@Test func moduleLoads() {}
