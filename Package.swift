@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WeirCompression", targets: ["WeirCompression"]),
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
+        .library(name: "WeirBench", targets: ["WeirBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,11 +50,17 @@ let package = Package(
             dependencies: ["WeirFormat", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
+        // Workloads, payloads, measurement and reports.
+        .target(
+            name: "WeirBench",
+            dependencies: ["WeirCompression", "WeirFormat", "WeirLog"],
+            swiftSettings: strictSettings
+        ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -63,6 +70,7 @@ let package = Package(
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
