@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WeirCompression", targets: ["WeirCompression"]),
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
+        .library(name: "WeirClient", targets: ["WeirClient"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
     ],
     dependencies: [
@@ -50,10 +51,16 @@ let package = Package(
             dependencies: ["WeirFormat", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
+        // Producer, consumer, admin on top of the log.
+        .target(
+            name: "WeirClient",
+            dependencies: ["WeirLog"],
+            swiftSettings: strictSettings
+        ),
         // Workloads, payloads, measurement and reports.
         .target(
             name: "WeirBench",
-            dependencies: ["WeirCompression", "WeirFormat", "WeirLog"],
+            dependencies: ["WeirCompression", "WeirFormat", "WeirLog", "WeirClient"],
             swiftSettings: strictSettings
         ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
@@ -70,6 +77,7 @@ let package = Package(
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
     ],
