@@ -35,6 +35,8 @@ final class _GzipCompressor {
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws(CompressionError) {
         let s = stream
         guard deflateReset(s) == Z_OK else { throw .library(.gzip, "deflateReset failed") }
+        s.pointee.avail_in = 0
+        defer { s.pointee.clearBuffers() }
         let source = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
         var fed = 0
         var capacity = Int(deflateBound(s, uLong(input.count)))
@@ -64,8 +66,6 @@ final class _GzipCompressor {
             }
             capacity = 64 << 10
         }
-        s.pointee.next_in = nil
-        s.pointee.next_out = nil
     }
 }
 
@@ -99,10 +99,9 @@ final class _GzipDecompressor {
         }
         let s = stream
         guard inflateReset(s) == Z_OK else { throw .library(.gzip, "inflateReset failed") }
-        defer {
-            s.pointee.next_in = nil
-            s.pointee.next_out = nil
-        }
+        // inflateReset leaves the buffer fields alone; a failed call may have left input behind.
+        s.pointee.avail_in = 0
+        defer { s.pointee.clearBuffers() }
         var fed = 0
         // The trailer's ISIZE (size mod 2^32 of the last member) is a good first guess; deflate
         // cannot expand more than ~1032:1, which bounds the guess for damaged input.
@@ -152,5 +151,15 @@ final class _GzipDecompressor {
             }
             return .needsOutput(written: written)
         }
+    }
+}
+
+extension z_stream {
+    /// Forgets the caller's buffers, so no pointer outlives the call that lent it.
+    fileprivate mutating func clearBuffers() {
+        next_in = nil
+        avail_in = 0
+        next_out = nil
+        avail_out = 0
     }
 }
