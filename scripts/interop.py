@@ -68,6 +68,10 @@ def make_records(rng, count):
     return records
 
 
+def status(before):
+    return "ok" if len(failures) == before else "FAILED"
+
+
 def check(cond, what):
     global checks
     checks += 1
@@ -79,6 +83,7 @@ def check(cond, what):
 def weir_to_python(tmp, rng):
     for codec in CODECS:
         for count in (1, 10, 1000, 10000):
+            before = len(failures)
             records = make_records(rng, count)
             jsonl = os.path.join(tmp, f"in-{codec}-{count}.jsonl")
             out = os.path.join(tmp, f"weir-{codec}-{count}.bin")
@@ -112,12 +117,13 @@ def weir_to_python(tmp, rng):
                 if not same:
                     check(False, f"(a) {codec}/{count}: record {i} differs: {rec} vs {want}")
                     break
-            print(f"(a) weir -> kafka-python {codec:6} {count:6} records, {batches:3} batches: ok", file=sys.stderr)
+            print(f"(a) weir -> kafka-python {codec:6} {count:6} records, {batches:3} batches: {status(before)}", file=sys.stderr)
 
 
 def python_to_weir(tmp, rng):
     for codec, cid in CODECS.items():
         for count in (1, 100, 5000):
+            before = len(failures)
             records = make_records(rng, count)
             builder = DefaultRecordBatchBuilder(magic=2, compression_type=cid, is_transactional=0,
                                                 producer_id=-1, producer_epoch=-1, base_sequence=-1,
@@ -142,7 +148,7 @@ def python_to_weir(tmp, rng):
                 if not same:
                     check(False, f"(b) {codec}/{count}: record {i} differs: {rec} vs {want}")
                     break
-            print(f"(b) kafka-python -> weir {codec:6} {count:6} records: ok", file=sys.stderr)
+            print(f"(b) kafka-python -> weir {codec:6} {count:6} records: {status(before)}", file=sys.stderr)
 
 
 def segment_directory(tmp, rng):
@@ -151,6 +157,7 @@ def segment_directory(tmp, rng):
     if "append" not in help_text:
         print("(c) skipped: this weir has no `weir log append`", file=sys.stderr)
         return
+    failures_before_c = len(failures)
     log_dir = os.path.join(tmp, "logdir")
     total = 0
     for codec in CODECS:
@@ -178,7 +185,8 @@ def segment_directory(tmp, rng):
                 check(rec.offset == next_offset, f"(c) {seg}: offset {rec.offset}, expected {next_offset}")
                 next_offset = rec.offset + 1
     check(next_offset == total, f"(c) read {next_offset} records across segments, wrote {total}")
-    print(f"(c) weir segment directory -> kafka-python MemoryRecords: {len(segments)} segments, {total} records: ok",
+    print(f"(c) weir segment directory -> kafka-python MemoryRecords: {len(segments)} segments, {total} records: "
+          f"{status(failures_before_c)}",
           file=sys.stderr)
 
 
