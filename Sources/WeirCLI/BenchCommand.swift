@@ -56,6 +56,9 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Repeats per measurement; the median is reported.")
         var repeats: Int = 5
 
+        @Option(help: "Also write the payload to this file, to compare with other tools (e.g. `lz4 -b1 FILE`).")
+        var savePayload: String?
+
         func run() async throws {
             guard repeats >= 1 else { throw CLIError.usage("--repeats must be at least 1") }
             let payload: [UInt8]
@@ -67,6 +70,13 @@ public struct BenchCommand: AsyncParsableCommand {
             } else {
                 var gen = PayloadGenerator()
                 payload = gen.jsonLike(1 << 20)
+            }
+            if let savePayload {
+                do {
+                    try Data(payload).write(to: URL(fileURLWithPath: savePayload))
+                } catch {
+                    throw CLIError.failure("cannot write --save-payload '\(savePayload)': \(error.localizedDescription)")
+                }
             }
             let results = try CodecComparison(repeats: repeats).run(payload: payload)
             print(CodecComparison.table(results))
