@@ -35,6 +35,8 @@ public struct CorePreset: Sendable {
         let codecs = try CodecComparison(repeats: 3, minNanosPerRepeat: 150_000_000).run(payload: payload)
         report.codecs = codecs
         progress("codecs: \(codecs.count) measured")
+        report.figures += try FormatFigures.measure(recordSize: 100, repeats: 3, minNanos: 150_000_000)
+        progress("format: encode/decode measured")
     }
 }
 
