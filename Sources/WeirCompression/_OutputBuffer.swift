@@ -55,12 +55,14 @@ func _decodeStreaming(
         let allowance = limit - produced
         guard allowance > 0 else { throw .tooLarge(codec, maxOutputBytes) }
         let wanted: Int
+        // Spare capacity (a reused buffer's, or what a geometric regrowth left) costs nothing.
+        let spare = output.capacity - output.count
         if first {
-            wanted = max(initialCapacity, 1)
+            wanted = max(initialCapacity, spare, 1)
             first = false
         } else {
-            // Use the spare capacity a geometric regrowth left, and at least double the payload.
-            wanted = max(minimumChunk, output.capacity - output.count, produced)
+            // At least double the payload so far: amortized linear growth.
+            wanted = max(minimumChunk, spare, produced)
         }
         var finished = false
         try output._appendUninitialized(capacity: min(wanted, allowance)) {
