@@ -11,8 +11,12 @@
 ///
 /// A compressor owns its codec context (a `ZSTD_CCtx`, an `LZ4F_cctx`, a zlib deflate stream)
 /// and reuses it across calls, so a producer pays for the context once, not per batch; the
-/// context is freed when the compressor is. It is not thread-safe and not `Sendable`: give each
-/// thread (or each producer task that owns its batches) its own compressor.
+/// context is freed when the compressor is. (snappy has no context to keep: libsnappy
+/// allocates its hash table inside each block's `snappy_compress`.) With an output buffer that
+/// is reused too, compressing allocates nothing.
+///
+/// It is not thread-safe and not `Sendable`: give each thread (or each task that owns a
+/// partition's batches) its own compressor.
 public final class Compressor {
     /// The codec (`compression.type`).
     public let codec: CompressionCodec

@@ -105,17 +105,17 @@ final class _GzipDecompressor {
         var fed = 0
         // The trailer's ISIZE (size mod 2^32 of the last member) is a good first guess; deflate
         // cannot expand more than ~1032:1, which bounds the guess for damaged input.
-        var estimate = input.count * 4
+        var estimate = max(input.count * 4, 32 << 10)
         if input.count >= 18 {
             let isize = Int(UInt32(littleEndian: input.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self)))
             if isize <= input.count * 1032 { estimate = isize }
         }
         try _decodeStreaming(
             codec: .gzip, into: &output, maxOutputBytes: maxOutputBytes,
-            initialCapacity: max(estimate, 256), minimumChunk: 32 << 10
+            initialCapacity: estimate, minimumChunk: 32 << 10
         ) { (buffer) throws(CompressionError) -> _StepResult in
             var written = 0
-            while written < buffer.count {
+            while true {
                 if s.pointee.avail_in == 0 && fed < input.count {
                     let n = min(input.count - fed, zlibChunk)
                     s.pointee.next_in = UnsafeMutablePointer(mutating: source + fed)
@@ -129,6 +129,7 @@ final class _GzipDecompressor {
                 let rc = inflate(s, Z_NO_FLUSH)
                 let produced = room - Int(s.pointee.avail_out)
                 written += produced
+                let progressed = produced > 0 || s.pointee.avail_in != inBefore
                 let noMoreInput = s.pointee.avail_in == 0 && fed == input.count
                 switch rc {
                 case Z_STREAM_END:
@@ -136,9 +137,12 @@ final class _GzipDecompressor {
                     // Another gzip member follows.
                     guard inflateReset(s) == Z_OK else { throw .library(.gzip, "inflateReset failed") }
                 case Z_OK, Z_BUF_ERROR:
-                    if s.pointee.avail_out == 0 { continue }
-                    if noMoreInput { throw .truncated(.gzip, input.count) }
-                    if produced == 0 && s.pointee.avail_in == inBefore {
+                    if written == buffer.count {
+                        // Full: go on while inflate can work without room (end of block, trailer).
+                        if !progressed { return .needsOutput(written: written) }
+                    } else if noMoreInput {
+                        throw .truncated(.gzip, input.count)
+                    } else if !progressed {
                         throw .corrupt(.gzip, "inflate made no progress")
                     }
                 case Z_DATA_ERROR, Z_NEED_DICT:
@@ -149,7 +153,6 @@ final class _GzipDecompressor {
                     throw .library(.gzip, "inflate failed (\(rc))")
                 }
             }
-            return .needsOutput(written: written)
         }
     }
 }

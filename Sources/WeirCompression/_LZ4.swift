@@ -79,29 +79,11 @@ final class _LZ4Decompressor {
         guard let source = input.baseAddress, input.count > 0 else { throw .truncated(.lz4, 0) }
         let context = self.context
         LZ4F_resetDecompressionContext(context)
-        // Peek at the first frame's descriptor: its block size lets LZ4F decode straight into
-        // our buffer (it needs a whole block of room), and its content size, when present,
-        // sizes the output exactly.
-        var blockSize = 64 << 10
-        var estimate = input.count * 4
-        if input.count >= 7, UInt32(littleEndian: input.loadUnaligned(as: UInt32.self)) == lz4FrameMagic {
-            let flg = input[4]
-            let bd = input[5]
-            switch (bd >> 4) & 0x7 {
-            case 5: blockSize = 256 << 10
-            case 6: blockSize = 1 << 20
-            case 7: blockSize = 4 << 20
-            default: break
-            }
-            if flg & 0x08 != 0, input.count >= 14 {
-                let contentSize = UInt64(littleEndian: input.loadUnaligned(fromByteOffset: 6, as: UInt64.self))
-                if contentSize <= UInt64(Int.max) { estimate = Int(contentSize) }
-            }
-        }
+        let (blockSize, estimate) = _lz4FrameSizeEstimate(input)
         var consumed = 0
         try _decodeStreaming(
             codec: .lz4, into: &output, maxOutputBytes: maxOutputBytes,
-            initialCapacity: max(estimate, 1), minimumChunk: blockSize
+            initialCapacity: estimate ?? max(input.count * 4, blockSize), minimumChunk: blockSize
         ) { (buffer) throws(CompressionError) -> _StepResult in
             var written = 0
             while true {
@@ -118,23 +100,63 @@ final class _LZ4Decompressor {
                 consumed += srcSize
                 written += dstSize
                 let inputLeft = input.count - consumed
-                if hint == 0 {
-                    // A frame ended; another may follow.
-                    if inputLeft == 0 { return .done(written: written) }
+                let progressed = srcSize > 0 || dstSize > 0
+                // 0: a frame ended (another may follow).
+                if hint == 0 && inputLeft == 0 { return .done(written: written) }
+                if written == buffer.count {
+                    // Full: go on while LZ4F can work without room (end mark, checksum, header).
+                    if !progressed { return .needsOutput(written: written) }
                     continue
                 }
-                if written == buffer.count { return .needsOutput(written: written) }
-                if inputLeft == 0 {
+                if hint != 0 && inputLeft == 0 || !progressed {
                     LZ4F_resetDecompressionContext(context)
-                    throw .truncated(.lz4, input.count)
-                }
-                if srcSize == 0 && dstSize == 0 {
-                    LZ4F_resetDecompressionContext(context)
+                    if inputLeft == 0 { throw .truncated(.lz4, input.count) }
                     throw .corrupt(.lz4, "LZ4F_decompress made no progress")
                 }
             }
         }
     }
+}
+
+/// Reads the first LZ4 frame's descriptor and block headers without decoding: its maximum
+/// block size (LZ4F decodes straight into a buffer with a whole block of room) and an upper
+/// bound on its decoded size (the content size when stated; otherwise each compressed block
+/// counts as a full block and each stored block as its size), or nil when the frame's blocks
+/// cannot be walked to the end mark. Kafka's frames (64 KiB blocks, no content size) get a
+/// bound within one block of the truth. Never traps on malformed input.
+func _lz4FrameSizeEstimate(_ input: UnsafeRawBufferPointer) -> (blockSize: Int, estimate: Int?) {
+    var blockSize = 64 << 10
+    guard input.count >= 7, UInt32(littleEndian: input.loadUnaligned(as: UInt32.self)) == lz4FrameMagic else {
+        return (blockSize, nil)
+    }
+    let flg = input[4]
+    switch (input[5] >> 4) & 0x7 {
+    case 5: blockSize = 256 << 10
+    case 6: blockSize = 1 << 20
+    case 7: blockSize = 4 << 20
+    default: break
+    }
+    var position = 6
+    if flg & 0x08 != 0 {
+        guard input.count >= position + 8 else { return (blockSize, nil) }
+        let contentSize = UInt64(littleEndian: input.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        // A compressed byte decodes to at most ~255 bytes, which caps a damaged size field.
+        return (blockSize, Int(min(contentSize, UInt64(input.count) * 256)))
+    }
+    if flg & 0x01 != 0 { position += 4 }  // dictionary id
+    position += 1  // header checksum
+    let blockChecksum = flg & 0x10 != 0 ? 4 : 0
+    var total = 0
+    while position <= input.count - 4 {
+        let word = UInt32(littleEndian: input.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        position += 4
+        if word == 0 { return (blockSize, total) }  // end mark
+        let size = Int(word & 0x7FFF_FFFF)
+        total += word & 0x8000_0000 != 0 ? min(size, blockSize) : blockSize
+        guard size <= input.count - position else { break }
+        position += size + blockChecksum
+    }
+    return (blockSize, nil)
 }
 
 private func lz4ErrorName(_ code: Int) -> String {

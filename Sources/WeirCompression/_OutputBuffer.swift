@@ -30,9 +30,15 @@ enum _StepResult {
 /// (the extra byte tells "exactly at the limit" from "over it").
 ///
 /// - Parameters:
-///   - initialCapacity: a size estimate for the first buffer (clamped to the limit).
-///   - minimumChunk: the smallest buffer worth handing out when the limit allows (e.g. a block
-///     size, so the library can decode straight into it).
+///   - initialCapacity: the size of the first buffer (at least 1, at most the limit): an
+///     estimate of the payload's size, ideally a close upper bound.
+///   - minimumChunk: the smallest buffer worth handing out later when the limit allows (e.g. a
+///     block size, so the library can decode straight into it).
+///
+/// `step` fills its buffer as far as it can. It returns `.needsOutput` only when the buffer is
+/// full and the decoder cannot finish without more room (it should first let the library
+/// consume what it can without output, such as an end mark or a checksum, so that an exact
+/// estimate never costs a regrowth).
 func _decodeStreaming(
     codec: CompressionCodec,
     into output: inout [UInt8],
@@ -49,12 +55,14 @@ func _decodeStreaming(
         let allowance = limit - produced
         guard allowance > 0 else { throw .tooLarge(codec, maxOutputBytes) }
         let wanted: Int
+        // Spare capacity (a reused buffer's, or what a geometric regrowth left) costs nothing.
+        let spare = output.capacity - output.count
         if first {
-            wanted = max(initialCapacity, minimumChunk)
+            wanted = max(initialCapacity, spare, 1)
             first = false
         } else {
-            // Use the spare capacity a geometric regrowth left, and at least double the payload.
-            wanted = max(minimumChunk, output.capacity - output.count, produced)
+            // At least double the payload so far: amortized linear growth.
+            wanted = max(minimumChunk, spare, produced)
         }
         var finished = false
         try output._appendUninitialized(capacity: min(wanted, allowance)) {

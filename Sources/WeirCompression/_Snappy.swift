@@ -57,12 +57,17 @@ enum _Snappy {
         input.count - offset >= magic.count && magic.elementsEqual(input[offset..<offset + magic.count])
     }
 
-    /// The uncompressed length a raw snappy block declares.
+    /// The uncompressed length a raw snappy block declares. No snappy element expands more
+    /// than 64 bytes out of 3 in, so a larger claim is damage (or not snappy at all), not a
+    /// big payload.
     private static func uncompressedLength(_ block: UnsafeRawBufferPointer) throws(CompressionError) -> Int {
         var length = 0
         guard let base = block.baseAddress,
             snappy_uncompressed_length(base.assumingMemoryBound(to: CChar.self), block.count, &length) == SNAPPY_OK
         else { throw .corrupt(.snappy, "bad snappy block length") }
+        guard length <= block.count * 22 else {
+            throw .corrupt(.snappy, "a \(block.count)-byte snappy block cannot hold \(length) bytes")
+        }
         return length
     }
 

@@ -66,7 +66,11 @@ final class _ZstdDecompressor {
             && ZSTD_findFrameCompressedSize(source, input.count) == input.count
         {
             // One frame that states its size: check the limit before any work, then decode in
-            // one shot into exactly that much room.
+            // one shot into exactly that much room. A block of at least 4 bytes decodes to at
+            // most 128 KiB, so a larger stated size is a damaged header, not a big payload.
+            guard contentSize <= UInt64(input.count / 4 + 1) * UInt64(zstdBlockSizeMax) else {
+                throw .corrupt(.zstd, "frame states a content size of \(contentSize) bytes for \(input.count) bytes of input")
+            }
             guard contentSize <= UInt64(max(0, maxOutputBytes)) else { throw .tooLarge(.zstd, maxOutputBytes) }
             let size = Int(contentSize)
             try output._appendUninitialized(capacity: size) { (buffer) throws(CompressionError) -> Int in
@@ -82,7 +86,8 @@ final class _ZstdDecompressor {
         var inBuffer = ZSTD_inBuffer(src: source, size: input.count, pos: 0)
         try _decodeStreaming(
             codec: .zstd, into: &output, maxOutputBytes: maxOutputBytes,
-            initialCapacity: input.count * 4, minimumChunk: ZSTD_DStreamOutSize()
+            initialCapacity: _zstdFrameSizeEstimate(input) ?? max(input.count * 4, ZSTD_DStreamOutSize()),
+            minimumChunk: ZSTD_DStreamOutSize()
         ) { (buffer) throws(CompressionError) -> _StepResult in
             var outBuffer = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
             while true {
@@ -94,20 +99,69 @@ final class _ZstdDecompressor {
                     throw zstdError(hint, input.count)
                 }
                 let inputLeft = inBuffer.size - inBuffer.pos
+                let progressed = inBuffer.pos != inBefore || outBuffer.pos != outBefore
                 // 0: a frame is fully decoded and flushed; another may follow.
                 if hint == 0 && inputLeft == 0 { return .done(written: outBuffer.pos) }
-                if outBuffer.pos == outBuffer.size { return .needsOutput(written: outBuffer.pos) }
-                if hint != 0 && inputLeft == 0 {
-                    ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
-                    throw .truncated(.zstd, input.count)
+                if outBuffer.pos == outBuffer.size {
+                    // Full: go on while zstd can work without room (checksum, next header).
+                    if !progressed { return .needsOutput(written: outBuffer.pos) }
+                    continue
                 }
-                if inBuffer.pos == inBefore && outBuffer.pos == outBefore {
+                if hint != 0 && inputLeft == 0 || !progressed {
                     ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+                    if inputLeft == 0 { throw .truncated(.zstd, input.count) }
                     throw .corrupt(.zstd, "ZSTD_decompressStream made no progress")
                 }
             }
         }
     }
+}
+
+/// zstd's largest block: no block decodes to more.
+private let zstdBlockSizeMax = 128 << 10
+
+/// Reads the first zstd frame's header and block headers without decoding, and returns an
+/// upper bound on its decoded size: stored and RLE blocks count as their size, compressed
+/// blocks as a full block (the smaller of the window and 128 KiB). Streaming encoders such as
+/// zstd-jni emit full 128 KiB blocks, so the bound is within a block of the truth. nil when
+/// the frame cannot be walked to its last block. Never traps on malformed input.
+func _zstdFrameSizeEstimate(_ input: UnsafeRawBufferPointer) -> Int? {
+    guard input.count >= 6, UInt32(littleEndian: input.loadUnaligned(as: UInt32.self)) == 0xFD2F_B528 else {
+        return nil
+    }
+    let descriptor = input[4]
+    let singleSegment = descriptor & 0x20 != 0
+    var position = 5
+    var blockMax = zstdBlockSizeMax
+    if !singleSegment {
+        let windowDescriptor = Int(input[5])
+        let windowBase = 1 << (10 + (windowDescriptor >> 3))
+        blockMax = min(blockMax, windowBase + (windowBase >> 3) * (windowDescriptor & 7))
+        position += 1
+    }
+    position += [0, 1, 2, 4][Int(descriptor & 0x03)]  // dictionary id
+    position += [singleSegment ? 1 : 0, 2, 4, 8][Int(descriptor >> 6)]  // content size
+    var total = 0
+    while position <= input.count - 3 {
+        let header = Int(input[position]) | Int(input[position + 1]) << 8 | Int(input[position + 2]) << 16
+        position += 3
+        let size = header >> 3
+        switch (header >> 1) & 0x3 {
+        case 0:  // stored
+            total += size
+            position += size
+        case 1:  // RLE: one byte repeated `size` times
+            total += size
+            position += 1
+        case 2:  // compressed
+            total += blockMax
+            position += size
+        default:
+            return nil
+        }
+        if header & 1 != 0 { return position <= input.count ? total : nil }  // last block
+    }
+    return nil
 }
 
 private func zstdErrorName(_ code: Int) -> String {

@@ -118,6 +118,16 @@ func decodeError(
         #expect(error?.code == .outputTooLarge)
     }
 
+    /// Garbage that happens to start with a huge length is damage, not a big payload.
+    @Test func impossibleDeclaredSizesAreCorrupt() throws {
+        // Raw snappy declaring 2^32 - 1 bytes in 5 bytes of varint plus one literal.
+        let snappy: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00, 0x41]
+        #expect(decodeError(try Decompressor(codec: .snappy), snappy, maxOutputBytes: .max).error?.code == .corruptInput)
+        // An xerial block with the same claim.
+        let xerial: [UInt8] = [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7] + snappy
+        #expect(decodeError(try Decompressor(codec: .snappy), xerial, maxOutputBytes: .max).error?.code == .corruptInput)
+    }
+
     @Test func failedDecodeLeavesOutputUntouched() throws {
         let decompressor = try Decompressor(codec: .gzip)
         let compressed = try Compressor(codec: .gzip).compress(Payloads.json(200_000))

@@ -105,3 +105,42 @@ func readInt32BE(_ bytes: [UInt8], _ offset: Int) -> Int {
         #expect(try Compressor(codec: .none).compress(input) == input)
     }
 }
+
+/// The header walks that size a decoder's first output buffer.
+@Suite struct SizeEstimateTests {
+    @Test(arguments: [0, 1, 1000, 65536, 65537, 1 << 20])
+    func lz4EstimateBoundsKafkaFramesWithinOneBlock(size: Int) throws {
+        let input = Payloads.json(size, seed: 3)
+        let frame = try Compressor(codec: .lz4, level: 1).compress(input)
+        let (blockSize, estimate) = frame.withUnsafeBytes { _lz4FrameSizeEstimate($0) }
+        #expect(blockSize == 64 << 10)
+        let bound = try #require(estimate)
+        #expect(bound >= size && bound < size + 65536 + 1)
+    }
+
+    @Test func lz4EstimateOfStoredBlocksIsExact() throws {
+        let input = Payloads.random(200_000)
+        let frame = try Compressor(codec: .lz4, level: 1).compress(input)
+        #expect(frame.withUnsafeBytes { _lz4FrameSizeEstimate($0) }.estimate == input.count)
+    }
+
+    @Test func estimatesNeverTrapOnGarbage() {
+        var rng = SplitMix64(seed: 4)
+        for round in 0..<3000 {
+            var bytes = Payloads.random(Int(rng.next() % 64), seed: UInt64(round))
+            bytes = (round % 2 == 0 ? [0x04, 0x22, 0x4D, 0x18] : [0x28, 0xB5, 0x2F, 0xFD]) + bytes
+            bytes.withUnsafeBytes {
+                _ = _lz4FrameSizeEstimate($0)
+                _ = _zstdFrameSizeEstimate($0)
+            }
+        }
+    }
+
+    @Test func zstdHeaderThatOverstatesItsSizeIsCorrupt() throws {
+        // Magic, single-segment descriptor with an 8-byte content size of 2^40, then an empty
+        // last raw block.
+        let frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0, 0, 0, 0, 0, 0, 1, 0, 0, 0x01, 0, 0]
+        let (error, _) = decodeError(try Decompressor(codec: .zstd), frame, maxOutputBytes: .max)
+        #expect(error?.code == .corruptInput)
+    }
+}

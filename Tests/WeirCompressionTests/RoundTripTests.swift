@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WeirCompression
 
@@ -6,8 +7,15 @@ let levelsUnderTest: [(CompressionCodec, Int?)] = [
     (.none, nil), (.snappy, nil),
     (.gzip, 1), (.gzip, nil), (.gzip, 9),
     (.lz4, 1), (.lz4, nil), (.lz4, 17),
-    (.zstd, -5), (.zstd, 1), (.zstd, nil), (.zstd, 19),
+    (.zstd, -5), (.zstd, 1), (.zstd, nil), (.zstd, 9),
 ]
+
+/// Byte equality through memcmp: `==` on multi-megabyte arrays is slow in debug builds.
+func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    guard !a.isEmpty else { return true }
+    return a.withUnsafeBytes { a in b.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+}
 
 func roundTrip(_ codec: CompressionCodec, level: Int?, _ input: [UInt8]) throws -> [UInt8] {
     let compressed = try Compressor(codec: codec, level: level).compress(input)
@@ -25,7 +33,7 @@ func roundTrip(_ codec: CompressionCodec, level: Int?, _ input: [UInt8]) throws 
     @Test(arguments: levelsUnderTest)
     func incompressibleRandom1MiB(codec: CompressionCodec, level: Int?) throws {
         let input = Payloads.random1MiB
-        #expect(try roundTrip(codec, level: level, input) == input)
+        #expect(sameBytes(try roundTrip(codec, level: level, input), input))
     }
 
     @Test(arguments: levelsUnderTest)
@@ -33,10 +41,10 @@ func roundTrip(_ codec: CompressionCodec, level: Int?, _ input: [UInt8]) throws 
         let input = Payloads.json4MiB
         let compressed = try Compressor(codec: codec, level: level).compress(input)
         if codec != .none { #expect(compressed.count < input.count / 3, "\(codec) compresses JSON") }
-        #expect(try Decompressor(codec: codec).decompress(compressed) == input)
+        #expect(sameBytes(try Decompressor(codec: codec).decompress(compressed), input))
     }
 
-    @Test(arguments: [22, -131072])
+    @Test(arguments: [19, 22, -131072])
     func extremeZstdLevelsOnSmallInput(level: Int) throws {
         let input = Payloads.json(64 << 10)
         #expect(try roundTrip(.zstd, level: level, input) == input)

@@ -1,7 +1,150 @@
+// Codec throughput through WeirCompression on a 1 MiB JSON-like payload, the shape of a large
+// producer batch of web events.
+//
+// One benchmark operation compresses (or decompresses) the whole 1 MiB payload, so the
+// throughput metric reads directly as MiB/s (multiply by 1.048576 for the MB/s that
+// `lz4 -b1` and `zstd -b1` print). Contexts and the output buffer are created once per run and
+// reused, as a producer or consumer would: the steady state allocates nothing.
+//
+//     cd Benchmarks && swift package benchmark --target CompressionBenchmarks
+//
+// To compare with the command-line tools on the same bytes, have a run write the payload:
+//
+//     WEIR_COMPRESSION_PAYLOAD=/tmp/payload.json swift package benchmark --target CompressionBenchmarks
+//     lz4 -b1 /tmp/payload.json && zstd -b1 /tmp/payload.json
+
 import Benchmark
+import Foundation
+import WeirCompression
+
+/// The payload: exactly 1 MiB of newline-separated JSON events from a fixed seed.
+let payload: [UInt8] = jsonEvents(1 << 20, seed: 7)
+
+/// The codec configurations measured: Kafka's defaults, plus level 1 for lz4 and zstd (the
+/// levels compared with `lz4 -b1` / `zstd -b1`).
+let cases: [(name: String, codec: CompressionCodec, level: Int?)] = [
+    ("gzip-6", .gzip, 6),
+    ("snappy", .snappy, nil),
+    ("lz4-1", .lz4, 1),
+    ("lz4-9", .lz4, 9),
+    ("zstd-1", .zstd, 1),
+    ("zstd-3", .zstd, 3),
+]
+
+/// The size of the compressed payload, in bytes: smaller is better.
+let compressedBytes = BenchmarkMetric.custom("Compressed size (bytes)", polarity: .prefersSmaller, useScalingFactor: false)
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark("Placeholder") { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(1) }
+    if let path = ProcessInfo.processInfo.environment["WEIR_COMPRESSION_PAYLOAD"] {
+        _ = FileManager.default.createFile(atPath: path, contents: Data(payload))
     }
+
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        warmupIterations: 3,
+        scalingFactor: .one,
+        maxDuration: .seconds(2),
+        maxIterations: 2_000,
+        thresholds: [
+            // Throughput may not drop more than 10 % at the median against a baseline.
+            .throughput: .init(relative: [.p50: 10, .p75: 15]),
+            .wallClock: .init(relative: [.p50: 10, .p75: 15]),
+            // Reused contexts and buffers: the steady state makes no allocation.
+            .mallocCountTotal: .init(absolute: [.p50: 0, .p90: 1]),
+        ]
+    )
+
+    // The compress benchmarks also record the compressed size, so a ratio regression (a
+    // library update, a framing change) shows up next to a speed one.
+    var compressConfiguration = Benchmark.defaultConfiguration
+    compressConfiguration.metrics.append(compressedBytes)
+    compressConfiguration.thresholds?[compressedBytes] = .init(relative: [.p50: 1])
+
+    for (name, codec, level) in cases {
+        Benchmark("\(name).compress.1MiB", configuration: compressConfiguration) { benchmark in
+            let compressor = try! Compressor(codec: codec, level: level)
+            var output: [UInt8] = []
+            // Prime the output buffer's capacity outside the measurement.
+            try! payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &output) }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                output.removeAll(keepingCapacity: true)
+                try! payload.withUnsafeBytes { try compressor.compress($0, appendingTo: &output) }
+                blackHole(output.count)
+            }
+            benchmark.stopMeasurement()
+            benchmark.measurement(compressedBytes, output.count)
+        }
+
+        Benchmark("\(name).decompress.1MiB") { benchmark in
+            let compressed = try! Compressor(codec: codec, level: level).compress(payload)
+            let decompressor = try! Decompressor(codec: codec)
+            var output: [UInt8] = []
+            try! compressed.withUnsafeBytes { try decompressor.decompress($0, appendingTo: &output) }
+            precondition(output == payload, "\(name) round trip")
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                output.removeAll(keepingCapacity: true)
+                try! compressed.withUnsafeBytes { try decompressor.decompress($0, appendingTo: &output) }
+                blackHole(output.count)
+            }
+            benchmark.stopMeasurement()
+        }
+    }
+}
+
+// MARK: - Payload
+
+/// SplitMix64: a small deterministic generator, the same on every platform.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Exactly `count` bytes of newline-separated JSON events: ids, timestamps, nested objects,
+/// numbers and user agents, as web analytics producers send them.
+func jsonEvents(_ count: Int, seed: UInt64) -> [UInt8] {
+    var rng = SplitMix64(state: seed)
+    let types = ["page_view", "add_to_cart", "checkout", "search", "login", "logout", "purchase"]
+    let countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NL", "SE", "ES"]
+    let agents = [
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    ]
+    let hex = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(count + 512)
+    var timestamp: UInt64 = 1_700_000_000_000
+    var sequence = 0
+    while out.count < count {
+        timestamp += rng.next() % 50
+        sequence += 1
+        var id = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 { id[i] = hex[Int(rng.next() % 16)] }
+        let type = types[Int(rng.next() % UInt64(types.count))]
+        let user = rng.next() % 100_000
+        let product = rng.next() % 5_000
+        let cents = rng.next() % 100_000
+        let country = countries[Int(rng.next() % UInt64(countries.count))]
+        let agent = agents[Int(rng.next() % UInt64(agents.count))]
+        out.append(contentsOf: #"{"event_id":""#.utf8)
+        out.append(contentsOf: id)
+        let rest = """
+            ","seq":\(sequence),"type":"\(type)","ts":\(timestamp),\
+            "user":{"id":\(user),"country":"\(country)","premium":\(user % 7 == 0)},\
+            "page":"/products/\(product)","amount":\(cents / 100).\(cents % 100),\
+            "tags":["t\(product % 13)","t\(user % 17)"],"ua":"\(agent)"}
+
+            """
+        out.append(contentsOf: rest.utf8)
+    }
+    out.removeLast(out.count - count)
+    return out
 }
