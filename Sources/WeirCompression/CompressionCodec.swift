@@ -56,4 +56,43 @@ public enum CompressionCodec: UInt8, Sendable, CaseIterable, CustomStringConvert
         case .zstd: 3
         }
     }
+
+    /// The name of the Kafka producer property that sets this codec's level
+    /// (`compression.gzip.level`, `compression.lz4.level`, `compression.zstd.level`), or nil
+    /// when the codec has no level.
+    public var levelPropertyName: String? {
+        switch self {
+        case .none, .snappy: nil
+        case .gzip: "compression.gzip.level"
+        case .lz4: "compression.lz4.level"
+        case .zstd: "compression.zstd.level"
+        }
+    }
+
+    /// Checks a `compression.<codec>.level` value as Kafka does and returns the level that
+    /// will be used.
+    ///
+    /// - nil selects ``defaultLevel``.
+    /// - gzip also accepts Kafka's -1 (`Deflater.DEFAULT_COMPRESSION`), which means 6.
+    /// - zstd accepts 0, which zstd treats as its default, 3.
+    /// - Any other value outside ``levelRange``, or any level for a codec without levels
+    ///   (`none`, `snappy`), throws `.invalidLevel` naming the property, the value and the
+    ///   valid range.
+    public func validatedLevel(_ level: Int?) throws(CompressionError) -> Int? {
+        guard let level else { return defaultLevel }
+        guard let range = levelRange, let property = levelPropertyName, let defaultLevel else {
+            throw CompressionError(
+                .invalidLevel, codec: self,
+                "compression.type \(name) has no compression level, but level \(level) was given; pass no level")
+        }
+        if self == .gzip && level == -1 { return defaultLevel }
+        if self == .zstd && level == 0 { return defaultLevel }
+        guard range.contains(level) else {
+            let extra = self == .gzip ? " or -1" : ""
+            throw CompressionError(
+                .invalidLevel, codec: self,
+                "\(property)=\(level) is out of range; use \(range.lowerBound)...\(range.upperBound)\(extra) (default \(defaultLevel))")
+        }
+        return level
+    }
 }

@@ -30,3 +30,28 @@ public struct CompressionError: Error, Sendable, Equatable, CustomStringConverti
         return message
     }
 }
+
+extension CompressionError {
+    static func corrupt(_ codec: CompressionCodec, _ detail: String) -> CompressionError {
+        CompressionError(
+            .corruptInput, codec: codec,
+            "corrupt \(codec.name) payload: \(detail); the batch is damaged or was written with another compression.type")
+    }
+
+    static func truncated(_ codec: CompressionCodec, _ inputCount: Int, _ detail: String = "") -> CompressionError {
+        let what = detail.isEmpty ? "" : " (\(detail))"
+        return CompressionError(
+            .truncatedInput, codec: codec,
+            "\(codec.name) payload of \(inputCount) bytes ends before its frame does\(what); the batch was cut short")
+    }
+
+    static func tooLarge(_ codec: CompressionCodec, _ maxOutputBytes: Int) -> CompressionError {
+        CompressionError(
+            .outputTooLarge, codec: codec,
+            "decompressed \(codec.name) payload exceeds maxOutputBytes (\(maxOutputBytes)); raise the limit if the batch is legitimate")
+    }
+
+    static func library(_ codec: CompressionCodec, _ detail: String) -> CompressionError {
+        CompressionError(.libraryFailure, codec: codec, "\(codec.name) library failure: \(detail)")
+    }
+}

@@ -1,0 +1,166 @@
+// Zig-zag varints and varlongs as Kafka writes them (protobuf's encoding): 7 bits per byte,
+// least significant group first, high bit set on every byte but the last.
+
+/// Zig-zag varint/varlong encoding and decoding over raw memory.
+@usableFromInline
+enum _Varint {
+    /// Kafka's longest varint (int32) in bytes.
+    @usableFromInline static let maxVarintBytes = 5
+    /// Kafka's longest varlong (int64) in bytes.
+    @usableFromInline static let maxVarlongBytes = 10
+
+    @inlinable @inline(__always)
+    static func zigZag(_ value: Int32) -> UInt32 {
+        UInt32(bitPattern: (value &<< 1) ^ (value >> 31))
+    }
+
+    @inlinable @inline(__always)
+    static func zigZag(_ value: Int64) -> UInt64 {
+        UInt64(bitPattern: (value &<< 1) ^ (value >> 63))
+    }
+
+    @inlinable @inline(__always)
+    static func unZigZag(_ value: UInt32) -> Int32 {
+        Int32(bitPattern: value >> 1) ^ (0 &- Int32(bitPattern: value & 1))
+    }
+
+    @inlinable @inline(__always)
+    static func unZigZag(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: value >> 1) ^ (0 &- Int64(bitPattern: value & 1))
+    }
+
+    /// Bytes needed for an unsigned varint.
+    @inlinable @inline(__always)
+    static func size(unsigned value: UInt64) -> Int {
+        let bits = 64 &- (value | 1).leadingZeroBitCount
+        return (bits &+ 6) / 7
+    }
+
+    /// Bytes needed for a zig-zag varint (int32).
+    @inlinable @inline(__always)
+    static func size(_ value: Int32) -> Int { size(unsigned: UInt64(zigZag(value))) }
+
+    /// Bytes needed for a zig-zag varlong (int64).
+    @inlinable @inline(__always)
+    static func size(_ value: Int64) -> Int { size(unsigned: zigZag(value)) }
+
+    /// Writes an unsigned varint at `pointer`; returns the bytes written (1...10).
+    @inlinable @inline(__always)
+    static func write(unsigned value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
+        var value = value
+        var index = 0
+        while value >= 0x80 {
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: index, as: UInt8.self)
+            value &>>= 7
+            index &+= 1
+        }
+        pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), toByteOffset: index, as: UInt8.self)
+        return index &+ 1
+    }
+
+    /// Writes a zig-zag varint; returns the bytes written (1...5).
+    @inlinable @inline(__always)
+    static func write(_ value: Int32, to pointer: UnsafeMutableRawPointer) -> Int {
+        write(unsigned: UInt64(zigZag(value)), to: pointer)
+    }
+
+    /// Writes a zig-zag varlong; returns the bytes written (1...10).
+    @inlinable @inline(__always)
+    static func write(_ value: Int64, to pointer: UnsafeMutableRawPointer) -> Int {
+        write(unsigned: zigZag(value), to: pointer)
+    }
+
+    /// Reads a zig-zag varint (int32) from `base[position..<end]` and advances `position`.
+    ///
+    /// Like Kafka, a fifth byte with its continuation bit set is an overflow; bits beyond 32 in
+    /// the fifth byte are dropped. Running out of bytes throws `.corruptRecord`.
+    @inlinable @inline(__always)
+    static func readVarint(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
+    ) throws(RecordBatchError) -> Int32 {
+        guard position < end else { throw _truncated(field: field, at: position) }
+        let first = base.load(fromByteOffset: position, as: UInt8.self)
+        if first < 0x80 {
+            position &+= 1
+            return unZigZag(UInt32(first))
+        }
+        return try _readVarintSlow(base, &position, end: end, field: field)
+    }
+
+    @usableFromInline
+    static func _readVarintSlow(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
+    ) throws(RecordBatchError) -> Int32 {
+        let start = position
+        var result: UInt32 = 0
+        var shift: UInt32 = 0
+        while true {
+            guard position < end else { throw _truncated(field: field, at: start) }
+            let byte = base.load(fromByteOffset: position, as: UInt8.self)
+            position &+= 1
+            result |= UInt32(byte & 0x7F) &<< shift
+            if byte < 0x80 { return unZigZag(result) }
+            shift &+= 7
+            if shift > 28 {
+                throw RecordBatchError(
+                    .varintOverflow, at: start,
+                    "\(field): varint at byte \(start) is longer than \(maxVarintBytes) bytes")
+            }
+        }
+    }
+
+    /// Reads a zig-zag varlong (int64) from `base[position..<end]` and advances `position`.
+    @inlinable @inline(__always)
+    static func readVarlong(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
+    ) throws(RecordBatchError) -> Int64 {
+        guard position < end else { throw _truncated(field: field, at: position) }
+        let first = base.load(fromByteOffset: position, as: UInt8.self)
+        if first < 0x80 {
+            position &+= 1
+            return unZigZag(UInt64(first))
+        }
+        return try _readVarlongSlow(base, &position, end: end, field: field)
+    }
+
+    @usableFromInline
+    static func _readVarlongSlow(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
+    ) throws(RecordBatchError) -> Int64 {
+        let start = position
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard position < end else { throw _truncated(field: field, at: start) }
+            let byte = base.load(fromByteOffset: position, as: UInt8.self)
+            position &+= 1
+            result |= UInt64(byte & 0x7F) &<< shift
+            if byte < 0x80 { return unZigZag(result) }
+            shift &+= 7
+            if shift > 63 {
+                throw RecordBatchError(
+                    .varintOverflow, at: start,
+                    "\(field): varlong at byte \(start) is longer than \(maxVarlongBytes) bytes")
+            }
+        }
+    }
+
+    /// Reads a varint that an earlier pass has already validated (no bounds checks).
+    @inlinable @inline(__always)
+    static func readValidatedVarint(_ base: UnsafeRawPointer, _ position: inout Int) -> Int32 {
+        var result: UInt32 = 0
+        var shift: UInt32 = 0
+        while true {
+            let byte = base.load(fromByteOffset: position, as: UInt8.self)
+            position &+= 1
+            result |= UInt32(byte & 0x7F) &<< (shift & 31)
+            if byte < 0x80 { return unZigZag(result) }
+            shift &+= 7
+        }
+    }
+
+    @usableFromInline @inline(never)
+    static func _truncated(field: StaticString, at position: Int) -> RecordBatchError {
+        RecordBatchError(.corruptRecord, at: position, "\(field): record ends inside a varint at byte \(position)")
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import WeirCompression
-
-@Test func moduleLoads() {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import WeirFormat
-
-@Test func moduleLoads() {}
