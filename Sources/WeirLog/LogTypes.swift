@@ -1,4 +1,4 @@
-import WeirFormat
+public import WeirFormat
 
 /// A topic and a partition number: the unit the log stores (`<topic>-<partition>/`).
 public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -82,6 +82,8 @@ public struct RecordBatchView: Sendable {
 
     @inline(__always) var _base: UnsafeRawPointer { UnsafeRawPointer(_segment.log.base!) + position }
 
+    /// The batch's header, parsed from the mapping.
+    public var header: RecordBatchHeader { RecordBatchHeader(unsafeUncheckedBytes: _base) }
     /// The base offset of the segment holding this batch.
     public var segmentBaseOffset: Int64 { _segment.baseOffset }
     public var baseOffset: Int64 { _base._loadBE(RecordBatchLayout.baseOffset, as: Int64.self) }
@@ -99,7 +101,7 @@ public struct RecordBatchView: Sendable {
     public var storedChecksum: UInt32 { _base._loadBE(RecordBatchLayout.crc, as: UInt32.self) }
     /// Recomputes the CRC-32C over bytes 21..<end and compares it with the stored one.
     public var isChecksumValid: Bool {
-        withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchLayout.crcCoverageStart...])) } == storedChecksum
+        withUnsafeBytes { RecordBatch.computeCRC($0, totalSize: size) } == storedChecksum
     }
 
     /// Calls `body` with the batch's bytes in the mapping. The pointer is valid only inside `body`.

@@ -19,6 +19,10 @@ extension PartitionLog {
     /// the closed segments. The active segment is never deleted or compacted.
     @discardableResult
     public func enforceRetention(now: Int64? = nil) throws(LogError) -> RetentionResult {
+        try _cleanerLock.withLock { (_: inout Void) throws(LogError) -> RetentionResult in try _enforceRetention(now: now) }
+    }
+
+    func _enforceRetention(now: Int64?) throws(LogError) -> RetentionResult {
         let now = now ?? _Sys.currentTimeMillis()
         let config = self.config
         var result = RetentionResult(topicPartition: topicPartition)
@@ -42,7 +46,7 @@ extension PartitionLog {
             }
         }
         if config.cleanupPolicy.contains(.compact) {
-            let c = try compact(now: now)
+            let c = try _compact(now: now)
             result.segmentsCompacted = c.segments
             result.recordsRemoved = c.records
         }

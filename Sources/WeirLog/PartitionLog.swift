@@ -36,6 +36,8 @@ public final class PartitionLog: Sendable {
     let _maxMessageBytes: Atomic<Int>
     let _waiters = _OffsetWaiters()
     let _durability: _Durability
+    /// Serialises retention and compaction passes (never taken by the writer or readers).
+    let _cleanerLock = Mutex<Void>(())
     /// Called (outside every lock) when the log-start offset moves, to persist the checkpoint.
     let _onLogStartOffsetChange: (@Sendable () -> Void)?
 
@@ -169,13 +171,13 @@ public final class PartitionLog: Sendable {
         while p < records.count {
             switch _BatchScan.check(base + p, available: records.count - p, verifyCRC: verifyChecksums) {
             case .valid(let b):
-                if b.size > maxBytes {
-                    throw LogError(.recordBatchTooLarge, "a batch of \(b.size) bytes exceeds max.message.bytes=\(maxBytes) of \(topicPartition); raise max.message.bytes or lower batch.size.")
+                if b.totalSize > maxBytes {
+                    throw LogError(.recordBatchTooLarge, "a batch of \(b.totalSize) bytes exceeds max.message.bytes=\(maxBytes) of \(topicPartition); raise max.message.bytes or lower batch.size.")
                 }
                 span += b.lastOffset - b.baseOffset + 1
-                count += Int(b.recordsCount)
+                count += Int(b.recordCount)
                 batches += 1
-                p += b.size
+                p += b.totalSize
             case .end:
                 throw LogError(.corruptRecord, "append to \(topicPartition): zero bytes where a batch should start at byte \(p).")
             case .invalid(let why):
@@ -239,11 +241,11 @@ public final class PartitionLog: Sendable {
             while p < end, let base {
                 let h = _BatchScan.header(base + p)
                 if h.baseOffset >= limit { break reading }
-                if !result.batches.isEmpty && result.byteCount + h.size > maxBytes { break reading }
-                result.batches.append(RecordBatchView(segment: s, position: p, size: h.size))
-                result.byteCount += h.size
-                next = h.lastOffset + 1
-                p += h.size
+                if !result.batches.isEmpty && result.byteCount + h.totalSize > maxBytes { break reading }
+                result.batches.append(RecordBatchView(segment: s, position: p, size: h.totalSize))
+                result.byteCount += h.totalSize
+                next = h.nextOffset
+                p += h.totalSize
                 if result.byteCount >= maxBytes { break reading }
             }
             i += 1
@@ -293,11 +295,11 @@ public final class PartitionLog: Sendable {
             while p < end {
                 let h = _BatchScan.header(base + p)
                 if h.baseOffset >= hwm { return nil }
-                if h.lastOffset >= start && base._loadBE(p + RecordBatchLayout.maxTimestamp, as: Int64.self) >= timestamp {
-                    let view = RecordBatchView(segment: s, position: p, size: h.size)
+                if h.lastOffset >= start && h.maxTimestamp >= timestamp {
+                    let view = RecordBatchView(segment: s, position: p, size: h.totalSize)
                     if let hit = _firstRecord(in: view, atOrAfter: timestamp, minOffset: start) { return hit }
                 }
-                p += h.size
+                p += h.totalSize
             }
         }
         return nil

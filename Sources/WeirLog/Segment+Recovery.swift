@@ -67,11 +67,11 @@ extension _Segment {
                     r._appendEntries(offset: b.lastOffset, position: position)
                     bytesSinceIndexEntry = 0
                 }
-                bytesSinceIndexEntry += b.size
+                bytesSinceIndexEntry += b.totalSize
                 expected = b.lastOffset + 1
                 r.nextOffset = expected
                 r.batches += 1
-                position += b.size
+                position += b.totalSize
             }
         }
         r.validBytes = position

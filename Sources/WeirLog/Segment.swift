@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
+import WeirFormat
 
 /// One segment of a partition: `<base>.log` plus its `.index` and `.timeindex`, all mapped.
 ///
@@ -113,10 +114,9 @@ final class _Segment: @unchecked Sendable {
         if let base = log.base {
             while position < end {
                 let h = _BatchScan.header(UnsafeRawPointer(base) + position)
-                let ts = UnsafeRawPointer(base)._loadBE(position + 35, as: Int64.self)
-                if ts > maxTs { maxTs = ts; offsetOfMaxTs = h.lastOffset }
-                next = h.lastOffset + 1
-                position += h.size
+                if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; offsetOfMaxTs = h.lastOffset }
+                next = h.nextOffset
+                position += h.totalSize
             }
         }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
@@ -157,18 +157,17 @@ final class _Segment: @unchecked Sendable {
         var p = position
         while p < newEnd {
             let b = log.base! + p
-            b._storeBE(next, 0)
+            RecordBatch.unsafeSetBaseOffset(next, at: b)
             let h = _BatchScan.header(UnsafeRawPointer(b))
-            let ts = UnsafeRawPointer(b)._loadBE(35, as: Int64.self)
-            if ts > maxTs { maxTs = ts; _offsetOfMaxTimestamp = h.lastOffset }
+            if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; _offsetOfMaxTimestamp = h.lastOffset }
             if _bytesSinceIndexEntry > indexIntervalBytes {
                 offsetIndex.append(offset: h.lastOffset, position: p)
                 timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
                 _bytesSinceIndexEntry = 0
             }
-            _bytesSinceIndexEntry += h.size
-            next = h.lastOffset + 1
-            p += h.size
+            _bytesSinceIndexEntry += h.totalSize
+            next = h.nextOffset
+            p += h.totalSize
         }
         _maxTimestamp.store(maxTs, ordering: .relaxed)
         _nextOffset.store(next, ordering: .releasing)
@@ -248,7 +247,7 @@ final class _Segment: @unchecked Sendable {
         while p < end {
             let h = _BatchScan.header(UnsafeRawPointer(base) + p)
             if h.lastOffset >= offset { return p }
-            p += h.size
+            p += h.totalSize
         }
         return end
     }
