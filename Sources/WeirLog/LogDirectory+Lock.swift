@@ -1,12 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The exclusive lock of a log directory: `flock(LOCK_EX | LOCK_NB)` on `<log-dir>/.lock`, which
 /// holds the owner's pid. Released when the descriptor closes (also when the process dies).
 final class _DirectoryLock: Sendable {
     static let fileName = ".lock"
-    let fd: Int32
+    let _fd: Atomic<Int32>
     let path: String
 
     /// Takes the lock or throws `.logDirectoryLocked` naming the directory and the holder's pid.
@@ -33,9 +34,15 @@ final class _DirectoryLock: Sendable {
             _Sys.close(fd)
             throw error
         }
-        self.fd = fd
+        self._fd = Atomic(fd)
         self.path = path
     }
 
-    deinit { _Sys.close(fd) }
+    /// Releases the lock (closes the descriptor). Idempotent.
+    func release() {
+        let fd = _fd.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { _Sys.close(fd) }
+    }
+
+    deinit { release() }
 }

@@ -366,6 +366,7 @@ public final class LogDirectory: Sendable {
         try writeCheckpoints()
         let marker = path + "/" + LogDirectory.cleanShutdownFileName
         try _Sys.writeFileAtomically(marker, [], directory: path)
+        _lock.release()
     }
 
     deinit {
