@@ -7,7 +7,8 @@ struct _SegmentScan {
     var baseOffset: Int64
     var fileBytes = 0
     var validBytes = 0
-    /// Bytes after the valid data that were not a zeroed (preallocated) tail: real damage.
+    /// Bytes from the first invalid byte to the last non-zero byte: the damage (a zeroed,
+    /// preallocated tail is not counted).
     var invalidBytes = 0
     var reason: String?
     var nextOffset: Int64
@@ -75,7 +76,13 @@ extension _Segment {
             }
         }
         r.validBytes = position
-        if r.reason != nil { r.invalidBytes = r.fileBytes - position }
+        if r.reason != nil {
+            // Count the damaged bytes, not the zeroed preallocated tail behind them.
+            var last = r.fileBytes
+            while last - 8 >= position && p0.loadUnaligned(fromByteOffset: last - 8, as: UInt64.self) == 0 { last -= 8 }
+            while last > position && p0.load(fromByteOffset: last - 1, as: UInt8.self) == 0 { last -= 1 }
+            r.invalidBytes = max(last - position, 1)
+        }
         return r
     }
 
