@@ -7,6 +7,8 @@ final class _Durability: Sendable {
     struct State: ~Copyable {
         var durableOffset: Int64
         var scheduled = false
+        /// A flush was requested while one was running: run once more.
+        var requestedAgain = false
         var waiters: [(target: Int64, continuation: CheckedContinuation<LogError?, Never>)] = []
         var lastFlushMillis: Int64
         var flushCount = 0
@@ -28,7 +30,7 @@ final class _Durability: Sendable {
     /// Starts a flush on the queue unless one is already pending.
     func schedule(_ log: PartitionLog) {
         let start = state.withLock { s -> Bool in
-            if s.scheduled { return false }
+            if s.scheduled { s.requestedAgain = true; return false }
             s.scheduled = true
             return true
         }
@@ -57,6 +59,7 @@ final class _Durability: Sendable {
         while true {
             var failure: LogError?
             var target: Int64 = 0
+            state.withLock { $0.requestedAgain = false }
             do { target = try log._flushAll() } catch { failure = error }
             let (resumed, again) = state.withLock { s -> ([(CheckedContinuation<LogError?, Never>, LogError?)], Bool) in
                 s.flushCount += 1
@@ -73,8 +76,10 @@ final class _Durability: Sendable {
                         return false
                     }
                 }
-                if s.waiters.isEmpty { s.scheduled = false }
-                return (out, !s.waiters.isEmpty)
+                let again = failure == nil && (!s.waiters.isEmpty || s.requestedAgain)
+                s.requestedAgain = false
+                if !again { s.scheduled = false }
+                return (out, again)
             }
             for (c, e) in resumed { c.resume(returning: e) }
             if !again { return }
