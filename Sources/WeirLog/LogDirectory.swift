@@ -194,7 +194,7 @@ public final class LogDirectory: Sendable {
         }
         let config = config ?? options.defaultConfig
         try config.validate()
-        try _state.withLock { (s: inout _State) throws(LogError) in
+        try _state._withLock { (s: inout _State) throws(LogError) in
             if s.closed { throw LogError(.closed, "the log directory \(path) is closed.") }
             if s.topics[name] != nil { throw LogError(.topicAlreadyExists, "topic '\(name)' already exists in \(path).") }
             try _writeTopicProperties(name, config: config, partitions: partitions)
@@ -221,7 +221,7 @@ public final class LogDirectory: Sendable {
     /// Deletes a topic: its partitions are closed and their folders removed. Views still held by
     /// readers stay valid until dropped.
     public func deleteTopic(_ name: String) throws(LogError) {
-        let topic = try _state.withLock { (s: inout _State) throws(LogError) -> _Topic in
+        let topic = try _state._withLock { (s: inout _State) throws(LogError) -> _Topic in
             guard let t = s.topics.removeValue(forKey: name) else {
                 throw LogError(.unknownTopicOrPartition, "topic '\(name)' does not exist in \(path).")
             }
@@ -230,8 +230,8 @@ public final class LogDirectory: Sendable {
         try _Sys.unlink(path + "/" + LogDirectory.topicsFolder + "/" + name + ".properties")
         for log in topic.partitions {
             log._waiters.close()
-            log._writer.withLock { $0.closed = true }
-            for s in log._segments.withLock({ $0 }) { try s.deleteFiles() }
+            log._writer._withLock { $0.closed = true }
+            for s in log._segments._withLock({ $0 }) { try s.deleteFiles() }
             for n in (try? _Sys.listDirectory(log.directory)) ?? [] { try _Sys.unlink(log.directory + "/" + n) }
             try _Sys.rmdir(log.directory)
         }
@@ -240,7 +240,7 @@ public final class LogDirectory: Sendable {
     }
 
     /// The topic names, sorted.
-    public var topicNames: [String] { _state.withLock { $0.topics.keys.sorted() } }
+    public var topicNames: [String] { _state._withLock { $0.topics.keys.sorted() } }
 
     /// A topic's config.
     public func topicConfig(_ name: String) throws(LogError) -> LogConfig {
@@ -255,7 +255,7 @@ public final class LogDirectory: Sendable {
     /// Replaces a topic's config (persisted; applied to every partition).
     public func alterTopicConfig(_ name: String, _ config: LogConfig) throws(LogError) {
         try config.validate()
-        let t = try _state.withLock { (s: inout _State) throws(LogError) -> _Topic in
+        let t = try _state._withLock { (s: inout _State) throws(LogError) -> _Topic in
             guard var t = s.topics[name] else { throw LogError(.unknownTopicOrPartition, "topic '\(name)' does not exist in \(path).") }
             try _writeTopicProperties(name, config: config, partitions: t.partitions.count)
             t.config = config
@@ -266,7 +266,7 @@ public final class LogDirectory: Sendable {
     }
 
     func _topic(_ name: String) throws(LogError) -> _Topic {
-        guard let t = _state.withLock({ $0.topics[name] }) else {
+        guard let t = _state._withLock({ $0.topics[name] }) else {
             throw LogError(.unknownTopicOrPartition, "topic '\(name)' does not exist in \(path); create it first.")
         }
         return t
@@ -288,7 +288,7 @@ public final class LogDirectory: Sendable {
 
     /// Every partition of every topic.
     public var allPartitions: [PartitionLog] {
-        _state.withLock { s in s.topics.keys.sorted().flatMap { s.topics[$0]!.partitions } }
+        _state._withLock { s in s.topics.keys.sorted().flatMap { s.topics[$0]!.partitions } }
     }
 
     // MARK: - Checkpoints, maintenance, close
@@ -301,7 +301,7 @@ public final class LogDirectory: Sendable {
             rp[l.topicPartition] = l.recoveryPoint
             ls[l.topicPartition] = l.logStartOffset
         }
-        try _checkpointLock.withLock { (_: inout Void) throws(LogError) in
+        try _checkpointLock._withLock { (_: inout Void) throws(LogError) in
             try _Sys.writeFileAtomically(path + "/" + LogDirectory.recoveryPointCheckpointFileName, _Checkpoint.encode(rp), directory: path)
             try _Sys.writeFileAtomically(path + "/" + LogDirectory.logStartOffsetCheckpointFileName, _Checkpoint.encode(ls), directory: path)
         }
@@ -322,7 +322,7 @@ public final class LogDirectory: Sendable {
                 _ = try? self.runMaintenance()
             }
         }
-        _maintenance.withLock { $0 = task }
+        _maintenance._withLock { $0 = task }
     }
 
     /// One maintenance pass: `flush.ms` flushes; when due (`log.retention.check.interval.ms`),
@@ -331,7 +331,7 @@ public final class LogDirectory: Sendable {
     @discardableResult
     public func runMaintenance(now: Int64? = nil, force: Bool = false) throws(LogError) -> [RetentionResult] {
         let now = now ?? _Sys.currentTimeMillis()
-        let (closed, retentionDue, checkpointDue) = _state.withLock { s -> (Bool, Bool, Bool) in
+        let (closed, retentionDue, checkpointDue) = _state._withLock { s -> (Bool, Bool, Bool) in
             let r = force || now - s.lastRetentionMillis >= options.retentionCheckIntervalMs
             let c = force || now - s.lastCheckpointMillis >= options.recoveryPointCheckpointIntervalMs
             if r { s.lastRetentionMillis = now }
@@ -354,9 +354,9 @@ public final class LogDirectory: Sendable {
     /// Flushes and closes every partition, writes the checkpoints and the clean-shutdown marker,
     /// and releases the lock. Blocks while the data is written to disk. Idempotent.
     public func close() throws(LogError) {
-        let task = _maintenance.withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
+        let task = _maintenance._withLock { t -> Task<Void, Never>? in defer { t = nil }; return t }
         task?.cancel()
-        let logs = _state.withLock { s -> [PartitionLog]? in
+        let logs = _state._withLock { s -> [PartitionLog]? in
             if s.closed { return nil }
             s.closed = true
             return s.topics.keys.sorted().flatMap { s.topics[$0]!.partitions }
@@ -370,7 +370,7 @@ public final class LogDirectory: Sendable {
     }
 
     deinit {
-        _maintenance.withLock { $0?.cancel() }
+        _maintenance._withLock { $0?.cancel() }
     }
 }
 

@@ -18,13 +18,13 @@ extension PartitionLog {
     /// original; its indexes are rebuilt. Readers holding views of the old segment keep them.
     /// The active segment is never compacted.
     public func compact(now: Int64? = nil) throws(LogError) -> (segments: Int, records: Int) {
-        try _cleanerLock.withLock { (_: inout Void) throws(LogError) -> (segments: Int, records: Int) in try _compact(now: now) }
+        try _cleanerLock._withLock { (_: inout Void) throws(LogError) -> (segments: Int, records: Int) in try _compact(now: now) }
     }
 
     func _compact(now: Int64?) throws(LogError) -> (segments: Int, records: Int) {
         let now = now ?? _Sys.currentTimeMillis()
         let config = self.config
-        let closed = _segments.withLock { $0 }.dropLast()
+        let closed = _segments._withLock { $0 }.dropLast()
         let cleanable = Array(closed.prefix { $0.maxTimestamp <= now - config.minCompactionLagMs })
         guard !cleanable.isEmpty else { return (0, 0) }
 
@@ -151,7 +151,7 @@ extension PartitionLog {
         try _Segment.applyRecovery(scan, directory: directory)
         let new = try _Segment.open(directory: directory, baseOffset: old.baseOffset, active: false, config: config)
         old._deleted.store(true, ordering: .releasing)
-        _segments.withLock { segs in
+        _segments._withLock { segs in
             if let i = segs.firstIndex(where: { $0 === old }) { segs[i] = new }
         }
     }

@@ -22,14 +22,14 @@ final class _Durability: Sendable {
         state = Mutex(State(durableOffset: durableOffset, lastFlushMillis: _Sys.currentTimeMillis()))
     }
 
-    var durableOffset: Int64 { state.withLock { $0.durableOffset } }
-    var lastFlushMillis: Int64 { state.withLock { $0.lastFlushMillis } }
+    var durableOffset: Int64 { state._withLock { $0.durableOffset } }
+    var lastFlushMillis: Int64 { state._withLock { $0.lastFlushMillis } }
     /// How many flushes (msync rounds) ran; tests use it to see group commit at work.
-    var flushCount: Int { state.withLock { $0.flushCount } }
+    var flushCount: Int { state._withLock { $0.flushCount } }
 
     /// Starts a flush on the queue unless one is already pending.
     func schedule(_ log: PartitionLog) {
-        let start = state.withLock { s -> Bool in
+        let start = state._withLock { s -> Bool in
             if s.scheduled { s.requestedAgain = true; return false }
             s.scheduled = true
             return true
@@ -40,7 +40,7 @@ final class _Durability: Sendable {
     /// Waits until every offset below `offset` is on disk.
     func wait(_ log: PartitionLog, until offset: Int64) async throws(LogError) {
         let error = await withCheckedContinuation { (c: CheckedContinuation<LogError?, Never>) in
-            let (done, start) = state.withLock { s -> (Bool, Bool) in
+            let (done, start) = state._withLock { s -> (Bool, Bool) in
                 if s.durableOffset >= offset { return (true, false) }
                 s.waiters.append((offset, c))
                 if s.scheduled { return (false, false) }
@@ -59,9 +59,9 @@ final class _Durability: Sendable {
         while true {
             var failure: LogError?
             var target: Int64 = 0
-            state.withLock { $0.requestedAgain = false }
+            state._withLock { $0.requestedAgain = false }
             do { target = try log._flushAll() } catch { failure = error }
-            let (resumed, again) = state.withLock { s -> ([(CheckedContinuation<LogError?, Never>, LogError?)], Bool) in
+            let (resumed, again) = state._withLock { s -> ([(CheckedContinuation<LogError?, Never>, LogError?)], Bool) in
                 s.flushCount += 1
                 s.lastFlushMillis = _Sys.currentTimeMillis()
                 var out: [(CheckedContinuation<LogError?, Never>, LogError?)] = []
@@ -92,7 +92,7 @@ final class _Durability: Sendable {
             do throws(LogError) { return .success(try log._flushAll()) } catch { return .failure(error) }
         }
         let target = try result.get()
-        let resumed = state.withLock { s -> [CheckedContinuation<LogError?, Never>] in
+        let resumed = state._withLock { s -> [CheckedContinuation<LogError?, Never>] in
             s.flushCount += 1
             s.lastFlushMillis = _Sys.currentTimeMillis()
             s.durableOffset = max(s.durableOffset, target)
@@ -124,7 +124,7 @@ extension PartitionLog {
     /// returns the offset everything below which is now on disk.
     func _flushAll() throws(LogError) -> Int64 {
         let target = highWatermark
-        let segments = _segments.withLock { $0 }
+        let segments = _segments._withLock { $0 }
         var syncDirectory = false
         for s in segments where !s._deleted.load(ordering: .acquiring) {
             try s.flush(upTo: s.end)

@@ -141,7 +141,7 @@ extension PartitionLog {
 
     /// Flushes, trims the active segment and refuses further appends. Idempotent.
     func _close() throws(LogError) {
-        let active = _writer.withLock { (w: inout _WriterState) -> _Segment? in
+        let active = _writer._withLock { (w: inout _WriterState) -> _Segment? in
             if w.closed { return nil }
             w.closed = true
             return w.active

@@ -19,7 +19,7 @@ extension PartitionLog {
     /// the closed segments. The active segment is never deleted or compacted.
     @discardableResult
     public func enforceRetention(now: Int64? = nil) throws(LogError) -> RetentionResult {
-        try _cleanerLock.withLock { (_: inout Void) throws(LogError) -> RetentionResult in try _enforceRetention(now: now) }
+        try _cleanerLock._withLock { (_: inout Void) throws(LogError) -> RetentionResult in try _enforceRetention(now: now) }
     }
 
     func _enforceRetention(now: Int64?) throws(LogError) -> RetentionResult {
@@ -27,7 +27,7 @@ extension PartitionLog {
         let config = self.config
         var result = RetentionResult(topicPartition: topicPartition)
         if config.cleanupPolicy.contains(.delete) {
-            let segments = _segments.withLock { $0 }
+            let segments = _segments._withLock { $0 }
             var total = segments.reduce(0) { $0 + Int64($1.end) }
             let start = logStartOffset
             var count = 0
@@ -58,7 +58,7 @@ extension PartitionLog {
     /// log-start offset to the first remaining segment and unlinks the files. Readers holding
     /// views of a removed segment keep reading it: its mapping lives until the last view goes.
     func _deleteOldestSegments(_ count: Int) throws(LogError) -> (Int, Int64) {
-        let removed = _segments.withLock { segs -> [_Segment] in
+        let removed = _segments._withLock { segs -> [_Segment] in
             let n = min(count, segs.count - 1)
             guard n > 0 else { return [] }
             let out = Array(segs[0..<n])
@@ -94,7 +94,7 @@ extension PartitionLog {
             if ok { break }
             current = orig
         }
-        let segments = _segments.withLock { $0 }
+        let segments = _segments._withLock { $0 }
         var count = 0
         for s in segments.dropLast() where s.nextOffset <= offset { count += 1 }
         if count > 0 { _ = try _deleteOldestSegments(count) }

@@ -84,21 +84,21 @@ public final class PartitionLog: Sendable {
     }
 
     /// The topic configuration this log runs with.
-    public var config: LogConfig { _writer.withLock { $0.config } }
+    public var config: LogConfig { _writer._withLock { $0.config } }
 
     /// Replaces the configuration (takes effect for the next append, roll and retention pass).
     public func updateConfig(_ config: LogConfig) throws(LogError) {
         try config.validate()
-        _writer.withLock { $0.config = config }
+        _writer._withLock { $0.config = config }
         _maxMessageBytes.store(config.maxMessageBytes, ordering: .relaxed)
     }
 
     /// Total bytes of the segments.
-    public var sizeInBytes: Int64 { _segments.withLock { $0 }.reduce(0) { $0 + Int64($1.end) } }
+    public var sizeInBytes: Int64 { _segments._withLock { $0 }.reduce(0) { $0 + Int64($1.end) } }
 
     /// The segments, oldest first.
     public var segments: [SegmentInfo] {
-        _segments.withLock { $0 }.map {
+        _segments._withLock { $0 }.map {
             SegmentInfo(baseOffset: $0.baseOffset, nextOffset: $0.nextOffset, sizeInBytes: $0.end,
                         maxTimestamp: $0.maxTimestamp, isActive: $0.isActive, logPath: $0.log.path,
                         offsetIndexEntries: $0.offsetIndex.file.count, timeIndexEntries: $0.timeIndex.file.count)
@@ -118,7 +118,7 @@ public final class PartitionLog: Sendable {
     public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
         let (span, recordCount, batchCount) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
-        let (first, last, flushNow) = try _writer.withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool) in
+        let (first, last, flushNow) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
             if records.count > w.config.segmentBytes {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches exceed segment.bytes=\(w.config.segmentBytes) of \(topicPartition); raise segment.bytes or send smaller batches.")
@@ -194,7 +194,7 @@ public final class PartitionLog: Sendable {
         let old = w.active
         if old.isEmpty && old.isActive && old.baseOffset == w.nextOffset { return }
         let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
-        _segments.withLock { $0.append(new) }
+        _segments._withLock { $0.append(new) }
         w.active = new
         try? old.seal()
         // Like Kafka, flush the rolled segment in the background; this advances the recovery point.
@@ -203,7 +203,7 @@ public final class PartitionLog: Sendable {
 
     /// Rolls the active segment now (Kafka's `roll`), unless it is empty.
     public func roll() throws(LogError) {
-        try _writer.withLock { (w: inout _WriterState) throws(LogError) in
+        try _writer._withLock { (w: inout _WriterState) throws(LogError) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed.") }
             if !w.active.isEmpty { try _roll(&w) }
         }
@@ -230,7 +230,7 @@ public final class PartitionLog: Sendable {
         var result = LogReadResult(batches: [], nextOffset: offset, highWatermark: hwm, lastStableOffset: lso,
                                    logStartOffset: start, byteCount: 0)
         if offset >= limit { return result }
-        let segments = _segments.withLock { $0 }
+        let segments = _segments._withLock { $0 }
         var i = _segmentIndex(segments, containing: offset)
         var next = offset
         reading: while i < segments.count {
@@ -287,7 +287,7 @@ public final class PartitionLog: Sendable {
     public func offset(forTimestamp timestamp: Int64) -> (offset: Int64, timestamp: Int64)? {
         let hwm = highWatermark
         let start = logStartOffset
-        for s in _segments.withLock({ $0 }) where s.maxTimestamp >= timestamp {
+        for s in _segments._withLock({ $0 }) where s.maxTimestamp >= timestamp {
             let end = s.end
             guard let base = s.log.base.map({ UnsafeRawPointer($0) }) else { continue }
             let from = max(s.timeIndex.lookup(timestamp), start)

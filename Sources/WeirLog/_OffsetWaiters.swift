@@ -27,7 +27,7 @@ final class _OffsetWaiters: Sendable {
     }
 
     private func _resume(current: Int64) {
-        let ready = _state.withLock { s -> [CheckedContinuation<Outcome, Never>] in
+        let ready = _state._withLock { s -> [CheckedContinuation<Outcome, Never>] in
             var out: [CheckedContinuation<Outcome, Never>] = []
             for (id, w) in s.waiters where w.target < current {
                 out.append(w.continuation)
@@ -40,7 +40,7 @@ final class _OffsetWaiters: Sendable {
     }
 
     private func _remove(_ id: UInt64, _ outcome: Outcome) {
-        let c = _state.withLock { s -> CheckedContinuation<Outcome, Never>? in
+        let c = _state._withLock { s -> CheckedContinuation<Outcome, Never>? in
             guard let w = s.waiters.removeValue(forKey: id) else {
                 if s.expired.count < 4096 { s.expired[id] = outcome }
                 return nil
@@ -53,7 +53,7 @@ final class _OffsetWaiters: Sendable {
 
     /// Resumes every waiter with `.closed`; later waits return `.closed` at once.
     func close() {
-        let all = _state.withLock { s -> [CheckedContinuation<Outcome, Never>] in
+        let all = _state._withLock { s -> [CheckedContinuation<Outcome, Never>] in
             s.closed = true
             let out = s.waiters.values.map(\.continuation)
             _waiting.subtract(out.count, ordering: .sequentiallyConsistent)
@@ -67,7 +67,7 @@ final class _OffsetWaiters: Sendable {
     /// cancelled or the log closes.
     func wait(until target: Int64, timeout: Duration?, current: @Sendable () -> Int64) async -> Outcome {
         if current() > target { return .reached }
-        let id = _state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
+        let id = _state._withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
         let timer: Task<Void, Never>? = timeout.map { t in
             Task { [weak self] in
                 try? await Task.sleep(for: t)
@@ -76,11 +76,11 @@ final class _OffsetWaiters: Sendable {
         }
         defer {
             timer?.cancel()
-            _state.withLock { _ = $0.expired.removeValue(forKey: id) }
+            _state._withLock { _ = $0.expired.removeValue(forKey: id) }
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Outcome, Never>) in
-                let early: Outcome? = _state.withLock { s in
+                let early: Outcome? = _state._withLock { s in
                     if s.closed { return .closed }
                     if Task.isCancelled { return .cancelled }
                     if let o = s.expired.removeValue(forKey: id) { return o }
