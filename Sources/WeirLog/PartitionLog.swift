@@ -128,7 +128,10 @@ public final class PartitionLog: Sendable {
             let active = w.active
             if !active.isActive || !active.canAppend(bytes: records.count, lastOffset: last)
                 || (!active.isEmpty && now - active.createdAtMillis >= w.config.segmentMs) {
-                try _roll(&w)
+                try _roll(&w, needing: records.count)
+            }
+            guard w.active.canAppend(bytes: records.count, lastOffset: last) else {
+                throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
             }
             let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
             w.nextOffset = written + 1
@@ -190,9 +193,15 @@ public final class PartitionLog: Sendable {
     /// Closes the active segment (trimmed to its size) and starts a new one at the log-end
     /// offset. The new segment is created before the old one is trimmed, so a crash in between
     /// leaves only a zeroed tail that recovery recognises.
-    func _roll(_ w: inout _WriterState) throws(LogError) {
+    func _roll(_ w: inout _WriterState, needing bytes: Int = 0) throws(LogError) {
         let old = w.active
-        if old.isEmpty && old.isActive && old.baseOffset == w.nextOffset { return }
+        if old.isEmpty && old.baseOffset == w.nextOffset {
+            // An empty segment at the log end: keep it if it can take the append, otherwise
+            // replace it (same base offset) with one sized by the current config.
+            if old.isActive && old.capacity >= bytes && !old.offsetIndex.file.isFull { return }
+            _segments._withLock { segs in if segs.last === old { segs.removeLast() } }
+            try old.deleteFiles()
+        }
         let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
         _segments._withLock { $0.append(new) }
         w.active = new

@@ -104,6 +104,21 @@ import WeirFormat
         try dir.close()
     }
 
+    @Test func raisingSegmentBytesLetsALargerBatchIntoAnEmptyActiveSegment() async throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        try dir.createTopic("t", partitions: 1, config: LogConfig(segmentBytes: 4096, maxMessageBytes: 1 << 20))
+        let log = try dir.partition("t", 0)
+        let big = makeBatch(firstSeq: 0, count: 200)
+        #expect(big.count > 4096)
+        do throws(LogError) { try await log.append(big); Issue.record("accepted") } catch { #expect(error.code == .recordBatchTooLarge) }
+        try dir.alterTopicConfig("t", LogConfig(segmentBytes: 1 << 20, maxMessageBytes: 1 << 20))
+        try await log.append(big)
+        #expect(log.segments.count == 1)
+        #expect(try readAll(log).count == 200)
+        try dir.close()
+    }
+
     @Test func compressedBatchesRoundTrip() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
