@@ -169,7 +169,7 @@ def segment_directory(tmp, rng):
                                     "headers": [{"key": k, "value": b64(v)} for k, v in r["headers"]]}) + "\n")
         weir("log", "append", "--log-dir", log_dir, "--topic", "interop", "--partition", "0",
              "--codec", codec, "--input", jsonl, "--records-per-batch", "100",
-             "--config", "segment.bytes=262144")
+             *([] if total else ["--config", "segment.bytes=262144"]))
         total += len(records)
     part = os.path.join(log_dir, "interop-0")
     segments = sorted(f for f in os.listdir(part) if f.endswith(".log"))
@@ -185,6 +185,16 @@ def segment_directory(tmp, rng):
                 check(rec.offset == next_offset, f"(c) {seg}: offset {rec.offset}, expected {next_offset}")
                 next_offset = rec.offset + 1
     check(next_offset == total, f"(c) read {next_offset} records across segments, wrote {total}")
+    verify = subprocess.run([WEIR, "log", "verify", log_dir], capture_output=True)
+    check(verify.returncode == 0, f"(c) weir log verify failed on a good directory: {verify.stdout.decode()}")
+    # Flip one byte inside the first batch of the first segment: verify must report it (exit 1).
+    first = os.path.join(part, segments[0])
+    raw = bytearray(open(first, "rb").read())
+    raw[70] ^= 0x40
+    open(first, "wb").write(bytes(raw))
+    verify = subprocess.run([WEIR, "log", "verify", log_dir], capture_output=True)
+    check(verify.returncode == 1 and b"INVALID" in verify.stdout,
+          f"(c) weir log verify missed a flipped byte: exit {verify.returncode}, {verify.stdout.decode()}")
     print(f"(c) weir segment directory -> kafka-python MemoryRecords: {len(segments)} segments, {total} records: "
           f"{status(failures_before_c)}",
           file=sys.stderr)

@@ -55,15 +55,7 @@ public struct FormatCommand: AsyncParsableCommand {
                 builder = try RecordBatchBuilder(codec: codec, compressionLevel: codec.levelRange == nil ? nil : level, batchSizeLimit: Int.max)
             } catch { throw CLIError.usage(error.description) }
 
-            let text: String
-            if input == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else {
-                guard let data = FileManager.default.contents(atPath: input) else {
-                    throw CLIError.usage("cannot read --input '\(input)'; give a readable JSON-lines file")
-                }
-                text = String(decoding: data, as: UTF8.self)
-            }
+            let records = try readRecordLines(input)
             var out = Data()
             var nextOffset = baseOffset
             var batches = 0
@@ -77,11 +69,7 @@ public struct FormatCommand: AsyncParsableCommand {
                 builder.reset()
                 batches += 1
             }
-            var lineNumber = 0
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                lineNumber += 1
-                if line.allSatisfy(\.isWhitespace) { continue }
-                let record = try parseRecord(String(line), line: lineNumber)
+            for record in records {
                 _ = builder.append(record)
                 count += 1
                 if builder.recordCount >= recordsPerBatch { try flush() }
@@ -93,48 +81,6 @@ public struct FormatCommand: AsyncParsableCommand {
                 throw CLIError.failure("cannot write '\(output)': \(error.localizedDescription)")
             }
             printError("wrote \(count) records in \(batches) batches (\(out.count) bytes, \(codec.name)) to \(output)")
-        }
-
-        func parseRecord(_ line: String, line number: Int) throws -> Record {
-            let where_ = "\(input == "-" ? "stdin" : input):\(number)"
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw CLIError.usage("\(where_): not a JSON object")
-            }
-            func bytes(_ field: String) throws -> [UInt8]? {
-                if let text = object[field + "_text"] as? String { return Array(text.utf8) }
-                guard let raw = object[field], !(raw is NSNull) else { return nil }
-                guard let s = raw as? String, let data = Data(base64Encoded: s) else {
-                    throw CLIError.usage("\(where_): \"\(field)\" must be base64 or null (or use \"\(field)_text\")")
-                }
-                return [UInt8](data)
-            }
-            let timestamp: Int64
-            if let t = object["timestamp"] {
-                guard let n = t as? NSNumber else { throw CLIError.usage("\(where_): \"timestamp\" must be a number (ms)") }
-                timestamp = n.int64Value
-            } else {
-                timestamp = Int64(Date().timeIntervalSince1970 * 1000)
-            }
-            var headers: [RecordHeader] = []
-            if let list = object["headers"] {
-                guard let list = list as? [[String: Any]] else {
-                    throw CLIError.usage("\(where_): \"headers\" must be a list of {\"key\", \"value\"} objects")
-                }
-                for h in list {
-                    guard let k = h["key"] as? String else { throw CLIError.usage("\(where_): a header needs a string \"key\"") }
-                    var value: [UInt8]? = nil
-                    if let t = h["value_text"] as? String {
-                        value = Array(t.utf8)
-                    } else if let v = h["value"], !(v is NSNull) {
-                        guard let s = v as? String, let d = Data(base64Encoded: s) else {
-                            throw CLIError.usage("\(where_): header \"\(k)\" value must be base64 or null")
-                        }
-                        value = [UInt8](d)
-                    }
-                    headers.append(RecordHeader(key: k, value: value))
-                }
-            }
-            return Record(timestamp: timestamp, key: try bytes("key"), value: try bytes("value"), headers: headers)
         }
     }
 }

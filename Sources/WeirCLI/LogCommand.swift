@@ -6,7 +6,7 @@ public struct LogCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Inspect, verify and write the embedded segment log.",
-        subcommands: [Dump.self]
+        subcommands: [Dump.self, Verify.self, Append.self]
     )
 
     public init() {}
