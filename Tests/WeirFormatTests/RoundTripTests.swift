@@ -24,7 +24,7 @@ import WeirCompression
 
     @Test(arguments: [1, 2, 10, 1000, 10_000], codecs)
     func roundTrip(count: Int, codec: CompressionCodec) throws {
-        guard codecAvailable(codec) else { return }
+        #expect(codecAvailable(codec))
         let records = Self.makeRecords(count, seed: UInt64(count))
         let batch = try buildBatch(records, codec: codec) { $0.baseOffset = 1000 }
         let (header, decoded) = try RecordBatchDecoder().decode(batch)
