@@ -42,6 +42,10 @@ final class _Segment: @unchecked Sendable {
     var _bytesSinceIndexEntry = 0
     var _offsetOfMaxTimestamp: Int64
     var _pretouchRequested = 0
+    /// How far ahead the pre-toucher works: grows while the writer is fast, shrinks when it is
+    /// slow, so that an idle partition holds little populated memory.
+    var _pretouchWindow = _Segment.minPretouchWindow
+    var _lastPretouchNanos: UInt64 = 0
 
     var end: Int { _end.load(ordering: .acquiring) }
     var nextOffset: Int64 { _nextOffset.load(ordering: .acquiring) }
@@ -149,7 +153,7 @@ final class _Segment: @unchecked Sendable {
     func append(_ bytes: UnsafeRawBufferPointer, firstOffset: Int64, indexIntervalBytes: Int) -> Int64 {
         let position = _end.load(ordering: .relaxed)
         let newEnd = position + bytes.count
-        if newEnd > _pretouchRequested - _Segment.pretouchWindow / 2 { _pretouch(upTo: newEnd) }
+        if newEnd > _pretouchRequested - _pretouchWindow / 2 { _pretouch(upTo: newEnd) }
         let dst = log.base! + position
         dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         var next = firstOffset
@@ -178,16 +182,24 @@ final class _Segment: @unchecked Sendable {
     // MARK: - Pre-touching
 
     /// How far ahead of the writer pages are populated.
-    static let pretouchWindow = 32 << 20
+    static let maxPretouchWindow = 32 << 20
+    static let minPretouchWindow = 2 << 20
     static let _pretouchQueue = DispatchQueue(label: "weir.log.pretouch", qos: .utility)
 
     /// Asks the background pre-toucher to populate (`madvise(MADV_POPULATE_WRITE)`) the pages
-    /// from the last request up to `position + pretouchWindow`, so that the writer's `memcpy`
+    /// from the last request up to `position + window` (2–32 MiB, adapted to the append rate), so
+    /// that the writer's `memcpy`
     /// finds them mapped. First-touch page faults on a shared file mapping, not the copy, bound
     /// append bandwidth.
     func _pretouch(upTo position: Int) {
+        let now = _Sys.monotonicNanos()
+        // A writer that used up half a window within 200 ms gets a bigger one.
+        _pretouchWindow = now &- _lastPretouchNanos < 200_000_000
+            ? min(_pretouchWindow * 2, _Segment.maxPretouchWindow)
+            : max(_pretouchWindow / 2, _Segment.minPretouchWindow)
+        _lastPretouchNanos = now
         let from = max(_pretouchRequested, position)
-        let to = min(capacity, max(position, _pretouchRequested) + _Segment.pretouchWindow)
+        let to = min(capacity, max(position, _pretouchRequested) + _pretouchWindow)
         guard to > from, log.base != nil else { return }
         _pretouchRequested = to
         let segment = self
