@@ -33,6 +33,8 @@ final class _Segment: @unchecked Sendable {
     let _flushedEnd: Atomic<Int>
     let _active: Atomic<Bool>
     let _deleted: Atomic<Bool>
+    /// Whether index entries were added since the indexes were last synced.
+    let _indexesDirty = Atomic<Bool>(false)
     /// Whether the directory entry of this segment's files is known to be on disk.
     let _dirSynced = Atomic<Bool>(true)
     /// Bytes the background pre-toucher has populated.
@@ -167,6 +169,7 @@ final class _Segment: @unchecked Sendable {
             if _bytesSinceIndexEntry > indexIntervalBytes {
                 offsetIndex.append(offset: h.lastOffset, position: p)
                 timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+                _indexesDirty.store(true, ordering: .releasing)
                 _bytesSinceIndexEntry = 0
             }
             _bytesSinceIndexEntry += h.totalSize
@@ -224,19 +227,28 @@ final class _Segment: @unchecked Sendable {
         guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
         let maxTs = maxTimestamp
         if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
+        _indexesDirty.store(true, ordering: .releasing)
         try log.truncate(to: end)
         try offsetIndex.file.trim()
         try timeIndex.file.trim()
     }
 
-    /// Writes everything up to `upTo` bytes (and the indexes) to disk.
-    func flush(upTo: Int) throws(LogError) {
+    /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
+    ///
+    /// The group commit of an active segment skips the indexes: recovery rebuilds the indexes of
+    /// every segment from the recovery point on, and an index entry only ever points at data
+    /// written before it, so the indexes of a segment wholly below the recovery point are synced
+    /// when it closes (roll, close) and are correct from then on.
+    func flush(upTo: Int, syncIndexes: Bool) throws(LogError) {
         let from = _flushedEnd.load(ordering: .acquiring)
-        guard upTo > from else { return }
-        try log.sync(offset: from, length: upTo - from)
-        try offsetIndex.file.sync()
-        try timeIndex.file.sync()
-        _flushedEnd.store(upTo, ordering: .releasing)
+        if upTo > from {
+            try log.sync(offset: from, length: upTo - from)
+            _flushedEnd.store(upTo, ordering: .releasing)
+        }
+        if syncIndexes && _indexesDirty.exchange(false, ordering: .acquiringAndReleasing) {
+            try offsetIndex.file.sync()
+            try timeIndex.file.sync()
+        }
     }
 
     /// Unlinks the segment's files. The mappings stay valid until the last reference goes.
