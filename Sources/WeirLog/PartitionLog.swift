@@ -38,11 +38,9 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
-    /// Called (outside every lock) when the log-start offset moves, to persist the checkpoint.
-    let _onLogStartOffsetChange: (@Sendable () -> Void)?
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
-         logStartOffset: Int64, recoveryPoint: Int64, onLogStartOffsetChange: (@Sendable () -> Void)?) {
+         logStartOffset: Int64, recoveryPoint: Int64) {
         precondition(!segments.isEmpty)
         let active = segments.last!
         self.topicPartition = topicPartition
@@ -54,7 +52,6 @@ public final class PartitionLog: Sendable {
         self._recoveryPoint = Atomic(min(recoveryPoint, active.nextOffset))
         self._maxMessageBytes = Atomic(config.maxMessageBytes)
         self._durability = _Durability(label: "weir.log.flush.\(topicPartition)", durableOffset: min(recoveryPoint, active.nextOffset))
-        self._onLogStartOffsetChange = onLogStartOffsetChange
     }
 
     // MARK: - Offsets
