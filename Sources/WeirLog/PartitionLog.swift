@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
-import WeirFormat
+public import WeirFormat
 
 /// The log of one partition: its segments, offsets and durability state.
 ///
@@ -38,11 +38,9 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
-    /// Called (outside every lock) when the log-start offset moves, to persist the checkpoint.
-    let _onLogStartOffsetChange: (@Sendable () -> Void)?
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
-         logStartOffset: Int64, recoveryPoint: Int64, onLogStartOffsetChange: (@Sendable () -> Void)?) {
+         logStartOffset: Int64, recoveryPoint: Int64) {
         precondition(!segments.isEmpty)
         let active = segments.last!
         self.topicPartition = topicPartition
@@ -54,7 +52,6 @@ public final class PartitionLog: Sendable {
         self._recoveryPoint = Atomic(min(recoveryPoint, active.nextOffset))
         self._maxMessageBytes = Atomic(config.maxMessageBytes)
         self._durability = _Durability(label: "weir.log.flush.\(topicPartition)", durableOffset: min(recoveryPoint, active.nextOffset))
-        self._onLogStartOffsetChange = onLogStartOffsetChange
     }
 
     // MARK: - Offsets
@@ -114,12 +111,33 @@ public final class PartitionLog: Sendable {
     /// false, its CRC-32C), then all of them are copied with one `memcpy` and their base offsets
     /// rewritten in place. Rolls the active segment first when the batches do not fit, when
     /// `segment.ms` has passed, or when an index is full.
+    ///
+    /// - Parameter precheck: runs under the writer's lock before anything is written, with the
+    ///   first batch's header and the base offset it would get: the hook for producer state
+    ///   (idempotence, epochs, transactions). Throw to reject the append; return an earlier
+    ///   `AppendResult` to acknowledge a duplicate without writing it; return nil to append.
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
+    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: verifyChecksums, precheck: precheck).result
+    }
+
+    /// Checks an append under the writer's lock; see `append(_:verifyChecksums:precheck:)`.
+    public typealias AppendPrecheck = (_ firstBatch: RecordBatchHeader, _ baseOffset: Int64) throws(LogError) -> AppendResult?
+
+    /// The append, also returning where the bytes went (for `acks=all` writeback); a nil segment
+    /// for a duplicate the precheck acknowledged.
+    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
+                 precheck: AppendPrecheck? = nil) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
-        let (first, last, flushNow) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool) in
+        var duplicate: AppendResult?
+        let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
+            if let precheck, let earlier = try precheck(RecordBatchHeader(unsafeUncheckedBytes: records.baseAddress!), w.nextOffset) {
+                duplicate = earlier
+                return (0, 0, false, nil, 0)
+            }
             if records.count > w.config.segmentBytes {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches exceed segment.bytes=\(w.config.segmentBytes) of \(topicPartition); raise segment.bytes or send smaller batches.")
             }
@@ -133,35 +151,47 @@ public final class PartitionLog: Sendable {
             guard w.active.canAppend(bytes: records.count, lastOffset: last) else {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
             }
+            let position = w.active.end
             let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
             _highWatermark.store(written + 1, ordering: .sequentiallyConsistent)
             var flushNow = false
             if w.unflushedMessages >= w.config.flushMessages { w.unflushedMessages = 0; flushNow = true }
-            return (first, written, flushNow)
+            return (first, written, flushNow, w.active, position)
         }
+        if let duplicate { return (duplicate, nil, 0) }
         _waiters.notify(last + 1)
         if flushNow { _durability.schedule(self) }
-        return AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
-                            batchCount: batchCount, recordCount: recordCount)
+        return (AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
+                             batchCount: batchCount, recordCount: recordCount), segment, position)
     }
 
     /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches
     /// are in the mapping, `.all` once they are on disk (group commit: one `msync` covers every
     /// appender waiting at that moment).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let r = try append(records, verifyChecksums: verifyChecksums)
-        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums, precheck: precheck)
+        if acks == .all {
+            // Start writing these pages now; the group commit's msync then mostly waits for
+            // I/O already in flight (as `dd` benefits from background writeback).
+            if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
+            try await waitUntilDurable(r.lastOffset + 1)
+        }
         return r
     }
 
     /// `append(_:acks:)` for batches in an array.
     @discardableResult
-    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let r = try records._withBytes { (b) throws(LogError) in try append(b, verifyChecksums: verifyChecksums) }
-        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums, precheck: precheck) }
+        if acks == .all {
+            if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
+            try await waitUntilDurable(r.lastOffset + 1)
+        }
         return r
     }
 
