@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WeirFormat
+import WeirLog
 
 extension LogCommand {
     /// `weir log dump`: print the batches (and with --deep the records) of segment files, like
@@ -23,70 +24,55 @@ extension LogCommand {
         func run() async throws {
             var invalid = false
             for path in paths {
-                let data: Data
-                do {
-                    data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-                } catch {
-                    throw CLIError.usage("cannot read '\(path)': \(error.localizedDescription)")
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw CLIError.usage("cannot read '\(path)'; give segment files (.log, .index, .timeindex) or batch files")
                 }
                 if !json { print("Dumping \(path)") }
                 let ok: Bool
-                if path.hasSuffix(".index") || path.hasSuffix(".timeindex") {
-                    ok = dumpIndex(path: path, data: data)
-                } else {
-                    ok = data.withUnsafeBytes { dumpBatches(path: path, bytes: $0) }
+                do {
+                    if path.hasSuffix(".index") || path.hasSuffix(".timeindex") {
+                        ok = try dumpIndex(path: path)
+                    } else {
+                        ok = try dumpBatches(path: path)
+                    }
+                } catch {
+                    throw CLIError.failure("\(path): \(error.message)")
                 }
                 invalid = invalid || !ok
             }
             if invalid { throw CLIError(message: "invalid data found (see above)", exitCode: 1) }
         }
 
-        /// The base offset in a Kafka segment file name (`00000000000000001234.index`), or 0.
-        func baseOffset(of path: String) -> Int64 {
-            let name = (path as NSString).lastPathComponent
-            return Int64(name.prefix { $0.isNumber }) ?? 0
-        }
-
-        func dumpIndex(path: String, data: Data) -> Bool {
-            let isTime = path.hasSuffix(".timeindex")
-            let entrySize = isTime ? 12 : 8
-            let base = baseOffset(of: path)
-            var ok = data.count % entrySize == 0
-            data.withUnsafeBytes { raw in
-                var i = 0
-                var lastOffset: Int64 = -1
-                while i + entrySize <= raw.count {
-                    if isTime {
-                        let ts = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: i, as: Int64.self))
-                        let rel = Int32(bigEndian: raw.loadUnaligned(fromByteOffset: i + 8, as: Int32.self))
-                        if ts == 0 && rel == 0 && i > 0 { break }  // preallocated, unused tail
-                        let offset = base + Int64(rel)
-                        if offset < lastOffset { ok = false }
-                        lastOffset = offset
-                        if json {
-                            var o = JSONLine(); o.add("kind", "timeindex"); o.add("timestamp", ts); o.add("offset", offset)
-                            print(o.line)
-                        } else {
-                            print("timestamp: \(ts) offset: \(offset)")
-                        }
+        func dumpIndex(path: String) throws(LogError) -> Bool {
+            var ok = true
+            if path.hasSuffix(".timeindex") {
+                var last = Int64.min
+                for e in try LogInspector.timeIndexEntries(path) {
+                    if e.timestamp == 0 && last != .min { break }  // preallocated, unused tail
+                    if e.timestamp < last { ok = false }
+                    last = e.timestamp
+                    if json {
+                        var o = JSONLine(); o.add("kind", "timeindex"); o.add("timestamp", e.timestamp); o.add("offset", e.offset)
+                        print(o.line)
                     } else {
-                        let rel = Int32(bigEndian: raw.loadUnaligned(fromByteOffset: i, as: Int32.self))
-                        let pos = Int32(bigEndian: raw.loadUnaligned(fromByteOffset: i + 4, as: Int32.self))
-                        if rel == 0 && pos == 0 && i > 0 { break }
-                        let offset = base + Int64(rel)
-                        if offset <= lastOffset { ok = false }
-                        lastOffset = offset
-                        if json {
-                            var o = JSONLine(); o.add("kind", "index"); o.add("offset", offset); o.add("position", Int64(pos))
-                            print(o.line)
-                        } else {
-                            print("offset: \(offset) position: \(pos)")
-                        }
+                        print("timestamp: \(e.timestamp) offset: \(e.offset)")
                     }
-                    i += entrySize
+                }
+            } else {
+                var last: Int64 = -1
+                for e in try LogInspector.offsetIndexEntries(path) {
+                    if e.position == 0 && last >= 0 { break }  // preallocated, unused tail
+                    if e.offset <= last { ok = false }
+                    last = e.offset
+                    if json {
+                        var o = JSONLine(); o.add("kind", "index"); o.add("offset", e.offset); o.add("position", e.position)
+                        print(o.line)
+                    } else {
+                        print("offset: \(e.offset) position: \(e.position)")
+                    }
                 }
             }
-            if !ok { report(path: path, position: nil, message: "index entries are not increasing or the file size is not a multiple of \(entrySize)") }
+            if !ok { report(path: path, position: nil, message: "index entries are not in increasing order") }
             return ok
         }
 
@@ -102,40 +88,28 @@ extension LogCommand {
             }
         }
 
-        func dumpBatches(path: String, bytes: UnsafeRawBufferPointer) -> Bool {
-            var iterator = RecordBatchIterator(bytes, verifyingCRC: false)
+        func dumpBatches(path: String) throws(LogError) -> Bool {
             let decoder = RecordBatchDecoder(checkCRCs: false)
             var ok = true
-            while true {
-                let next: (position: Int, header: RecordBatchHeader)?
-                do {
-                    next = try iterator.next()
+            let scan = try LogInspector.scanLogFile(path) { (batch, bytes) throws(LogError) in
+                if !batch.isChecksumValid { ok = false }
+                printBatch(batch.header, position: batch.position, crcValid: batch.isChecksumValid)
+                guard deep else { return }
+                do throws(RecordBatchError) {
+                    try decoder.withRecords(in: bytes) { (records) throws(RecordBatchError) in
+                        while let r = try records.next() { printRecord(r, header: batch.header) }
+                    }
                 } catch {
-                    // A preallocated zero tail after the last batch is not corruption.
-                    let rest = UnsafeRawBufferPointer(rebasing: bytes[iterator.position...])
-                    if rest.allSatisfy({ $0 == 0 }) {
-                        if !json { print("(\(rest.count) zero bytes of preallocated space at \(iterator.position))") }
-                        break
-                    }
-                    report(path: path, position: iterator.position, message: error.message)
+                    report(path: path, position: batch.position, message: "records of the batch at \(batch.position): \(error.message)")
                     ok = false
-                    break
                 }
-                guard let (position, header) = next else { break }
-                let batch = iterator.bytes(at: position, header: header)
-                let crcValid = RecordBatch.computeCRC(batch, totalSize: header.totalSize) == header.crc
-                if !crcValid { ok = false }
-                printBatch(header, position: position, crcValid: crcValid)
-                if deep {
-                    do {
-                        try decoder.withRecords(in: batch) { (records) throws(RecordBatchError) in
-                            while let r = try records.next() { printRecord(r, header: header) }
-                        }
-                    } catch {
-                        report(path: path, position: position, message: "records of the batch at \(position): \(error.message)")
-                        ok = false
-                    }
-                }
+            }
+            if scan.zeroTailBytes > 0 && !json {
+                print("(\(scan.zeroTailBytes) zero bytes of preallocated space at \(scan.validBytes))")
+            }
+            if let problem = scan.problem {
+                report(path: path, position: scan.validBytes, message: problem)
+                ok = false
             }
             return ok
         }

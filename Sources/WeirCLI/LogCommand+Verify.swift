@@ -15,13 +15,19 @@ extension LogCommand {
 
         func run() async throws {
             let dir = logDir ?? defaultLogDirectory()
-            let report: LogVerifier.Report
-            do {
-                report = try LogVerifier.verify(directory: dir)
-            } catch {
-                throw CLIError.usage(error.message)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw CLIError.usage("'\(dir)' is not a directory; give the log directory (--log-dir of the writer)")
             }
-            print(report.description)
+            let report: LogInspector.VerifyReport
+            do {
+                report = try LogInspector.verify(logDirectory: dir)
+            } catch {
+                throw CLIError.failure(error.message)
+            }
+            for note in report.notes { print("note: \(note)") }
+            for problem in report.problems { print("INVALID \(problem)") }
+            print("\(report.partitionsChecked) partitions, \(report.segmentsChecked) segments, \(report.batchesChecked) batches checked: \(report.isValid ? "valid" : "\(report.problems.count) problem(s)")")
             if !report.isValid {
                 throw CLIError(message: "\(report.problems.count) problem(s) in \(dir)", exitCode: 1)
             }

@@ -61,6 +61,12 @@ func crashWriterPath() -> String? {
             if trials % 3 == 0 { continue }
             let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
             if !dir.recovery.wasCleanShutdown { unclean += 1 }
+            // A kill before the child created its topic leaves nothing to check yet.
+            guard dir.topicNames.contains("crash") else {
+                #expect(acked.isEmpty)
+                try dir.close()
+                continue
+            }
             let log = try dir.partition("crash", 0)
             try verify(log, acked: acked)
             try dir.close()
