@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "WeirLog", targets: ["WeirLog"]),
         .library(name: "WeirClient", targets: ["WeirClient"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
+        .library(name: "WeirKafka", targets: ["WeirKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // Weir's own C: CRC-32C (SSE4.2 with a table fallback) and syscalls that need _GNU_SOURCE.
         .target(name: "CWeirSupport", cSettings: [.unsafeFlags(["-O2"])]),
 
@@ -63,11 +65,17 @@ let package = Package(
             dependencies: ["WeirCompression", "WeirFormat", "WeirLog", "WeirClient"],
             swiftSettings: strictSettings
         ),
+        // A real Kafka cluster through librdkafka, behind the load generator's backend protocol.
+        .target(
+            name: "WeirKafka",
+            dependencies: ["CRdKafka", "WeirBench"],
+            swiftSettings: strictSettings
+        ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirBench",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirBench", "WeirKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -81,6 +89,7 @@ let package = Package(
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

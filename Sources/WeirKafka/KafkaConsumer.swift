@@ -1,0 +1,305 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// A topic and partition.
+public struct KafkaTopicPartition: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+/// A change of a consumer's assignment, as its rebalance callback saw it.
+public enum KafkaRebalanceEvent: Sendable, Equatable {
+    /// Partitions added (all of them under the eager protocol; the increment under
+    /// `partition.assignment.strategy=cooperative-sticky`).
+    case assigned([KafkaTopicPartition], cooperative: Bool)
+    /// Partitions taken away.
+    case revoked([KafkaTopicPartition], cooperative: Bool)
+    /// The rebalance failed (`rd_kafka_assign(NULL)` was called).
+    case failed(KafkaError)
+}
+
+/// A record as `KafkaConsumer.poll` lends it: valid only inside the body.
+public struct KafkaMessageView {
+    public let partition: Int32
+    public let offset: Int64
+    public let key: UnsafeRawBufferPointer?
+    public let value: UnsafeRawBufferPointer
+
+    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A record copied out of librdkafka.
+public struct KafkaConsumerMessage: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+}
+
+/// What the rebalance callback needs; see `_ClientState`.
+final class _RebalanceState: Sendable {
+    let handler: (@Sendable (KafkaRebalanceEvent) -> Void)?
+    /// Where to start a partition that has no committed offset.
+    let initialOffsets = Mutex<[KafkaTopicPartition: Int64]>([:])
+    let assignment = Mutex<Set<KafkaTopicPartition>>([])
+    let commitOnRevoke: Bool
+    let rebalances = Atomic<Int>(0)
+
+    init(handler: (@Sendable (KafkaRebalanceEvent) -> Void)?, commitOnRevoke: Bool) {
+        self.handler = handler
+        self.commitOnRevoke = commitOnRevoke
+    }
+}
+
+/// A librdkafka consumer in a group (`rd_kafka_new(RD_KAFKA_CONSUMER)`, `rd_kafka_subscribe`).
+///
+/// The rebalance callback assigns and revokes partitions itself: `rd_kafka_assign` under the
+/// eager protocol, `rd_kafka_incremental_assign`/`_unassign` when
+/// `partition.assignment.strategy=cooperative-sticky`; it commits on revoke when asked, and
+/// reports every change to `onRebalance`. Callbacks run inside `poll` and `close`, on the
+/// calling thread (`rd_kafka_poll_set_consumer`).
+///
+/// Properties pass to librdkafka unchanged: `group.id` (set from `groupID`),
+/// `auto.offset.reset`, `enable.auto.commit`, `auto.commit.interval.ms`,
+/// `session.timeout.ms`, `max.poll.interval.ms`, `fetch.min.bytes`, `fetch.wait.max.ms`,
+/// `partition.assignment.strategy`, `group.instance.id`, ….
+///
+/// `@unchecked Sendable`: librdkafka's consumer handle is thread-safe; the Swift-side state is
+/// behind Mutex/Atomic. `poll` itself should be called from one thread at a time, as
+/// librdkafka's documentation advises.
+public final class KafkaConsumer: @unchecked Sendable {
+    let client: _Client
+    let rebalance: _RebalanceState
+    let closed = Atomic<Bool>(false)
+    /// Consume errors `poll` skipped (the last one is `lastError`).
+    let errorCount = Atomic<Int>(0)
+    let lastConsumeError = Mutex<KafkaError?>(nil)
+    public let groupID: String
+
+    /// Creates the consumer.
+    ///
+    /// - Parameters:
+    ///   - groupID: `group.id`.
+    ///   - commitOnRevoke: commit the consumed offsets synchronously before giving partitions up.
+    ///   - onRebalance: called on the polling thread after each assignment change.
+    /// - Throws: a configuration error naming the property librdkafka rejected.
+    public init(configuration: KafkaConfiguration, groupID: String, commitOnRevoke: Bool = true, onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil) throws(KafkaError) {
+        if let b = configuration.bootstrapServers, b.hasPrefix("mock:") {
+            throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
+        }
+        var props = configuration.properties
+        props["group.id"] = groupID
+        rebalance = _RebalanceState(handler: onRebalance, commitOnRevoke: commitOnRevoke)
+        client = try _Client(kind: .consumer, properties: props, state: _ClientState(rebalance: rebalance))
+        rd_kafka_poll_set_consumer(client.handle)
+        self.groupID = groupID
+    }
+
+    /// Where partitions without a committed offset start (instead of `auto.offset.reset`).
+    public func setInitialOffsets(_ offsets: [KafkaTopicPartition: Int64]) {
+        rebalance.initialOffsets.withLock { $0.merge(offsets) { _, new in new } }
+    }
+
+    /// Joins the group for `topics` (`rd_kafka_subscribe`); partitions arrive through `poll`.
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for t in topics { rd_kafka_topic_partition_list_add(list, t, -1) }
+        let err = rd_kafka_subscribe(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "subscribe to \(topics)") }
+    }
+
+    /// The current assignment.
+    public var assignment: Set<KafkaTopicPartition> { rebalance.assignment.withLock { $0 } }
+
+    /// Rebalance callbacks served so far.
+    public var rebalanceCount: Int { rebalance.rebalances.load(ordering: .relaxed) }
+
+    /// The last consume error `poll` skipped, and how many there were.
+    public var lastError: KafkaError? { lastConsumeError.withLock { $0 } }
+    public var skippedErrors: Int { errorCount.load(ordering: .relaxed) }
+
+    /// Serves callbacks and lends up to `maxMessages` records to `body`
+    /// (`rd_kafka_consumer_poll`: waits up to `timeout` for the first, then takes what is ready).
+    ///
+    /// Consume errors (a partition's fetch failing, `_PARTITION_EOF`) are counted and skipped:
+    /// librdkafka retries them itself.
+    /// - Returns: the number of records passed to `body`.
+    /// - Throws: a fatal error (`_FATAL`), after which the consumer is unusable.
+    @discardableResult
+    public func poll(timeout: Duration, maxMessages: Int = 500, _ body: (KafkaMessageView) -> Void) throws(KafkaError) -> Int {
+        var count = 0
+        var wait = timeout.milliseconds
+        while count < maxMessages, let m = rd_kafka_consumer_poll(client.handle, wait) {
+            wait = 0
+            defer { rd_kafka_message_destroy(m) }
+            let msg = m.pointee
+            if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let error = KafkaError(msg.err, context: "consume", detail: rd_kafka_message_errstr(m).map { String(cString: $0) })
+                if msg.err == RD_KAFKA_RESP_ERR__FATAL { throw error }
+                errorCount.add(1, ordering: .relaxed)
+                lastConsumeError.withLock { $0 = error }
+                continue
+            }
+            let value = UnsafeRawBufferPointer(start: msg.payload, count: msg.len)
+            let key = msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }
+            body(KafkaMessageView(partition: msg.partition, offset: msg.offset, key: key, value: value))
+            count += 1
+        }
+        return count
+    }
+
+    /// One record, copied, or nil after `timeout`.
+    public func poll(timeout: Duration) throws(KafkaError) -> KafkaConsumerMessage? {
+        var out: KafkaConsumerMessage?
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        repeat {
+            let remaining = max(.zero, deadline - clock.now)
+            try poll(timeout: remaining, maxMessages: 1) { view in
+                out = KafkaConsumerMessage(topic: "", partition: view.partition, offset: view.offset,
+                                           key: view.key.map { Array($0) }, value: Array(view.value))
+            }
+        } while out == nil && clock.now < deadline
+        if out != nil, let t = assignment.first(where: { $0.partition == out!.partition }) { out!.topic = t.topic }
+        return out
+    }
+
+    /// Commits the offsets of the records `poll` returned (`rd_kafka_commit(NULL)`);
+    /// `async` returns without waiting for the broker.
+    ///
+    /// Nothing to commit is not an error.
+    public func commit(async: Bool = false) throws(KafkaError) {
+        let err = rd_kafka_commit(client.handle, nil, async ? 1 : 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw KafkaError(err, context: "commit for group '\(groupID)'", detail: client.detail(err))
+        }
+    }
+
+    /// Commits explicit offsets (the next offset to read) synchronously unless `async`.
+    public func commit(_ offsets: [KafkaTopicPartition: Int64], async: Bool = false) throws(KafkaError) {
+        let list = Self.makeList(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_commit(client.handle, list, async ? 1 : 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, context: "commit for group '\(groupID)'", detail: client.detail(err))
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (`rd_kafka_committed`); absent when none.
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let list = Self.makeList(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(-1001)) }))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(client.handle, list, timeout.milliseconds)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, context: "committed offsets of group '\(groupID)'", detail: client.detail(err))
+        }
+        var out: [KafkaTopicPartition: Int64] = [:]
+        for e in Self.elements(list) where e.offset >= 0 {
+            out[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] = e.offset
+        }
+        return out
+    }
+
+    /// Leaves the group (`rd_kafka_consumer_close`: revokes the assignment through the
+    /// rebalance callback, which commits when `commitOnRevoke`), on a thread of its own.
+    public func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let client = self.client
+        _ = try? await _blocking { () throws(KafkaError) in
+            let err = rd_kafka_consumer_close(client.handle)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "close") }
+        }
+    }
+
+    /// The same as `close()`, blocking the calling thread.
+    public func closeBlocking() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        rd_kafka_consumer_close(client.handle)
+    }
+
+    static func makeList(_ offsets: [KafkaTopicPartition: Int64]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        for (tp, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition).pointee.offset = offset
+        }
+        return list
+    }
+
+    static func elements(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> UnsafeMutableBufferPointer<rd_kafka_topic_partition_t> {
+        UnsafeMutableBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt))
+    }
+
+    static func partitions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> [KafkaTopicPartition] {
+        guard let list else { return [] }
+        return elements(list).map { KafkaTopicPartition(topic: String(cString: $0.topic), partition: $0.partition) }
+    }
+
+    /// The rebalance_cb body.
+    static func _rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, state: _ClientState) {
+        guard let rb = state.rebalance else { return }
+        rb.rebalances.add(1, ordering: .relaxed)
+        let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
+        let partitions = Self.partitions(list)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let initial = rb.initialOffsets.withLock { $0 }
+            if let list, !initial.isEmpty {
+                // Partitions the group never committed start where the caller said.
+                if rd_kafka_committed(rk, list, 10_000) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset < 0 {
+                        let e = list.pointee.elems[i]
+                        if let start = initial[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] {
+                            list.pointee.elems[i].offset = start
+                        }
+                    }
+                }
+            }
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, list) {
+                    rb.handler?(.failed(KafkaError(consuming: e, context: "incremental assign")))
+                    return
+                }
+            } else {
+                let e = rd_kafka_assign(rk, list)
+                if e != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    rb.handler?(.failed(KafkaError(e, context: "assign")))
+                    return
+                }
+            }
+            rb.assignment.withLock { $0.formUnion(partitions) }
+            rb.handler?(.assigned(partitions, cooperative: cooperative))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if rb.commitOnRevoke && rd_kafka_assignment_lost(rk) == 0 {
+                _ = rd_kafka_commit(rk, nil, 0)
+            }
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, list) { rd_kafka_error_destroy(e) }
+                rb.assignment.withLock { $0.subtract(partitions) }
+            } else {
+                rd_kafka_assign(rk, nil)
+                rb.assignment.withLock { $0.removeAll() }
+            }
+            rb.handler?(.revoked(partitions, cooperative: cooperative))
+        default:
+            rd_kafka_assign(rk, nil)
+            rb.assignment.withLock { $0.removeAll() }
+            rb.handler?(.failed(KafkaError(err, context: "rebalance")))
+        }
+    }
+}

@@ -1,0 +1,299 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// A delivery report as the producer's `onDelivery` handler sees it (librdkafka's `dr_msg_cb`),
+/// without allocating: the caller's `token` identifies the record.
+public struct KafkaDelivery: Sendable {
+    /// The token given to `produce` (librdkafka's per-message opaque).
+    public var token: UInt64
+    public var partition: Int32
+    /// The offset the broker assigned, or -1 when unknown (`acks=0`) or failed.
+    public var offset: Int64
+    /// Bytes of the record's value.
+    public var valueCount: Int
+    /// Why the record was not delivered, or nil.
+    public var error: KafkaError?
+}
+
+/// The result of `KafkaProducer.send`.
+public struct KafkaDeliveryReport: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+}
+
+/// A topic handle for `KafkaProducer.produce` (librdkafka's `rd_kafka_topic_t`).
+public struct KafkaTopic: Sendable {
+    let _handle: _TopicHandle
+    public var name: String { _handle.name }
+}
+
+/// Owns one `rd_kafka_topic_t` and keeps its client alive until the handle is destroyed.
+///
+/// `@unchecked Sendable`: `rd_kafka_topic_t` is immutable and thread-safe to produce through.
+final class _TopicHandle: @unchecked Sendable {
+    let name: String
+    let pointer: OpaquePointer
+    let client: _Client
+
+    init(client: _Client, name: String) throws(KafkaError) {
+        guard let rkt = rd_kafka_topic_new(client.handle, name, nil) else {
+            throw KafkaError(rd_kafka_last_error(), context: "cannot create a handle for topic '\(name)'")
+        }
+        self.name = name
+        self.pointer = rkt
+        self.client = client
+    }
+
+    deinit { rd_kafka_topic_destroy(pointer) }
+}
+
+/// Serves a handle's callbacks (`rd_kafka_poll`) on a dedicated thread until stopped.
+final class _PollThread: Sendable {
+    let stopRequested = Atomic<Bool>(false)
+    let exit = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(client: _Client, name: String) {
+        let thread = Thread { [self] in
+            while !self.stopRequested.load(ordering: .acquiring) {
+                rd_kafka_poll(client.handle, 50)
+            }
+            // Serve what is left (delivery reports of a flush) once more.
+            rd_kafka_poll(client.handle, 0)
+            let waiters = self.exit.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.done = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for w in waiters { w.resume() }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Stops the loop and waits for the thread to finish.
+    func stop() async {
+        stopRequested.store(true, ordering: .releasing)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = exit.withLock { state -> Bool in
+                if !state.done { state.waiters.append(c) }
+                return state.done
+            }
+            if done { c.resume() }
+        }
+    }
+}
+
+/// A librdkafka producer (`rd_kafka_new(RD_KAFKA_PRODUCER)`) with delivery reports served by
+/// its own poll thread.
+///
+/// Two ways to send:
+/// - `produce(to:…token:)`: no allocation per record and no waiting; the delivery report goes
+///   to the `onDelivery` handler (called on the poll thread, one report at a time) with the
+///   record's `token`. This is the load generator's path.
+/// - `send(topic:…)`: async, returns the record's partition and offset or throws its error.
+///
+/// Properties (`KafkaConfiguration`) pass to librdkafka unchanged: `acks`, `linger.ms`,
+/// `batch.size`, `compression.type`, `enable.idempotence`, `message.timeout.ms`,
+/// `queue.buffering.max.messages`, ….
+///
+/// `@unchecked Sendable`: librdkafka's producer handle is thread-safe; the topic cache is behind
+/// a Mutex and the callback state behind Mutex/Atomic (`_ClientState`).
+public final class KafkaProducer: @unchecked Sendable {
+    let client: _Client
+    let poller: _PollThread
+    let topics = Mutex<[String: _TopicHandle]>([:])
+    let nextToken = Atomic<UInt64>(0)
+    let closed = Atomic<Bool>(false)
+
+    /// Tokens of `send` carry this bit; `produce` tokens must stay below it.
+    static let asyncTokenBit: UInt64 = 1 << 63
+
+    /// Creates the producer; no broker is contacted until the first record or metadata call.
+    ///
+    /// - Parameters:
+    ///   - configuration: librdkafka properties (`bootstrap.servers` at least).
+    ///   - statistics: collect librdkafka's statistics (`statistics.interval.ms`, 500 ms unless
+    ///     set) for `statistics()`.
+    ///   - onDelivery: delivery reports of `produce(to:…)`.
+    /// - Throws: a configuration error naming the property librdkafka rejected.
+    public init(configuration: KafkaConfiguration, statistics: Bool = false, onDelivery: (@Sendable (KafkaDelivery) -> Void)? = nil) throws(KafkaError) {
+        if let b = configuration.bootstrapServers, b.hasPrefix("mock:") {
+            throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
+        }
+        let state = _ClientState(onDelivery: onDelivery)
+        client = try _Client(kind: .producer, properties: configuration.properties, state: state, statistics: statistics)
+        poller = _PollThread(client: client, name: "weir-kafka-producer-poll")
+    }
+
+    deinit {
+        poller.stopRequested.store(true, ordering: .releasing)
+    }
+
+    /// A handle for `topic` (cached; `rd_kafka_topic_new`).
+    public func topic(_ name: String) throws(KafkaError) -> KafkaTopic {
+        let cached = topics.withLock { $0[name] }
+        if let cached { return KafkaTopic(_handle: cached) }
+        let handle = try _TopicHandle(client: client, name: name)
+        return KafkaTopic(_handle: topics.withLock { table in
+            if let existing = table[name] { return existing }
+            table[name] = handle
+            return handle
+        })
+    }
+
+    /// Enqueues one record (`rd_kafka_produce` with `RD_KAFKA_MSG_F_COPY`), blocking while
+    /// librdkafka's queue is full (`queue.buffering.max.messages`/`.kbytes`,
+    /// `RD_KAFKA_MSG_F_BLOCK`) unless `block` is false.
+    ///
+    /// - Parameters:
+    ///   - partition: nil for the configured partitioner (`partitioner`, default
+    ///     `consistent_random`).
+    ///   - token: passed back in the delivery report; below 2^63.
+    /// - Throws: `QUEUE_FULL` when not blocking, `MSG_SIZE_TOO_LARGE`, `UNKNOWN_PARTITION`, ….
+    public func produce(to topic: KafkaTopic, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, token: UInt64, block: Bool = true) throws(KafkaError) {
+        let flags = RD_KAFKA_MSG_F_COPY | (block ? RD_KAFKA_MSG_F_BLOCK : 0)
+        let rc = rd_kafka_produce(
+            topic._handle.pointer, partition ?? -1, flags,
+            UnsafeMutableRawPointer(mutating: value.baseAddress), value.count,
+            key?.baseAddress, key?.count ?? 0,
+            UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        if rc != 0 {
+            throw KafkaError(rd_kafka_last_error(), context: "cannot enqueue a record for topic '\(topic.name)'")
+        }
+    }
+
+    /// Sends one record and waits for its delivery report.
+    ///
+    /// - Returns: the partition and offset the broker assigned.
+    /// - Throws: the delivery error (`isRetriable` tells whether another attempt may succeed).
+    public func send(topic name: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]) async throws(KafkaError) -> KafkaDeliveryReport {
+        let topic = try topic(name)
+        let token = Self.asyncTokenBit | nextToken.add(1, ordering: .relaxed).newValue
+        let state = client.state
+        let result: Result<KafkaDeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
+            state.waiting.withLock { $0[token] = continuation }
+            state.waitingCount.add(1, ordering: .releasing)
+            let enqueued: KafkaError? = value.withUnsafeBytes { v in
+                do throws(KafkaError) {
+                    if let key {
+                        let keyError: KafkaError? = key.withUnsafeBytes { k in
+                            do throws(KafkaError) {
+                                try produce(to: topic, partition: partition, key: k, value: v, token: token)
+                                return nil
+                            } catch { return error }
+                        }
+                        if let keyError { throw keyError }
+                    } else {
+                        try produce(to: topic, partition: partition, key: nil, value: v, token: token)
+                    }
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let error = enqueued {
+                let c = state.waiting.withLock { $0.removeValue(forKey: token) }
+                state.waitingCount.subtract(1, ordering: .relaxed)
+                c?.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Records waiting to be sent or acknowledged, plus delivery reports not yet served
+    /// (`rd_kafka_outq_len`).
+    public var outstanding: Int { Int(rd_kafka_outq_len(client.handle)) }
+
+    /// Waits until every record has been acknowledged (or failed) and its delivery report served.
+    ///
+    /// The poll thread serves the reports; this waits for `rd_kafka_outq_len` to reach 0, so
+    /// delivery reports still come from one thread.
+    ///
+    /// - Throws: `_TIMED_OUT` with the number still outstanding after `timeout`.
+    public func flush(timeout: Duration = .seconds(60)) async throws(KafkaError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while rd_kafka_outq_len(client.handle) > 0 {
+            if clock.now >= deadline {
+                throw KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, context: "flush",
+                                 detail: "\(outstanding) record(s) still unacknowledged after \(timeout)\(client.state.lastProblem.map { " (last error: \($0))" } ?? "")")
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Flushes (up to `timeout`), then stops the poll thread. Records still outstanding after
+    /// the timeout are purged and reported as failed (`rd_kafka_purge`).
+    public func close(timeout: Duration = .seconds(30)) async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        do { try await flush(timeout: timeout) } catch {
+            rd_kafka_purge(client.handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+            try? await flush(timeout: .seconds(5))
+        }
+        await poller.stop()
+        topics.withLock { $0.removeAll() }
+    }
+
+    /// What librdkafka's statistics counted so far (with `statistics: true`).
+    public func statistics() -> KafkaProducerStatistics {
+        let s = client.state.stats.withLock { $0 }
+        return KafkaProducerStatistics(batchBytes: s.batchBytes, batches: s.batches, retries: s.retries,
+                                       transmittedBytes: s.txBytes, failedRecords: Int64(client.state.failedDeliveries.load(ordering: .relaxed)))
+    }
+
+    /// Waits for the next statistics emission (so that `statistics()` covers everything sent).
+    public func awaitStatistics(timeout: Duration = .seconds(2)) async {
+        let start = client.state.statsEmissions.load(ordering: .acquiring)
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while client.state.statsEmissions.load(ordering: .acquiring) == start && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The cluster's metadata (`rd_kafka_metadata`), blocking up to `timeout` on a thread of its own.
+    public func metadata(topic: String? = nil, timeout: Duration = .seconds(10)) async throws(KafkaError) -> KafkaClusterMetadata {
+        let client = self.client
+        return try await _blocking { () throws(KafkaError) in try client.metadata(topic: topic, timeout: timeout) }
+    }
+
+    /// The dr_msg_cb body: resumes an async `send` or calls `onDelivery`.
+    static func _delivered(_ message: UnsafePointer<rd_kafka_message_t>, state: _ClientState) {
+        let m = message.pointee
+        let token = UInt64(UInt(bitPattern: m._private))
+        var error: KafkaError?
+        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            error = KafkaError(m.err, context: "delivery to \(topic) [\(m.partition)] failed")
+            state.failedDeliveries.add(1, ordering: .relaxed)
+        }
+        if token & asyncTokenBit != 0 {
+            guard let c = state.waiting.withLock({ $0.removeValue(forKey: token) }) else { return }
+            state.waitingCount.subtract(1, ordering: .relaxed)
+            if let error {
+                c.resume(returning: .failure(error))
+            } else {
+                let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                c.resume(returning: .success(KafkaDeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
+            }
+            return
+        }
+        state.onDelivery?(KafkaDelivery(token: token, partition: m.partition, offset: error == nil ? m.offset : -1, valueCount: m.len, error: error))
+    }
+}
+
+/// Counters from librdkafka's statistics (`statistics.interval.ms`).
+public struct KafkaProducerStatistics: Sendable, Equatable {
+    /// Bytes of the batches sent (`topics.*.batchsize`, after compression).
+    public var batchBytes: Int64
+    /// Batches sent (`topics.*.batchsize.cnt`).
+    public var batches: Int64
+    /// Requests retried (`brokers.*.txretries`).
+    public var retries: Int64
+    /// Bytes sent to the brokers, all requests (`brokers.*.txbytes`).
+    public var transmittedBytes: Int64
+    /// Records whose delivery failed.
+    public var failedRecords: Int64
+}
