@@ -73,6 +73,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "weir", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
+        // A child process for WeirLogTests' crash tests (appends with acks=all until killed).
+        .executableTarget(name: "weir-log-crash-writer", dependencies: ["WeirLog"], swiftSettings: strictSettings),
 
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),

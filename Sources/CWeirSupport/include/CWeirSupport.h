@@ -21,6 +21,12 @@ int weir_crc32c_hardware(void);
 /// Linux `fallocate(2)` (needs _GNU_SOURCE, which Swift cannot set). Returns 0 or -1 and errno.
 int weir_fallocate(int fd, int mode, int64_t offset, int64_t length);
 
+/// Tells ThreadSanitizer that the caller acquired / is about to release the lock identified by
+/// `addr`. No-ops unless the binary runs under TSan. Synchronization.Mutex on Linux hands a
+/// contended lock over inside the kernel (a priority-inheritance futex), which TSan cannot see.
+void weir_tsan_acquire(void *addr);
+void weir_tsan_release(void *addr);
+
 #ifdef __cplusplus
 }
 #endif

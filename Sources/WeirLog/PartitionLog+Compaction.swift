@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import WeirFormat
+
+extension PartitionLog {
+    /// Key-based compaction of the closed segments (`cleanup.policy=compact`), as Kafka's log
+    /// cleaner does it:
+    ///
+    /// - the latest record of each key in the closed segments is kept, older ones are removed;
+    /// - tombstones (null values) are removed once older than `delete.retention.ms`;
+    /// - segments whose newest record is younger than `min.compaction.lag.ms` are left alone;
+    /// - offsets are preserved: a rewritten batch keeps its records' original offsets (a batch
+    ///   with gaps is split into runs of consecutive offsets), control batches are kept as they
+    ///   are, records without a key are kept.
+    ///
+    /// Each changed segment is written to `<base>.log.cleaned`, synced, and renamed over the
+    /// original; its indexes are rebuilt. Readers holding views of the old segment keep them.
+    /// The active segment is never compacted.
+    public func compact(now: Int64? = nil) throws(LogError) -> (segments: Int, records: Int) {
+        try _cleanerLock._withLock { (_: inout Void) throws(LogError) -> (segments: Int, records: Int) in try _compact(now: now) }
+    }
+
+    func _compact(now: Int64?) throws(LogError) -> (segments: Int, records: Int) {
+        let now = now ?? _Sys.currentTimeMillis()
+        let config = self.config
+        let closed = _segments._withLock { $0 }.dropLast()
+        let cleanable = Array(closed.prefix { $0.maxTimestamp <= now - config.minCompactionLagMs })
+        guard !cleanable.isEmpty else { return (0, 0) }
+
+        // 1. The offset map: the latest offset of every key in the cleanable segments.
+        var latest: [[UInt8]: Int64] = [:]
+        let decoder = RecordBatchDecoder(checkCRCs: false)
+        for s in cleanable {
+            try _forEachBatch(s) { (view) throws(LogError) in
+                if view.isControl { return }
+                try view.withUnsafeBytes { (bytes) throws(LogError) in
+                    do throws(RecordBatchError) {
+                        try decoder.forEachRecord(in: bytes) { (r) throws(RecordBatchError) in
+                            if let k = r.key { latest[Array(k)] = r.offset }
+                        }
+                    } catch {
+                        throw LogError(.corruptRecord, "compaction of \(topicPartition) could not decode the batch at offset \(view.baseOffset): \(error.message)")
+                    }
+                }
+            }
+        }
+
+        // 2. Rewrite every segment that has something to drop.
+        var segmentsRewritten = 0, removed = 0
+        for s in cleanable {
+            var out: [UInt8] = []
+            var changed = false
+            try _forEachBatch(s) { (view) throws(LogError) in
+                if view.isControl {
+                    view.withUnsafeBytes { out.append(contentsOf: $0) }
+                    return
+                }
+                let header = view.header
+                let records: [Record]
+                do throws(RecordBatchError) {
+                    records = try view.withUnsafeBytes { (b) throws(RecordBatchError) in try decoder.decode(b).records }
+                } catch {
+                    throw LogError(.corruptRecord, "compaction of \(topicPartition) could not decode the batch at offset \(view.baseOffset): \(error.message)")
+                }
+                let kept = records.filter { r in
+                    guard let k = r.key else { return true }
+                    if latest[k] != r.offset { return false }
+                    if r.value == nil && now - r.timestamp > config.deleteRetentionMs { return false }
+                    return true
+                }
+                if kept.count == records.count {
+                    view.withUnsafeBytes { out.append(contentsOf: $0) }
+                    return
+                }
+                changed = true
+                removed += records.count - kept.count
+                try _appendRuns(kept, like: header, to: &out)
+            }
+            if changed {
+                try _replace(s, with: out)
+                segmentsRewritten += 1
+            }
+        }
+        return (segmentsRewritten, removed)
+    }
+
+    /// Calls `body` with every batch of a segment.
+    func _forEachBatch(_ s: _Segment, _ body: (RecordBatchView) throws(LogError) -> Void) throws(LogError) {
+        guard let base = s.log.base else { return }
+        let end = s.end
+        var p = 0
+        while p < end {
+            let h = _BatchScan.header(UnsafeRawPointer(base) + p)
+            try body(RecordBatchView(segment: s, position: p, size: h.totalSize))
+            p += h.totalSize
+        }
+    }
+
+    /// Encodes `records` as batches of consecutive offsets with the producer fields, codec and
+    /// timestamp type of `header`.
+    func _appendRuns(_ records: [Record], like header: RecordBatchHeader, to out: inout [UInt8]) throws(LogError) {
+        var i = 0
+        while i < records.count {
+            var j = i + 1
+            while j < records.count && records[j].offset == records[j - 1].offset + 1 { j += 1 }
+            do {
+                let b = try RecordBatchBuilder(codec: header.codec ?? .none, batchSizeLimit: Int(Int32.max))
+                b.baseOffset = records[i].offset
+                b.producerId = header.producerId
+                b.producerEpoch = header.producerEpoch
+                b.baseSequence = header.baseSequence < 0 ? -1
+                    : Int32(truncatingIfNeeded: Int64(header.baseSequence) + records[i].offset - header.baseOffset)
+                b.isTransactional = header.attributes.isTransactional
+                b.partitionLeaderEpoch = header.partitionLeaderEpoch
+                if header.attributes.timestampType == .logAppendTime {
+                    b.timestampType = .logAppendTime
+                    b.logAppendTime = header.maxTimestamp
+                }
+                for r in records[i..<j] { b.append(r) }
+                out.append(contentsOf: try b.build())
+            } catch {
+                throw LogError(.corruptRecord, "compaction of \(topicPartition) could not re-encode records at offset \(records[i].offset): \(error.message)")
+            }
+            i = j
+        }
+    }
+
+    /// Swaps a closed segment for its compacted bytes: `<base>.log.cleaned` is written and
+    /// synced, the old indexes removed, the file renamed over `<base>.log` (the commit point),
+    /// and the indexes rebuilt. A crash before the rename leaves the old segment (and a
+    /// `.cleaned` file that opening removes); after it, the new one with indexes rebuilt on open.
+    func _replace(_ old: _Segment, with bytes: [UInt8]) throws(LogError) {
+        let p = _Segment.paths(directory, old.baseOffset)
+        let cleaned = p.log + ".cleaned"
+        let fd = try _Sys.open(cleaned, O_WRONLY | O_CREAT | O_TRUNC)
+        do throws(LogError) {
+            if !bytes.isEmpty { try bytes._withBytes { (b) throws(LogError) in try _Sys.pwrite(fd, b, at: 0, path: cleaned) } }
+            try _Sys.fsync(fd, path: cleaned)
+        } catch {
+            _Sys.close(fd)
+            throw error
+        }
+        _Sys.close(fd)
+        try _Sys.unlink(p.index)
+        try _Sys.unlink(p.timeIndex)
+        try _Sys.rename(cleaned, p.log)
+        try _Sys.syncDirectory(directory)
+        let scan = try _Segment.scan(directory: directory, baseOffset: old.baseOffset,
+                                     indexIntervalBytes: config.indexIntervalBytes, checkZeroTail: true)
+        try _Segment.applyRecovery(scan, directory: directory)
+        let new = try _Segment.open(directory: directory, baseOffset: old.baseOffset, active: false, config: config)
+        old._deleted.store(true, ordering: .releasing)
+        _segments._withLock { segs in
+            if let i = segs.firstIndex(where: { $0 === old }) { segs[i] = new }
+        }
+    }
+
+    /// The first record at or after `minOffset` whose timestamp is ≥ `timestamp` in `batch`.
+    func _firstRecord(in batch: RecordBatchView, atOrAfter timestamp: Int64, minOffset: Int64) -> (offset: Int64, timestamp: Int64)? {
+        let decoder = RecordBatchDecoder(checkCRCs: false)
+        var hit: (Int64, Int64)?
+        batch.withUnsafeBytes { bytes in
+            try? decoder.withRecords(in: bytes) { (records) throws(RecordBatchError) in
+                while let r = try records.next() {
+                    if r.offset >= minOffset && r.timestamp >= timestamp { hit = (r.offset, r.timestamp); return }
+                }
+            }
+        }
+        return hit
+    }
+}

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What opening one partition found and repaired.
+public struct PartitionRecovery: Sendable, Hashable, CustomStringConvertible {
+    public var topicPartition: TopicPartition
+    /// Segments scanned batch by batch (CRCs checked) because they were at or after the
+    /// recovery point of an unclean shutdown.
+    public var segmentsRecovered: Int = 0
+    /// Bytes cut at the first invalid byte (torn or corrupt batches; a zeroed preallocated tail
+    /// is not counted).
+    public var bytesTruncated: Int = 0
+    /// Index pairs (`.index` + `.timeindex`) rewritten, because their segment was recovered or
+    /// because they were missing or corrupt.
+    public var indexesRebuilt: Int = 0
+    /// Base offsets of segments deleted because an earlier segment was truncated.
+    public var segmentsDeleted: [Int64] = []
+    /// One line per repair, naming the file and the reason.
+    public var messages: [String] = []
+
+    public init(topicPartition: TopicPartition) { self.topicPartition = topicPartition }
+
+    /// Whether anything was repaired (beyond the routine recovery scan).
+    public var repairedDamage: Bool { bytesTruncated > 0 || !segmentsDeleted.isEmpty }
+
+    public var description: String {
+        "\(topicPartition): \(segmentsRecovered) segments recovered, \(bytesTruncated) bytes truncated, \(indexesRebuilt) indexes rebuilt, \(segmentsDeleted.count) segments deleted"
+            + (messages.isEmpty ? "" : "\n  " + messages.joined(separator: "\n  "))
+    }
+}
+
+extension _Segment {
+    /// Kafka's index sanity check, on the files as they are: both present, whole entries, offsets
+    /// strictly increasing inside the segment, positions inside the log.
+    static func indexesAreSane(directory: String, baseOffset: Int64) -> Bool {
+        let p = paths(directory, baseOffset)
+        guard let logSize = _Sys.fileSize(path: p.log),
+              let oiSize = _Sys.fileSize(path: p.index), oiSize % _OffsetIndex.entrySize == 0,
+              let tiSize = _Sys.fileSize(path: p.timeIndex), tiSize % _TimeIndex.entrySize == 0
+        else { return false }
+        do {
+            let oi = _OffsetIndex(file: try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: 0), baseOffset: baseOffset)
+            let ti = _TimeIndex(file: try _IndexFile(path: p.timeIndex, entrySize: _TimeIndex.entrySize, maxBytes: 0), baseOffset: baseOffset)
+            guard oi.isSane(logSize: logSize) else { return false }
+            // Time-index offsets must not pass the last batch; the offset index bounds it cheaply.
+            let bound = (oi.lastOffset ?? baseOffset) + Int64(max(logSize, 1))
+            return ti.isSane(lastOffset: bound)
+        } catch {
+            return false
+        }
+    }
+}
+
+extension PartitionLog {
+    static func _baseOffset(ofLogFile name: String) -> Int64? {
+        guard name.hasSuffix(".log"), name.utf8.count == 24 else { return nil }
+        let digits = name.prefix(20)
+        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int64(digits)
+    }
+
+    /// Opens (or creates) a partition directory.
+    ///
+    /// After a clean shutdown the segments are trusted and only their indexes are checked (a
+    /// missing or corrupt index is rebuilt). After an unclean one, every segment from the one
+    /// holding `recoveryPoint` on is scanned: sizes, offsets and CRCs are checked, the log is
+    /// truncated at the first invalid byte, later segments are deleted when that happened, and
+    /// the indexes are rebuilt.
+    static func _open(topicPartition: TopicPartition, directory: String, config: LogConfig, clean: Bool,
+                      recoveryPoint: Int64?, logStartOffset: Int64?,
+                      onLogStartOffsetChange: (@Sendable () -> Void)?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
+        var report = PartitionRecovery(topicPartition: topicPartition)
+        try _Sys.mkdir(directory)
+        let names = try _Sys.listDirectory(directory)
+        for n in names where n.hasSuffix(".cleaned") || n.hasSuffix(".tmp") || n.hasSuffix(".deleted") || n.hasSuffix(".swap") {
+            try _Sys.unlink(directory + "/" + n)
+            report.messages.append("removed leftover \(n)")
+        }
+        var bases = names.compactMap(_baseOffset(ofLogFile:)).sorted()
+        for n in names where n.hasSuffix(".index") || n.hasSuffix(".timeindex") {
+            if let b = Int64(n.prefix(while: { $0 != "." })), !bases.contains(b) {
+                try _Sys.unlink(directory + "/" + n)
+                report.messages.append("removed \(n), which had no .log")
+            }
+        }
+        if bases.isEmpty {
+            let s = try _Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config)
+            let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: [s],
+                                   logStartOffset: s.baseOffset, recoveryPoint: s.baseOffset,
+                                   onLogStartOffsetChange: onLogStartOffsetChange)
+            return (log, report)
+        }
+        // The first segment to scan: the one holding the recovery point (all of them if unknown).
+        var firstToRecover = bases.count
+        if !clean {
+            let rp = recoveryPoint ?? Int64.min
+            firstToRecover = 0
+            for (i, b) in bases.enumerated() where b <= rp { firstToRecover = i }
+        }
+        var i = 0
+        while i < bases.count {
+            let base = bases[i]
+            let isLast = i == bases.count - 1
+            let recovering = i >= firstToRecover
+            let saneIndexes = recovering ? false : _Segment.indexesAreSane(directory: directory, baseOffset: base)
+            if recovering || !saneIndexes {
+                let scan = try _Segment.scan(directory: directory, baseOffset: base,
+                                             indexIntervalBytes: config.indexIntervalBytes, checkZeroTail: !isLast)
+                if recovering { report.segmentsRecovered += 1 }
+                if !recovering { report.messages.append("\(_Segment.fileName(base, ".index")): missing or corrupt, rebuilt") }
+                if let reason = scan.reason {
+                    report.bytesTruncated += scan.invalidBytes
+                    report.messages.append("\(_Segment.fileName(base, ".log")): truncated \(scan.invalidBytes) bytes at position \(scan.validBytes): \(reason)")
+                    for later in bases[(i + 1)...] {
+                        let p = _Segment.paths(directory, later)
+                        for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
+                        report.segmentsDeleted.append(later)
+                        report.messages.append("\(_Segment.fileName(later, ".log")): deleted, it follows a truncated segment")
+                    }
+                    bases.removeSubrange((i + 1)...)
+                }
+                try _Segment.applyRecovery(scan, directory: directory)
+                report.indexesRebuilt += 1
+            }
+            i += 1
+        }
+        var segments: [_Segment] = []
+        for (i, base) in bases.enumerated() {
+            segments.append(try _Segment.open(directory: directory, baseOffset: base, active: i == bases.count - 1, config: config))
+        }
+        // A closed segment that is full cannot take appends; `append` rolls past it.
+        let leo = segments.last!.nextOffset
+        let start = min(max(logStartOffset ?? bases[0], bases[0]), leo)
+        let rp = clean ? leo : min(max(recoveryPoint ?? start, start), leo)
+        if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
+        let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
+                               logStartOffset: start, recoveryPoint: rp, onLogStartOffsetChange: onLogStartOffsetChange)
+        return (log, report)
+    }
+
+    /// Flushes, trims the active segment and refuses further appends. Idempotent.
+    func _close() throws(LogError) {
+        let active = _writer._withLock { (w: inout _WriterState) -> _Segment? in
+            if w.closed { return nil }
+            w.closed = true
+            return w.active
+        }
+        guard let active else { return }
+        try active.seal()
+        try _durability.flushNow(self)
+        try active.offsetIndex.file.sync()
+        try active.timeIndex.file.sync()
+        try active.log.fdatasync()
+        try active.offsetIndex.file.file.fdatasync()
+        try active.timeIndex.file.file.fdatasync()
+        _waiters.close()
+    }
+}

@@ -1,0 +1,330 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+import WeirFormat
+
+/// The log of one partition: its segments, offsets and durability state.
+///
+/// One writer at a time appends (`append` takes the writer's lock for the copy); any number of
+/// readers call `read` concurrently without taking that lock. Offsets are assigned at append,
+/// as a Kafka broker does: each batch's base offset is rewritten in place in the mapping.
+public final class PartitionLog: Sendable {
+    public let topicPartition: TopicPartition
+    /// `<log-dir>/<topic>-<partition>`.
+    public let directory: String
+
+    struct _WriterState: ~Copyable {
+        var active: _Segment
+        var nextOffset: Int64
+        var unflushedMessages: Int64 = 0
+        var closed = false
+        var config: LogConfig
+    }
+
+    let _writer: Mutex<_WriterState>
+    /// Every live segment, oldest first. Readers copy the array under this short lock, never the
+    /// writer's; lock order is writer, then segments.
+    let _segments: Mutex<[_Segment]>
+    let _highWatermark: Atomic<Int64>
+    let _logStartOffset: Atomic<Int64>
+    /// The first offset of the oldest open transaction, or -1 (issue 4 maintains it).
+    let _firstUnstableOffset = Atomic<Int64>(-1)
+    /// Everything below this offset is on disk.
+    let _recoveryPoint: Atomic<Int64>
+    let _maxMessageBytes: Atomic<Int>
+    let _waiters = _OffsetWaiters()
+    let _durability: _Durability
+    /// Serialises retention and compaction passes (never taken by the writer or readers).
+    let _cleanerLock = Mutex<Void>(())
+    /// Called (outside every lock) when the log-start offset moves, to persist the checkpoint.
+    let _onLogStartOffsetChange: (@Sendable () -> Void)?
+
+    init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
+         logStartOffset: Int64, recoveryPoint: Int64, onLogStartOffsetChange: (@Sendable () -> Void)?) {
+        precondition(!segments.isEmpty)
+        let active = segments.last!
+        self.topicPartition = topicPartition
+        self.directory = directory
+        self._writer = Mutex(_WriterState(active: active, nextOffset: active.nextOffset, config: config))
+        self._segments = Mutex(segments)
+        self._highWatermark = Atomic(active.nextOffset)
+        self._logStartOffset = Atomic(max(logStartOffset, segments.first!.baseOffset))
+        self._recoveryPoint = Atomic(min(recoveryPoint, active.nextOffset))
+        self._maxMessageBytes = Atomic(config.maxMessageBytes)
+        self._durability = _Durability(label: "weir.log.flush.\(topicPartition)", durableOffset: min(recoveryPoint, active.nextOffset))
+        self._onLogStartOffsetChange = onLogStartOffsetChange
+    }
+
+    // MARK: - Offsets
+
+    /// The high-water mark: the offset after the last record readers can see. For the embedded
+    /// single node it equals the log-end offset.
+    public var highWatermark: Int64 { _highWatermark.load(ordering: .sequentiallyConsistent) }
+    /// The log-end offset: the offset the next appended record gets.
+    public var logEndOffset: Int64 { highWatermark }
+    /// The first offset still in the log (retention and `deleteRecords` move it forward).
+    public var logStartOffset: Int64 { _logStartOffset.load(ordering: .acquiring) }
+    /// The last stable offset: the high-water mark, or the first offset of the oldest open
+    /// transaction when there is one (`read_committed` readers stop here).
+    public var lastStableOffset: Int64 {
+        let hwm = highWatermark
+        let fuo = _firstUnstableOffset.load(ordering: .acquiring)
+        return fuo >= 0 ? min(fuo, hwm) : hwm
+    }
+    /// Everything below this offset has been written to disk.
+    public var recoveryPoint: Int64 { _recoveryPoint.load(ordering: .acquiring) }
+
+    /// Sets (or clears, with nil) the first offset of the oldest open transaction, which bounds
+    /// the last stable offset. For the transaction coordinator.
+    public func setFirstUnstableOffset(_ offset: Int64?) {
+        _firstUnstableOffset.store(offset ?? -1, ordering: .releasing)
+        _waiters.notify(highWatermark)
+    }
+
+    /// The topic configuration this log runs with.
+    public var config: LogConfig { _writer._withLock { $0.config } }
+
+    /// Replaces the configuration (takes effect for the next append, roll and retention pass).
+    public func updateConfig(_ config: LogConfig) throws(LogError) {
+        try config.validate()
+        _writer._withLock { $0.config = config }
+        _maxMessageBytes.store(config.maxMessageBytes, ordering: .relaxed)
+    }
+
+    /// Total bytes of the segments.
+    public var sizeInBytes: Int64 { _segments._withLock { $0 }.reduce(0) { $0 + Int64($1.end) } }
+
+    /// The segments, oldest first.
+    public var segments: [SegmentInfo] {
+        _segments._withLock { $0 }.map {
+            SegmentInfo(baseOffset: $0.baseOffset, nextOffset: $0.nextOffset, sizeInBytes: $0.end,
+                        maxTimestamp: $0.maxTimestamp, isActive: $0.isActive, logPath: $0.log.path,
+                        offsetIndexEntries: $0.offsetIndex.file.count, timeIndexEntries: $0.timeIndex.file.count)
+        }
+    }
+
+    // MARK: - Appending
+
+    /// Appends one or more record batches (RecordBatch v2, back to back) and returns their
+    /// offsets once they are in the mapping (`acks=1`).
+    ///
+    /// Each batch is checked (sizes, magic, `max.message.bytes` and, unless `verifyChecksums` is
+    /// false, its CRC-32C), then all of them are copied with one `memcpy` and their base offsets
+    /// rewritten in place. Rolls the active segment first when the batches do not fit, when
+    /// `segment.ms` has passed, or when an index is full.
+    @discardableResult
+    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
+        let (span, recordCount, batchCount) = try _validate(records, verifyChecksums: verifyChecksums)
+        let now = _Sys.currentTimeMillis()
+        let (first, last, flushNow) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool) in
+            if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
+            if records.count > w.config.segmentBytes {
+                throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches exceed segment.bytes=\(w.config.segmentBytes) of \(topicPartition); raise segment.bytes or send smaller batches.")
+            }
+            let first = w.nextOffset
+            let last = first + span - 1
+            let active = w.active
+            if !active.isActive || !active.canAppend(bytes: records.count, lastOffset: last)
+                || (!active.isEmpty && now - active.createdAtMillis >= w.config.segmentMs) {
+                try _roll(&w, needing: records.count)
+            }
+            guard w.active.canAppend(bytes: records.count, lastOffset: last) else {
+                throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
+            }
+            let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            w.nextOffset = written + 1
+            w.unflushedMessages += Int64(recordCount)
+            _highWatermark.store(written + 1, ordering: .sequentiallyConsistent)
+            var flushNow = false
+            if w.unflushedMessages >= w.config.flushMessages { w.unflushedMessages = 0; flushNow = true }
+            return (first, written, flushNow)
+        }
+        _waiters.notify(last + 1)
+        if flushNow { _durability.schedule(self) }
+        return AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
+                            batchCount: batchCount, recordCount: recordCount)
+    }
+
+    /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches
+    /// are in the mapping, `.all` once they are on disk (group commit: one `msync` covers every
+    /// appender waiting at that moment).
+    @discardableResult
+    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let r = try append(records, verifyChecksums: verifyChecksums)
+        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+        return r
+    }
+
+    /// `append(_:acks:)` for batches in an array.
+    @discardableResult
+    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let r = try records._withBytes { (b) throws(LogError) in try append(b, verifyChecksums: verifyChecksums) }
+        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+        return r
+    }
+
+    func _validate(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(LogError) -> (span: Int64, records: Int, batches: Int) {
+        guard let base = records.baseAddress, !records.isEmpty else {
+            throw LogError(.corruptRecord, "append of zero bytes to \(topicPartition): pass at least one record batch.")
+        }
+        let maxBytes = _maxMessageBytes.load(ordering: .relaxed)
+        var p = 0, span: Int64 = 0, count = 0, batches = 0
+        while p < records.count {
+            switch _BatchScan.check(base + p, available: records.count - p, verifyCRC: verifyChecksums) {
+            case .valid(let b):
+                if b.totalSize > maxBytes {
+                    throw LogError(.recordBatchTooLarge, "a batch of \(b.totalSize) bytes exceeds max.message.bytes=\(maxBytes) of \(topicPartition); raise max.message.bytes or lower batch.size.")
+                }
+                span += b.lastOffset - b.baseOffset + 1
+                count += Int(b.recordCount)
+                batches += 1
+                p += b.totalSize
+            case .end:
+                throw LogError(.corruptRecord, "append to \(topicPartition): zero bytes where a batch should start at byte \(p).")
+            case .invalid(let why):
+                throw LogError(.corruptRecord, "append to \(topicPartition): invalid record batch at byte \(p): \(why).")
+            }
+        }
+        return (span, count, batches)
+    }
+
+    /// Closes the active segment (trimmed to its size) and starts a new one at the log-end
+    /// offset. The new segment is created before the old one is trimmed, so a crash in between
+    /// leaves only a zeroed tail that recovery recognises.
+    func _roll(_ w: inout _WriterState, needing bytes: Int = 0) throws(LogError) {
+        let old = w.active
+        if old.isEmpty && old.baseOffset == w.nextOffset {
+            // An empty segment at the log end: keep it if it can take the append, otherwise
+            // replace it (same base offset) with one sized by the current config.
+            if old.isActive && old.capacity >= bytes && !old.offsetIndex.file.isFull { return }
+            _segments._withLock { segs in if segs.last === old { segs.removeLast() } }
+            try old.deleteFiles()
+        }
+        let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        _segments._withLock { $0.append(new) }
+        w.active = new
+        try? old.seal()
+        // Like Kafka, flush the rolled segment in the background; this advances the recovery point.
+        _durability.schedule(self)
+    }
+
+    /// Rolls the active segment now (Kafka's `roll`), unless it is empty.
+    public func roll() throws(LogError) {
+        try _writer._withLock { (w: inout _WriterState) throws(LogError) in
+            if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed.") }
+            if !w.active.isEmpty { try _roll(&w) }
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Reads whole batches starting with the one that contains `offset`, up to about `maxBytes`
+    /// (at least one batch is returned even when it is larger, as Kafka does), without copying.
+    ///
+    /// - Parameters:
+    ///   - maxOffset: an exclusive upper bound, such as `lastStableOffset` for `read_committed`;
+    ///     the high-water mark when nil.
+    /// - Throws: `.offsetOutOfRange` when `offset` is below the log-start offset or above the
+    ///   log-end offset.
+    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil) throws(LogError) -> LogReadResult {
+        let hwm = highWatermark
+        let start = logStartOffset
+        let lso = lastStableOffset
+        if offset < start || offset > hwm {
+            throw LogError(.offsetOutOfRange, "offset \(offset) is outside \(topicPartition)'s log [\(start), \(hwm)]; seek to an offset in that range (auto.offset.reset).")
+        }
+        let limit = min(maxOffset ?? hwm, hwm)
+        var result = LogReadResult(batches: [], nextOffset: offset, highWatermark: hwm, lastStableOffset: lso,
+                                   logStartOffset: start, byteCount: 0)
+        if offset >= limit { return result }
+        let segments = _segments._withLock { $0 }
+        var i = _segmentIndex(segments, containing: offset)
+        var next = offset
+        reading: while i < segments.count {
+            let s = segments[i]
+            let end = s.end
+            var p = s.position(of: next, end: end)
+            let base = UnsafeRawPointer(s.log.base)
+            while p < end, let base {
+                let h = _BatchScan.header(base + p)
+                if h.baseOffset >= limit { break reading }
+                if !result.batches.isEmpty && result.byteCount + h.totalSize > maxBytes { break reading }
+                result.batches.append(RecordBatchView(segment: s, position: p, size: h.totalSize))
+                result.byteCount += h.totalSize
+                next = h.nextOffset
+                p += h.totalSize
+                if result.byteCount >= maxBytes { break reading }
+            }
+            i += 1
+        }
+        result.nextOffset = next
+        return result
+    }
+
+    /// The index of the last segment whose base offset is ≤ `offset` (0 when none is).
+    func _segmentIndex(_ segments: [_Segment], containing offset: Int64) -> Int {
+        var lo = 0, hi = segments.count - 1, found = 0
+        while lo <= hi {
+            let mid = (lo + hi) >> 1
+            if segments[mid].baseOffset <= offset { found = mid; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return found
+    }
+
+    /// Waits until the high-water mark is greater than `offset` (new data at or after `offset`
+    /// exists), without spinning: appenders wake waiters directly.
+    ///
+    /// - Returns: true when the high-water mark moved past `offset`, false when `timeout` passed.
+    /// - Throws: `.cancelled` when the task is cancelled, `.closed` when the log closes.
+    public func waitForHighWatermark(above offset: Int64, timeout: Duration? = nil) async throws(LogError) -> Bool {
+        let outcome = await _waiters.wait(until: offset, timeout: timeout) { [self] in highWatermark }
+        switch outcome {
+        case .reached: return true
+        case .timedOut: return false
+        case .cancelled: throw LogError(.cancelled, "the wait for new data in \(topicPartition) was cancelled.")
+        case .closed: throw LogError(.closed, "the log of \(topicPartition) closed while waiting for new data.")
+        }
+    }
+
+    /// The earliest offset whose timestamp is ≥ `timestamp` (Kafka's `offsetsForTimes`), with the
+    /// timestamp of that record's batch, or nil when every record is older.
+    ///
+    /// Uses the time index to skip ahead, then the offset index, then scans batches; inside the
+    /// first batch whose `maxTimestamp` is ≥ `timestamp` it looks at each record's timestamp.
+    public func offset(forTimestamp timestamp: Int64) -> (offset: Int64, timestamp: Int64)? {
+        let hwm = highWatermark
+        let start = logStartOffset
+        for s in _segments._withLock({ $0 }) where s.maxTimestamp >= timestamp {
+            let end = s.end
+            guard let base = s.log.base.map({ UnsafeRawPointer($0) }) else { continue }
+            let from = max(s.timeIndex.lookup(timestamp), start)
+            var p = s.position(of: from, end: end)
+            while p < end {
+                let h = _BatchScan.header(base + p)
+                if h.baseOffset >= hwm { return nil }
+                if h.lastOffset >= start && h.maxTimestamp >= timestamp {
+                    let view = RecordBatchView(segment: s, position: p, size: h.totalSize)
+                    if let hit = _firstRecord(in: view, atOrAfter: timestamp, minOffset: start) { return hit }
+                }
+                p += h.totalSize
+            }
+        }
+        return nil
+    }
+}
+
+/// A description of one segment.
+public struct SegmentInfo: Sendable, Hashable {
+    public var baseOffset: Int64
+    /// One past the segment's last offset.
+    public var nextOffset: Int64
+    public var sizeInBytes: Int
+    /// The largest batch timestamp, -1 when empty.
+    public var maxTimestamp: Int64
+    public var isActive: Bool
+    public var logPath: String
+    public var offsetIndexEntries: Int
+    public var timeIndexEntries: Int
+}

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What scanning one segment's `.log` found.
+struct _SegmentScan {
+    var baseOffset: Int64
+    var fileBytes = 0
+    var validBytes = 0
+    /// Bytes from the first invalid byte to the last non-zero byte: the damage (a zeroed,
+    /// preallocated tail is not counted).
+    var invalidBytes = 0
+    var reason: String?
+    var nextOffset: Int64
+    var maxTimestamp: Int64 = -1
+    var offsetOfMaxTimestamp: Int64
+    var batches = 0
+    var offsetEntries: [UInt8] = []
+    var timeEntries: [UInt8] = []
+    var lastTimeEntry: Int64 = .min
+
+    init(baseOffset: Int64) {
+        self.baseOffset = baseOffset
+        self.nextOffset = baseOffset
+        self.offsetOfMaxTimestamp = baseOffset
+    }
+}
+
+extension _Segment {
+    /// Scans the `.log` of the segment at `baseOffset` from its start: sizes, magic, offsets
+    /// (at or above the base, increasing) and CRC-32C of every batch, up to the first invalid
+    /// byte; recomputes the sparse index entries on the way (the rule `append` uses).
+    ///
+    /// `checkZeroTail` also reads a zero-prefixed tail to tell a preallocated (all-zero) tail
+    /// from damage; the last segment skips it (a zeroed tail is what a crash leaves there).
+    static func scan(directory: String, baseOffset: Int64, indexIntervalBytes: Int, checkZeroTail: Bool) throws(LogError) -> _SegmentScan {
+        let path = paths(directory, baseOffset).log
+        let file = try _MappedFile(path: path, create: false, writable: false)
+        var r = _SegmentScan(baseOffset: baseOffset)
+        r.fileBytes = file.mappedLength
+        guard let base = file.base else { return r }
+        _Sys.madvise(base, offset: 0, length: file.mappedLength, MADV_SEQUENTIAL)
+        let p0 = UnsafeRawPointer(base)
+        var position = 0
+        var bytesSinceIndexEntry = 0
+        var expected = baseOffset
+        scanning: while true {
+            switch _BatchScan.check(p0 + position, available: r.fileBytes - position, verifyCRC: true) {
+            case .end:
+                if position < r.fileBytes && checkZeroTail && !_isZero(p0 + position, r.fileBytes - position) {
+                    r.reason = "a zero batch prefix at position \(position) is followed by non-zero bytes"
+                }
+                break scanning
+            case .invalid(let why):
+                r.reason = "\(why) at position \(position)"
+                break scanning
+            case .valid(let b):
+                if b.baseOffset < expected {
+                    r.reason = "batch base offset \(b.baseOffset) at position \(position) is below the expected \(expected)"
+                    break scanning
+                }
+                if b.lastOffset - baseOffset > Int64(Int32.max) {
+                    r.reason = "offset \(b.lastOffset) at position \(position) does not fit the segment's relative offsets"
+                    break scanning
+                }
+                if b.maxTimestamp > r.maxTimestamp { r.maxTimestamp = b.maxTimestamp; r.offsetOfMaxTimestamp = b.lastOffset }
+                if bytesSinceIndexEntry > indexIntervalBytes {
+                    r._appendEntries(offset: b.lastOffset, position: position)
+                    bytesSinceIndexEntry = 0
+                }
+                bytesSinceIndexEntry += b.totalSize
+                expected = b.lastOffset + 1
+                r.nextOffset = expected
+                r.batches += 1
+                position += b.totalSize
+            }
+        }
+        r.validBytes = position
+        if r.reason != nil {
+            // Count the damaged bytes, not the zeroed preallocated tail behind them.
+            var last = r.fileBytes
+            while last - 8 >= position && p0.loadUnaligned(fromByteOffset: last - 8, as: UInt64.self) == 0 { last -= 8 }
+            while last > position && p0.load(fromByteOffset: last - 1, as: UInt8.self) == 0 { last -= 1 }
+            r.invalidBytes = max(last - position, 1)
+        }
+        return r
+    }
+
+    static func _isZero(_ p: UnsafeRawPointer, _ count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < count {
+            if p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Makes the files match a scan: truncates the `.log` at the first invalid byte (and drops a
+    /// preallocated tail), and rewrites `.index` and `.timeindex` from the scan's entries, with the
+    /// final time-index entry Kafka writes when a segment closes.
+    static func applyRecovery(_ scan: _SegmentScan, directory: String) throws(LogError) {
+        let p = paths(directory, scan.baseOffset)
+        if scan.validBytes < scan.fileBytes {
+            let fd = try _Sys.open(p.log, O_WRONLY)
+            defer { _Sys.close(fd) }
+            try _Sys.ftruncate(fd, scan.validBytes, path: p.log)
+        }
+        var s = scan
+        if s.maxTimestamp >= 0 && s.maxTimestamp > s.lastTimeEntry {
+            s.timeEntries._appendBE(s.maxTimestamp)
+            s.timeEntries._appendBE(Int32(truncatingIfNeeded: s.offsetOfMaxTimestamp - s.baseOffset))
+        }
+        try _writeWhole(p.index, s.offsetEntries)
+        try _writeWhole(p.timeIndex, s.timeEntries)
+    }
+
+    static func _writeWhole(_ path: String, _ bytes: [UInt8]) throws(LogError) {
+        let fd = try _Sys.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+        defer { _Sys.close(fd) }
+        if !bytes.isEmpty {
+            try bytes._withBytes { (b) throws(LogError) in try _Sys.pwrite(fd, b, at: 0, path: path) }
+        }
+    }
+}
+
+extension _SegmentScan {
+    mutating func _appendEntries(offset: Int64, position: Int) {
+        offsetEntries._appendBE(Int32(truncatingIfNeeded: offset - baseOffset))
+        offsetEntries._appendBE(Int32(truncatingIfNeeded: position))
+        if maxTimestamp > lastTimeEntry {
+            timeEntries._appendBE(maxTimestamp)
+            timeEntries._appendBE(Int32(truncatingIfNeeded: offsetOfMaxTimestamp - baseOffset))
+            lastTimeEntry = maxTimestamp
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func _appendBE<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
+}

@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+import WeirFormat
+
+/// One segment of a partition: `<base>.log` plus its `.index` and `.timeindex`, all mapped.
+///
+/// The active segment is preallocated to `segment.bytes` and mapped writable; an append is one
+/// `memcpy` into the mapping followed by a release store of the new end. Readers load the end
+/// (acquire) and never take the writer's lock. Closed segments are trimmed to their real size and
+/// mapped read-only. The mappings live as long as the object, so a deleted segment stays readable
+/// for every `RecordBatchView` that still holds it.
+final class _Segment: @unchecked Sendable {
+    let baseOffset: Int64
+    let directory: String
+    let log: _MappedFile
+    let offsetIndex: _OffsetIndex
+    let timeIndex: _TimeIndex
+    /// Bytes this segment may hold (its mapped length when it became active).
+    let capacity: Int
+    /// When this segment object was created or opened (for `segment.ms`).
+    let createdAtMillis: Int64
+
+    /// Bytes of complete batches, published by the writer (release) after each append.
+    private let _end: Atomic<Int>
+    /// One past the last offset in this segment (the base offset when empty).
+    private let _nextOffset: Atomic<Int64>
+    /// The largest batch `maxTimestamp` in this segment, -1 when empty.
+    private let _maxTimestamp: Atomic<Int64>
+    /// Bytes known to be on disk (msync'd).
+    let _flushedEnd: Atomic<Int>
+    let _active: Atomic<Bool>
+    let _deleted: Atomic<Bool>
+    /// Whether the directory entry of this segment's files is known to be on disk.
+    let _dirSynced = Atomic<Bool>(true)
+    /// Bytes the background pre-toucher has populated.
+    let _pretouched: Atomic<Int>
+
+    // Writer-only state, touched under the partition's writer lock.
+    var _bytesSinceIndexEntry = 0
+    var _offsetOfMaxTimestamp: Int64
+    var _pretouchRequested = 0
+
+    var end: Int { _end.load(ordering: .acquiring) }
+    var nextOffset: Int64 { _nextOffset.load(ordering: .acquiring) }
+    var maxTimestamp: Int64 { _maxTimestamp.load(ordering: .acquiring) }
+    var isActive: Bool { _active.load(ordering: .acquiring) }
+    var isEmpty: Bool { end == 0 }
+
+    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    static func paths(_ directory: String, _ baseOffset: Int64) -> (log: String, index: String, timeIndex: String) {
+        (directory + "/" + fileName(baseOffset, ".log"),
+         directory + "/" + fileName(baseOffset, ".index"),
+         directory + "/" + fileName(baseOffset, ".timeindex"))
+    }
+
+    private init(baseOffset: Int64, directory: String, log: _MappedFile, offsetIndex: _IndexFile, timeIndex: _IndexFile,
+                 active: Bool, end: Int, nextOffset: Int64, maxTimestamp: Int64, offsetOfMaxTimestamp: Int64) {
+        self.baseOffset = baseOffset
+        self.directory = directory
+        self.log = log
+        self.offsetIndex = _OffsetIndex(file: offsetIndex, baseOffset: baseOffset)
+        self.timeIndex = _TimeIndex(file: timeIndex, baseOffset: baseOffset)
+        self.capacity = active ? log.mappedLength : end
+        self.createdAtMillis = _Sys.currentTimeMillis()
+        self._end = Atomic(end)
+        self._nextOffset = Atomic(nextOffset)
+        self._maxTimestamp = Atomic(maxTimestamp)
+        self._flushedEnd = Atomic(end)
+        self._active = Atomic(active)
+        self._deleted = Atomic(false)
+        self._pretouched = Atomic(end)
+        self._offsetOfMaxTimestamp = offsetOfMaxTimestamp
+        self._pretouchRequested = end
+    }
+
+    /// Creates a new, empty active segment: the `.log` is preallocated to `segment.bytes` and the
+    /// indexes to `segment.index.bytes` before they are mapped.
+    static func create(directory: String, baseOffset: Int64, config: LogConfig) throws(LogError) -> _Segment {
+        let p = paths(directory, baseOffset)
+        for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
+        let log = try _MappedFile(path: p.log, create: true, writable: true, preallocate: config.segmentBytes)
+        let oi = try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
+        let ti = try _IndexFile(path: p.timeIndex, entrySize: _TimeIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
+        let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
+                         active: true, end: 0, nextOffset: baseOffset, maxTimestamp: -1, offsetOfMaxTimestamp: baseOffset)
+        s._flushedEnd.store(0, ordering: .relaxed)
+        s._dirSynced.store(false, ordering: .relaxed)
+        s._pretouch(upTo: 0)
+        return s
+    }
+
+    /// Opens an existing segment whose `.log` holds exactly its valid batches and whose indexes
+    /// are correct (recovery has run if it had to). `active` reopens it for appends.
+    static func open(directory: String, baseOffset: Int64, active: Bool, config: LogConfig) throws(LogError) -> _Segment {
+        let p = paths(directory, baseOffset)
+        let log = try _MappedFile(path: p.log, create: false, writable: active, preallocate: active ? config.segmentBytes : 0)
+        let end = log.initialFileSize
+        let oi = try _openIndex(p.index, _OffsetIndex.entrySize, active: active, config: config)
+        let ti = try _openIndex(p.timeIndex, _TimeIndex.entrySize, active: active, config: config)
+        let offsets = _OffsetIndex(file: oi, baseOffset: baseOffset)
+        let times = _TimeIndex(file: ti, baseOffset: baseOffset)
+        // Find the last batch: scan from the last indexed position to the end.
+        var position = oi.count > 0 ? offsets.position(oi.count - 1) : 0
+        var next = baseOffset
+        var maxTs = times.lastEntry?.timestamp ?? -1
+        var offsetOfMaxTs = times.lastEntry?.offset ?? baseOffset
+        if let base = log.base {
+            while position < end {
+                let h = _BatchScan.header(UnsafeRawPointer(base) + position)
+                if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; offsetOfMaxTs = h.lastOffset }
+                next = h.nextOffset
+                position += h.totalSize
+            }
+        }
+        let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
+                         active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
+        if active { s._pretouch(upTo: end) }
+        return s
+    }
+
+    private static func _openIndex(_ path: String, _ entrySize: Int, active: Bool, config: LogConfig) throws(LogError) -> _IndexFile {
+        if active {
+            let existing = (_Sys.fileSize(path: path) ?? 0) / entrySize
+            return try _IndexFile(path: path, entrySize: entrySize,
+                                  maxBytes: max(config.segmentIndexBytes, (existing + 1) * entrySize), entries: existing)
+        }
+        return try _IndexFile(path: path, entrySize: entrySize, maxBytes: 0)
+    }
+
+    // MARK: - Appending (writer only)
+
+    /// Whether `bytes` more, ending at `lastOffset`, fit in this segment and its indexes.
+    func canAppend(bytes: Int, lastOffset: Int64) -> Bool {
+        end + bytes <= capacity
+            && lastOffset - baseOffset <= Int64(Int32.max)
+            && !offsetIndex.file.isFull && !timeIndex.file.isFull
+    }
+
+    /// Copies `bytes` (one or more batches) to the end with one `memcpy`, rewrites each batch's
+    /// base offset in place starting at `firstOffset`, adds sparse index entries and publishes
+    /// the new end. Returns the last offset written.
+    func append(_ bytes: UnsafeRawBufferPointer, firstOffset: Int64, indexIntervalBytes: Int) -> Int64 {
+        let position = _end.load(ordering: .relaxed)
+        let newEnd = position + bytes.count
+        if newEnd > _pretouchRequested - _Segment.pretouchWindow / 2 { _pretouch(upTo: newEnd) }
+        let dst = log.base! + position
+        dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        var next = firstOffset
+        var maxTs = _maxTimestamp.load(ordering: .relaxed)
+        var p = position
+        while p < newEnd {
+            let b = log.base! + p
+            RecordBatch.unsafeSetBaseOffset(next, at: b)
+            let h = _BatchScan.header(UnsafeRawPointer(b))
+            if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; _offsetOfMaxTimestamp = h.lastOffset }
+            if _bytesSinceIndexEntry > indexIntervalBytes {
+                offsetIndex.append(offset: h.lastOffset, position: p)
+                timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+                _bytesSinceIndexEntry = 0
+            }
+            _bytesSinceIndexEntry += h.totalSize
+            next = h.nextOffset
+            p += h.totalSize
+        }
+        _maxTimestamp.store(maxTs, ordering: .relaxed)
+        _nextOffset.store(next, ordering: .releasing)
+        _end.store(newEnd, ordering: .releasing)
+        return next - 1
+    }
+
+    // MARK: - Pre-touching
+
+    /// How far ahead of the writer pages are populated.
+    static let pretouchWindow = 32 << 20
+    static let _pretouchQueue = DispatchQueue(label: "weir.log.pretouch", qos: .utility)
+
+    /// Asks the background pre-toucher to populate (`madvise(MADV_POPULATE_WRITE)`) the pages
+    /// from the last request up to `position + pretouchWindow`, so that the writer's `memcpy`
+    /// finds them mapped. First-touch page faults on a shared file mapping, not the copy, bound
+    /// append bandwidth.
+    func _pretouch(upTo position: Int) {
+        let from = max(_pretouchRequested, position)
+        let to = min(capacity, max(position, _pretouchRequested) + _Segment.pretouchWindow)
+        guard to > from, log.base != nil else { return }
+        _pretouchRequested = to
+        let segment = self
+        _Segment._pretouchQueue.async {
+            guard segment.isActive, !segment._deleted.load(ordering: .relaxed) else { return }
+            // Populate in 4 MiB steps so a writer that catches up finds the early pages ready.
+            var p = from
+            while p < to, segment.isActive {
+                let n = min(4 << 20, to - p)
+                _Sys.madvise(segment.log.base!, offset: p, length: n, _madvPopulateWrite)
+                p += n
+                segment._pretouched.store(p, ordering: .releasing)
+            }
+        }
+    }
+
+    // MARK: - Closing, flushing, deleting
+
+    /// Turns the active segment into a closed one: a last time-index entry (as Kafka writes on
+    /// roll), then the files trimmed to their real size. The mappings stay as they are.
+    func seal() throws(LogError) {
+        guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        let maxTs = maxTimestamp
+        if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
+        try log.truncate(to: end)
+        try offsetIndex.file.trim()
+        try timeIndex.file.trim()
+    }
+
+    /// Writes everything up to `upTo` bytes (and the indexes) to disk.
+    func flush(upTo: Int) throws(LogError) {
+        let from = _flushedEnd.load(ordering: .acquiring)
+        guard upTo > from else { return }
+        try log.sync(offset: from, length: upTo - from)
+        try offsetIndex.file.sync()
+        try timeIndex.file.sync()
+        _flushedEnd.store(upTo, ordering: .releasing)
+    }
+
+    /// Unlinks the segment's files. The mappings stay valid until the last reference goes.
+    func deleteFiles() throws(LogError) {
+        _deleted.store(true, ordering: .releasing)
+        _active.store(false, ordering: .releasing)
+        let p = _Segment.paths(directory, baseOffset)
+        try _Sys.unlink(p.log)
+        try _Sys.unlink(p.index)
+        try _Sys.unlink(p.timeIndex)
+    }
+
+    // MARK: - Reading
+
+    /// The position of the first batch whose last offset is ≥ `offset`, starting from the offset
+    /// index, or `end` when there is none.
+    func position(of offset: Int64, end: Int) -> Int {
+        guard let base = log.base else { return end }
+        var p = offsetIndex.lookup(offset)
+        while p < end {
+            let h = _BatchScan.header(UnsafeRawPointer(base) + p)
+            if h.lastOffset >= offset { return p }
+            p += h.totalSize
+        }
+        return end
+    }
+}
+
+#if canImport(Glibc)
+let _madvPopulateWrite: Int32 = 23  // MADV_POPULATE_WRITE, Linux 5.14+
+#endif

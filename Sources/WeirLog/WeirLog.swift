@@ -1,1 +1,0 @@
-// The embedded segment log. See ../shared/ARCHITECTURE.md, "The log core".

@@ -1,0 +1,44 @@
+// A helper for WeirLogTests' crash tests: appends to a log directory with acks=all forever and
+// prints "<baseOffset> <lastOffset>" for every acknowledged append, until killed.
+//
+//     weir-log-crash-writer LOG_DIR SEED
+//
+// Each record's value is `crashValue(offset)`, so the parent can check every acknowledged
+// record after recovery. Not part of the product.
+import Foundation
+import WeirFormat
+import WeirLog
+
+let args = CommandLine.arguments
+guard args.count >= 3, let seed = UInt64(args[2]) else {
+    FileHandle.standardError.write(Data("usage: weir-log-crash-writer LOG_DIR SEED\n".utf8))
+    exit(2)
+}
+
+do {
+    let dir = try LogDirectory.open(path: args[1], options: LogDirectory.Options(maintenanceIntervalMs: nil))
+    if (try? dir.partitionCount("crash")) == nil {
+        try dir.createTopic("crash", partitions: 1, config: LogConfig(segmentBytes: 64 << 10, segmentIndexBytes: 4096, indexIntervalBytes: 1024))
+    }
+    let log = try dir.partition("crash", 0)
+    var rng = seed | 1
+    let builder = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
+    while true {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        let count = Int(rng % 5) + 1
+        let first = log.highWatermark
+        builder.reset()
+        for i in 0..<count {
+            let offset = first + Int64(i)
+            builder.append(timestamp: 1_700_000_000_000 + offset, key: Array("k\(offset)".utf8), value: crashValue(offset))
+        }
+        let batch = try builder.build()
+        let r = try await log.append(batch, acks: .all)
+        precondition(r.baseOffset == first && r.lastOffset == first + Int64(count) - 1)
+        let line = "\(r.baseOffset) \(r.lastOffset)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+} catch {
+    FileHandle.standardError.write(Data("weir-log-crash-writer: \(error)\n".utf8))
+    exit(1)
+}

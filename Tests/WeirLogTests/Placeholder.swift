@@ -1,4 +1,0 @@
-import Testing
-@testable import WeirLog
-
-@Test func moduleLoads() {}
