@@ -133,6 +133,7 @@ public struct RecordBatchScanResult: Sendable, Equatable {
 public struct RecordBatchIterator {
     @usableFromInline let _bytes: UnsafeRawBufferPointer
     @usableFromInline let _verifyingCRC: Bool
+    @usableFromInline let _allowingPartialTail: Bool
     @usableFromInline var _position: Int
     @usableFromInline var _batchCount: Int
 
@@ -145,10 +146,17 @@ public struct RecordBatchIterator {
     public var batchCount: Int { _batchCount }
 
     /// An iterator over `bytes` (which must outlive it).
+    ///
+    /// - Parameters:
+    ///   - verifyingCRC: check each batch's CRC-32C (Kafka's consumer `check.crcs`).
+    ///   - allowingPartialTail: end quietly, instead of throwing `.truncatedBatch`, at a batch
+    ///     cut short by the end of `bytes`, as a consumer does with the partial batch that ends
+    ///     a fetch of `max.partition.fetch.bytes`. `position` then points at that batch.
     @inlinable
-    public init(_ bytes: UnsafeRawBufferPointer, verifyingCRC: Bool = true) {
+    public init(_ bytes: UnsafeRawBufferPointer, verifyingCRC: Bool = true, allowingPartialTail: Bool = false) {
         self._bytes = bytes
         self._verifyingCRC = verifyingCRC
+        self._allowingPartialTail = allowingPartialTail
         self._position = 0
         self._batchCount = 0
     }
@@ -162,6 +170,7 @@ public struct RecordBatchIterator {
         do {
             header = try _verifyingCRC ? RecordBatch.verify(batch) : RecordBatchHeader(parsing: batch)
         } catch {
+            if _allowingPartialTail && error.code == .truncatedBatch { return nil }
             throw error.offsetBy(position)
         }
         let start = _position

@@ -18,9 +18,6 @@ public import WeirCompression
 public final class RecordBatchBuilder {
     /// The codec of the records section (Kafka's `compression.type`).
     public let codec: CompressionCodec
-    /// The size limit in bytes (Kafka's producer `batch.size`, default 16384), checked against the
-    /// uncompressed size (header + records). The first record is always accepted, like Kafka.
-    public var batchSizeLimit: Int
     /// `CreateTime` (default) or `LogAppendTime`.
     public var timestampType: TimestampType = .createTime
     /// For a `LogAppendTime` batch, the `maxTimestamp` to write; nil writes the largest record
@@ -38,16 +35,36 @@ public final class RecordBatchBuilder {
     public var partitionLeaderEpoch: Int32 = -1
     /// `baseOffset`; producers write 0 and the log assigns the real one.
     public var baseOffset: Int64 = 0
+    /// The `lastOffsetDelta` to write instead of the last record's offset delta. Compaction
+    /// keeps the original batch's value so that producer sequence numbers stay continuous.
+    public var lastOffsetDeltaOverride: Int32? = nil
+
+    /// The size limit in bytes (Kafka's producer `batch.size`, default 16384), checked against the
+    /// uncompressed size (header + records). The first record is always accepted, like Kafka.
+    @inlinable
+    public var batchSizeLimit: Int {
+        get { _buffer.limit }
+        set { _buffer.limit = newValue }
+    }
+
+    /// The delete horizon set by compaction (attribute 0x40): when set before the first append,
+    /// `baseTimestamp` holds it and record timestamps are written relative to it.
+    @inlinable
+    public var deleteHorizon: Int64? {
+        get { _buffer.deleteHorizon }
+        set { _buffer.deleteHorizon = newValue }
+    }
 
     @usableFromInline var _isControl = false
-    @usableFromInline var _storage: UnsafeMutableRawPointer
-    @usableFromInline var _capacity: Int
-    /// Bytes used in `_storage`, the reserved header included.
-    @usableFromInline var _size: Int
-    @usableFromInline var _count: Int = 0
-    @usableFromInline var _firstTimestamp: Int64 = -1
-    @usableFromInline var _maxTimestamp: Int64 = -1
-    @usableFromInline var _isSealed = false
+    /// All state touched per record, in one struct behind a pointer: appends then need no
+    /// dynamic exclusivity checks on the class's properties.
+    @usableFromInline let _state: UnsafeMutablePointer<_RecordBatchBuffer>
+
+    @inlinable
+    var _buffer: _RecordBatchBuffer {
+        _read { yield _state.pointee }
+        _modify { yield &_state.pointee }
+    }
     @usableFromInline var _compressed: [UInt8] = []
     let _compressor: Compressor?
 
@@ -58,7 +75,6 @@ public final class RecordBatchBuilder {
         initialCapacity: Int? = nil
     ) throws(RecordBatchError) {
         self.codec = codec
-        self.batchSizeLimit = batchSizeLimit
         if codec == .none {
             _compressor = nil
         } else {
@@ -69,62 +85,49 @@ public final class RecordBatchBuilder {
             }
         }
         let capacity = max(RecordBatchLayout.headerSize + 64, initialCapacity ?? min(max(batchSizeLimit, 0), 1 << 20) + 1024)
-        _capacity = capacity
-        _storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        _size = RecordBatchLayout.headerSize
+        _state = UnsafeMutablePointer<_RecordBatchBuffer>.allocate(capacity: 1)
+        _state.initialize(to: _RecordBatchBuffer(capacity: capacity, limit: batchSizeLimit))
     }
 
     deinit {
-        _storage.deallocate()
+        _state.pointee.storage.deallocate()
+        _state.deinitialize(count: 1)
+        _state.deallocate()
     }
 
     // MARK: State
 
     /// The number of records appended since the last reset.
     @inlinable
-    public var recordCount: Int { _count }
+    public var recordCount: Int { _buffer.count }
 
     /// Whether no record has been appended since the last reset.
     @inlinable
-    public var isEmpty: Bool { _count == 0 }
+    public var isEmpty: Bool { _buffer.count == 0 }
 
     /// The uncompressed size of the batch so far (header + records), which `batchSizeLimit`
     /// bounds.
     @inlinable
-    public var estimatedSize: Int { _size }
+    public var estimatedSize: Int { _buffer.size }
 
     /// Whether `seal()` has run since the last change.
     @inlinable
-    public var isSealed: Bool { _isSealed }
+    public var isSealed: Bool { _buffer.isSealed }
 
     /// Discards the records and the sealed batch; keeps the buffers and the settings.
     @inlinable
     public func reset() {
-        _size = RecordBatchLayout.headerSize
-        _count = 0
-        _firstTimestamp = -1
-        _maxTimestamp = -1
-        _isSealed = false
+        _buffer.reset()
     }
 
     // MARK: Appending
 
-    /// The encoded size of a record with these parts, its length prefix included.
+    /// The encoded size of the next record with these parts, its length prefix included.
     @inlinable
     public func encodedRecordSize(timestamp: Int64, keyCount: Int?, valueCount: Int?, headersSize: Int = 1) -> Int {
-        let timestampDelta = _count == 0 ? 0 : timestamp &- _firstTimestamp
-        let body = _bodySize(
-            timestampDelta: timestampDelta, offsetDelta: Int32(truncatingIfNeeded: _count),
-            keyCount: keyCount ?? -1, valueCount: valueCount ?? -1, headersSize: headersSize)
-        return _Varint.size(Int32(truncatingIfNeeded: body)) &+ body
-    }
-
-    @inlinable @inline(__always)
-    func _bodySize(timestampDelta: Int64, offsetDelta: Int32, keyCount: Int, valueCount: Int, headersSize: Int) -> Int {
-        1 &+ _Varint.size(timestampDelta) &+ _Varint.size(offsetDelta)
-            &+ _Varint.size(Int32(truncatingIfNeeded: keyCount)) &+ max(keyCount, 0)
-            &+ _Varint.size(Int32(truncatingIfNeeded: valueCount)) &+ max(valueCount, 0)
-            &+ headersSize
+        _buffer.recordSize(
+            offsetDelta: _buffer.nextOffsetDelta, timestamp: timestamp, keyCount: keyCount ?? -1,
+            valueCount: valueCount ?? -1, headersSize: headersSize)
     }
 
     /// Appends a record without headers. Returns false, appending nothing, when the record
@@ -136,7 +139,7 @@ public final class RecordBatchBuilder {
     ///   - value: the value bytes, or nil for a null value.
     @inlinable @discardableResult
     public func append(timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) -> Bool {
-        _append(timestamp: timestamp, key: key, value: value, headersSize: 1) { pointer in
+        _buffer.append(offsetDelta: nil, timestamp: timestamp, key: key, value: value, headersSize: 1) { pointer in
             pointer.storeBytes(of: 0, as: UInt8.self)
             return 1
         }
@@ -144,9 +147,13 @@ public final class RecordBatchBuilder {
 
     /// Appends a record with headers. Returns false, appending nothing, when the record would
     /// take the batch past `batchSizeLimit` (never for the first record).
+    ///
+    /// - Parameter offsetDelta: the record's `offsetDelta`; nil (the default) for the next one
+    ///   (the previous plus 1). Compaction passes the original deltas, which must increase.
     @inlinable @discardableResult
     public func append<Headers: Collection<RecordHeader>>(
-        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: Headers
+        offsetDelta: Int32? = nil, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: Headers
     ) -> Bool {
         var headersSize = _Varint.size(Int32(truncatingIfNeeded: headers.count))
         for header in headers {
@@ -155,7 +162,7 @@ public final class RecordBatchBuilder {
             headersSize &+= _Varint.size(Int32(truncatingIfNeeded: keyCount)) &+ keyCount
                 &+ _Varint.size(Int32(truncatingIfNeeded: valueCount)) &+ max(valueCount, 0)
         }
-        return _append(timestamp: timestamp, key: key, value: value, headersSize: headersSize) { pointer in
+        return _buffer.append(offsetDelta: offsetDelta, timestamp: timestamp, key: key, value: value, headersSize: headersSize) { pointer in
             var p = _Varint.write(Int32(truncatingIfNeeded: headers.count), to: pointer)
             for header in headers {
                 var key = header.key
@@ -182,6 +189,25 @@ public final class RecordBatchBuilder {
         }
     }
 
+    /// Appends a copy of a decoded record, keeping its `offsetDelta`, its timestamp and its
+    /// header bytes as they are (what compaction does with the records it retains). Returns false
+    /// when the record does not fit.
+    @inlinable @discardableResult
+    public func append(copying record: UnsafeRecordView) -> Bool {
+        let headers = record.headers
+        let headersSize = _Varint.size(Int32(truncatingIfNeeded: headers.count)) &+ headers.byteCount
+        return _buffer.append(
+            offsetDelta: record.offsetDelta, timestamp: record.timestamp, key: record.key, value: record.value,
+            headersSize: headersSize
+        ) { pointer in
+            let p = _Varint.write(Int32(truncatingIfNeeded: headers.count), to: pointer)
+            if let source = headers._base, headers.byteCount > 0 {
+                (pointer + p).copyMemory(from: source + headers._start, byteCount: headers.byteCount)
+            }
+            return p &+ headers.byteCount
+        }
+    }
+
     /// Appends a record from byte arrays (a convenience over the buffer-pointer version).
     @inlinable @discardableResult
     public func append(timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) -> Bool {
@@ -194,82 +220,28 @@ public final class RecordBatchBuilder {
         }
     }
 
-    /// Appends a copy of `record` (its offset and timestamp are ignored in favour of the
-    /// builder's next offset delta and `record.timestamp`).
+    /// Appends a copy of `record` (its offset is ignored in favour of the builder's next offset
+    /// delta).
     @inlinable @discardableResult
     public func append(_ record: Record) -> Bool {
         append(timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers)
-    }
-
-    @inlinable @inline(__always)
-    func _append(
-        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headersSize: Int,
-        writeHeaders: (UnsafeMutableRawPointer) -> Int
-    ) -> Bool {
-        let timestampDelta = _count == 0 ? 0 : timestamp &- _firstTimestamp
-        let offsetDelta = Int32(truncatingIfNeeded: _count)
-        let keyCount = key?.count ?? -1
-        let valueCount = value?.count ?? -1
-        let body = _bodySize(
-            timestampDelta: timestampDelta, offsetDelta: offsetDelta, keyCount: keyCount, valueCount: valueCount,
-            headersSize: headersSize)
-        let total = _Varint.size(Int32(truncatingIfNeeded: body)) &+ body
-        if _count > 0 && _size &+ total > batchSizeLimit { return false }
-        if _size &+ total > _capacity { _grow(to: _size &+ total) }
-
-        let start = _storage + _size
-        var p = _Varint.write(Int32(truncatingIfNeeded: body), to: start)
-        start.storeBytes(of: 0, toByteOffset: p, as: UInt8.self)
-        p &+= 1
-        p &+= _Varint.write(timestampDelta, to: start + p)
-        p &+= _Varint.write(offsetDelta, to: start + p)
-        p &+= _Varint.write(Int32(truncatingIfNeeded: keyCount), to: start + p)
-        if let key, let source = key.baseAddress, keyCount > 0 {
-            (start + p).copyMemory(from: source, byteCount: keyCount)
-            p &+= keyCount
-        }
-        p &+= _Varint.write(Int32(truncatingIfNeeded: valueCount), to: start + p)
-        if let value, let source = value.baseAddress, valueCount > 0 {
-            (start + p).copyMemory(from: source, byteCount: valueCount)
-            p &+= valueCount
-        }
-        p &+= writeHeaders(start + p)
-
-        if _count == 0 {
-            _firstTimestamp = timestamp
-            _maxTimestamp = timestamp
-        } else if timestamp > _maxTimestamp {
-            _maxTimestamp = timestamp
-        }
-        _count &+= 1
-        _size &+= total
-        _isSealed = false
-        return true
-    }
-
-    @usableFromInline
-    func _grow(to needed: Int) {
-        var capacity = _capacity
-        while capacity < needed { capacity = capacity &* 2 }
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        storage.copyMemory(from: _storage, byteCount: _size)
-        _storage.deallocate()
-        _storage = storage
-        _capacity = capacity
     }
 
     // MARK: Sealing
 
     /// The header that `seal()` writes, from the settings and the records appended (CRC 0).
     public var header: RecordBatchHeader {
-        let maxTimestamp = timestampType == .logAppendTime ? (logAppendTime ?? _maxTimestamp) : _maxTimestamp
+        let buffer = _buffer
+        let maxTimestamp = timestampType == .logAppendTime ? (logAppendTime ?? buffer.maxTimestamp) : buffer.maxTimestamp
         return RecordBatchHeader(
             baseOffset: baseOffset, batchLength: 0, partitionLeaderEpoch: partitionLeaderEpoch,
             attributes: RecordBatchAttributes(
-                codec: codec, timestampType: timestampType, isTransactional: isTransactional, isControl: _isControl),
-            lastOffsetDelta: Int32(truncatingIfNeeded: _count &- 1),
-            baseTimestamp: _firstTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
-            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: Int32(truncatingIfNeeded: _count))
+                codec: codec, timestampType: timestampType, isTransactional: isTransactional, isControl: _isControl,
+                hasDeleteHorizon: buffer.deleteHorizon != nil),
+            lastOffsetDelta: lastOffsetDeltaOverride ?? buffer.lastOffsetDelta,
+            baseTimestamp: buffer.count == 0 ? (buffer.deleteHorizon ?? -1) : buffer.baseTimestamp,
+            maxTimestamp: maxTimestamp, producerId: producerId, producerEpoch: producerEpoch,
+            baseSequence: baseSequence, recordCount: Int32(truncatingIfNeeded: buffer.count))
     }
 
     /// Seals the batch: compresses the records section with the builder's `Compressor` (when
@@ -282,7 +254,7 @@ public final class RecordBatchBuilder {
         var header = self.header
         if let compressor = _compressor {
             let section = UnsafeRawBufferPointer(
-                start: _storage + RecordBatchLayout.headerSize, count: _size - RecordBatchLayout.headerSize)
+                start: _buffer.storage + RecordBatchLayout.headerSize, count: _buffer.size - RecordBatchLayout.headerSize)
             _compressed.removeAll(keepingCapacity: true)
             _compressed.append(contentsOf: repeatElement(0, count: RecordBatchLayout.headerSize))
             do {
@@ -294,13 +266,14 @@ public final class RecordBatchBuilder {
             _compressed.withUnsafeMutableBytes { bytes in
                 RecordBatchBuilder._finish(header, bytes.baseAddress!, count: bytes.count)
             }
-            _isSealed = true
+            _buffer.isSealed = true
             return _compressed.count
         }
-        header.batchLength = Int32(truncatingIfNeeded: _size - RecordBatchLayout.logOverhead)
-        RecordBatchBuilder._finish(header, _storage, count: _size)
-        _isSealed = true
-        return _size
+        let size = _buffer.size
+        header.batchLength = Int32(truncatingIfNeeded: size - RecordBatchLayout.logOverhead)
+        RecordBatchBuilder._finish(header, _buffer.storage, count: size)
+        _buffer.isSealed = true
+        return size
     }
 
     @usableFromInline
@@ -315,9 +288,9 @@ public final class RecordBatchBuilder {
     /// builder changes. Traps if the batch is not sealed (call `seal()` first).
     @inlinable
     public func withUnsafeSealedBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        precondition(_isSealed, "RecordBatchBuilder: call seal() before reading the batch")
+        precondition(_buffer.isSealed, "RecordBatchBuilder: call seal() before reading the batch")
         if codec == .none {
-            return try body(UnsafeRawBufferPointer(start: _storage, count: _size))
+            return try body(UnsafeRawBufferPointer(start: _buffer.storage, count: _buffer.size))
         }
         let compressed = _compressed
         let result: Result<R, E> = compressed.withUnsafeBytes { bytes in
@@ -342,4 +315,115 @@ public final class RecordBatchBuilder {
 func _withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBytes { body($0) }
+}
+
+/// The records section under construction and the per-record state of a `RecordBatchBuilder`.
+@usableFromInline
+struct _RecordBatchBuffer {
+    /// Header space, then records.
+    @usableFromInline var storage: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    /// Bytes used, the reserved header included.
+    @usableFromInline var size: Int
+    @usableFromInline var count: Int
+    @usableFromInline var limit: Int
+    @usableFromInline var nextOffsetDelta: Int32
+    @usableFromInline var lastOffsetDelta: Int32
+    /// The first record's timestamp, or the delete horizon.
+    @usableFromInline var baseTimestamp: Int64
+    @usableFromInline var maxTimestamp: Int64
+    @usableFromInline var deleteHorizon: Int64?
+    @usableFromInline var isSealed: Bool
+
+    @usableFromInline
+    init(capacity: Int, limit: Int) {
+        self.storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        self.capacity = capacity
+        self.size = RecordBatchLayout.headerSize
+        self.count = 0
+        self.limit = limit
+        self.nextOffsetDelta = 0
+        self.lastOffsetDelta = -1
+        self.baseTimestamp = -1
+        self.maxTimestamp = -1
+        self.deleteHorizon = nil
+        self.isSealed = false
+    }
+
+    @inlinable
+    mutating func reset() {
+        size = RecordBatchLayout.headerSize
+        count = 0
+        nextOffsetDelta = 0
+        lastOffsetDelta = -1
+        baseTimestamp = -1
+        maxTimestamp = -1
+        isSealed = false
+    }
+
+    @inlinable @inline(__always)
+    func recordSize(offsetDelta: Int32, timestamp: Int64, keyCount: Int, valueCount: Int, headersSize: Int) -> Int {
+        let base = count == 0 ? (deleteHorizon ?? timestamp) : baseTimestamp
+        let body = 1 &+ _Varint.size(timestamp &- base) &+ _Varint.size(offsetDelta)
+            &+ _Varint.size(Int32(truncatingIfNeeded: keyCount)) &+ max(keyCount, 0)
+            &+ _Varint.size(Int32(truncatingIfNeeded: valueCount)) &+ max(valueCount, 0)
+            &+ headersSize
+        return _Varint.size(Int32(truncatingIfNeeded: body)) &+ body
+    }
+
+    @inlinable @inline(__always)
+    mutating func append(
+        offsetDelta: Int32?, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headersSize: Int, writeHeaders: (UnsafeMutableRawPointer) -> Int
+    ) -> Bool {
+        if count == 0 { baseTimestamp = deleteHorizon ?? timestamp }
+        let timestampDelta = timestamp &- baseTimestamp
+        let offsetDelta = offsetDelta ?? nextOffsetDelta
+        let keyCount = key?.count ?? -1
+        let valueCount = value?.count ?? -1
+        let body = 1 &+ _Varint.size(timestampDelta) &+ _Varint.size(offsetDelta)
+            &+ _Varint.size(Int32(truncatingIfNeeded: keyCount)) &+ max(keyCount, 0)
+            &+ _Varint.size(Int32(truncatingIfNeeded: valueCount)) &+ max(valueCount, 0)
+            &+ headersSize
+        let total = _Varint.size(Int32(truncatingIfNeeded: body)) &+ body
+        if count > 0 && size &+ total > limit { return false }
+        if size &+ total > capacity { grow(to: size &+ total) }
+
+        let start = storage + size
+        var p = _Varint.write(Int32(truncatingIfNeeded: body), to: start)
+        start.storeBytes(of: 0, toByteOffset: p, as: UInt8.self)
+        p &+= 1
+        p &+= _Varint.write(timestampDelta, to: start + p)
+        p &+= _Varint.write(offsetDelta, to: start + p)
+        p &+= _Varint.write(Int32(truncatingIfNeeded: keyCount), to: start + p)
+        if let key, let source = key.baseAddress, keyCount > 0 {
+            (start + p).copyMemory(from: source, byteCount: keyCount)
+            p &+= keyCount
+        }
+        p &+= _Varint.write(Int32(truncatingIfNeeded: valueCount), to: start + p)
+        if let value, let source = value.baseAddress, valueCount > 0 {
+            (start + p).copyMemory(from: source, byteCount: valueCount)
+            p &+= valueCount
+        }
+        p &+= writeHeaders(start + p)
+
+        if count == 0 || timestamp > maxTimestamp { maxTimestamp = timestamp }
+        count &+= 1
+        size &+= total
+        lastOffsetDelta = offsetDelta
+        nextOffsetDelta = offsetDelta &+ 1
+        isSealed = false
+        return true
+    }
+
+    @usableFromInline
+    mutating func grow(to needed: Int) {
+        var newCapacity = capacity
+        while newCapacity < needed { newCapacity = newCapacity &* 2 }
+        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        newStorage.copyMemory(from: storage, byteCount: size)
+        storage.deallocate()
+        storage = newStorage
+        capacity = newCapacity
+    }
 }

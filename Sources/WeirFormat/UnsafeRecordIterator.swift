@@ -78,7 +78,7 @@ public struct UnsafeRecordIterator {
     public var remainingCount: Int { _remaining }
 
     /// The next record, or nil after the last one.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() throws(RecordBatchError) -> UnsafeRecordView? {
         if let error = _error { throw error }
         guard _remaining > 0 else {
@@ -124,20 +124,18 @@ public struct UnsafeRecordIterator {
         let offsetDelta = try _Varint.readVarint(base, &p, end: end, field: "offsetDelta")
 
         let keyLength = Int(try _Varint.readVarint(base, &p, end: end, field: "key length"))
-        var key: UnsafeRawBufferPointer? = nil
+        let keyStart = p
         if keyLength >= 0 {
             guard keyLength <= end &- p else { throw _RecordErrors.field("key", keyLength, end &- p, at: p) }
-            key = UnsafeRawBufferPointer(start: base + p, count: keyLength)
             p &+= keyLength
         } else if keyLength != -1 {
             throw _RecordErrors.field("key", keyLength, end &- p, at: p)
         }
 
         let valueLength = Int(try _Varint.readVarint(base, &p, end: end, field: "value length"))
-        var value: UnsafeRawBufferPointer? = nil
+        let valueStart = p
         if valueLength >= 0 {
             guard valueLength <= end &- p else { throw _RecordErrors.field("value", valueLength, end &- p, at: p) }
-            value = UnsafeRawBufferPointer(start: base + p, count: valueLength)
             p &+= valueLength
         } else if valueLength != -1 {
             throw _RecordErrors.field("value", valueLength, end &- p, at: p)
@@ -168,10 +166,12 @@ public struct UnsafeRecordIterator {
         _position = end
         let timestamp = _logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ timestampDelta
         return UnsafeRecordView(
-            offset: header.baseOffset &+ Int64(offsetDelta), timestamp: timestamp, offsetDelta: offsetDelta,
-            timestampDelta: timestampDelta, attributes: attributes, key: key, value: value,
-            headers: UnsafeRecordHeaders(base: base, start: headersStart, count: headerCount),
-            encodedSize: end &- recordStart)
+            offset: header.baseOffset &+ Int64(offsetDelta), timestamp: timestamp, timestampDelta: timestampDelta,
+            record: base + recordStart, offsetDelta: offsetDelta,
+            keyOffset: keyStart &- recordStart, keyCount: keyLength,
+            valueOffset: valueStart &- recordStart, valueCount: valueLength,
+            headersOffset: headersStart &- recordStart, headerCount: headerCount, headersByteCount: end &- headersStart,
+            encodedSize: end &- recordStart, attributes: attributes)
     }
 }
 

@@ -10,36 +10,75 @@ public struct UnsafeRecordView {
     /// The record's timestamp: `baseTimestamp + timestampDelta`, or the batch's `maxTimestamp`
     /// for a `LogAppendTime` batch.
     public let timestamp: Int64
-    /// `offsetDelta` (varint).
-    public let offsetDelta: Int32
     /// `timestampDelta` (varlong).
     public let timestampDelta: Int64
+    /// The record's first byte (its length prefix); the other positions are relative to it.
+    @usableFromInline let _record: UnsafeRawPointer
+    /// `offsetDelta` (varint).
+    public let offsetDelta: Int32
+    @usableFromInline let _keyOffset: Int32
+    @usableFromInline let _keyCount: Int32
+    @usableFromInline let _valueOffset: Int32
+    @usableFromInline let _valueCount: Int32
+    @usableFromInline let _headersOffset: Int32
+    @usableFromInline let _headerCount: Int32
+    @usableFromInline let _headersByteCount: Int32
+    @usableFromInline let _encodedSize: Int32
     /// `attributes` (int8), unused by Kafka and normally 0.
     public let attributes: Int8
-    /// The key bytes, or nil for a null key (length −1).
-    public let key: UnsafeRawBufferPointer?
-    /// The value bytes, or nil for a null value (a tombstone in a compacted topic).
-    public let value: UnsafeRawBufferPointer?
-    /// The headers, already validated.
-    public let headers: UnsafeRecordHeaders
-    /// The encoded size of the record, its length prefix included.
-    public let encodedSize: Int
 
-    @inlinable
+    @inlinable @inline(__always)
     init(
-        offset: Int64, timestamp: Int64, offsetDelta: Int32, timestampDelta: Int64, attributes: Int8,
-        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: UnsafeRecordHeaders, encodedSize: Int
+        offset: Int64, timestamp: Int64, timestampDelta: Int64, record: UnsafeRawPointer, offsetDelta: Int32,
+        keyOffset: Int, keyCount: Int, valueOffset: Int, valueCount: Int, headersOffset: Int, headerCount: Int,
+        headersByteCount: Int, encodedSize: Int, attributes: Int8
     ) {
         self.offset = offset
         self.timestamp = timestamp
-        self.offsetDelta = offsetDelta
         self.timestampDelta = timestampDelta
+        self._record = record
+        self.offsetDelta = offsetDelta
+        self._keyOffset = Int32(truncatingIfNeeded: keyOffset)
+        self._keyCount = Int32(truncatingIfNeeded: keyCount)
+        self._valueOffset = Int32(truncatingIfNeeded: valueOffset)
+        self._valueCount = Int32(truncatingIfNeeded: valueCount)
+        self._headersOffset = Int32(truncatingIfNeeded: headersOffset)
+        self._headerCount = Int32(truncatingIfNeeded: headerCount)
+        self._headersByteCount = Int32(truncatingIfNeeded: headersByteCount)
+        self._encodedSize = Int32(truncatingIfNeeded: encodedSize)
         self.attributes = attributes
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.encodedSize = encodedSize
     }
+
+    /// The key bytes, or nil for a null key (length −1).
+    @inlinable
+    public var key: UnsafeRawBufferPointer? {
+        _keyCount < 0 ? nil : UnsafeRawBufferPointer(start: _record + Int(_keyOffset), count: Int(_keyCount))
+    }
+
+    /// The value bytes, or nil for a null value (a tombstone in a compacted topic).
+    @inlinable
+    public var value: UnsafeRawBufferPointer? {
+        _valueCount < 0 ? nil : UnsafeRawBufferPointer(start: _record + Int(_valueOffset), count: Int(_valueCount))
+    }
+
+    /// The key's length, −1 for a null key.
+    @inlinable
+    public var keyCount: Int { Int(_keyCount) }
+
+    /// The value's length, −1 for a null value.
+    @inlinable
+    public var valueCount: Int { Int(_valueCount) }
+
+    /// The headers, already validated.
+    @inlinable
+    public var headers: UnsafeRecordHeaders {
+        UnsafeRecordHeaders(
+            base: _record, start: Int(_headersOffset), count: Int(_headerCount), byteCount: Int(_headersByteCount))
+    }
+
+    /// The encoded size of the record, its length prefix included.
+    @inlinable
+    public var encodedSize: Int { Int(_encodedSize) }
 
     /// Calls `body` with the key as a `RawSpan` (nil for a null key).
     @inlinable
@@ -65,12 +104,15 @@ public struct UnsafeRecordHeaders: Sequence {
     @usableFromInline let _start: Int
     /// The number of headers.
     public let count: Int
+    /// The encoded size of the headers, without the header count.
+    public let byteCount: Int
 
     @inlinable
-    init(base: UnsafeRawPointer?, start: Int, count: Int) {
+    init(base: UnsafeRawPointer?, start: Int, count: Int, byteCount: Int) {
         self._base = base
         self._start = start
         self.count = count
+        self.byteCount = byteCount
     }
 
     /// Whether there are no headers.

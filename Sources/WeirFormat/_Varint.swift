@@ -84,6 +84,13 @@ enum _Varint {
             position &+= 1
             return unZigZag(UInt32(first))
         }
+        if position &+ 1 < end {
+            let second = base.load(fromByteOffset: position &+ 1, as: UInt8.self)
+            if second < 0x80 {
+                position &+= 2
+                return unZigZag(UInt32(first & 0x7F) | UInt32(second) &<< 7)
+            }
+        }
         return try _readVarintSlow(base, &position, end: end, field: field)
     }
 
@@ -119,6 +126,13 @@ enum _Varint {
         if first < 0x80 {
             position &+= 1
             return unZigZag(UInt64(first))
+        }
+        if position &+ 1 < end {
+            let second = base.load(fromByteOffset: position &+ 1, as: UInt8.self)
+            if second < 0x80 {
+                position &+= 2
+                return unZigZag(UInt64(first & 0x7F) | UInt64(second) &<< 7)
+            }
         }
         return try _readVarlongSlow(base, &position, end: end, field: field)
     }

@@ -83,3 +83,37 @@ import WeirCompression
         }
     }
 }
+
+/// Corrupt compressed payloads behind a valid CRC reach the codec, whose errors come back wrapped.
+@Suite struct CompressedFuzzTests {
+    @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
+    func mutatedCompressedPayloads(_ codec: CompressionCodec) throws {
+        let records = (0 ..< 30).map { i in
+            Record(timestamp: Int64(i), key: Array("key-\(i)".utf8), value: Array(String(repeating: "payload \(i) ", count: 5).utf8))
+        }
+        let original = try buildBatch(records, codec: codec)
+        var rng = SplitMix64(seed: UInt64(codec.rawValue))
+        var failures = 0
+        for round in 0 ..< 400 {
+            var bytes = original
+            if round % 4 == 0 {
+                // Truncate the compressed payload, then fix the length and the CRC.
+                let keep = Int.random(in: RecordBatchLayout.headerSize ..< bytes.count, using: &rng)
+                bytes.removeLast(bytes.count - keep)
+                let length = UInt32(bytes.count - RecordBatchLayout.logOverhead)
+                bytes[8 ..< 12] = [UInt8(length >> 24), UInt8((length >> 16) & 255), UInt8((length >> 8) & 255), UInt8(length & 255)]
+            } else {
+                for _ in 0 ..< Int.random(in: 1 ... 3, using: &rng) {
+                    let index = Int.random(in: RecordBatchLayout.headerSize ..< bytes.count, using: &rng)
+                    bytes[index] ^= UInt8.random(in: 1 ... 255, using: &rng)
+                }
+            }
+            RecordBatchErrorTests.fixCRC(&bytes)
+            if case .failure(let error) = decodeResult(bytes) {
+                failures += 1
+                #expect([.compression, .corruptRecord, .recordLengthMismatch, .recordCountMismatch, .varintOverflow].contains(error.code))
+            }
+        }
+        #expect(failures > 0)
+    }
+}
