@@ -27,7 +27,7 @@ public struct ProducerRecord: Sendable {
     }
 
     /// A record with UTF-8 text key and value.
-    public init(topic: String, partition: Int32? = nil, key: String?, value: String?,
+    public init(topic: String, partition: Int32? = nil, key: String? = nil, value: String?,
                 headers: [RecordHeader] = [], timestamp: Int64? = nil) {
         self.init(topic: topic, partition: partition, key: key.map { Array($0.utf8) }, value: value.map { Array($0.utf8) },
                   headers: headers, timestamp: timestamp)
