@@ -26,6 +26,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
@@ -60,7 +62,11 @@ let package = Package(
         // Workloads, payloads, measurement and reports.
         .target(
             name: "WeirBench",
-            dependencies: ["WeirCompression", "WeirFormat", "WeirLog", "WeirClient"],
+            dependencies: [
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictSettings
         ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
