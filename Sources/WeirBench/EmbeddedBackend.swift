@@ -308,10 +308,10 @@ final class EmbeddedConsumer: BenchConsumer, @unchecked Sendable {
             cursor = (cursor + 1) % partitions.count
             if n > 0 { return n }
             if monotonicNanos() >= deadline { return 0 }
-            // Idle: yield a few times, then sleep briefly (the timer slack of bench threads is
-            // 1 µs, so a 20 µs sleep is close to 20 µs).
+            // Idle: back off from 10 µs to 200 µs between polls (the timer slack of bench
+            // threads is 1 µs), which bounds both the added end-to-end latency and the wakeups.
             idle += 1
-            if idle < 8 { sched_yield() } else { sleepNanos(20_000) }
+            sleepNanos(UInt64(min(200_000, 10_000 << min(idle, 5))))
         }
     }
 

@@ -61,18 +61,25 @@ final class _Inbox: Sendable {
 /// Not thread-safe by design: exactly one thread calls `record`; `finish` is called by that
 /// thread (or after it stopped).
 public final class LatencyRecorder: @unchecked Sendable {
+    /// The writer's state, behind a pointer: a class's stored properties pay a dynamic
+    /// exclusivity check on every mutation, which would double the cost of a sample.
+    @usableFromInline struct _State {
+        @usableFromInline var histogram: Histogram<UInt64>
+        @usableFromInline var records = 0
+        @usableFromInline var bytes = 0
+        @usableFromInline var errors = 0
+        @usableFromInline var interval = Int.min
+        @usableFromInline var intervalEnd: UInt64 = 0
+        init() { histogram = makeLatencyHistogram() }
+    }
+
     let kind: LatencyKind
     let counter: _Counter
     let inbox: _Inbox
     let origin: UInt64
     let intervalNanos: UInt64
     let recordsLatency: Bool
-    @usableFromInline var _histogram: Histogram<UInt64>
-    @usableFromInline var _records = 0
-    @usableFromInline var _bytes = 0
-    @usableFromInline var _errors = 0
-    @usableFromInline var _interval: Int
-    @usableFromInline var _intervalEnd: UInt64
+    @usableFromInline let _state: UnsafeMutablePointer<_State>
 
     init(kind: LatencyKind, counter: _Counter, inbox: _Inbox, origin: UInt64, intervalNanos: UInt64, recordsLatency: Bool = true) {
         self.kind = kind
@@ -81,59 +88,62 @@ public final class LatencyRecorder: @unchecked Sendable {
         self.origin = origin
         self.intervalNanos = intervalNanos
         self.recordsLatency = recordsLatency
-        self._histogram = makeLatencyHistogram()
-        self._interval = Int.min
-        self._intervalEnd = 0
+        _state = .allocate(capacity: 1)
+        _state.initialize(to: _State())
     }
 
-    /// Records one sample observed at `now`: `latencyNanos` (ignored when the recorder counts
-    /// only) and the record's size.
+    deinit {
+        _state.deinitialize(count: 1)
+        _state.deallocate()
+    }
+
+    /// Records one sample observed at `now`: `latencyNanos` and the record's size.
     @inlinable
     public func record(latencyNanos: UInt64, bytes: Int, now: UInt64) {
-        if now >= _intervalEnd { _rotate(now) }
-        _histogram.record(latencyNanos)
-        _records &+= 1
-        _bytes &+= bytes
+        if now >= _state.pointee.intervalEnd { _rotate(now) }
+        _state.pointee.histogram.record(latencyNanos)
+        _state.pointee.records &+= 1
+        _state.pointee.bytes &+= bytes
     }
 
     /// Counts one record without a latency (max-rate sends, which have no schedule).
     @inlinable
     public func count(bytes: Int, now: UInt64) {
-        if now >= _intervalEnd { _rotate(now) }
-        _records &+= 1
-        _bytes &+= bytes
+        if now >= _state.pointee.intervalEnd { _rotate(now) }
+        _state.pointee.records &+= 1
+        _state.pointee.bytes &+= bytes
     }
 
     /// Counts `count` failed records at `now`.
     public func recordErrors(_ count: Int, now: UInt64) {
-        if now >= _intervalEnd { _rotate(now) }
-        _errors &+= count
+        if now >= _state.pointee.intervalEnd { _rotate(now) }
+        _state.pointee.errors &+= count
     }
 
     /// Starts the interval that contains `now`, handing the current one to the collector.
     @usableFromInline
     func _rotate(_ now: UInt64) {
         _flush()
-        let index: Int
         if now >= origin {
-            index = Int((now - origin) / intervalNanos)
-            _intervalEnd = origin + UInt64(index + 1) * intervalNanos
+            let index = Int((now - origin) / intervalNanos)
+            _state.pointee.interval = index
+            _state.pointee.intervalEnd = origin + UInt64(index + 1) * intervalNanos
         } else {
             // Warmup: one interval, -1, up to the start of measurement; excluded from statistics.
-            index = -1
-            _intervalEnd = origin
+            _state.pointee.interval = -1
+            _state.pointee.intervalEnd = origin
         }
-        _interval = index
     }
 
     func _flush() {
-        guard _records > 0 || _errors > 0 else { return }
-        let h: Histogram<UInt64>? = recordsLatency && _histogram.totalCount > 0 ? _histogram : nil
-        inbox.put(_Slice(interval: _interval, kind: kind, counter: counter, records: _records, bytes: _bytes, errors: _errors, histogram: h))
-        if h != nil { _histogram = makeLatencyHistogram() }
-        _records = 0
-        _bytes = 0
-        _errors = 0
+        let s = _state.pointee
+        guard s.records > 0 || s.errors > 0 else { return }
+        let h: Histogram<UInt64>? = recordsLatency && s.histogram.totalCount > 0 ? s.histogram : nil
+        inbox.put(_Slice(interval: s.interval, kind: kind, counter: counter, records: s.records, bytes: s.bytes, errors: s.errors, histogram: h))
+        if h != nil { _state.pointee.histogram = makeLatencyHistogram() }
+        _state.pointee.records = 0
+        _state.pointee.bytes = 0
+        _state.pointee.errors = 0
     }
 
     /// Hands whatever was recorded to the collector (at the end of the run).
