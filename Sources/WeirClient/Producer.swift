@@ -220,7 +220,7 @@ public final class Producer: Sendable {
     /// Suspends only while `buffer.memory` is full (up to `max.block.ms`).
     /// - Returns: the record's id, as found in its `DeliveryReport`.
     @discardableResult
-    public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
+    nonisolated(nonsending) public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
         while try !_attempt(record, nil, &send, &spare) {
@@ -342,11 +342,29 @@ public final class Producer: Sendable {
     }
 
     @inline(__always)
-    func _append(_ builder: RecordBatchBuilder, _ r: ProducerRecord, _ timestamp: Int64) -> Bool {
-        if r.headers.isEmpty {
-            return _withOptional(r.key) { k in _withOptional(r.value) { v in builder.append(timestamp: timestamp, key: k, value: v) } }
+    func _append(_ builder: RecordBatchBuilder, _ r: borrowing ProducerRecord, _ timestamp: Int64) -> Bool {
+        switch (r.key, r.value) {
+        case (nil, nil):
+            return r.headers.isEmpty ? builder.append(timestamp: timestamp, key: nil, value: nil)
+                : builder.append(timestamp: timestamp, key: nil, value: nil, headers: r.headers)
+        case (nil, let v?):
+            return v.withUnsafeBytes { v in
+                r.headers.isEmpty ? builder.append(timestamp: timestamp, key: nil, value: v)
+                    : builder.append(timestamp: timestamp, key: nil, value: v, headers: r.headers)
+            }
+        case (let k?, nil):
+            return k.withUnsafeBytes { k in
+                r.headers.isEmpty ? builder.append(timestamp: timestamp, key: k, value: nil)
+                    : builder.append(timestamp: timestamp, key: k, value: nil, headers: r.headers)
+            }
+        case (let k?, let v?):
+            return k.withUnsafeBytes { k in
+                v.withUnsafeBytes { v in
+                    r.headers.isEmpty ? builder.append(timestamp: timestamp, key: k, value: v)
+                        : builder.append(timestamp: timestamp, key: k, value: v, headers: r.headers)
+                }
+            }
         }
-        return _withOptional(r.key) { k in _withOptional(r.value) { v in builder.append(timestamp: timestamp, key: k, value: v, headers: r.headers) } }
     }
 
     /// A batch for `acc` when `buffer.memory` has room now, nil otherwise.
