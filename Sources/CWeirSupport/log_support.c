@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include "CWeirSupport.h"
 
 /* ThreadSanitizer's annotation entry points. Weak: they resolve only in a binary linked with
@@ -11,4 +13,9 @@ void weir_tsan_acquire(void *addr) {
 
 void weir_tsan_release(void *addr) {
     if (__tsan_release) __tsan_release(addr);
+}
+
+
+int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)nbytes, SYNC_FILE_RANGE_WRITE);
 }

@@ -116,9 +116,14 @@ public final class PartitionLog: Sendable {
     /// `segment.ms` has passed, or when an index is full.
     @discardableResult
     public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: verifyChecksums).result
+    }
+
+    /// The append, also returning where the bytes went (for `acks=all` writeback).
+    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(LogError) -> (result: AppendResult, segment: _Segment, position: Int) {
         let (span, recordCount, batchCount) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
-        let (first, last, flushNow) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool) in
+        let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
             if records.count > w.config.segmentBytes {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches exceed segment.bytes=\(w.config.segmentBytes) of \(topicPartition); raise segment.bytes or send smaller batches.")
@@ -133,18 +138,19 @@ public final class PartitionLog: Sendable {
             guard w.active.canAppend(bytes: records.count, lastOffset: last) else {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
             }
+            let position = w.active.end
             let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
             _highWatermark.store(written + 1, ordering: .sequentiallyConsistent)
             var flushNow = false
             if w.unflushedMessages >= w.config.flushMessages { w.unflushedMessages = 0; flushNow = true }
-            return (first, written, flushNow)
+            return (first, written, flushNow, w.active, position)
         }
         _waiters.notify(last + 1)
         if flushNow { _durability.schedule(self) }
-        return AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
-                            batchCount: batchCount, recordCount: recordCount)
+        return (AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
+                             batchCount: batchCount, recordCount: recordCount), segment, position)
     }
 
     /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches
@@ -152,16 +158,24 @@ public final class PartitionLog: Sendable {
     /// appender waiting at that moment).
     @discardableResult
     public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let r = try append(records, verifyChecksums: verifyChecksums)
-        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums)
+        if acks == .all {
+            // Start writing these pages now; the group commit's msync then mostly waits for
+            // I/O already in flight (as `dd` benefits from background writeback).
+            _Sys.startWriteback(segment.log.fd, offset: position, length: records.count)
+            try await waitUntilDurable(r.lastOffset + 1)
+        }
         return r
     }
 
     /// `append(_:acks:)` for batches in an array.
     @discardableResult
     public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let r = try records._withBytes { (b) throws(LogError) in try append(b, verifyChecksums: verifyChecksums) }
-        if acks == .all { try await waitUntilDurable(r.lastOffset + 1) }
+        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums) }
+        if acks == .all {
+            _Sys.startWriteback(segment.log.fd, offset: position, length: records.count)
+            try await waitUntilDurable(r.lastOffset + 1)
+        }
         return r
     }
 

@@ -113,6 +113,14 @@ enum _Sys {
         return retrying({ Glibc.madvise(base + start, len, advice) }) == 0
     }
 
+    /// Starts writeback of `[offset, offset+length)` without waiting, so that a later `msync` /
+    /// `fdatasync` mostly waits for I/O already in flight. Advisory: failures are ignored.
+    /// The corresponding C function is `sync_file_range` (`SYNC_FILE_RANGE_WRITE`).
+    static func startWriteback(_ fd: Int32, offset: Int, length: Int) {
+        guard length > 0 else { return }
+        _ = retrying { weir_sync_file_range_write(fd, Int64(offset), Int64(length)) }
+    }
+
     /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
     static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(LogError) {
         var done = 0

@@ -64,6 +64,8 @@ func crashWriterPath() -> String? {
             let log = try dir.partition("crash", 0)
             try verify(log, acked: acked)
             try dir.close()
+            let report = try LogInspector.verify(logDirectory: tmp.path)
+            #expect(report.isValid, "\(report.problems)")
         }
         #expect(unclean > 0)
         #expect(!acked.isEmpty)

@@ -71,3 +71,30 @@ import WeirFormat
         try again.close()
     }
 }
+
+@Suite struct LogInspectorTests {
+    @Test func dumpsBatchesAndIndexEntries() async throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        try dir.createTopic("t", partitions: 1, config: smallConfig(segmentBytes: 8 << 10, indexIntervalBytes: 256))
+        let log = try dir.partition("t", 0)
+        for i in 0..<100 { try await log.append(makeBatch(firstSeq: i * 3, count: 3)) }
+        try dir.close()
+        let report = try LogInspector.verify(logDirectory: tmp.path)
+        #expect(report.isValid, "\(report.problems)")
+        #expect(report.batchesChecked == 100)
+        let first = log.segments[0]
+        var batches: [LogInspector.Batch] = []
+        let scan = try LogInspector.scanLogFile(first.logPath) { (b, bytes) throws(LogError) in
+            #expect(bytes.count == b.header.totalSize)
+            batches.append(b)
+        }
+        #expect(scan.problem == nil && scan.zeroTailBytes == 0 && scan.validBytes == first.sizeInBytes)
+        #expect(batches.first?.header.baseOffset == 0 && batches.allSatisfy(\.isChecksumValid))
+        #expect(LogInspector.baseOffset(ofSegmentFile: log.segments[1].logPath) == log.segments[1].baseOffset)
+        let index = try LogInspector.offsetIndexEntries(first.logPath.replacingOccurrences(of: ".log", with: ".index"))
+        #expect(index.count == first.offsetIndexEntries && index.allSatisfy { e in batches.contains { $0.position == e.position && $0.header.lastOffset == e.offset } })
+        let times = try LogInspector.timeIndexEntries(first.logPath.replacingOccurrences(of: ".log", with: ".timeindex"))
+        #expect(times.count == first.timeIndexEntries && !times.isEmpty)
+    }
+}

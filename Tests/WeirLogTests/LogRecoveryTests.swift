@@ -84,7 +84,11 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
         let tmp = TempDir(); defer { tmp.remove() }
         let sizes = try await writeAndAbandon(tmp.path, batches: 20)
         let lastStart = sizes.dropLast().reduce(0, +)
+        #expect(try LogInspector.verify(logDirectory: tmp.path).isValid)
         try modify(activeLogPath(tmp.path)) { $0[lastStart + 70] ^= 0x10 }
+        let broken = try LogInspector.verify(logDirectory: tmp.path)
+        #expect(!broken.isValid)
+        #expect(broken.problems.contains { $0.contains("CRC-32C mismatch in the batch at position \(lastStart)") })
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
         let report = dir.recovery.partitions[0]
         #expect(report.bytesTruncated > sizes.last! - 8 && report.bytesTruncated <= sizes.last!, "the last batch, up to its last non-zero byte")
@@ -153,6 +157,7 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
         #expect(dir.recovery.wasCleanShutdown)
         #expect(dir.recovery.partitions[0].indexesRebuilt == 3)
+        #expect(try LogInspector.verify(logDirectory: tmp.path).isValid)
         #expect(try Data(contentsOf: URL(fileURLWithPath: index1)) == original)
         let log = try dir.partition("t", 0)
         #expect(try readAll(log).compactMap(sequence(of:)) == Array(0..<1000))

@@ -151,6 +151,8 @@ import WeirFormat
         #expect(Set(closedKeys).count == closedKeys.count)
         // Reopening rebuilt nothing: the compacted segments and their indexes are consistent.
         try dir.close()
+        let verified = try LogInspector.verify(logDirectory: tmp.path)
+        #expect(verified.isValid, "\(verified.problems)")
         let again = try LogDirectory.open(path: tmp.path, options: testOptions())
         #expect(again.recovery.partitions[0].indexesRebuilt == 0)
         #expect(try readAll(again.partition("t", 0)).map(\.offset) == after.map(\.offset))

@@ -27,6 +27,10 @@ int weir_fallocate(int fd, int mode, int64_t offset, int64_t length);
 void weir_tsan_acquire(void *addr);
 void weir_tsan_release(void *addr);
 
+/// Linux `sync_file_range(fd, offset, nbytes, SYNC_FILE_RANGE_WRITE)`: starts writeback of the
+/// range without waiting (needs _GNU_SOURCE). Returns 0 or -1 and errno.
+int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes);
+
 #ifdef __cplusplus
 }
 #endif
