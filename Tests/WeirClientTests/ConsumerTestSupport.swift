@@ -56,6 +56,7 @@ final class Collected<T: Sendable>: Sendable {
     func append(_ x: T) { items.withLock { $0.append(x) } }
     var all: [T] { items.withLock { $0 } }
     var count: Int { items.withLock { $0.count } }
+    func removeAll() { items.withLock { $0.removeAll() } }
 }
 
 /// A small group configuration for fast tests.

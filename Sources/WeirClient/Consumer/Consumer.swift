@@ -63,6 +63,8 @@ public final class Consumer: Sendable {
         var lastCommitted: [TopicPartition: Int64] = [:]
         var lastAutoCommit = ContinuousClock.now
         var closed = false
+        /// `close()` started: no more joins.
+        var closing = false
         var running = false
         var epochCounter: UInt64 = 0
     }
@@ -326,7 +328,7 @@ public final class Consumer: Sendable {
         let deadline = clock.now + timeout
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
         while true {
-            if _state.withLock({ $0.closed }) { throw Self._closedError }
+            if _state.withLock({ $0.closed || $0.closing }) { throw Self._closedError }
             _lastPoll.withLock { $0 = clock.now }
             try await _maintainGroup()
             try _maybeAutoCommit()
@@ -570,6 +572,7 @@ public final class Consumer: Sendable {
     /// Joins or rejoins the group when needed, calling the rebalance listener.
     func _maintainGroup() async throws(ConsumerError) {
         guard let groupId = configuration.groupId, let topics = _subscribedTopics() else { return }
+        if _state.withLock({ $0.closing }) { throw Self._closedError }
         let (memberId, joined, listener, owned, proto) = _state.withLock { st in
             (st.memberId, st.joinedTopics, st.listener, st.order, st.protocolName)
         }
@@ -616,6 +619,11 @@ public final class Consumer: Sendable {
                 if Task.isCancelled { throw ConsumerError(.cancelled, "joining group \(groupId) was cancelled.") }
                 continue
             }
+        }
+        if _state.withLock({ $0.closing }) {
+            // Closed while joining: leave again at once (a static member keeps its place).
+            if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: response.memberId) }
+            throw Self._closedError
         }
         let new = Set(assignment)
         var logs: [TopicPartition: PartitionLog] = [:]
@@ -710,16 +718,20 @@ public final class Consumer: Sendable {
     /// Commits (with `enable.auto.commit`), calls `onPartitionsRevoked`, leaves the group (a
     /// dynamic member; a static member keeps its place until `session.timeout.ms`) and closes.
     public func close() async {
-        if _state.withLock({ $0.closed }) { return }
+        let already = _state.withLock { st in
+            defer { st.closing = true; st.running = false }
+            return st.closing
+        }
+        if already { return }
         await _leaveGroup(callListener: true)
         _heartbeat.withLock { $0?.cancel(); $0 = nil }
-        _state.withLock { $0.closed = true; $0.running = false }
+        _state.withLock { $0.closed = true }
     }
 
     /// Stops without committing or leaving, as a crashed process would: the group notices when
     /// the session times out. For tests of failure handling.
     func _simulateCrash() {
         _heartbeat.withLock { $0?.cancel(); $0 = nil }
-        _state.withLock { $0.closed = true; $0.running = false }
+        _state.withLock { $0.closed = true; $0.closing = true; $0.running = false }
     }
 }

@@ -148,6 +148,8 @@ public final class GroupCoordinator: Sendable {
     let directory: LogDirectory
     let offsets: _OffsetStore
     let groups = Mutex<[String: _Group]>([:])
+    /// Every completed generation's assignment, per group (for tests and `describeGroup`).
+    let _history = Mutex<[String: [(generation: Int32, assignment: [String: [TopicPartition]])]]>([:])
 
     private static let registry = Mutex<[ObjectIdentifier: (weak: _WeakRef, coordinator: GroupCoordinator)]>([:])
 
@@ -190,7 +192,7 @@ public final class GroupCoordinator: Sendable {
         groups.withLock { all in
             var g = all[req.groupId] ?? _Group()
             defer { all[req.groupId] = g }
-            _expire(&g, now: now, resume: &resume)
+            timer = _expire(&g, groupId: req.groupId, now: now, resume: &resume)
             var memberId = req.memberId
             if memberId.isEmpty, let instance = req.groupInstanceId,
                let old = g.members.values.first(where: { $0.instanceId == instance }) {
@@ -260,7 +262,7 @@ public final class GroupCoordinator: Sendable {
             guard var g = all[groupId] else { return .unknownMember }
             defer { all[groupId] = g }
             g.members[memberId]?.lastSeen = now
-            timer = _expire(&g, now: now, resume: &resume)
+            timer = _expire(&g, groupId: groupId, now: now, resume: &resume)
             _completeIfReady(&g, groupId: groupId, resume: &resume)
             guard g.members[memberId] != nil else { return .unknownMember }
             if g.state == .preparingRebalance { return .rebalanceInProgress }
@@ -313,11 +315,11 @@ public final class GroupCoordinator: Sendable {
 
     /// Removes members whose session timed out (a member waiting in `joinGroup` is alive).
     @discardableResult
-    func _expire(_ g: inout _Group, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
+    func _expire(_ g: inout _Group, groupId: String, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
         let dead = g.members.values.filter { $0.waiter == nil && now - $0.lastSeen > .milliseconds($0.sessionTimeoutMs) }
         guard !dead.isEmpty else { return nil }
         for m in dead { g.members[m.memberId] = nil }
-        return _membershipChanged(&g, groupId: "", resume: &resume)
+        return _membershipChanged(&g, groupId: groupId, resume: &resume)
     }
 
     /// Completes the round when every member has rejoined: runs the assignor, bumps the
@@ -351,6 +353,8 @@ public final class GroupCoordinator: Sendable {
         }
         g.generation += 1
         g.state = .stable
+        let generation = g.generation
+        _history.withLock { $0[groupId, default: []].append((generation, target)) }
         for id in ids {
             g.members[id]!.assignment = target[id] ?? []
             g.members[id]!.joined = false
@@ -422,13 +426,15 @@ public final class GroupCoordinator: Sendable {
     /// Kafka's `DescribeGroups` plus the offsets and lag `kafka-consumer-groups --describe` shows.
     public func describeGroup(_ groupId: String) -> GroupDescription {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var timer: (Int, Int64)? = nil
         let g: _Group = groups.withLock { all in
             guard var g = all[groupId] else { return _Group() }
-            _expire(&g, now: .now, resume: &resume)
+            timer = _expire(&g, groupId: groupId, now: .now, resume: &resume)
             all[groupId] = g
             return g
         }
         for (w, r) in resume { w.resume(returning: r) }
+        if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
         let committed = offsets.committed(group: groupId)
         var owners: [TopicPartition: String] = [:]
         if g.state == .stable { for m in g.members.values { for tp in m.assignment { owners[tp] = m.memberId } } }
