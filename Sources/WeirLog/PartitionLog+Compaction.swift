@@ -10,9 +10,9 @@ extension PartitionLog {
     /// - the latest record of each key in the closed segments is kept, older ones are removed;
     /// - tombstones (null values) are removed once older than `delete.retention.ms`;
     /// - segments whose newest record is younger than `min.compaction.lag.ms` are left alone;
-    /// - offsets are preserved: a rewritten batch keeps its records' original offsets (a batch
-    ///   with gaps is split into runs of consecutive offsets), control batches are kept as they
-    ///   are, records without a key are kept.
+    /// - offsets are preserved: a rewritten batch keeps its base and last offsets, producer
+    ///   fields and codec, and each retained record its offset delta (WeirFormat's builder
+    ///   `append(copying:)`); control batches are kept as they are, records without a key too.
     ///
     /// Each changed segment is written to `<base>.log.cleaned`, synced, and renamed over the
     /// original; its indexes are rebuilt. Readers holding views of the old segment keep them.
@@ -57,25 +57,52 @@ extension PartitionLog {
                     return
                 }
                 let header = view.header
-                let records: [Record]
+                var total = 0, kept = 0
+                let builder: RecordBatchBuilder
                 do throws(RecordBatchError) {
-                    records = try view.withUnsafeBytes { (b) throws(RecordBatchError) in try decoder.decode(b).records }
+                    builder = try RecordBatchBuilder(codec: header.codec ?? .none, batchSizeLimit: Int(Int32.max))
+                    builder.baseOffset = header.baseOffset
+                    builder.producerId = header.producerId
+                    builder.producerEpoch = header.producerEpoch
+                    builder.baseSequence = header.baseSequence
+                    builder.isTransactional = header.attributes.isTransactional
+                    builder.partitionLeaderEpoch = header.partitionLeaderEpoch
+                    builder.lastOffsetDeltaOverride = header.lastOffsetDelta
+                    if header.attributes.timestampType == .logAppendTime {
+                        builder.timestampType = .logAppendTime
+                        builder.logAppendTime = header.maxTimestamp
+                    }
+                    try view.withUnsafeBytes { (bytes) throws(RecordBatchError) in
+                        try decoder.withRecords(in: bytes) { (records) throws(RecordBatchError) in
+                            while let r = try records.next() {
+                                total += 1
+                                if let k = r.key {
+                                    if latest[Array(k)] != r.offset { continue }
+                                    if r.value == nil && now - r.timestamp > config.deleteRetentionMs { continue }
+                                }
+                                builder.append(copying: r)
+                                kept += 1
+                            }
+                        }
+                    }
                 } catch {
-                    throw LogError(.corruptRecord, "compaction of \(topicPartition) could not decode the batch at offset \(view.baseOffset): \(error.message)")
+                    throw LogError(.corruptRecord, "compaction of \(topicPartition) could not rewrite the batch at offset \(view.baseOffset): \(error.message)")
                 }
-                let kept = records.filter { r in
-                    guard let k = r.key else { return true }
-                    if latest[k] != r.offset { return false }
-                    if r.value == nil && now - r.timestamp > config.deleteRetentionMs { return false }
-                    return true
-                }
-                if kept.count == records.count {
+                if kept == total {
                     view.withUnsafeBytes { out.append(contentsOf: $0) }
                     return
                 }
                 changed = true
-                removed += records.count - kept.count
-                try _appendRuns(kept, like: header, to: &out)
+                removed += total - kept
+                // The retained records keep their offsets (offset deltas), and the batch keeps its
+                // base and last offsets and producer fields, as Kafka's cleaner does.
+                if kept > 0 {
+                    do throws(RecordBatchError) {
+                        out.append(contentsOf: try builder.build())
+                    } catch {
+                        throw LogError(.corruptRecord, "compaction of \(topicPartition) could not re-encode the batch at offset \(view.baseOffset): \(error.message)")
+                    }
+                }
             }
             if changed {
                 try _replace(s, with: out)
@@ -94,35 +121,6 @@ extension PartitionLog {
             let h = _BatchScan.header(UnsafeRawPointer(base) + p)
             try body(RecordBatchView(segment: s, position: p, size: h.totalSize))
             p += h.totalSize
-        }
-    }
-
-    /// Encodes `records` as batches of consecutive offsets with the producer fields, codec and
-    /// timestamp type of `header`.
-    func _appendRuns(_ records: [Record], like header: RecordBatchHeader, to out: inout [UInt8]) throws(LogError) {
-        var i = 0
-        while i < records.count {
-            var j = i + 1
-            while j < records.count && records[j].offset == records[j - 1].offset + 1 { j += 1 }
-            do {
-                let b = try RecordBatchBuilder(codec: header.codec ?? .none, batchSizeLimit: Int(Int32.max))
-                b.baseOffset = records[i].offset
-                b.producerId = header.producerId
-                b.producerEpoch = header.producerEpoch
-                b.baseSequence = header.baseSequence < 0 ? -1
-                    : Int32(truncatingIfNeeded: Int64(header.baseSequence) + records[i].offset - header.baseOffset)
-                b.isTransactional = header.attributes.isTransactional
-                b.partitionLeaderEpoch = header.partitionLeaderEpoch
-                if header.attributes.timestampType == .logAppendTime {
-                    b.timestampType = .logAppendTime
-                    b.logAppendTime = header.maxTimestamp
-                }
-                for r in records[i..<j] { b.append(r) }
-                out.append(contentsOf: try b.build())
-            } catch {
-                throw LogError(.corruptRecord, "compaction of \(topicPartition) could not re-encode records at offset \(records[i].offset): \(error.message)")
-            }
-            i = j
         }
     }
 

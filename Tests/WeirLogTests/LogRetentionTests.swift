@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirCompression
 import WeirFormat
 @testable import WeirLog
 
@@ -157,6 +158,26 @@ import WeirFormat
         #expect(again.recovery.partitions[0].indexesRebuilt == 0)
         #expect(try readAll(again.partition("t", 0)).map(\.offset) == after.map(\.offset))
         try again.close()
+    }
+
+    @Test func compressedBatchesAreCompactedWithTheirCodec() async throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        var config = smallConfig(segmentBytes: 4 << 10)
+        config.cleanupPolicy = .compact
+        try dir.createTopic("t", partitions: 1, config: config)
+        let log = try dir.partition("t", 0)
+        for i in 0..<60 { try await log.append(makeBatch(firstSeq: i * 8, count: 8, keys: 3, codec: .zstd)) }
+        let latest = try values(log)
+        let r = try log.compact()
+        #expect(r.segments > 0 && r.records > 0)
+        let after = try values(log)
+        for (k, v) in latest { #expect(after[k]?.offset == v.offset && after[k]?.value == v.value) }
+        for b in try log.read(from: log.logStartOffset, maxBytes: 1 << 20).batches {
+            #expect(b.header.codec == .zstd)
+            #expect(b.isChecksumValid)
+        }
+        try dir.close()
     }
 
     @Test func tombstonesAreRemovedAfterDeleteRetentionMs() async throws {
