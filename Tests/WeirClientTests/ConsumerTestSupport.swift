@@ -63,9 +63,9 @@ final class Collected<T: Sendable>: Sendable {
 func groupConfig(_ group: String, strategy: ConsumerConfiguration.AssignmentStrategy = .range) -> ConsumerConfiguration {
     var c = ConsumerConfiguration(groupId: group)
     c.autoOffsetReset = .earliest
-    c.sessionTimeoutMs = 400
+    c.sessionTimeoutMs = 1_000
     c.heartbeatIntervalMs = 20
-    c.maxPollIntervalMs = 5_000
+    c.maxPollIntervalMs = 60_000
     c.fetchMaxWaitMs = 20
     c.enableAutoCommit = false
     c.partitionAssignmentStrategy = [strategy]

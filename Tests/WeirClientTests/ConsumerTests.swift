@@ -157,6 +157,7 @@ import WeirLog
         for p in 0..<Int32(4) { try produce(d.log, "t", partition: p, count: 200, perBatch: 7) }
         var config = groupConfig("conc")
         config.maxPollRecords = 64
+        config.sessionTimeoutMs = 30_000
         let c = try Consumer(configuration: config, logDirectory: d.log)
         try c.subscribe(topics: ["t"])
         let seen = Collected<ConsumerRecord>()

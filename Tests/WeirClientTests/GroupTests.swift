@@ -113,8 +113,9 @@ func stableAssignment(_ coordinator: GroupCoordinator, _ group: String, members:
         for p in 0..<Int32(12) { try produce(d.log, "orders", partition: p, count: 20, from: 60) }
         try await waitUntil("all 960 before crash") { Set(processed.all).count >= 960 }
         // One crashes: its session times out and the others take over.
-        await members[1].crash()
+        members[1].consumer._simulateCrash()
         tracker.crashed("m1")
+        await members[1].crash()
         try await waitUntil("2 stable after crash") { stableAssignment(coordinator, "g3", members: 2, partitions: 12) }
         for p in 0..<Int32(12) { try produce(d.log, "orders", partition: p, count: 20, from: 80) }
         try await waitUntil("all 1200") { Set(processed.all).count >= 1200 }

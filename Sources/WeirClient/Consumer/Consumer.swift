@@ -74,7 +74,9 @@ public final class Consumer: Sendable {
     let _memberLost = Atomic<Bool>(false)
     let _joining = Atomic<Bool>(false)
     let _lastPoll = Mutex(ContinuousClock.now)
-    let _heartbeat = Mutex<Task<Void, Never>?>(nil)
+    /// Bumped to start or stop the heartbeat thread; a thread runs while it matches.
+    let _heartbeatGeneration = Atomic<Int>(0)
+    let _heartbeatRunning = Atomic<Bool>(false)
     let _decoder = Mutex(_BatchDecoder())
 
     /// A consumer of `logDirectory`.
@@ -91,7 +93,7 @@ public final class Consumer: Sendable {
     }
 
     deinit {
-        _heartbeat.withLock { $0?.cancel() }
+        _stopHeartbeat()
     }
 
     // MARK: - Subscription and assignment
@@ -652,20 +654,34 @@ public final class Consumer: Sendable {
         _startHeartbeat()
     }
 
+    /// Starts the heartbeat thread (Kafka's consumer heartbeat thread): a dedicated thread, so
+    /// that handlers keeping the cooperative pool busy do not make the session time out — only
+    /// `max.poll.interval.ms` judges the processing loop.
     func _startHeartbeat() {
-        _heartbeat.withLock { task in
-            guard task == nil else { return }
-            let interval = configuration.heartbeatIntervalMs
-            task = Task { [weak self] in
-                while !Task.isCancelled {
-                    do {
-                        guard let self else { return }
-                        if !self._heartbeatOnce() { return }
-                    }
-                    try? await Task.sleep(for: .milliseconds(interval))
+        guard !_heartbeatRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let generation = _heartbeatGeneration.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
+        let weak = _WeakConsumer(self)
+        let interval = Double(configuration.heartbeatIntervalMs) / 1000
+        let thread = Thread {
+            while true {
+                do {
+                    guard let c = weak.value, c._heartbeatGeneration.load(ordering: .acquiring) == generation, c._heartbeatOnce() else { return }
                 }
+                Thread.sleep(forTimeInterval: interval)
             }
         }
+        thread.name = "weir.consumer.heartbeat"
+        thread.start()
+    }
+
+    func _stopHeartbeat() {
+        _heartbeatGeneration.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        _heartbeatRunning.store(false, ordering: .releasing)
+    }
+
+    final class _WeakConsumer: @unchecked Sendable {
+        weak var value: Consumer?
+        init(_ c: Consumer) { value = c }
     }
 
     /// One heartbeat; false when the loop should stop.
@@ -705,7 +721,7 @@ public final class Consumer: Sendable {
         guard let memberId else { return }
         _commitBeforeRevoke(owned)
         if callListener && !owned.isEmpty { await listener?.onPartitionsRevoked(owned, consumer: self) }
-        _heartbeat.withLock { $0?.cancel(); $0 = nil }
+        _stopHeartbeat()
         // A static member does not leave: a restart within session.timeout.ms keeps its partitions.
         if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: memberId) }
         _state.withLock { st in
@@ -724,14 +740,14 @@ public final class Consumer: Sendable {
         }
         if already { return }
         await _leaveGroup(callListener: true)
-        _heartbeat.withLock { $0?.cancel(); $0 = nil }
+        _stopHeartbeat()
         _state.withLock { $0.closed = true }
     }
 
     /// Stops without committing or leaving, as a crashed process would: the group notices when
     /// the session times out. For tests of failure handling.
     func _simulateCrash() {
-        _heartbeat.withLock { $0?.cancel(); $0 = nil }
+        _stopHeartbeat()
         _state.withLock { $0.closed = true; $0.closing = true; $0.running = false }
     }
 }

@@ -23,14 +23,6 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         case none
     }
 
-    /// `isolation.level`.
-    public enum Isolation: String, Sendable, Hashable, CaseIterable {
-        /// Every record up to the high-water mark, records of aborted transactions included.
-        case readUncommitted = "read_uncommitted"
-        /// Records up to the last stable offset, without aborted transactions and control records.
-        case readCommitted = "read_committed"
-    }
-
     /// `partition.assignment.strategy`.
     public enum AssignmentStrategy: String, Sendable, Hashable, CaseIterable {
         /// `RangeAssignor`: per topic, consecutive ranges of partitions to members in id order.
@@ -66,7 +58,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// `auto.offset.reset` (default `latest`).
     public var autoOffsetReset: AutoOffsetReset = .latest
     /// `isolation.level` (default `read_uncommitted`).
-    public var isolationLevel: Isolation = .readUncommitted
+    public var isolationLevel: IsolationLevel = .readUncommitted
     /// `enable.auto.commit` (default true; needs `group.id`): commit the positions of consumed
     /// records every `auto.commit.interval.ms`, on rebalance and on close.
     public var enableAutoCommit: Bool = true
@@ -130,7 +122,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
                 }
                 autoOffsetReset = r
             case "isolation.level":
-                guard let i = Isolation(rawValue: v.lowercased()) else {
+                guard let i = IsolationLevel(rawValue: v.lowercased()) else {
                     throw .config(key, "isolation.level=\(v) is not valid; allowed values read_uncommitted, read_committed.")
                 }
                 isolationLevel = i

@@ -69,6 +69,17 @@ public struct ConsumerError: Error, Sendable, Equatable, CustomStringConvertible
         self.init(code, error.message, isRetriable: error.isRetriable, logError: error)
     }
 
+    /// Maps a producer/admin error (e.g. from creating `__consumer_offsets`).
+    public init(_ error: ClientError) {
+        let code: Code = switch error.code {
+        case .invalidConfig: .invalidConfig
+        case .unknownTopicOrPartition: .unknownTopicOrPartition
+        case .cancelled: .cancelled
+        default: .log
+        }
+        self.init(code, error.message, isRetriable: error.isRetriable, key: error.key, logError: error.logError)
+    }
+
     public var description: String { "\(code): \(message)" }
 
     static func config(_ key: String, _ message: String) -> ConsumerError {

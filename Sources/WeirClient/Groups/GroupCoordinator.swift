@@ -367,11 +367,34 @@ public final class GroupCoordinator: Sendable {
         }
     }
 
+    /// Watches a rebalance round: expires members whose session times out meanwhile (checking
+    /// every half of the shortest `session.timeout.ms`), and at the rebalance timeout removes
+    /// the members that did not rejoin.
     func _scheduleRebalanceTimeout(_ groupId: String, round: Int, afterMs: Int64) {
         Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(afterMs))
+            let deadline = ContinuousClock.now + .milliseconds(afterMs)
+            while ContinuousClock.now < deadline {
+                let session = self?.groups.withLock { $0[groupId]?.members.values.map(\.sessionTimeoutMs).min() } ?? nil
+                let step = Duration.milliseconds(max(5, (session ?? afterMs) / 2))
+                try? await Task.sleep(until: min(deadline, ContinuousClock.now + step), clock: .continuous)
+                guard let self, self._tick(groupId, round: round) else { return }
+            }
             self?._rebalanceTimedOut(groupId, round: round)
         }
+    }
+
+    /// Session expiry during a round; false once the round is over.
+    func _tick(_ groupId: String, round: Int) -> Bool {
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        let going = groups.withLock { all -> Bool in
+            guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return false }
+            defer { all[groupId] = g }
+            _expire(&g, groupId: groupId, now: .now, resume: &resume)
+            _completeIfReady(&g, groupId: groupId, resume: &resume)
+            return g.round == round && g.state == .preparingRebalance
+        }
+        for (w, r) in resume { w.resume(returning: r) }
+        return going
     }
 
     /// Members that did not rejoin within the rebalance timeout are removed.

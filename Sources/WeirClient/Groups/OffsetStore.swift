@@ -15,10 +15,7 @@ import WeirLog
 /// (up to the last stable offset, applying transactional commits — `sendOffsetsToTransaction` —
 /// only when their commit marker is read, and dropping aborted ones).
 final class _OffsetStore: Sendable {
-    static let topic = "__consumer_offsets"
-    /// Kafka's `offsets.topic.num.partitions` is 50 on a broker; an embedded log needs fewer.
-    static let partitionCount = 4
-    static let segmentBytes = 8 << 20
+    static let topic = InternalTopics.consumerOffsets
 
     struct _Pending { var group: String; var tp: TopicPartition; var value: OffsetAndMetadata? }
     struct State {
@@ -35,24 +32,12 @@ final class _OffsetStore: Sendable {
         self.directory = directory
     }
 
-    /// Creates `__consumer_offsets` if it does not exist (compacted).
+    /// Creates `__consumer_offsets` if it does not exist (compacted; shared with the
+    /// producer's `sendOffsetsToTransaction`).
     func ensureTopic() throws(ConsumerError) {
-        if directory.topicNames.contains(Self.topic) { return }
-        do {
-            try directory.createTopic(Self.topic, partitions: Self.partitionCount,
-                                      config: LogConfig(segmentBytes: Self.segmentBytes, segmentIndexBytes: 1 << 20, cleanupPolicy: .compact))
-        } catch where error.code == .topicAlreadyExists {
-        } catch {
+        do { try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory) } catch {
             throw ConsumerError(error)
         }
-    }
-
-    /// The `__consumer_offsets` partition of a group: Java's `abs(groupId.hashCode()) % count`.
-    static func partition(forGroup groupId: String, partitionCount: Int) -> Int32 {
-        var h: Int32 = 0
-        for unit in groupId.utf16 { h = h &* 31 &+ Int32(unit) }
-        let positive = h == .min ? 0 : abs(h)
-        return positive % Int32(partitionCount)
     }
 
     /// Appends commits (nil value: delete) for `group` and waits until they are in the mapping
@@ -63,7 +48,7 @@ final class _OffsetStore: Sendable {
         let log: PartitionLog
         do {
             let count = try directory.partitionCount(Self.topic)
-            log = try directory.partition(Self.topic, Self.partition(forGroup: group, partitionCount: count))
+            log = try directory.partition(Self.topic, InternalTopics.offsetsPartition(forGroup: group, partitionCount: count))
         } catch { throw ConsumerError(error) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
@@ -147,12 +132,7 @@ final class _OffsetStore: Sendable {
     // MARK: - Kafka's OffsetCommitKey v1 / OffsetCommitValue v3
 
     static func encodeKey(group: String, _ tp: TopicPartition) -> [UInt8] {
-        var o: [UInt8] = []
-        _put16(&o, 1)
-        _putString(&o, group)
-        _putString(&o, tp.topic)
-        _put32(&o, tp.partition)
-        return o
+        InternalTopics.offsetCommitKey(group: group, topic: tp.topic, partition: tp.partition)
     }
 
     static func encodeValue(_ v: OffsetAndMetadata) -> [UInt8] {
