@@ -21,7 +21,7 @@ final class _ProducerTransactions: Sendable {
 
     /// Called before a record for `tp` is accumulated: checks the state and adds the partition
     /// to the transaction (Kafka's `AddPartitionsToTxn`) the first time.
-    func willSend(_ producer: Producer, to tp: TopicPartition) async throws(ClientError) {
+    func willSend(_ producer: Producer, to tp: TopicPartition) throws(ClientError) {
         let isNew: Bool = try state.withLock { (s: inout State) throws(ClientError) -> Bool in
             guard s.phase == .inTransaction else {
                 throw ClientError(.invalidTransactionState, "a transactional producer sends only inside a transaction (phase \(s.phase)); call beginTransaction() first.")

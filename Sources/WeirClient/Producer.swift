@@ -50,6 +50,10 @@ public final class Producer: Sendable {
     let _nextMessageID = Atomic<UInt64>(0)
     let _pools = Mutex<[[_Batch]]>(Array(repeating: [], count: 8))
     let _reportContinuation: AsyncStream<[DeliveryReport]>.Continuation?
+    let _reportsEnabled: Bool
+    /// The last topic looked up (an unretained `_Topic`, kept alive by `_topics`), so that a
+    /// producer sending to one topic skips the dictionary.
+    let _lastTopic = Atomic<UInt>(0)
     let _reportStream: AsyncStream<[DeliveryReport]>?
     // Statistics.
     let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0)
@@ -73,6 +77,7 @@ public final class Producer: Sendable {
         self.logDirectory = logDirectory
         self._memory = _BufferMemory(total: configuration.bufferMemory)
         self._idempotent = configuration.isIdempotent
+        self._reportsEnabled = configuration.deliveryReportsEnabled
         if configuration.deliveryReportsEnabled {
             let (stream, continuation) = AsyncStream<[DeliveryReport]>.makeStream(bufferingPolicy: .unbounded)
             _reportStream = stream
@@ -110,6 +115,18 @@ public final class Producer: Sendable {
     public var deliveryReports: DeliveryReports { DeliveryReports(stream: _reportStream) }
 
     // MARK: - Topics
+
+    @inline(__always)
+    func _topicCached(_ name: String) throws(ClientError) -> _Topic {
+        let bits = _lastTopic.load(ordering: .acquiring)
+        if bits != 0 {
+            let t = Unmanaged<_Topic>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+            if t.state.name == name { return t }
+        }
+        let t = try _topic(name)
+        _lastTopic.store(UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()), ordering: .releasing)
+        return t
+    }
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
         if let t = _topics.withLock({ $0[name] }) { return t }
@@ -191,16 +208,9 @@ public final class Producer: Sendable {
     ///   `.deliveryTimeout`, `.producerFenced`, `.producerClosed`, ...).
     @discardableResult
     public func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata {
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>) in
-            Task { [self] in
-                do throws(ClientError) {
-                    _ = try await _enqueue(record, continuation: c)
-                } catch {
-                    c.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try result.get()
+        let promise = _DeliveryPromise()
+        _ = try await _enqueue(record, promise: promise)
+        return try await promise.value.get()
     }
 
     /// Sends a record without waiting for its acknowledgement (fire and forget; librdkafka's
@@ -211,14 +221,31 @@ public final class Producer: Sendable {
     /// - Returns: the record's id, as found in its `DeliveryReport`.
     @discardableResult
     public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
-        try await _enqueue(record, continuation: nil)
+        var send = try _prepare(record)
+        var spare: _Batch? = nil
+        while try !_attempt(record, nil, &send, &spare) {
+            spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
+        }
+        return send.id
     }
 
-    func _enqueue(_ record: ProducerRecord, continuation: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>?) async throws(ClientError) -> UInt64 {
+    /// A record on its way into an accumulator: what is decided once per record.
+    struct _Send {
+        let topic: _TopicState
+        var partition: Int32
+        var switched: Bool
+        var inTransaction: Int32 = -1
+        let id: UInt64
+        let timestamp: Int64
+        let size: Int
+    }
+
+    @inline(__always)
+    func _prepare(_ record: ProducerRecord) throws(ClientError) -> _Send {
         if _closed.load(ordering: .relaxed) {
             throw ClientError(.producerClosed, "the producer is closed; create a new one.")
         }
-        let topic = try _topic(record.topic).state
+        let topic = try _topicCached(record.topic).state
         let size = record.estimatedSize
         if size > configuration.maxRequestSize {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds max.request.size=\(configuration.maxRequestSize); raise max.request.size or send smaller records.")
@@ -226,30 +253,48 @@ public final class Producer: Sendable {
         if size + 61 > configuration.bufferMemory {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds buffer.memory=\(configuration.bufferMemory); raise buffer.memory.")
         }
-        var (partition, sticky) = try _choosePartition(record, topic)
-        var acc = topic.partitions[Int(partition)]
-        var switched = !sticky || topic.partitions.count < 2
-        var inTransaction: Int32 = -1
-        let timestamp = record.timestamp ?? _wallMillis()
-        let id = _nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let reports = _reportContinuation != nil
-        let linger = configuration.lingerMs
+        let (partition, sticky) = try _choosePartition(record, topic)
+        return _Send(topic: topic, partition: partition, switched: !sticky || topic.partitions.count < 2,
+                     id: _nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue,
+                     timestamp: record.timestamp ?? _wallMillis(), size: size)
+    }
+
+    /// The enqueue path: `_attempt` (synchronous, no task machinery) does the work; only when a
+    /// new batch needs `buffer.memory` that is not free does the caller suspend.
+    func _enqueue(_ record: ProducerRecord, promise: _DeliveryPromise?) async throws(ClientError) -> UInt64 {
+        var send = try _prepare(record)
         var spare: _Batch? = nil
+        while try !_attempt(record, promise, &send, &spare) {
+            spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
+        }
+        return send.id
+    }
+
+    /// Appends the record to its partition's open batch, opening one when needed (with `spare`,
+    /// or a pooled batch when `buffer.memory` has room right now). Returns false when a batch is
+    /// needed and none can be had without waiting.
+    func _attempt(_ record: ProducerRecord, _ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?) throws(ClientError) -> Bool {
+        let reports = _reportsEnabled
+        let linger = configuration.lingerMs
+        let timestamp = send.timestamp
+        let id = send.id
         while true {
-            if let txn = _transactions, inTransaction != partition {
-                try await txn.willSend(self, to: acc.topicPartition)
-                inTransaction = partition
+            let acc = send.topic.partitions[Int(send.partition)]
+            if let txn = _transactions, send.inTransaction != send.partition {
+                try txn.willSend(self, to: acc.topicPartition)
+                send.inTransaction = send.partition
             }
-            enum Outcome { case appended(newBatch: Bool, drain: Bool, timer: Bool), needBatch(drain: Bool), switchPartition(drain: Bool) }
+            let switched = send.switched
+            enum Outcome { case appended(drain: Bool, timer: Bool), needBatch(drain: Bool), switchPartition(drain: Bool) }
             let outcome: Outcome = acc.state.withLock { s in
                 var drain = false
                 if let o = s.open {
                     let index = Int32(o.builder.recordCount)
                     if _append(o.builder, record, timestamp) {
-                        if let continuation { o.waiters.append((index, timestamp, continuation)) }
+                        if let promise { o.waiters.append((index, timestamp, promise)) }
                         if reports { o.messageIDs.append(id); o.timestamps.append(timestamp) }
                         if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) }
-                        return .appended(newBatch: false, drain: drain, timer: false)
+                        return .appended(drain: drain, timer: false)
                     }
                     drain = _PartitionAccumulator._closeOpen(&s)
                 }
@@ -262,32 +307,36 @@ public final class Producer: Sendable {
                 s.nextBatchID += 1
                 b.createdNanos = _monotonicNanos()
                 _ = _append(b.builder, record, timestamp)
-                if let continuation { b.waiters.append((0, timestamp, continuation)) }
+                if let promise { b.waiters.append((0, timestamp, promise)) }
                 if reports { b.messageIDs.append(id); b.timestamps.append(timestamp) }
                 s.open = b
                 if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) || drain }
                 var timer = false
                 if linger > 0 && !s.lingerTimerRunning { s.lingerTimerRunning = true; timer = true }
-                return .appended(newBatch: true, drain: drain, timer: timer)
+                return .appended(drain: drain, timer: timer)
             }
             switch outcome {
             case .switchPartition(let drain):
                 if drain { _startDrainer(acc) }
+                let topic = send.topic
                 let n = Int32(topic.partitions.count)
                 var next = Int32.random(in: 0..<(n - 1))
-                if next >= partition { next += 1 }
-                _ = topic.sticky.compareExchange(expected: partition, desired: next, ordering: .relaxed)
-                partition = topic.sticky.load(ordering: .relaxed)
-                acc = topic.partitions[Int(partition)]
-                switched = true
+                if next >= send.partition { next += 1 }
+                _ = topic.sticky.compareExchange(expected: send.partition, desired: next, ordering: .relaxed)
+                send.partition = topic.sticky.load(ordering: .relaxed)
+                send.switched = true
             case .needBatch(let drain):
                 if drain { _startDrainer(acc) }
-                spare = try await _newBatch(acc, recordSize: size)
-            case .appended(_, let drain, let timer):
+                guard let b = try _tryNewBatch(acc, recordSize: send.size) else { return false }
+                spare = b
+            case .appended(let drain, let timer):
                 if drain { _startDrainer(acc) }
                 if timer { _startLingerTimer(acc) }
-                if let spare { _recycle(spare, acc) }
-                return id
+                if let b = spare {
+                    spare = nil
+                    _recycle(b, acc)
+                }
+                return true
             }
         }
     }
@@ -300,6 +349,13 @@ public final class Producer: Sendable {
         return _withOptional(r.key) { k in _withOptional(r.value) { v in builder.append(timestamp: timestamp, key: k, value: v, headers: r.headers) } }
     }
 
+    /// A batch for `acc` when `buffer.memory` has room now, nil otherwise.
+    func _tryNewBatch(_ acc: _PartitionAccumulator, recordSize: Int) throws(ClientError) -> _Batch? {
+        let bytes = max(configuration.batchSize, recordSize + 61)
+        guard _memory.tryReserve(bytes) else { return nil }
+        return try _makeBatch(acc, reserved: bytes)
+    }
+
     /// A batch for `acc`: from the pool when one is free, reserving `batch.size` (or the record's
     /// size) of `buffer.memory`, waiting up to `max.block.ms`.
     func _newBatch(_ acc: _PartitionAccumulator, recordSize: Int) async throws(ClientError) -> _Batch {
@@ -307,6 +363,10 @@ public final class Producer: Sendable {
         if !(await _memory.reserve(bytes, maxBlockMs: configuration.maxBlockMs)) {
             throw ClientError(.bufferExhausted, "buffer.memory=\(configuration.bufferMemory) stayed full for max.block.ms=\(configuration.maxBlockMs) ms: records are produced faster than the log takes them. Raise buffer.memory or max.block.ms, or slow down.", isRetriable: true)
         }
+        return try _makeBatch(acc, reserved: bytes)
+    }
+
+    func _makeBatch(_ acc: _PartitionAccumulator, reserved bytes: Int) throws(ClientError) -> _Batch {
         let pooled = _pools.withLock { p -> _Batch? in p[Int(acc.codec.rawValue)].popLast() }
         let batch: _Batch
         if let pooled {
@@ -471,7 +531,7 @@ public final class Producer: Sendable {
         case .success(let r):
             _sent.add(count, ordering: .relaxed)
             for w in batch.waiters {
-                w.continuation.resume(returning: .success(RecordMetadata(topic: tp.topic, partition: tp.partition, offset: r.baseOffset + Int64(w.index), timestamp: w.timestamp)))
+                w.promise.fulfill(.success(RecordMetadata(topic: tp.topic, partition: tp.partition, offset: r.baseOffset + Int64(w.index), timestamp: w.timestamp)))
             }
             if let reports = _reportContinuation {
                 var out: [DeliveryReport] = []
@@ -485,7 +545,7 @@ public final class Producer: Sendable {
         case .failure(let e):
             _failed.add(count, ordering: .relaxed)
             _transactions?.recordFailure(e)
-            for w in batch.waiters { w.continuation.resume(returning: .failure(e)) }
+            for w in batch.waiters { w.promise.fulfill(.failure(e)) }
             if let reports = _reportContinuation {
                 reports.yield(batch.messageIDs.map { DeliveryReport(id: $0, topic: tp.topic, partition: tp.partition, result: .failure(e)) })
             }

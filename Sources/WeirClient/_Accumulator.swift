@@ -10,7 +10,7 @@ final class _Batch: @unchecked Sendable {
     var id: UInt64 = 0
     var createdNanos: Int64 = 0
     var reserved: Int = 0
-    var waiters: [(index: Int32, timestamp: Int64, continuation: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>)] = []
+    var waiters: [(index: Int32, timestamp: Int64, promise: _DeliveryPromise)] = []
     /// Message ids and timestamps, only when delivery reports are on.
     var messageIDs: [UInt64] = []
     var timestamps: [Int64] = []
@@ -22,6 +22,37 @@ final class _Batch: @unchecked Sendable {
         waiters.removeAll(keepingCapacity: true)
         messageIDs.removeAll(keepingCapacity: true)
         timestamps.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The awaitable result of one `send`: fulfilled by the drainer, awaited by the sender.
+final class _DeliveryPromise: Sendable {
+    struct State: ~Copyable {
+        var result: Result<RecordMetadata, ClientError>? = nil
+        var continuation: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>? = nil
+    }
+    let state = Mutex(State())
+
+    func fulfill(_ r: Result<RecordMetadata, ClientError>) {
+        let c = state.withLock { s -> CheckedContinuation<Result<RecordMetadata, ClientError>, Never>? in
+            if let c = s.continuation { s.continuation = nil; return c }
+            s.result = r
+            return nil
+        }
+        c?.resume(returning: r)
+    }
+
+    var value: Result<RecordMetadata, ClientError> {
+        get async {
+            await withCheckedContinuation { (c: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>) in
+                let r = state.withLock { s -> Result<RecordMetadata, ClientError>? in
+                    if let r = s.result { return r }
+                    s.continuation = c
+                    return nil
+                }
+                if let r { c.resume(returning: r) }
+            }
+        }
     }
 }
 
@@ -41,6 +72,14 @@ final class _BufferMemory: Sendable {
     }
 
     var available: Int { state.withLock { $0.available } }
+
+    /// Reserves `bytes` if they are free now (and nobody waits before us).
+    func tryReserve(_ bytes: Int) -> Bool {
+        state.withLock { s in
+            if s.waiters.isEmpty && s.available >= bytes { s.available -= bytes; return true }
+            return false
+        }
+    }
 
     /// Reserves `bytes`, waiting up to `maxBlockMs`. Returns false on timeout.
     func reserve(_ bytes: Int, maxBlockMs: Int64) async -> Bool {
