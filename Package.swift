@@ -27,6 +27,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
@@ -62,7 +64,11 @@ let package = Package(
         // Workloads, payloads, measurement and reports.
         .target(
             name: "WeirBench",
-            dependencies: ["WeirCompression", "WeirFormat", "WeirLog", "WeirClient"],
+            dependencies: [
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictSettings
         ),
         // A real Kafka cluster through librdkafka, behind the load generator's backend protocol.
@@ -75,7 +81,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirBench", "WeirKafka",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirBench", "WeirKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -90,7 +96,7 @@ let package = Package(
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

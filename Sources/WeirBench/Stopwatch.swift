@@ -58,3 +58,26 @@ public func measureThroughput(
         perSecond: rates[rates.count / 2], minPerSecond: rates.first ?? 0,
         maxPerSecond: rates.last ?? 0, repeats: rates.count)
 }
+
+/// Sleeps for `nanos` nanoseconds, resuming after signals.
+///
+/// The corresponding C function is `nanosleep`.
+public func sleepNanos(_ nanos: UInt64) {
+    var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+/// Sets the calling thread's timer slack to 1 µs so that short sleeps in the load generator
+/// wake on time (Linux defaults to 50 µs). The corresponding C function is
+/// `prctl(PR_SET_TIMERSLACK)`.
+func _setPreciseTimerSlack() {
+    #if os(Linux)
+    _ = _prctl(29 /* PR_SET_TIMERSLACK */, 1000, 0, 0, 0)
+    #endif
+}
+
+#if os(Linux)
+@_silgen_name("prctl")
+private func _prctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UInt, _ arg5: UInt) -> Int32
+#endif

@@ -3,84 +3,156 @@ import Foundation
 import WeirBench
 import WeirCompression
 
-/// `weir bench`: run benchmark presets and codec comparisons.
+/// `weir bench`: presets, workloads, reports, comparisons, codec comparisons and sweeps.
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run benchmark presets and compare codecs.",
-        subcommands: [List.self, Run.self, Compression.self]
+        abstract: "Run benchmark presets and workloads, write and compare reports.",
+        subcommands: [List.self, Run.self, Report.self, Compare.self, Compression.self, Sweep.self, Micro.self]
     )
 
     public init() {}
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the benchmark presets.")
+        static let configuration = CommandConfiguration(abstract: "List the benchmark presets, one line each.")
+
+        @Flag(help: "Also list the workload fields that files and --set accept.")
+        var fields = false
 
         func run() async throws {
-            for preset in CorePreset.all {
-                print("\(preset.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(preset.summary)")
+            for preset in Preset.all {
+                print("\(preset.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(preset.summary)")
             }
+            if fields {
+                print("\nworkload fields (YAML/JSON files, --set key=value):")
+                for f in Workload.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.help)") }
+            }
+        }
+    }
+
+    /// Options every running subcommand shares.
+    struct RunOptions: ParsableArguments {
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (see `weir bench list --fields`).", valueName: "key=value"))
+        var sets: [String] = []
+
+        @Option(name: .customLong("config"), help: ArgumentHelp("A Kafka property for producers, topics or consumers, e.g. --config batch.size=65536.", valueName: "key=value"))
+        var configs: [String] = []
+
+        @Option(help: "Total records per second over all producers (0 = max rate); same as --set producerRate=N.")
+        var rate: Double?
+
+        @Option(help: "Measured seconds per step; same as --set durationSeconds=N.")
+        var duration: Double?
+
+        @Option(help: "Warmup seconds per step (excluded from every statistic).")
+        var warmup: Double?
+
+        @Option(help: "Stop each step after this many records instead of a duration.")
+        var records: Int?
+
+        @Option(help: "Backend: embedded (default) or null (the generator's own ceiling).")
+        var backend: String?
+
+        @Option(help: "Log directory for the embedded backend (kept); default a fresh temporary directory, removed after.")
+        var logDir: String?
+
+        @Option(help: "Directory for the run's files (default results/runs/<timestamp>-<name>).")
+        var out: String?
+
+        @Flag(help: "No live lines.")
+        var quiet = false
+
+        var allSets: [String] {
+            var s = sets
+            if let rate { s.append("producerRate=\(rate)") }
+            if let duration { s.append("durationSeconds=\(duration)") }
+            if let warmup { s.append("warmupSeconds=\(warmup)") }
+            if let records { s.append("records=\(records)") }
+            if let backend { s.append("backend=\(backend)") }
+            if let logDir { s.append("logDir=\(logDir)") }
+            return s
         }
     }
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a benchmark preset and write its report.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a preset or a workload file and write its run directory.",
+            discussion: "Writes summary.json, intervals.csv, latency.csv, *.hgrm and report.html. Exit code 2 for a bad preset, workload file, flag or config key.")
 
         @Argument(help: "The preset to run (see `weir bench list`).")
-        var preset: String
+        var preset: String?
 
-        @Option(help: "Directory for the run's files (default results/runs/<timestamp>-<preset>).")
-        var out: String?
+        @Option(help: "A workload file (YAML or JSON; OMB field names accepted).")
+        var workload: String?
+
+        @OptionGroup var options: RunOptions
 
         func run() async throws {
-            guard let preset = CorePreset.named(preset) else {
-                throw CLIError.usage(
-                    "unknown preset '\(self.preset)'; run `weir bench list` for the presets: "
-                        + CorePreset.all.map(\.name).joined(separator: ", "))
+            let name: String
+            let steps: [Workload]
+            switch (preset, workload) {
+            case (let p?, nil):
+                guard let found = Preset.named(p) else {
+                    throw CLIError.usage("unknown preset '\(p)'; run `weir bench list`. Presets: \(Preset.all.map(\.name).joined(separator: ", ")).")
+                }
+                name = found.name
+                steps = found.steps
+            case (nil, let file?):
+                steps = try bench { () throws(BenchError) in try WorkloadFile.load(path: file) }
+                name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+            case (nil, nil):
+                throw CLIError.usage("give a preset (`weir bench list`) or --workload FILE.")
+            case (.some, .some):
+                throw CLIError.usage("give either a preset or --workload FILE, not both.")
             }
-            let dir = out ?? defaultRunDirectory(preset: preset.name)
-            let report = try preset.run(progress: { line in printError(line) })
-            try writeReport(report, to: dir)
-            print(report.table())
-            print("wrote \(dir)/summary.json")
+            let resolved = try bench { () throws(BenchError) in try BenchRun.applyOverrides(steps, set: options.allSets, config: options.configs) }
+            try await runAndWrite(name: name, steps: resolved, options: options)
         }
     }
 
-    struct Compression: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Compare every codec and level on one payload: ratio and MB/s.")
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Render one HTML report comparing run directories in one chart.")
 
-        @Option(help: "A payload file to compress (default: 1 MiB of generated JSON-like events).")
-        var payloadFile: String?
+        @Argument(help: "Run directories (each with summary.json, latency.csv, intervals.csv).")
+        var runs: [String]
 
-        @Option(help: "Repeats per measurement; the median is reported.")
-        var repeats: Int = 5
-
-        @Option(help: "Also write the payload to this file, to compare with other tools (e.g. `lz4 -b1 FILE`).")
-        var savePayload: String?
+        @Option(help: "The HTML file to write.")
+        var out: String = "report.html"
 
         func run() async throws {
-            guard repeats >= 1 else { throw CLIError.usage("--repeats must be at least 1") }
-            let payload: [UInt8]
-            if let payloadFile {
-                guard let data = FileManager.default.contents(atPath: payloadFile) else {
-                    throw CLIError.usage("cannot read --payload-file '\(payloadFile)'; give a readable file")
-                }
-                payload = [UInt8](data)
-            } else {
-                var gen = PayloadGenerator()
-                payload = gen.jsonLike(1 << 20)
+            guard !runs.isEmpty else { throw CLIError.usage("give at least one run directory.") }
+            let html = try bench { () throws(BenchError) in
+                try HTMLReport.render(runs: try runs.map { (d) throws(BenchError) in try HTMLReport.RunData.read(directory: d) })
             }
-            if let savePayload {
-                do {
-                    try Data(payload).write(to: URL(fileURLWithPath: savePayload))
-                } catch {
-                    throw CLIError.failure("cannot write --save-payload '\(savePayload)': \(error.localizedDescription)")
-                }
+            do { try html.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                throw CLIError.failure("cannot write '\(out)': \(error.localizedDescription)")
             }
-            let results = try CodecComparison(repeats: repeats).run(payload: payload)
-            print(CodecComparison.table(results))
+            print("wrote \(out)")
         }
+    }
+}
+
+/// Runs steps, prints live lines and the table, writes the run directory.
+func runAndWrite(name: String, steps: [Workload], options: BenchCommand.RunOptions) async throws {
+    let quiet = options.quiet
+    let run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } })
+    let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
+    let dir = options.out ?? defaultRunDirectory(preset: name)
+    try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }
+    print(SummaryTable.render(summary))
+    print("wrote \(dir)/ (summary.json, intervals.csv, latency.csv, *.hgrm, report.html)")
+}
+
+/// Maps a `BenchError` to the CLI's exit codes (2 usage, 1 failure).
+func bench<R>(_ body: () throws(BenchError) -> R) throws(CLIError) -> R {
+    do { return try body() } catch {
+        throw error.code == .usage ? CLIError.usage(error.message) : CLIError.failure(error.message)
+    }
+}
+
+func bench<R>(_ body: () async throws(BenchError) -> R) async throws(CLIError) -> R {
+    do { return try await body() } catch {
+        throw error.code == .usage ? CLIError.usage(error.message) : CLIError.failure(error.message)
     }
 }
 
@@ -89,15 +161,4 @@ func defaultRunDirectory(preset: String) -> String {
     f.dateFormat = "yyyyMMdd-HHmmss"
     f.timeZone = TimeZone(identifier: "UTC")
     return "results/runs/\(f.string(from: Date()))-\(preset)"
-}
-
-func writeReport(_ report: CoreReport, to dir: String) throws {
-    do {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: dir + "/summary.json"))
-    } catch {
-        throw CLIError.failure("cannot write the report to '\(dir)': \(error.localizedDescription)")
-    }
 }

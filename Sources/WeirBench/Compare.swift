@@ -1,0 +1,193 @@
+import Foundation
+
+/// The CI regression gate: compares a base set of runs with a current set, step by step and
+/// metric by metric, with thresholds and noise handling.
+///
+/// Each side is one `summary.json` or a directory of repeated runs (every `summary.json` under
+/// it). With repeats, a metric's value is the median over runs, and its range the lowest and
+/// highest run. A metric **regresses** when its median moved past the threshold in the bad
+/// direction *and* the two ranges do not overlap (the current best is worse than the base
+/// worst), so that noise between repeats on a shared CI machine does not fail a build. An
+/// improvement is the mirror image.
+///
+/// Exit codes (as package-benchmark's): 0 within thresholds, 2 at least one regression,
+/// 4 improvements only.
+public enum Compare {
+    /// A threshold: the metric and the allowed relative change in the bad direction.
+    /// `p99=+10%`: higher is worse, more than +10% regresses. `records_per_sec=-5%`: lower is
+    /// worse, less than −5% regresses.
+    public struct Threshold: Sendable, Equatable {
+        public var metric: String
+        /// Signed fraction: +0.10 (higher is worse) or −0.05 (lower is worse).
+        public var limit: Double
+
+        /// Parses `metric=+10%` / `metric=-5%` (or a plain fraction `-0.05`).
+        public init(parsing text: String) throws(BenchError) {
+            guard let eq = text.firstIndex(of: "=") else {
+                throw .usage("--threshold '\(text)' is not metric=±N%; e.g. p99=+10% or records_per_sec=-5%. Metrics: \(Compare.metricNames.joined(separator: ", ")).")
+            }
+            let name = String(text[..<eq])
+            var value = String(text[text.index(after: eq)...])
+            guard let metric = Compare.canonical(name) else {
+                throw .usage("--threshold: unknown metric '\(name)'; allowed: \(Compare.metricNames.joined(separator: ", ")).")
+            }
+            let percent = value.hasSuffix("%")
+            if percent { value.removeLast() }
+            guard value.hasPrefix("+") || value.hasPrefix("-"), let v = Double(value), v != 0 else {
+                throw .usage("--threshold \(text): give a signed change, + when higher is worse (latency: p99=+10%), - when lower is worse (throughput: records_per_sec=-5%).")
+            }
+            self.metric = metric
+            self.limit = percent ? v / 100 : v
+        }
+
+        public init(metric: String, limit: Double) {
+            self.metric = metric
+            self.limit = limit
+        }
+    }
+
+    /// Thresholds used when none are given.
+    public static let defaultThresholds: [Threshold] = [
+        Threshold(metric: "produce.records_per_sec", limit: -0.05),
+        Threshold(metric: "consume.records_per_sec", limit: -0.05),
+        Threshold(metric: "latency.publish.p99", limit: 0.10),
+        Threshold(metric: "latency.end_to_end.p99", limit: 0.10),
+    ]
+
+    /// Short names accepted in `--threshold`, and what they mean.
+    public static let aliases: [String: String] = [
+        "records_per_sec": "produce.records_per_sec", "mb_per_sec": "produce.mb_per_sec",
+        "consume_records_per_sec": "consume.records_per_sec", "consume_mb_per_sec": "consume.mb_per_sec",
+        "cpu": "cpu_seconds_per_gb",
+    ]
+
+    public static var metricNames: [String] {
+        var names = ["records_per_sec", "mb_per_sec", "consume_records_per_sec", "consume_mb_per_sec", "cpu_seconds_per_gb"]
+        for s in ["p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max", "mean"] { names += [s, "e2e_\(s)", "delay_\(s)"] }
+        return names + ["latency.<publish|end_to_end|publish_delay>.<stat>", "produce.<records_per_sec|mb_per_sec>", "consume.<…>"]
+    }
+
+    /// The canonical metric path of a name, or nil.
+    static func canonical(_ name: String) -> String? {
+        if let a = aliases[name] { return a }
+        let stats = ["p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max", "mean", "min", "stddev"]
+        if stats.contains(name) { return "latency.publish.\(name)" }
+        if name.hasPrefix("e2e_"), stats.contains(String(name.dropFirst(4))) { return "latency.end_to_end.\(name.dropFirst(4))" }
+        if name.hasPrefix("delay_"), stats.contains(String(name.dropFirst(6))) { return "latency.publish_delay.\(name.dropFirst(6))" }
+        let parts = name.split(separator: ".").map(String.init)
+        if parts.count == 2, ["produce", "consume"].contains(parts[0]), ["records_per_sec", "mb_per_sec"].contains(parts[1]) { return name }
+        if parts.count == 3, parts[0] == "latency", LatencyKind(rawValue: parts[1]) != nil, stats.contains(parts[2]) { return name }
+        if name == "cpu_seconds_per_gb" { return name }
+        return nil
+    }
+
+    /// A metric's value in a step, or nil when the step did not measure it.
+    static func value(_ metric: String, in s: StepSummary) -> Double? {
+        let parts = metric.split(separator: ".").map(String.init)
+        switch parts.first {
+        case "produce": return parts[1] == "records_per_sec" ? s.produce.recordsPerSec : s.produce.mbPerSec
+        case "consume":
+            guard s.workload.subscriptionsPerTopic > 0 else { return nil }
+            return parts[1] == "records_per_sec" ? s.consume.recordsPerSec : s.consume.mbPerSec
+        case "latency": return s.latency[parts[1]]?.value(named: parts[2])
+        case "cpu_seconds_per_gb": return s.cpuSecondsPerGB
+        default: return nil
+        }
+    }
+
+    public enum Status: String, Sendable { case ok, regression, improvement, noise }
+
+    public struct Row: Sendable {
+        public var step: String
+        public var metric: String
+        public var base: (median: Double, min: Double, max: Double, runs: Int)
+        public var current: (median: Double, min: Double, max: Double, runs: Int)
+        public var change: Double
+        public var limit: Double
+        public var status: Status
+    }
+
+    public struct Result: Sendable {
+        public var rows: [Row]
+        /// 0 within thresholds, 2 regression, 4 improvements only.
+        public var exitCode: Int32 {
+            if rows.contains(where: { $0.status == .regression }) { return 2 }
+            if rows.contains(where: { $0.status == .improvement }) { return 4 }
+            return 0
+        }
+
+        /// The comparison table.
+        public func table() -> String {
+            var lines = [pad("step", 24) + pad("metric", 28) + pad("base", 24, right: true) + pad("current", 24, right: true) + pad("change", 9, right: true) + pad("limit", 8, right: true) + "  status"]
+            func side(_ s: (median: Double, min: Double, max: Double, runs: Int)) -> String {
+                s.runs > 1 ? String(format: "%.4g [%.4g–%.4g]", s.median, s.min, s.max) : String(format: "%.4g", s.median)
+            }
+            for r in rows {
+                lines.append(pad(r.step, 24) + pad(r.metric, 28) + pad(side(r.base), 24, right: true) + pad(side(r.current), 24, right: true)
+                    + pad(String(format: "%+.1f%%", r.change * 100), 9, right: true) + pad(String(format: "%+.0f%%", r.limit * 100), 8, right: true)
+                    + "  " + r.status.rawValue.uppercased())
+            }
+            let verdict = exitCode == 2 ? "REGRESSION" : exitCode == 4 ? "improvement only" : "within thresholds"
+            lines.append("result: \(verdict) (latency in µs; a change counts only beyond its limit and outside the spread of repeats)")
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Loads one summary file, or every `summary.json` under a directory (repeats).
+    public static func loadSet(_ path: String) throws(BenchError) -> [RunSummary] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw .usage("'\(path)' does not exist; give a summary.json or a directory of runs.")
+        }
+        if !isDir.boolValue { return [try RunWriter.readSummary(path: path)] }
+        var files: [String] = []
+        if let e = FileManager.default.enumerator(atPath: path) {
+            while let f = e.nextObject() as? String {
+                if f == "summary.json" || f.hasSuffix("/summary.json") { files.append(path + "/" + f) }
+            }
+        }
+        guard !files.isEmpty else { throw .usage("'\(path)' holds no summary.json.") }
+        var out: [RunSummary] = []
+        for f in files.sorted() { out.append(try RunWriter.readSummary(path: f)) }
+        return out
+    }
+
+    /// Compares `current` with `base` under `thresholds` (default `defaultThresholds`).
+    public static func compare(base: [RunSummary], current: [RunSummary], thresholds: [Threshold] = []) -> Result {
+        let ts = thresholds.isEmpty ? defaultThresholds : thresholds
+        var rows: [Row] = []
+        let stepNames = base.first?.steps.map(\.name) ?? []
+        for step in stepNames {
+            let bSteps = base.compactMap { $0.steps.first { $0.name == step } }
+            let cSteps = current.compactMap { $0.steps.first { $0.name == step } }
+            guard !cSteps.isEmpty else { continue }
+            for t in ts {
+                let bv = bSteps.compactMap { value(t.metric, in: $0) }
+                let cv = cSteps.compactMap { value(t.metric, in: $0) }
+                guard !bv.isEmpty, !cv.isEmpty else { continue }
+                let b = stats(bv), c = stats(cv)
+                let change = b.median != 0 ? (c.median - b.median) / b.median : 0
+                let higherIsWorse = t.limit > 0
+                let bad = higherIsWorse ? change : -change
+                let separatedBad = higherIsWorse ? c.min > b.max : c.max < b.min
+                let separatedGood = higherIsWorse ? c.max < b.min : c.min > b.max
+                let status: Status
+                if bad > abs(t.limit) {
+                    status = separatedBad ? .regression : .noise
+                } else if -bad > abs(t.limit) {
+                    status = separatedGood ? .improvement : .noise
+                } else {
+                    status = .ok
+                }
+                rows.append(Row(step: step, metric: t.metric, base: b, current: c, change: change, limit: t.limit, status: status))
+            }
+        }
+        return Result(rows: rows)
+    }
+
+    static func stats(_ v: [Double]) -> (median: Double, min: Double, max: Double, runs: Int) {
+        let s = v.sorted()
+        let median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        return (median, s.first!, s.last!, s.count)
+    }
+}

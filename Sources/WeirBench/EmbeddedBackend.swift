@@ -1,0 +1,319 @@
+import Foundation
+import Synchronization
+public import WeirClient
+import WeirFormat
+public import WeirLog
+
+/// The default backend: Weir's own producer on the embedded segment log, in this process.
+///
+/// Runs in a fresh temporary log directory, removed at `shutdown()`, unless a directory is given
+/// (`--log-dir`), which is kept. `--config` keys go where Kafka would take them: producer
+/// properties (`batch.size`, `linger.ms`, `acks`, `compression.type`, …) to every `Producer`,
+/// topic properties (`segment.bytes`, `flush.messages`, …) to the created topics, and the
+/// consumer properties `check.crcs`, `max.partition.fetch.bytes` and `max.poll.records` to the
+/// consumers.
+///
+/// Consumers read each assigned partition with `PartitionLog.read` and decode with WeirFormat's
+/// `RecordBatchDecoder`; a group's partitions are split among its members statically
+/// (partition `p` goes to member `p % members`), as a range assignor would on a stable group.
+public final class EmbeddedBackend: BenchBackend {
+    public let logDirectory: LogDirectory
+    public let producerConfiguration: ProducerConfiguration
+    public let topicConfig: LogConfig
+    let temporaryPath: String?
+    let checkCRCs: Bool
+    let maxPartitionFetchBytes: Int
+    let maxPollRecords: Int
+    let producers = Mutex<[EmbeddedProducer]>([])
+
+    /// Consumer properties the embedded consumers take.
+    public static let consumerKeys = ["check.crcs", "max.partition.fetch.bytes", "max.poll.records", "fetch.max.bytes", "group.id", "auto.offset.reset", "enable.auto.commit"]
+
+    /// Opens the backend. `logDir` nil = a fresh temporary directory, removed at shutdown.
+    ///
+    /// - Throws: `.usage` for an unknown or out-of-range `config` key (naming it and the known
+    ///   keys), `.backend` when the log directory cannot be opened.
+    public init(logDir: String?, config: [String: String]) throws(BenchError) {
+        var producerProps: [String: String] = [:]
+        var topicProps: [String: String] = ["segment.bytes": String(128 << 20)]
+        var consumerProps: [String: String] = [:]
+        for (key, value) in config {
+            if ProducerConfiguration.knownKeys.contains(key) || ProducerConfiguration.aliases[key] != nil {
+                producerProps[key] = value
+            } else if LogConfig.knownKeys.contains(key) {
+                topicProps[key] = value
+            } else if Self.consumerKeys.contains(key) {
+                consumerProps[key] = value
+            } else {
+                throw .usage("unknown config key '\(key)'. Producer keys: \(ProducerConfiguration.knownKeys.joined(separator: ", ")); topic keys: \(LogConfig.knownKeys.joined(separator: ", ")); consumer keys: \(Self.consumerKeys.joined(separator: ", ")).")
+            }
+        }
+        var pc = ProducerConfiguration()
+        do { try pc.apply(producerProps) } catch { throw .usage("--config: \(error.message)") }
+        pc.deliveryReportsEnabled = true
+        do { try pc.validate() } catch { throw .usage("--config: \(error.message)") }
+        let tc: LogConfig
+        do { tc = try LogConfig(properties: topicProps) } catch { throw .usage("--config: \(error.message)") }
+        checkCRCs = try Self.bool(consumerProps["check.crcs"] ?? "true", key: "check.crcs")
+        maxPartitionFetchBytes = try Self.int(consumerProps["max.partition.fetch.bytes"] ?? "1048576", key: "max.partition.fetch.bytes", 1...Int(Int32.max))
+        maxPollRecords = try Self.int(consumerProps["max.poll.records"] ?? "500", key: "max.poll.records", 1...Int(Int32.max))
+        producerConfiguration = pc
+        topicConfig = tc
+        let path: String
+        if let logDir {
+            path = logDir
+            temporaryPath = nil
+        } else {
+            path = NSTemporaryDirectory() + "weir-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            temporaryPath = path
+        }
+        var options = LogDirectory.Options()
+        options.defaultConfig = tc
+        do { logDirectory = try LogDirectory.open(path: path, options: options) } catch {
+            throw BenchError(.backend, "cannot open the log directory '\(path)': \(error.message)")
+        }
+    }
+
+    static func bool(_ v: String, key: String) throws(BenchError) -> Bool {
+        switch v.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .usage("\(key)=\(v) is not valid; allowed values true, false.")
+        }
+    }
+
+    static func int(_ v: String, key: String, _ range: ClosedRange<Int>) throws(BenchError) -> Int {
+        guard let n = Int(v), range.contains(n) else { throw .usage("\(key)=\(v) is out of range; allowed range \(range.lowerBound)...\(range.upperBound).") }
+        return n
+    }
+
+    public var name: String { "embedded" }
+
+    public func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
+        for name in names {
+            do {
+                try logDirectory.createTopic(name, partitions: partitions, config: topicConfig)
+            } catch where error.code == .topicAlreadyExists {
+                let have = (try? logDirectory.partitionCount(name)) ?? 0
+                if have < partitions {
+                    throw BenchError(.backend, "topic '\(name)' exists in the log directory with \(have) partitions, fewer than partitionsPerTopic=\(partitions); use a fresh --log-dir or fewer partitions.")
+                }
+            } catch {
+                throw BenchError(.backend, "cannot create topic '\(name)': \(error.message)")
+            }
+        }
+    }
+
+    public func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
+        var config = producerConfiguration
+        config.clientId = "weir-bench-\(index)"
+        let producer: Producer
+        do { producer = try Producer(configuration: config, logDirectory: logDirectory) } catch {
+            throw BenchError(.backend, "cannot create a producer: \(error.message)")
+        }
+        let p = EmbeddedProducer(producer: producer, topic: topic, sink: sink)
+        producers.withLock { $0.append(p) }
+        return p
+    }
+
+    public func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+        let count: Int
+        do { count = try logDirectory.partitionCount(topic) } catch { throw BenchError(.backend, "cannot subscribe to '\(topic)': \(error.message)") }
+        var logs: [PartitionLog] = []
+        for p in 0..<count where p % members == member {
+            do { logs.append(try logDirectory.partition(topic, Int32(p))) } catch { throw BenchError(.backend, error.message) }
+        }
+        return EmbeddedConsumer(partitions: logs, checkCRCs: checkCRCs, maxBytes: maxPartitionFetchBytes, maxRecords: maxPollRecords)
+    }
+
+    public func statistics() async -> BackendStatistics {
+        var s = BackendStatistics()
+        for p in producers.withLock({ $0 }) {
+            let st = p.producer.statistics
+            s.producedBatchBytes += st.bytesSent
+            s.producedBatches += st.batchesSent
+            s.failedRecords += st.recordsFailed + Int64(p.sendErrors.load(ordering: .relaxed))
+            s.retries += st.retries
+        }
+        return s
+    }
+
+    public func shutdown() async {
+        for p in producers.withLock({ $0 }) { await p.close() }
+        try? logDirectory.close()
+        if let temporaryPath { try? FileManager.default.removeItem(atPath: temporaryPath) }
+    }
+}
+
+/// One embedded producer: the generator's thread hands records to a task that calls the async
+/// `Producer.produce`; a second task turns delivery reports into publish latencies. The
+/// intended send time of each record waits in a ring indexed by the producer's message id.
+final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
+    struct Pending: Sendable {
+        var key: [UInt8]?
+        var value: [UInt8]
+    }
+
+    let producer: Producer
+    let topic: String
+    let sink: DeliverySink
+    let continuation: AsyncStream<Pending>.Continuation
+    let stream: AsyncStream<Pending>
+    /// Ring of intended send times and sizes by message id (`id & mask`); the pump writes an
+    /// entry before `produce` returns the id, the report task reads it after the report.
+    let intended: UnsafeMutablePointer<UInt64>
+    let sizes: UnsafeMutablePointer<Int32>
+    static let capacity = 1 << 18
+    let mask = UInt64(EmbeddedProducer.capacity - 1)
+    let queued = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+    let sendErrors = Atomic<Int>(0)
+    let tasks = Mutex<[Task<Void, Never>]>([])
+    let closed = Atomic<Bool>(false)
+
+    init(producer: Producer, topic: String, sink: DeliverySink) {
+        self.producer = producer
+        self.topic = topic
+        self.sink = sink
+        (stream, continuation) = AsyncStream<Pending>.makeStream(bufferingPolicy: .unbounded)
+        intended = .allocate(capacity: Self.capacity)
+        intended.initialize(repeating: 0, count: Self.capacity)
+        sizes = .allocate(capacity: Self.capacity)
+        sizes.initialize(repeating: 0, count: Self.capacity)
+        let pump = Task.detached { [self] in await self.pump() }
+        let reports = Task.detached { [self] in await self.reports() }
+        tasks.withLock { $0 = [pump, reports] }
+    }
+
+    deinit {
+        intended.deallocate()
+        sizes.deallocate()
+    }
+
+    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
+        // Back-pressure: never more than the ring's capacity in flight. The wait is charged to
+        // the records' publish delay and latency, as a blocking `send` in Kafka is.
+        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.capacity - 1 {
+            sleepNanos(50_000)
+        }
+        queued.add(1, ordering: .relaxed)
+        let v = BenchStamp.stampedCopy(of: value, nanos: intendedNanos)
+        continuation.yield(Pending(key: key.map { Array($0) }, value: v))
+    }
+
+    func pump() async {
+        var next: UInt64 = 0
+        for await p in stream {
+            let size = Int32(p.value.count + (p.key?.count ?? 0))
+            let stamp = p.value.withUnsafeBytes { BenchStamp.read($0) } ?? 0
+            intended[Int(next & mask)] = stamp
+            sizes[Int(next & mask)] = size
+            do {
+                let id = try await producer.produce(ProducerRecord(topic: topic, key: p.key, value: p.value))
+                if id != next {
+                    intended[Int(id & mask)] = stamp
+                    sizes[Int(id & mask)] = size
+                }
+                next = id &+ 1
+            } catch {
+                sendErrors.add(1, ordering: .relaxed)
+                completed.add(1, ordering: .relaxed)
+            }
+        }
+    }
+
+    func reports() async {
+        for await report in producer.deliveryReports {
+            let i = Int(report.id & mask)
+            switch report.result {
+            case .success: sink.delivered(intendedNanos: intended[i], bytes: Int(sizes[i]))
+            case .failure: sink.failed(1)
+            }
+            completed.add(1, ordering: .relaxed)
+        }
+    }
+
+    func flush() async {
+        while true {
+            await producer.flush()
+            if completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    func close() async {
+        if closed.exchange(true, ordering: .relaxed) { return }
+        await flush()
+        continuation.finish()
+        let t = tasks.withLock { $0 }
+        await t[0].value
+        await producer.close()
+        await t[1].value
+    }
+}
+
+/// One embedded consumer: reads its partitions from the log, zero-copy, decoding batches.
+final class EmbeddedConsumer: BenchConsumer, @unchecked Sendable {
+    let partitions: [PartitionLog]
+    var positions: [Int64]
+    let decoder: RecordBatchDecoder
+    let maxBytes: Int
+    let maxRecords: Int
+    var cursor = 0
+    let errors = Atomic<Int>(0)
+
+    init(partitions: [PartitionLog], checkCRCs: Bool, maxBytes: Int, maxRecords: Int) {
+        self.partitions = partitions
+        self.positions = partitions.map(\.highWatermark)
+        self.decoder = RecordBatchDecoder(checkCRCs: checkCRCs)
+        self.maxBytes = maxBytes
+        self.maxRecords = maxRecords
+    }
+
+    func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        guard !partitions.isEmpty else {
+            sleepNanos(min(timeoutNanos, 1_000_000))
+            return 0
+        }
+        let deadline = monotonicNanos() &+ timeoutNanos
+        var idle = 0
+        while true {
+            var n = 0
+            for step in 0..<partitions.count {
+                let i = (cursor + step) % partitions.count
+                let log = partitions[i]
+                let position = positions[i]
+                guard position < log.highWatermark else { continue }
+                let result: LogReadResult
+                do { result = try log.read(from: position, maxBytes: maxBytes) } catch {
+                    errors.add(1, ordering: .relaxed)
+                    continue
+                }
+                for batch in result.batches where !batch.isControl {
+                    batch.withUnsafeBytes { raw in
+                        do {
+                            try decoder.forEachRecord(in: raw) { record in
+                                guard record.offset >= position else { return }
+                                if let v = record.value { body(v) } else { body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                                n += 1
+                            }
+                        } catch {
+                            errors.add(1, ordering: .relaxed)
+                        }
+                    }
+                }
+                positions[i] = result.nextOffset
+                if n >= maxRecords { break }
+            }
+            cursor = (cursor + 1) % partitions.count
+            if n > 0 { return n }
+            if monotonicNanos() >= deadline { return 0 }
+            // Idle: back off from 10 µs to 200 µs between polls (the timer slack of bench
+            // threads is 1 µs), which bounds both the added end-to-end latency and the wakeups.
+            idle += 1
+            sleepNanos(UInt64(min(200_000, 10_000 << min(idle, 5))))
+        }
+    }
+
+    func close() async {}
+}

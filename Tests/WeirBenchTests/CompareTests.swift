@@ -1,0 +1,52 @@
+import Testing
+@testable import WeirBench
+
+@Suite struct CompareTests {
+    static func run(_ rps: Double, p99: Double) -> RunSummary {
+        var s = RunSummary(preset: "ci")
+        var w = Workload()
+        w.name = "step"
+        w.subscriptionsPerTopic = 0
+        var step = StepSummary(name: "step", backend: "embedded", workload: w)
+        step.produce.recordsPerSec = rps
+        var lat = LatencyStats()
+        lat.count = 100
+        lat.p99 = p99
+        step.latency["publish"] = lat
+        s.steps = [step]
+        return s
+    }
+
+    @Test func aRegressionBeyondTheThresholdExits2() throws {
+        let r = Compare.compare(base: [Self.run(100_000, p99: 1000)], current: [Self.run(80_000, p99: 1000)],
+                                thresholds: [try .init(parsing: "records_per_sec=-5%"), try .init(parsing: "p99=+10%")])
+        #expect(r.exitCode == 2)
+        #expect(r.rows.first { $0.metric == "produce.records_per_sec" }?.status == .regression)
+        #expect(r.table().contains("REGRESSION"))
+        let lat = Compare.compare(base: [Self.run(100_000, p99: 1000)], current: [Self.run(100_000, p99: 1200)])
+        #expect(lat.exitCode == 2)
+    }
+
+    @Test func noiseInsideTheSpreadOfRepeatsExits0() throws {
+        let base = [100_000.0, 110_000, 90_000].map { Self.run($0, p99: 1000) }
+        let current = [95_000.0, 85_000, 105_000].map { Self.run($0, p99: 1000) }
+        let r = Compare.compare(base: base, current: current, thresholds: [try .init(parsing: "records_per_sec=-3%")])
+        #expect(r.rows.first?.status == .noise)
+        #expect(r.exitCode == 0)
+        let same = Compare.compare(base: base, current: base)
+        #expect(same.exitCode == 0)
+    }
+
+    @Test func improvementsOnlyExit4() {
+        let r = Compare.compare(base: [Self.run(100_000, p99: 1000)], current: [Self.run(150_000, p99: 500)])
+        #expect(r.exitCode == 4)
+    }
+
+    @Test func thresholdsAreValidated() {
+        #expect(throws: BenchError.self) { try Compare.Threshold(parsing: "p99") }
+        #expect(throws: BenchError.self) { try Compare.Threshold(parsing: "latency=+10%") }
+        #expect(throws: BenchError.self) { try Compare.Threshold(parsing: "p99=10%") }
+        #expect((try? Compare.Threshold(parsing: "e2e_p99_9=+20%"))?.metric == "latency.end_to_end.p99_9")
+        #expect((try? Compare.Threshold(parsing: "records_per_sec=-5%"))?.limit == -0.05)
+    }
+}

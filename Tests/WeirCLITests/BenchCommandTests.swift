@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import WeirBench
+@testable import WeirCLI
+
+private func benchTempDir() -> String {
+    let template = NSTemporaryDirectory() + "weirbench-cli-XXXXXX"
+    var bytes = Array(template.utf8CString)
+    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(cString: p!)
+}
+
+private func write(_ text: String, _ path: String) {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+}
+
+private func summary(rps: Double, p99: Double) -> String {
+    var s = RunSummary(preset: "ci")
+    var w = Workload()
+    w.name = "step"
+    w.subscriptionsPerTopic = 0
+    var step = StepSummary(name: "step", backend: "embedded", workload: w)
+    step.produce.recordsPerSec = rps
+    var lat = LatencyStats()
+    lat.count = 10
+    lat.p99 = p99
+    step.latency["publish"] = lat
+    s.steps = [step]
+    return RunWriter.summaryJSON(s)
+}
+
+@Suite(.serialized) struct BenchCommandTests {
+    @Test func badPresetsFlagsAndWorkloadsExit2() async {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(await WeirCommand.run(arguments: ["bench", "list"]) == 0)
+        #expect(await WeirCommand.run(arguments: ["bench", "list", "--fields"]) == 0)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "nosuch"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "quick", "--set", "nosuch=1"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "quick", "--set", "producerRate"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "quick", "--config", "batch.sise=1", "--out", dir + "/x"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "quick", "--config", "acks=2", "--out", dir + "/x"]) == 2)
+        write("topics: 1\nproducerRate: fast\n", dir + "/bad.yaml")
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "--workload", dir + "/bad.yaml"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "--workload", dir + "/missing.yaml"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/a.json", dir + "/b.json"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "sweep", "--param", "batch.size"]) == 2)
+    }
+
+    @Test func nullBackendRunWritesTheRunDirectory() async throws {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/run"
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "generator", "--duration", "0.5", "--warmup", "0", "--out", out, "--quiet"]) == 0)
+        for f in ["summary.json", "intervals.csv", "latency.csv", "publish.hgrm", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + f), "missing \(f)")
+        }
+        let s = try RunWriter.readSummary(path: out + "/summary.json")
+        #expect(s.steps.first?.produce.records ?? 0 > 0)
+        #expect(await WeirCommand.run(arguments: ["bench", "report", out, out, "--out", dir + "/both.html"]) == 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/both.html"))
+    }
+
+    @Test func embeddedWorkloadProducesAndConsumesInTheGivenLogDirectory() async throws {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        write("""
+        name: tiny
+        partitionsPerTopic: 2
+        producerRate: 2000
+        messageSize: 64
+        warmupSeconds: 0
+        durationSeconds: 1
+        keyDistributor: ZIPFIAN
+        config: { linger.ms: 1, compression.type: lz4 }
+        """, dir + "/tiny.yaml")
+        let out = dir + "/run"
+        #expect(await WeirCommand.run(arguments: ["bench", "run", "--workload", dir + "/tiny.yaml", "--log-dir", dir + "/log", "--out", out, "--quiet"]) == 0)
+        let s = try RunWriter.readSummary(path: out + "/summary.json")
+        let step = try #require(s.steps.first)
+        #expect(step.produce.records > 1000)
+        #expect(abs(step.consume.records - step.produce.records) <= step.produce.records / 20)
+        #expect(step.latency["end_to_end"] != nil)
+        #expect(step.undrained == 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/log/weir-bench-0-1"))
+    }
+
+    @Test func compareExitCodes() async {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        write(summary(rps: 100_000, p99: 1000), dir + "/base.json")
+        write(summary(rps: 80_000, p99: 1000), dir + "/slow.json")
+        write(summary(rps: 101_000, p99: 1020), dir + "/same.json")
+        write(summary(rps: 150_000, p99: 500), dir + "/fast.json")
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/base.json", dir + "/slow.json"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/base.json", dir + "/same.json"]) == 0)
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/base.json", dir + "/fast.json"]) == 4)
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/base.json", dir + "/slow.json", "--threshold", "records_per_sec=-30%"]) == 0)
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/base.json", dir + "/slow.json", "--threshold", "rps=-30%"]) == 2)
+        // Directories of repeats: medians and spread.
+        for (i, v) in [100_000.0, 110_000, 90_000].enumerated() {
+            try? FileManager.default.createDirectory(atPath: dir + "/b/\(i)", withIntermediateDirectories: true)
+            write(summary(rps: v, p99: 1000), dir + "/b/\(i)/summary.json")
+        }
+        for (i, v) in [95_000.0, 85_000, 105_000].enumerated() {
+            try? FileManager.default.createDirectory(atPath: dir + "/c/\(i)", withIntermediateDirectories: true)
+            write(summary(rps: v, p99: 1000), dir + "/c/\(i)/summary.json")
+        }
+        #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/b", dir + "/c", "--threshold", "records_per_sec=-3%"]) == 0)
+    }
+}
