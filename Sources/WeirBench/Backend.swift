@@ -24,6 +24,13 @@ public protocol BenchBackend: Sendable {
     /// Closes everything and removes temporary state (the embedded backend's temporary log
     /// directory). Called once, after every producer and consumer closed.
     func shutdown() async
+    /// What a report should record about the backend beyond its name: for a cluster, its
+    /// bootstrap servers, broker count and cluster id. Empty by default.
+    func details() async -> [String: String]
+}
+
+extension BenchBackend {
+    public func details() async -> [String: String] { [:] }
 }
 
 /// A producer as the generator drives it.

@@ -6,6 +6,9 @@ public struct BenchRun: Sendable {
     public var name: String
     public var steps: [Workload]
     public var progress: @Sendable (String) -> Void
+    /// Backends beyond `embedded` and `null`, by name: `kafka` (WeirKafka's, registered by the
+    /// CLI, which WeirBench cannot import).
+    public var backendFactories: [String: @Sendable (Workload) async throws(BenchError) -> any BenchBackend] = [:]
 
     public init(name: String, steps: [Workload], progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
@@ -48,7 +51,7 @@ public struct BenchRun: Sendable {
         case "embedded":
             return try EmbeddedBackend(logDir: w.logDir, config: w.config)
         default:
-            throw .usage("backend: '\(w.backend)' is not valid; allowed: embedded, null.")
+            throw .usage("backend: '\(w.backend)' is not valid here; allowed: embedded, null (kafka through `weir bench run --backend kafka`).")
         }
     }
 
@@ -74,7 +77,12 @@ public struct BenchRun: Sendable {
     }
 
     func runStep(_ w: Workload) async throws(BenchError) -> StepResult {
-        let backend = try Self.makeBackend(for: w)
+        let backend: any BenchBackend
+        if let factory = backendFactories[w.backend] {
+            backend = try await factory(w)
+        } else {
+            backend = try Self.makeBackend(for: w)
+        }
         do {
             let r = try await LoadGenerator(workload: w, backend: backend, progress: progress).run()
             await backend.shutdown()

@@ -150,6 +150,8 @@ public struct LoadGenerator: Sendable {
             if let h = collector.totals[kind.index], h.totalCount > 0 { s.latency[kind.rawValue] = LatencyStats(h) }
         }
         let stats = await backend.statistics()
+        let details = await backend.details()
+        if !details.isEmpty { s.backendDetails = details }
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
         if stats.producedBatchBytes > 0 { s.compressionRatio = Double(recordBytes) / Double(stats.producedBatchBytes) }
         s.cpuSeconds = Double(cpu) / 1e9

@@ -47,6 +47,9 @@ public struct ThroughputSummary: Sendable, Codable, Equatable {
 public struct StepSummary: Sendable, Codable {
     public var name: String
     public var backend: String
+    /// What the backend reported about itself (`BenchBackend.details()`: a Kafka cluster's
+    /// bootstrap servers, broker count, cluster id, client version); nil when nothing.
+    public var backendDetails: [String: String]?
     /// The step's workload, every field resolved.
     public var workload: Workload
     /// Kafka properties in force (`--config` and the preset's).
@@ -77,7 +80,7 @@ public struct StepSummary: Sendable, Codable {
     public var undrained: Int = 0
 
     enum CodingKeys: String, CodingKey {
-        case name, backend, workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
+        case name, backend, backendDetails = "backend_details", workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
         case targetRate = "target_rate", produce, consume, latency, compressionRatio = "compression_ratio"
         case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", errors, backlog, probes
         case maxSustainableRate = "max_sustainable_rate", undrained

@@ -84,7 +84,7 @@ public struct Workload: Sendable, Codable, Equatable {
 extension Workload {
     /// Every field a workload file or `--set` accepts, with what it takes.
     public static let fields: [(name: String, help: String)] = [
-        ("name", "string"), ("backend", "embedded | null"), ("topics", "integer ≥ 1"),
+        ("name", "string"), ("backend", "embedded | null | kafka"), ("topics", "integer ≥ 1"),
         ("partitionsPerTopic", "integer ≥ 1"), ("producersPerTopic", "integer ≥ 0"),
         ("subscriptionsPerTopic", "integer ≥ 0"), ("consumerPerSubscription", "integer ≥ 1"),
         ("producerRate", "records/s over all producers; 0 = max rate"), ("burst", "integer ≥ 1"),
@@ -127,7 +127,7 @@ extension Workload {
         switch key {
         case "name": name = value
         case "backend":
-            guard ["embedded", "null"].contains(value) else { throw Self.bad(key, value) }
+            guard ["embedded", "null", "kafka"].contains(value) else { throw Self.bad(key, value) }
             backend = value
         case "topics": topics = try int(1)
         case "partitionsPerTopic": partitionsPerTopic = try int(1)

@@ -50,8 +50,14 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Stop each step after this many records instead of a duration.")
         var records: Int?
 
-        @Option(help: "Backend: embedded (default) or null (the generator's own ceiling).")
+        @Option(help: "Backend: embedded (default), null (the generator's own ceiling) or kafka (a cluster through librdkafka).")
         var backend: String?
+
+        @Option(help: "Kafka backend: bootstrap.servers, HOST:PORT[,HOST:PORT] or mock:N (librdkafka's in-process mock cluster); implies --backend kafka.")
+        var bootstrapServers: String?
+
+        @Option(help: "Kafka backend: a Java-properties file of librdkafka properties (secrets; ${ENV_VAR} expanded). WEIR_KAFKA_<PROPERTY> variables are read too.")
+        var configFile: String?
 
         @Option(help: "Log directory for the embedded backend (kept); default a fresh temporary directory, removed after.")
         var logDir: String?
@@ -68,7 +74,7 @@ public struct BenchCommand: AsyncParsableCommand {
             if let duration { s.append("durationSeconds=\(duration)") }
             if let warmup { s.append("warmupSeconds=\(warmup)") }
             if let records { s.append("records=\(records)") }
-            if let backend { s.append("backend=\(backend)") }
+            if let backend { s.append("backend=\(backend)") } else if bootstrapServers != nil { s.append("backend=kafka") }
             if let logDir { s.append("logDir=\(logDir)") }
             return s
         }
@@ -135,7 +141,8 @@ public struct BenchCommand: AsyncParsableCommand {
 /// Runs steps, prints live lines and the table, writes the run directory.
 func runAndWrite(name: String, steps: [Workload], options: BenchCommand.RunOptions) async throws {
     let quiet = options.quiet
-    let run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } })
+    var run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } })
+    run.backendFactories = try options.kafkaBackendFactories()
     let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
     let dir = options.out ?? defaultRunDirectory(preset: name)
     try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }
