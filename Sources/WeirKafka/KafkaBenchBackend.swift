@@ -68,6 +68,9 @@ public final class KafkaBenchBackend: BenchBackend {
             do { mock = try KafkaMockCluster(brokers: n) } catch { throw BenchError(.backend, "mock cluster: \(error.message)") }
             config.properties.removeValue(forKey: "test.mock.num.brokers")
             config.bootstrapServers = mock!.bootstrapServers
+            // The mock broker holds a Fetch for the whole fetch.wait.max.ms when a consumer has
+            // caught up, even when records arrive meanwhile (a real broker answers at once).
+            if config["fetch.wait.max.ms"] == nil { config["fetch.wait.max.ms"] = "10" }
         } else {
             mock = nil
         }
@@ -135,6 +138,18 @@ public final class KafkaBenchBackend: BenchBackend {
             let consumer = try KafkaConsumer(configuration: configuration.merging(["auto.offset.reset": "latest"]), groupID: "\(group)-\(runID)")
             consumer.setInitialOffsets(start)
             try consumer.subscribe([topic])
+            if member == 0 {
+                // The group's first member is alone: wait for its assignment (bounded) so that it
+                // consumes from the step's first record. Later members join while the generator
+                // polls the earlier ones; their rebalances commit on revoke, so nothing is lost.
+                try await _blocking { () throws(KafkaError) in
+                    let clock = ContinuousClock()
+                    let deadline = clock.now + .seconds(30)
+                    while consumer.assignment.isEmpty && clock.now < deadline {
+                        try consumer.poll(timeout: .milliseconds(100)) { _ in }
+                    }
+                }
+            }
             return KafkaBenchConsumer(consumer: consumer)
         } catch {
             throw error.isConfiguration ? .usage("--config: \(error.message)") : BenchError(.backend, "kafka consumer: \(error.message)")
