@@ -31,6 +31,18 @@ public struct LoadGenerator: Sendable {
         let topics = w.topicNames
         try await backend.createTopics(topics, partitions: w.partitionsPerTopic)
 
+        // Consumers first, positioned at the end of each topic, so they see every record. They
+        // are made before the schedule starts: joining a remote group takes seconds that are
+        // setup, not a stall of the step.
+        var madeConsumers: [any BenchConsumer] = []
+        for topic in topics {
+            for g in 0..<w.subscriptionsPerTopic {
+                for m in 0..<w.consumerPerSubscription {
+                    madeConsumers.append(try await backend.makeConsumer(topic: topic, group: "weir-bench-group-\(g)", member: m, members: w.consumerPerSubscription))
+                }
+            }
+        }
+
         let intervalNanos: UInt64 = 1_000_000_000
         let warmup = UInt64(w.warmupSeconds * 1e9)
         let duration = UInt64(w.durationSeconds * 1e9)
@@ -41,16 +53,8 @@ public struct LoadGenerator: Sendable {
         let inbox = _Inbox()
         let shared = _Shared()
         if w.scenario == .backlog { shared.consumersPaused.store(true, ordering: .relaxed) }
-
-        // Consumers first, positioned at the end of each topic, so they see every record.
-        var consumers: [(any BenchConsumer, LatencyRecorder)] = []
-        for topic in topics {
-            for g in 0..<w.subscriptionsPerTopic {
-                for m in 0..<w.consumerPerSubscription {
-                    let c = try await backend.makeConsumer(topic: topic, group: "weir-bench-group-\(g)", member: m, members: w.consumerPerSubscription)
-                    consumers.append((c, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin, intervalNanos: intervalNanos)))
-                }
-            }
+        let consumers: [(any BenchConsumer, LatencyRecorder)] = madeConsumers.map {
+            ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin, intervalNanos: intervalNanos))
         }
         var producers: [(any BenchProducer, DeliverySink, LatencyRecorder)] = []
         var index = 0

@@ -24,6 +24,8 @@ public final class KafkaBenchBackend: BenchBackend {
     public let topicConfig: [String: String]
     public let replicationFactor: Int
     let requestedBootstrap: String
+    /// Consumer properties the backend adds (for the mock cluster) unless given.
+    let consumerDefaults: [String: String]
     let mock: KafkaMockCluster?
     let admin: KafkaAdmin
     let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -69,10 +71,16 @@ public final class KafkaBenchBackend: BenchBackend {
             config.properties.removeValue(forKey: "test.mock.num.brokers")
             config.bootstrapServers = mock!.bootstrapServers
             // The mock broker holds a Fetch for the whole fetch.wait.max.ms when a consumer has
-            // caught up, even when records arrive meanwhile (a real broker answers at once).
-            if config["fetch.wait.max.ms"] == nil { config["fetch.wait.max.ms"] = "10" }
+            // caught up, even when records arrive meanwhile (a real broker answers at once), and
+            // stalls a consumer whose fetch position falls inside a batch that a size-limited
+            // response cut: short waits and fetch limits above any batch keep it consuming.
+            var defaults = ["fetch.wait.max.ms": "10", "max.partition.fetch.bytes": "52428800", "fetch.max.bytes": "104857600"]
+            if config["receive.message.max.bytes"] == nil { config["receive.message.max.bytes"] = "105000000" }
+            for key in defaults.keys where config[key] != nil { defaults.removeValue(forKey: key) }
+            consumerDefaults = defaults
         } else {
             mock = nil
+            consumerDefaults = [:]
         }
         do {
             try config.validate()
@@ -135,7 +143,7 @@ public final class KafkaBenchBackend: BenchBackend {
     public func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
         do {
             let start = try await admin.endOffsets(topic: topic)
-            let consumer = try KafkaConsumer(configuration: configuration.merging(["auto.offset.reset": "latest"]), groupID: "\(group)-\(runID)")
+            let consumer = try KafkaConsumer(configuration: configuration.merging(consumerDefaults).merging(["auto.offset.reset": "latest"]), groupID: "\(group)-\(runID)")
             consumer.setInitialOffsets(start)
             try consumer.subscribe([topic])
             if member == 0 {

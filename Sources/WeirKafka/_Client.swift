@@ -17,7 +17,7 @@ final class _ClientState: Sendable {
     /// The last error `error_cb` reported, and the last warning-or-worse log lines.
     let lastError = Mutex<String?>(nil)
     let logLines = Mutex<[String]>([])
-    /// Print librdkafka's log lines to stderr (`WEIR_KAFKA_LOG=1`).
+    /// Print librdkafka's log lines to stderr (`WEIR_LIBRDKAFKA_LOG=1`).
     let echoLog: Bool
     /// Statistics (`stats_cb`): batches and bytes summed over the windows, retries.
     let stats = Mutex<_Statistics>(_Statistics())
@@ -30,7 +30,7 @@ final class _ClientState: Sendable {
     init(onDelivery: (@Sendable (KafkaDelivery) -> Void)? = nil, rebalance: _RebalanceState? = nil) {
         self.onDelivery = onDelivery
         self.rebalance = rebalance
-        self.echoLog = ProcessInfo.processInfo.environment["WEIR_KAFKA_LOG"] == "1"
+        self.echoLog = ProcessInfo.processInfo.environment["WEIR_LIBRDKAFKA_LOG"] == "1"
     }
 
     func recordLog(level: Int32, facility: String, text: String) {
