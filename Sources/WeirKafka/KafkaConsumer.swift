@@ -28,17 +28,22 @@ public enum KafkaRebalanceEvent: Sendable, Equatable {
 
 /// A record as `KafkaConsumer.poll` lends it: valid only inside the body.
 public struct KafkaMessageView {
+    let _topic: OpaquePointer?
     public let partition: Int32
     public let offset: Int64
     public let key: UnsafeRawBufferPointer?
     public let value: UnsafeRawBufferPointer
 
-    init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
+    init(topic: OpaquePointer?, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
+        self._topic = topic
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
     }
+
+    /// The record's topic (`rd_kafka_topic_name`; allocates).
+    public var topic: String { _topic.map { String(cString: rd_kafka_topic_name($0)) } ?? "" }
 }
 
 /// A record copied out of librdkafka.
@@ -158,7 +163,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             let value = UnsafeRawBufferPointer(start: msg.payload, count: msg.len)
             let key = msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }
-            body(KafkaMessageView(partition: msg.partition, offset: msg.offset, key: key, value: value))
+            body(KafkaMessageView(topic: msg.rkt, partition: msg.partition, offset: msg.offset, key: key, value: value))
             count += 1
         }
         return count
@@ -172,11 +177,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         repeat {
             let remaining = max(.zero, deadline - clock.now)
             try poll(timeout: remaining, maxMessages: 1) { view in
-                out = KafkaConsumerMessage(topic: "", partition: view.partition, offset: view.offset,
+                out = KafkaConsumerMessage(topic: view.topic, partition: view.partition, offset: view.offset,
                                            key: view.key.map { Array($0) }, value: Array(view.value))
             }
         } while out == nil && clock.now < deadline
-        if out != nil, let t = assignment.first(where: { $0.partition == out!.partition }) { out!.topic = t.topic }
         return out
     }
 

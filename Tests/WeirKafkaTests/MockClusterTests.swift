@@ -67,6 +67,11 @@ struct MockClusterTests {
         let meta = try await producer.metadata(timeout: .seconds(10))
         #expect(meta.brokers.count == 3)
         await producer.close()
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers, "auto.offset.reset": "earliest"]), groupID: Self.uniqueName("copy"))
+        try consumer.subscribe([topic])
+        let message = try consumer.poll(timeout: .seconds(60))
+        #expect(message == KafkaConsumerMessage(topic: topic, partition: 0, offset: 0, key: Array("k".utf8), value: Array("v1".utf8)))
+        await consumer.close()
     }
 
     @Test(arguments: ["range", "cooperative-sticky"])
