@@ -95,7 +95,7 @@ public struct BenchRun: Sendable {
 
     /// Searches the highest rate whose publish p99 stays under `maxP99Millis` and whose
     /// achieved rate stays within 5% of the target: doubles from `producerRate` until a probe
-    /// fails, then bisects 4 times. Each probe is a fresh short run.
+    /// fails (or halves until one holds), then bisects 4 times. Each probe is a fresh short run.
     func findMaxRate(_ w: Workload) async throws(BenchError) -> StepResult {
         var probes: [RateProbe] = []
         var best: StepResult?
@@ -116,8 +116,17 @@ public struct BenchRun: Sendable {
             if ok && r > lo { lo = r; best = result }
             return ok
         }
+        // Up from the start rate while the bound holds; when the start rate already fails,
+        // down by halves until it holds.
         for _ in 0..<12 {
             if try await probe(rate) { rate *= 2 } else { hi = rate; break }
+        }
+        if lo == 0, let h = hi {
+            var down = h / 2
+            while down >= 100, lo == 0 {
+                if try await !probe(down) { hi = down }
+                down /= 2
+            }
         }
         if let h = hi {
             var upper = h

@@ -164,6 +164,9 @@ final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
     let intended: UnsafeMutablePointer<UInt64>
     let sizes: UnsafeMutablePointer<Int32>
     static let capacity = 1 << 18
+    /// Records handed over but not yet acknowledged, at most: like `buffer.memory`, it bounds
+    /// the queue an unthrottled producer builds (and so its latency and the final drain).
+    static let maxInFlight = 1 << 15
     let mask = UInt64(EmbeddedProducer.capacity - 1)
     let queued = Atomic<Int>(0)
     let completed = Atomic<Int>(0)
@@ -193,7 +196,7 @@ final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
         // Back-pressure: never more than the ring's capacity in flight. The wait is charged to
         // the records' publish delay and latency, as a blocking `send` in Kafka is.
-        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.capacity - 1 {
+        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.maxInFlight {
             sleepNanos(50_000)
         }
         queued.add(1, ordering: .relaxed)

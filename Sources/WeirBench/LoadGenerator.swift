@@ -120,6 +120,10 @@ public struct LoadGenerator: Sendable {
                 try? await Task.sleep(for: .milliseconds(2))
             }
         }
+        if undrained == 0 && shared.backlogBuiltAt.load(ordering: .relaxed) > 0 && shared.backlogDrainedAt.load(ordering: .relaxed) == 0 {
+            // The consumers caught up during the final drain.
+            shared.backlogDrainedAt.store(monotonicNanos(), ordering: .relaxed)
+        }
         shared.consumersStop.store(true, ordering: .relaxed)
         for t in consumerThreads { await t.join() }
         for (p, sink, _) in producers {
@@ -394,8 +398,8 @@ final class _Collector: @unchecked Sendable {
             if built > 0 && shared.backlogDrainedAt.load(ordering: .relaxed) == 0 && !shared.consumersPaused.load(ordering: .relaxed) {
                 let ok = shared.ackedTotal * workload.subscriptionsPerTopic
                 let got = shared.consumed.load(ordering: .relaxed)
-                // Caught up: within one second's worth of records (or 1000).
-                let slack = max(1000, Int(workload.isMaxRate ? 100_000 : workload.producerRate) * workload.subscriptionsPerTopic)
+                // Caught up: within 100 ms worth of records (at least 1000).
+                let slack = max(1000, Int((workload.isMaxRate ? 100_000 : workload.producerRate) / 10) * workload.subscriptionsPerTopic)
                 if ok - got <= slack {
                     shared.backlogDrainedAt.store(now, ordering: .relaxed)
                     progress(String(format: "backlog: drained in %.1f s", Double(now - built) / 1e9))
