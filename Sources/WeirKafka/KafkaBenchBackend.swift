@@ -30,6 +30,7 @@ public final class KafkaBenchBackend: BenchBackend {
     let admin: KafkaAdmin
     let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     let producers = Mutex<[KafkaProducer]>([])
+    let consumers = Mutex<[KafkaConsumer]>([])
     let metadata = Mutex<KafkaClusterMetadata?>(nil)
 
     /// Kafka topic-level properties: they configure created topics, not librdkafka.
@@ -145,6 +146,7 @@ public final class KafkaBenchBackend: BenchBackend {
             let start = try await admin.endOffsets(topic: topic)
             let consumer = try KafkaConsumer(configuration: configuration.merging(consumerDefaults).merging(["auto.offset.reset": "latest"]), groupID: "\(group)-\(runID)")
             consumer.setInitialOffsets(start)
+            consumers.withLock { $0.append(consumer) }
             try consumer.subscribe([topic])
             if member == 0 {
                 // The group's first member is alone: wait for its assignment (bounded) so that it
@@ -178,6 +180,7 @@ public final class KafkaBenchBackend: BenchBackend {
 
     public func shutdown() async {
         producers.withLock { $0.removeAll() }
+        consumers.withLock { $0.removeAll() }
     }
 
     /// Bootstrap servers, brokers, cluster id and controller (`rd_kafka_metadata`,
@@ -188,6 +191,11 @@ public final class KafkaBenchBackend: BenchBackend {
             "bootstrap_servers": requestedBootstrap,
             "librdkafka": KafkaClusterMetadata.librdkafkaVersion,
         ]
+        let resets = consumers.withLock { $0.reduce(0) { $0 + $1.offsetResets } }
+        if resets > 0 {
+            // Records were skipped: say so next to the numbers.
+            out["consumer_offset_resets"] = String(resets)
+        }
         if mock != nil { out["cluster"] = "librdkafka mock cluster (in-process, \(configuration.bootstrapServers ?? ""))" }
         var meta = metadata.withLock { $0 }
         if meta == nil { meta = try? await admin.metadata(timeout: .seconds(5)) }

@@ -131,6 +131,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The current assignment.
     public var assignment: Set<KafkaTopicPartition> { rebalance.assignment.withLock { $0 } }
 
+    /// Times librdkafka reset a position (`auto.offset.reset`) because its offset was out of
+    /// range, skipping records (e.g. retention deleted them while the consumer lagged).
+    public var offsetResets: Int { client.state.offsetResets.load(ordering: .relaxed) }
+
     /// Rebalance callbacks served so far.
     public var rebalanceCount: Int { rebalance.rebalances.load(ordering: .relaxed) }
 

@@ -24,6 +24,9 @@ final class _ClientState: Sendable {
     let statsEmissions = Atomic<Int>(0)
     /// Failed deliveries.
     let failedDeliveries = Atomic<Int>(0)
+    /// Consumer positions librdkafka reset (`auto.offset.reset`) because the offset was out of
+    /// range: records were skipped.
+    let offsetResets = Atomic<Int>(0)
     /// Consumer: rebalance handling.
     let rebalance: _RebalanceState?
 
@@ -36,6 +39,7 @@ final class _ClientState: Sendable {
     func recordLog(level: Int32, facility: String, text: String) {
         if echoLog { FileHandle.standardError.write(Data("librdkafka \(level) \(facility): \(text)\n".utf8)) }
         guard level <= 4 else { return }
+        if facility == "OFFSET" && text.contains("offset reset") { offsetResets.add(1, ordering: .relaxed) }
         logLines.withLock { lines in
             lines.append(text)
             if lines.count > 8 { lines.removeFirst(lines.count - 8) }
