@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirBench",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,10 +21,10 @@ let benchmarkDeps: [Target.Dependency] = [
     .product(name: "WeirLog", package: weirPackage),
 ]
 
-func benchmarkTarget(_ name: String) -> Target {
+func benchmarkTarget(_ name: String, extra: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
-        dependencies: benchmarkDeps,
+        dependencies: benchmarkDeps + extra,
         path: "Benchmarks/\(name)",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     )
@@ -41,6 +41,7 @@ let package = Package(
         benchmarkTarget("CompressionBenchmarks"),
         benchmarkTarget("FormatBenchmarks"),
         benchmarkTarget("LogBenchmarks"),
+        benchmarkTarget("ClientBenchmarks", extra: [.product(name: "WeirClient", package: weirPackage)]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,6 +8,8 @@
     Weir (`weir log dump --deep --json`) to identical records.
 (c) A segment directory written by Weir's log is walked by kafka-python's MemoryRecords with
     every CRC valid and every record present (run when `weir log` can write one).
+(d) Transactions written by `weir produce --transactional-id` (committed and aborted) are read by
+    MemoryRecords: control batches with commit/abort markers, transactional data batches.
 
 Run by ./scripts/test with WEIR_BIN pointing at the weir executable.
 """
@@ -200,12 +202,69 @@ def segment_directory(tmp, rng):
           file=sys.stderr)
 
 
+def transactional_segments(tmp, rng):
+    """(d) `weir produce --transactional-id` writes a committed, an aborted and a committed
+    transaction; kafka-python's MemoryRecords reads the segment: every CRC valid, data batches
+    transactional with the producer id, a commit/abort control batch after each transaction, and
+    a read_committed walk (skipping aborted producers' batches) sees only the committed values."""
+    help_text = subprocess.run([WEIR, "produce", "--help"], capture_output=True).stdout.decode()
+    if "transactional-id" not in help_text:
+        print("(d) skipped: this weir has no `weir produce --transactional-id`", file=sys.stderr)
+        return
+    before = len(failures)
+    log_dir = os.path.join(tmp, "txn-logdir")
+    weir("topics", "create", "txn", "--partitions", "1", "--log-dir", log_dir)
+    runs = [("commit", 50), ("abort", 30), ("commit", 20)]
+    expected = []
+    for n, (outcome, count) in enumerate(runs):
+        lines = [f"{outcome}-{n}-{i}-{rng.randrange(1 << 30)}" for i in range(count)]
+        path = os.path.join(tmp, f"txn-{n}.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        args = ["produce", "txn", "--partition", "0", "--transactional-id", "interop-d", "--input", path,
+                "--config", "batch.size=512", "--log-dir", log_dir]
+        weir(*(args + (["--abort"] if outcome == "abort" else [])))
+        if outcome == "commit":
+            expected += lines
+    part = os.path.join(log_dir, "txn-0")
+    markers = []
+    committed = []
+    aborted_seen = 0
+    pending = []  # (producer_id, values) of the transaction in progress
+    for seg in sorted(f for f in os.listdir(part) if f.endswith(".log")):
+        mem = MemoryRecords(open(os.path.join(part, seg), "rb").read())
+        while mem.has_next():
+            batch = mem.next_batch()
+            check(batch.validate_crc(), f"(d) {seg}: batch at offset {batch.base_offset} CRC invalid")
+            check(batch.is_transactional, f"(d) {seg}: batch at offset {batch.base_offset} is not transactional")
+            check(batch.producer_id >= 0 and batch.producer_epoch >= 0, f"(d) batch at {batch.base_offset}: no producer id/epoch")
+            if batch.is_control_batch:
+                recs = list(batch)
+                check(len(recs) == 1, f"(d) control batch at {batch.base_offset} has {len(recs)} records")
+                rec = recs[0]
+                check(rec.version == 0 and rec.type in (0, 1), f"(d) control record {rec}")
+                markers.append("commit" if rec.commit else "abort")
+                if rec.commit:
+                    committed += pending
+                else:
+                    aborted_seen += len(pending)
+                pending = []
+            else:
+                pending += [bytes(r.value).decode() for r in batch]
+    check(markers == [o for o, _ in runs], f"(d) markers {markers}, expected {[o for o, _ in runs]}")
+    check(committed == expected, f"(d) read_committed saw {len(committed)} values, expected {len(expected)}")
+    check(aborted_seen == 30 and not pending, f"(d) aborted records {aborted_seen}, pending {len(pending)}")
+    print(f"(d) weir transactions -> kafka-python MemoryRecords: {len(markers)} control batches, "
+          f"{len(committed)} committed, {aborted_seen} aborted: {status(before)}", file=sys.stderr)
+
+
 def main():
     rng = random.Random(20261127)
     with tempfile.TemporaryDirectory(prefix="weir-interop-") as tmp:
         weir_to_python(tmp, rng)
         python_to_weir(tmp, rng)
         segment_directory(tmp, rng)
+        transactional_segments(tmp, rng)
     failed = len(failures)
     print(f"interop: {checks - failed} passed, {failed} failed")
     return 1 if failed else 0

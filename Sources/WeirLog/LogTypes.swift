@@ -60,6 +60,9 @@ public struct AppendResult: Sendable, Hashable {
     public var batchCount: Int
     /// The number of records appended (sum of the batches' `recordsCount`).
     public var recordCount: Int
+    /// The batch was a retry of one already written (same producer id, epoch and sequence
+    /// range); nothing was written and the offsets are the original ones.
+    public var isDuplicate: Bool = false
 }
 
 /// A record batch inside a segment's mapping, read without copying.

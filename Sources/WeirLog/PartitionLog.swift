@@ -31,6 +31,8 @@ public final class PartitionLog: Sendable {
     let _logStartOffset: Atomic<Int64>
     /// The first offset of the oldest open transaction, or -1 (issue 4 maintains it).
     let _firstUnstableOffset = Atomic<Int64>(-1)
+    /// Idempotent and transactional producers' state (PartitionLog+ProducerState.swift).
+    let _producers = _ProducerStateTable()
     /// Everything below this offset is on disk.
     let _recoveryPoint: Atomic<Int64>
     let _maxMessageBytes: Atomic<Int>
@@ -52,6 +54,7 @@ public final class PartitionLog: Sendable {
         self._recoveryPoint = Atomic(min(recoveryPoint, active.nextOffset))
         self._maxMessageBytes = Atomic(config.maxMessageBytes)
         self._durability = _Durability(label: "weir.log.flush.\(topicPartition)", durableOffset: min(recoveryPoint, active.nextOffset))
+        _rebuildProducerState(segments)
     }
 
     // MARK: - Offsets
@@ -129,13 +132,17 @@ public final class PartitionLog: Sendable {
     /// for a duplicate the precheck acknowledged.
     func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
                  precheck: AppendPrecheck? = nil) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
-        let (span, recordCount, batchCount) = try _validate(records, verifyChecksums: verifyChecksums)
+        let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
         var duplicate: AppendResult?
         let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
             if let precheck, let earlier = try precheck(RecordBatchHeader(unsafeUncheckedBytes: records.baseAddress!), w.nextOffset) {
                 duplicate = earlier
+                return (0, 0, false, nil, 0)
+            }
+            if hasProducerBatches, let dup = try _checkProducerBatches(records, batchCount: batchCount) {
+                duplicate = dup
                 return (0, 0, false, nil, 0)
             }
             if records.count > w.config.segmentBytes {
@@ -153,6 +160,7 @@ public final class PartitionLog: Sendable {
             }
             let position = w.active.end
             let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            if hasProducerBatches { _recordProducerBatches(records, firstOffset: first) }
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
             _highWatermark.store(written + 1, ordering: .sequentiallyConsistent)
@@ -195,12 +203,12 @@ public final class PartitionLog: Sendable {
         return r
     }
 
-    func _validate(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(LogError) -> (span: Int64, records: Int, batches: Int) {
+    func _validate(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(LogError) -> (span: Int64, records: Int, batches: Int, producers: Bool) {
         guard let base = records.baseAddress, !records.isEmpty else {
             throw LogError(.corruptRecord, "append of zero bytes to \(topicPartition): pass at least one record batch.")
         }
         let maxBytes = _maxMessageBytes.load(ordering: .relaxed)
-        var p = 0, span: Int64 = 0, count = 0, batches = 0
+        var p = 0, span: Int64 = 0, count = 0, batches = 0, producers = false
         while p < records.count {
             switch _BatchScan.check(base + p, available: records.count - p, verifyCRC: verifyChecksums) {
             case .valid(let b):
@@ -210,6 +218,7 @@ public final class PartitionLog: Sendable {
                 span += b.lastOffset - b.baseOffset + 1
                 count += Int(b.recordCount)
                 batches += 1
+                if b.producerId >= 0 { producers = true }
                 p += b.totalSize
             case .end:
                 throw LogError(.corruptRecord, "append to \(topicPartition): zero bytes where a batch should start at byte \(p).")
@@ -217,7 +226,7 @@ public final class PartitionLog: Sendable {
                 throw LogError(.corruptRecord, "append to \(topicPartition): invalid record batch at byte \(p): \(why).")
             }
         }
-        return (span, count, batches)
+        return (span, count, batches, producers)
     }
 
     /// Closes the active segment (trimmed to its size) and starts a new one at the log-end

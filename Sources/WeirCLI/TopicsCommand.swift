@@ -1,0 +1,134 @@
+public import ArgumentParser
+import WeirClient
+import WeirLog
+
+/// `weir topics`: create, list, describe and delete topics of the embedded log
+/// (kafka-topics.sh).
+public struct TopicsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "topics",
+        abstract: "Create, list, describe and delete topics in a log directory (like kafka-topics.sh).",
+        subcommands: [Create.self, List.self, Describe.self, Delete.self]
+    )
+
+    public init() {}
+
+    struct LogDirOption: ParsableArguments {
+        @Option(name: .customLong("log-dir"), help: "The log directory (default: $WEIR_LOG_DIR or ./weir-data).")
+        var logDir: String = defaultLogDirectory()
+    }
+
+    /// Opens the log directory, turning a lock or I/O error into a failure that says what to do.
+    static func open(_ path: String) throws -> LogDirectory {
+        do {
+            return try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
+        } catch {
+            throw CLIError.failure("cannot open log directory '\(path)': \(error.message)")
+        }
+    }
+
+    /// Parses repeated `--config key=value` options.
+    static func parseConfigs(_ pairs: [String], flag: String = "--config") throws -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in pairs {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw CLIError.usage("\(flag) '\(pair)' is not key=value; write it as \(flag) segment.bytes=1048576.")
+            }
+            out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        return out
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a topic.",
+            discussion: "Configs: partitions, segment.bytes, segment.ms, retention.ms, retention.bytes, cleanup.policy, compression.type, index.interval.bytes, flush.messages, flush.ms, max.message.bytes, min.insync.replicas (1 on one node), and the other topic configs the log knows.")
+
+        @Argument(help: "The topic name ([a-zA-Z0-9._-], at most 249 characters).")
+        var name: String
+        @Option(help: "The number of partitions (1...100000).")
+        var partitions: Int = 1
+        @Option(name: .customLong("replication-factor"), help: "Only 1 on the embedded single node.")
+        var replicationFactor: Int = 1
+        @Option(name: .customLong("config"), help: "A topic config as key=value (repeatable).")
+        var configs: [String] = []
+        @Flag(name: .customLong("if-not-exists"), help: "Succeed when the topic already exists.")
+        var ifNotExists = false
+        @OptionGroup var dir: LogDirOption
+
+        func run() async throws {
+            let topic = NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor,
+                                 configs: try TopicsCommand.parseConfigs(configs))
+            do { _ = try Admin.validate(topic) } catch {
+                throw CLIError.usage(error.message)
+            }
+            let log = try TopicsCommand.open(dir.logDir)
+            defer { try? log.close() }
+            do {
+                try Admin(logDirectory: log).createTopic(topic)
+            } catch where error.code == .topicAlreadyExists && ifNotExists {
+                return
+            } catch {
+                throw CLIError.failure(error.message)
+            }
+            print("Created topic \(name).")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the topics, one per line.")
+        @Flag(name: .customLong("exclude-internal"), help: "Leave out internal topics (__transaction_state, __consumer_offsets).")
+        var excludeInternal = false
+        @OptionGroup var dir: LogDirOption
+
+        func run() async throws {
+            let log = try TopicsCommand.open(dir.logDir)
+            defer { try? log.close() }
+            for name in Admin(logDirectory: log).listTopics(includeInternal: !excludeInternal) { print(name) }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Describe a topic (or every topic): partitions, offsets, configs.")
+        @Argument(help: "The topic; all topics when omitted.")
+        var name: String?
+        @OptionGroup var dir: LogDirOption
+
+        func run() async throws {
+            let log = try TopicsCommand.open(dir.logDir)
+            defer { try? log.close() }
+            let admin = Admin(logDirectory: log)
+            for topic in name.map({ [$0] }) ?? admin.listTopics(includeInternal: true) {
+                let d: TopicDescription
+                do { d = try admin.describeTopic(topic) } catch { throw CLIError.failure(error.message) }
+                let configs = d.overrides.keys.sorted().map { "\($0)=\(d.overrides[$0]!)" }.joined(separator: ",")
+                print("Topic: \(d.name)\tPartitionCount: \(d.partitions.count)\tReplicationFactor: 1\tConfigs: \(configs)")
+                for p in d.partitions {
+                    print("\tTopic: \(d.name)\tPartition: \(p.partition)\tLeader: \(p.leader)\tReplicas: 0\tIsr: 0\tLogStartOffset: \(p.offsets.logStartOffset)\tHighWatermark: \(p.offsets.highWatermark)\tLastStableOffset: \(p.offsets.lastStableOffset)\tSize: \(p.sizeInBytes)\tSegments: \(p.segmentCount)")
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a topic and its data.")
+        @Argument(help: "The topic.")
+        var name: String
+        @Flag(name: .customLong("if-exists"), help: "Succeed when the topic does not exist.")
+        var ifExists = false
+        @OptionGroup var dir: LogDirOption
+
+        func run() async throws {
+            let log = try TopicsCommand.open(dir.logDir)
+            defer { try? log.close() }
+            do {
+                try Admin(logDirectory: log).deleteTopic(name)
+            } catch where error.code == .unknownTopicOrPartition && ifExists {
+                return
+            } catch {
+                throw CLIError.failure(error.message)
+            }
+            print("Deleted topic \(name).")
+        }
+    }
+}
