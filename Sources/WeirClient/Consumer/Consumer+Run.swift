@@ -5,12 +5,29 @@ import Synchronization
 public struct EachMessageContext: Sendable {
     let consumer: Consumer
     public let topicPartition: TopicPartition
+    let progress: _Progress
     /// Sends a heartbeat now (for a handler that runs long).
     public func heartbeat() { consumer.heartbeat() }
     /// Pauses this message's partition; the run loop stops fetching it after this message.
     public func pause() { try? consumer.pause([topicPartition]) }
     /// Commits processed offsets if `auto.commit.interval.ms` has passed.
-    public func commitOffsetsIfNecessary() throws(ConsumerError) { try consumer.commitOffsetsIfNecessary() }
+    public func commitOffsetsIfNecessary() throws(ConsumerError) {
+        progress.flush(consumer)
+        try consumer.commitOffsetsIfNecessary()
+    }
+}
+
+/// The last record an `eachMessage` loop finished, published to the consumer's state in bulk
+/// (at the end of the batch, before a commit) rather than per record.
+final class _Progress: Sendable {
+    let tp: TopicPartition
+    let epoch: UInt64
+    let last = Atomic<Int64>(-1)
+    init(_ tp: TopicPartition, _ epoch: UInt64) { self.tp = tp; self.epoch = epoch }
+    func flush(_ consumer: Consumer) {
+        let o = last.load(ordering: .relaxed)
+        if o >= 0 { consumer._markProcessed(tp, offset: o, epoch: epoch) }
+    }
 }
 
 /// What an `eachBatch` handler can do (KafkaJS's `eachBatch` payload).
@@ -64,21 +81,32 @@ extension Consumer {
     public func run(partitionsConsumedConcurrently: Int = 1,
                     eachMessage: @escaping @Sendable (ConsumerMessage, EachMessageContext) async throws -> Void) async throws {
         try await _run(partitionsConsumedConcurrently) { batch, epoch in
-            let context = EachMessageContext(consumer: self, topicPartition: batch.topicPartition)
+            let tp = batch.topicPartition
+            let progress = _Progress(tp, epoch)
+            let context = EachMessageContext(consumer: self, topicPartition: tp, progress: progress)
+            defer { progress.flush(self) }
+            let revision = self._revision.load(ordering: .acquiring)
             for message in batch {
-                if self._state.withLock({ $0.partitions[batch.topicPartition]?.epoch != epoch || !$0.running }) { return }
+                if self._revision.load(ordering: .acquiring) != revision {
+                    // A seek, pause, stop or rebalance happened: look closer.
+                    let (stale, paused) = self._state.withLock { st in
+                        (st.partitions[tp]?.epoch != epoch || !st.running, st.partitions[tp]?.paused ?? true)
+                    }
+                    if stale { return }
+                    if paused {
+                        // Paused from inside the handler: the next fetch after resume starts here.
+                        progress.flush(self)
+                        try? self.seek(tp, to: message.offset)
+                        try? self.pause([tp])
+                        return
+                    }
+                }
                 do {
                     try await eachMessage(message, context)
                 } catch {
-                    throw _HandlerFailure(tp: batch.topicPartition, offset: message.offset, error: error)
+                    throw _HandlerFailure(tp: tp, offset: message.offset, error: error)
                 }
-                self._markProcessed(batch.topicPartition, offset: message.offset, epoch: epoch)
-                if self._state.withLock({ $0.partitions[batch.topicPartition]?.paused ?? true }) {
-                    // Paused from inside the handler: rewind to the next record.
-                    try? self.seek(batch.topicPartition, to: message.offset + 1)
-                    try? self.pause([batch.topicPartition])
-                    return
-                }
+                progress.last.store(message.offset, ordering: .relaxed)
             }
         }
     }
@@ -106,6 +134,7 @@ extension Consumer {
     /// Stops a `run` loop after the batches in progress (the consumer stays usable).
     public func stop() {
         _state.withLock { $0.running = false }
+        _revision.add(1, ordering: .releasing)
     }
 
     struct _HandlerFailure: Error {

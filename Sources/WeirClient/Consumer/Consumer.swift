@@ -78,6 +78,9 @@ public final class Consumer: Sendable {
     let _heartbeatGeneration = Atomic<Int>(0)
     let _heartbeatRunning = Atomic<Bool>(false)
     let _decoder = Mutex(_BatchDecoder())
+    /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
+    /// notice them with one atomic load per record.
+    let _revision = Atomic<UInt64>(0)
 
     /// A consumer of `logDirectory`.
     public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
@@ -273,6 +276,7 @@ public final class Consumer: Sendable {
             }
             let r = body(&p, &st)
             st.partitions[tp] = p
+            _revision.add(1, ordering: .releasing)
             return r
         }
     }
@@ -650,6 +654,7 @@ public final class Consumer: Sendable {
             st.order = st.partitions.keys.sorted()
             st.epochCounter += 1
         }
+        _revision.add(1, ordering: .releasing)
         await listener?.onPartitionsAssigned(added, consumer: self)
         _startHeartbeat()
     }
@@ -712,6 +717,7 @@ public final class Consumer: Sendable {
     }
 
     func _leaveGroup(callListener: Bool) async {
+        defer { _revision.add(1, ordering: .releasing) }
         let (memberId, owned, listener) = _state.withLock { ($0.memberId, $0.order, $0.listener) }
         guard let groupId = configuration.groupId else { return }
         if _state.withLock({ $0.subscription == .assigned }) {
@@ -734,6 +740,7 @@ public final class Consumer: Sendable {
     /// Commits (with `enable.auto.commit`), calls `onPartitionsRevoked`, leaves the group (a
     /// dynamic member; a static member keeps its place until `session.timeout.ms`) and closes.
     public func close() async {
+        defer { _revision.add(1, ordering: .releasing) }
         let already = _state.withLock { st in
             defer { st.closing = true; st.running = false }
             return st.closing
