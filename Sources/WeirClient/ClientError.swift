@@ -69,7 +69,6 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidProducerEpoch: .producerFenced
         case .outOfOrderSequenceNumber: .outOfOrderSequenceNumber
         case .cancelled: .cancelled
-        case .closed: .producerClosed
         default: .log
         }
         self.init(code, error.message, isRetriable: error.isRetriable, logError: error)

@@ -136,14 +136,13 @@ public final class LogDirectory: Sendable {
 
         var topics: [String: _Topic] = [:]
         var reports: [PartitionRecovery] = []
-        let onChange: @Sendable () -> Void = { [path] in LogDirectory._scheduleStartOffsetCheckpoint(path) }
         for (topic, d) in declared.sorted(by: { $0.key < $1.key }) {
             var logs: [PartitionLog] = []
             for p in 0..<Int32(d.partitions) {
                 let tp = TopicPartition(topic, p)
                 let (log, report) = try PartitionLog._open(
                     topicPartition: tp, directory: path + "/" + tp.directoryName, config: d.config, clean: clean,
-                    recoveryPoint: recoveryPoints?[tp], logStartOffset: startOffsets?[tp], onLogStartOffsetChange: onChange)
+                    recoveryPoint: recoveryPoints?[tp], logStartOffset: startOffsets?[tp])
                 logs.append(log)
                 reports.append(report)
             }
@@ -152,7 +151,6 @@ public final class LogDirectory: Sendable {
         let now = _Sys.currentTimeMillis()
         self._state = Mutex(_State(topics: topics, lastRetentionMillis: now, lastCheckpointMillis: now))
         self.recovery = RecoveryReport(wasCleanShutdown: clean, partitions: reports, messages: messages)
-        _ = onChange
         try writeCheckpoints()
         _startMaintenance()
     }
@@ -166,10 +164,6 @@ public final class LogDirectory: Sendable {
             return nil
         }
     }
-
-    // Start-offset changes are persisted by the next checkpoint write; retention and
-    // `deleteRecords` call `writeCheckpoints()` themselves through the directory.
-    static func _scheduleStartOffsetCheckpoint(_ path: String) {}
 
     // MARK: - Topics
 
@@ -202,8 +196,7 @@ public final class LogDirectory: Sendable {
             for p in 0..<Int32(partitions) {
                 let tp = TopicPartition(name, p)
                 let (log, _) = try PartitionLog._open(topicPartition: tp, directory: path + "/" + tp.directoryName, config: config,
-                                                      clean: true, recoveryPoint: nil, logStartOffset: nil,
-                                                      onLogStartOffsetChange: nil)
+                                                      clean: true, recoveryPoint: nil, logStartOffset: nil)
                 logs.append(log)
             }
             s.topics[name] = _Topic(config: config, partitions: logs)

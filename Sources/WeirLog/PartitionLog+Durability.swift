@@ -127,7 +127,7 @@ extension PartitionLog {
         let segments = _segments._withLock { $0 }
         var syncDirectory = false
         for s in segments where !s._deleted.load(ordering: .acquiring) {
-            try s.flush(upTo: s.end)
+            try s.flush(upTo: s.end, syncIndexes: !s.isActive)
             if !s._dirSynced.load(ordering: .acquiring) { syncDirectory = true }
         }
         if syncDirectory {

@@ -68,8 +68,7 @@ extension PartitionLog {
     /// truncated at the first invalid byte, later segments are deleted when that happened, and
     /// the indexes are rebuilt.
     static func _open(topicPartition: TopicPartition, directory: String, config: LogConfig, clean: Bool,
-                      recoveryPoint: Int64?, logStartOffset: Int64?,
-                      onLogStartOffsetChange: (@Sendable () -> Void)?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
+                      recoveryPoint: Int64?, logStartOffset: Int64?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
         var report = PartitionRecovery(topicPartition: topicPartition)
         try _Sys.mkdir(directory)
         let names = try _Sys.listDirectory(directory)
@@ -87,8 +86,7 @@ extension PartitionLog {
         if bases.isEmpty {
             let s = try _Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config)
             let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: [s],
-                                   logStartOffset: s.baseOffset, recoveryPoint: s.baseOffset,
-                                   onLogStartOffsetChange: onLogStartOffsetChange)
+                                   logStartOffset: s.baseOffset, recoveryPoint: s.baseOffset)
             return (log, report)
         }
         // The first segment to scan: the one holding the recovery point (all of them if unknown).
@@ -135,7 +133,7 @@ extension PartitionLog {
         let rp = clean ? leo : min(max(recoveryPoint ?? start, start), leo)
         if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
         let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
-                               logStartOffset: start, recoveryPoint: rp, onLogStartOffsetChange: onLogStartOffsetChange)
+                               logStartOffset: start, recoveryPoint: rp)
         return (log, report)
     }
 

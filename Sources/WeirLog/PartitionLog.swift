@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
-import WeirFormat
+public import WeirFormat
 
 /// The log of one partition: its segments, offsets and durability state.
 ///
@@ -40,11 +40,9 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
-    /// Called (outside every lock) when the log-start offset moves, to persist the checkpoint.
-    let _onLogStartOffsetChange: (@Sendable () -> Void)?
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
-         logStartOffset: Int64, recoveryPoint: Int64, onLogStartOffsetChange: (@Sendable () -> Void)?) {
+         logStartOffset: Int64, recoveryPoint: Int64) {
         precondition(!segments.isEmpty)
         let active = segments.last!
         self.topicPartition = topicPartition
@@ -56,7 +54,6 @@ public final class PartitionLog: Sendable {
         self._recoveryPoint = Atomic(min(recoveryPoint, active.nextOffset))
         self._maxMessageBytes = Atomic(config.maxMessageBytes)
         self._durability = _Durability(label: "weir.log.flush.\(topicPartition)", durableOffset: min(recoveryPoint, active.nextOffset))
-        self._onLogStartOffsetChange = onLogStartOffsetChange
         _rebuildProducerState(segments)
     }
 
@@ -117,21 +114,36 @@ public final class PartitionLog: Sendable {
     /// false, its CRC-32C), then all of them are copied with one `memcpy` and their base offsets
     /// rewritten in place. Rolls the active segment first when the batches do not fit, when
     /// `segment.ms` has passed, or when an index is full.
+    ///
+    /// - Parameter precheck: runs under the writer's lock before anything is written, with the
+    ///   first batch's header and the base offset it would get: the hook for producer state
+    ///   (idempotence, epochs, transactions). Throw to reject the append; return an earlier
+    ///   `AppendResult` to acknowledge a duplicate without writing it; return nil to append.
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
-        try _append(records, verifyChecksums: verifyChecksums).result
+    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: verifyChecksums, precheck: precheck).result
     }
 
-    /// The append, also returning where the bytes went (for `acks=all` writeback).
-    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(LogError) -> (result: AppendResult, segment: _Segment, position: Int) {
+    /// Checks an append under the writer's lock; see `append(_:verifyChecksums:precheck:)`.
+    public typealias AppendPrecheck = (_ firstBatch: RecordBatchHeader, _ baseOffset: Int64) throws(LogError) -> AppendResult?
+
+    /// The append, also returning where the bytes went (for `acks=all` writeback); a nil segment
+    /// for a duplicate the precheck acknowledged.
+    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
+                 precheck: AppendPrecheck? = nil) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
-        var duplicate: AppendResult? = nil
-        let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment, Int) in
+        var duplicate: AppendResult?
+        let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
+            if let precheck, let earlier = try precheck(RecordBatchHeader(unsafeUncheckedBytes: records.baseAddress!), w.nextOffset) {
+                duplicate = earlier
+                return (0, 0, false, nil, 0)
+            }
             if hasProducerBatches, let dup = try _checkProducerBatches(records, batchCount: batchCount) {
                 duplicate = dup
-                return (0, 0, false, w.active, w.active.end)
+                return (0, 0, false, nil, 0)
             }
             if records.count > w.config.segmentBytes {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches exceed segment.bytes=\(w.config.segmentBytes) of \(topicPartition); raise segment.bytes or send smaller batches.")
@@ -156,7 +168,7 @@ public final class PartitionLog: Sendable {
             if w.unflushedMessages >= w.config.flushMessages { w.unflushedMessages = 0; flushNow = true }
             return (first, written, flushNow, w.active, position)
         }
-        if let duplicate { return (duplicate, segment, position) }
+        if let duplicate { return (duplicate, nil, 0) }
         _waiters.notify(last + 1)
         if flushNow { _durability.schedule(self) }
         return (AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
@@ -167,12 +179,13 @@ public final class PartitionLog: Sendable {
     /// are in the mapping, `.all` once they are on disk (group commit: one `msync` covers every
     /// appender waiting at that moment).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums)
+    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums, precheck: precheck)
         if acks == .all {
             // Start writing these pages now; the group commit's msync then mostly waits for
             // I/O already in flight (as `dd` benefits from background writeback).
-            _Sys.startWriteback(segment.log.fd, offset: position, length: records.count)
+            if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)
         }
         return r
@@ -180,10 +193,11 @@ public final class PartitionLog: Sendable {
 
     /// `append(_:acks:)` for batches in an array.
     @discardableResult
-    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums) }
+    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true,
+                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums, precheck: precheck) }
         if acks == .all {
-            _Sys.startWriteback(segment.log.fd, offset: position, length: records.count)
+            if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)
         }
         return r

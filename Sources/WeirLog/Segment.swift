@@ -33,6 +33,8 @@ final class _Segment: @unchecked Sendable {
     let _flushedEnd: Atomic<Int>
     let _active: Atomic<Bool>
     let _deleted: Atomic<Bool>
+    /// Whether index entries were added since the indexes were last synced.
+    let _indexesDirty = Atomic<Bool>(false)
     /// Whether the directory entry of this segment's files is known to be on disk.
     let _dirSynced = Atomic<Bool>(true)
     /// Bytes the background pre-toucher has populated.
@@ -42,6 +44,10 @@ final class _Segment: @unchecked Sendable {
     var _bytesSinceIndexEntry = 0
     var _offsetOfMaxTimestamp: Int64
     var _pretouchRequested = 0
+    /// How far ahead the pre-toucher works: grows while the writer is fast, shrinks when it is
+    /// slow, so that an idle partition holds little populated memory.
+    var _pretouchWindow = _Segment.minPretouchWindow
+    var _lastPretouchNanos: UInt64 = 0
 
     var end: Int { _end.load(ordering: .acquiring) }
     var nextOffset: Int64 { _nextOffset.load(ordering: .acquiring) }
@@ -149,7 +155,7 @@ final class _Segment: @unchecked Sendable {
     func append(_ bytes: UnsafeRawBufferPointer, firstOffset: Int64, indexIntervalBytes: Int) -> Int64 {
         let position = _end.load(ordering: .relaxed)
         let newEnd = position + bytes.count
-        if newEnd > _pretouchRequested - _Segment.pretouchWindow / 2 { _pretouch(upTo: newEnd) }
+        if newEnd > _pretouchRequested - _pretouchWindow / 2 { _pretouch(upTo: newEnd) }
         let dst = log.base! + position
         dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         var next = firstOffset
@@ -163,6 +169,7 @@ final class _Segment: @unchecked Sendable {
             if _bytesSinceIndexEntry > indexIntervalBytes {
                 offsetIndex.append(offset: h.lastOffset, position: p)
                 timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+                _indexesDirty.store(true, ordering: .releasing)
                 _bytesSinceIndexEntry = 0
             }
             _bytesSinceIndexEntry += h.totalSize
@@ -178,16 +185,24 @@ final class _Segment: @unchecked Sendable {
     // MARK: - Pre-touching
 
     /// How far ahead of the writer pages are populated.
-    static let pretouchWindow = 32 << 20
+    static let maxPretouchWindow = 32 << 20
+    static let minPretouchWindow = 2 << 20
     static let _pretouchQueue = DispatchQueue(label: "weir.log.pretouch", qos: .utility)
 
     /// Asks the background pre-toucher to populate (`madvise(MADV_POPULATE_WRITE)`) the pages
-    /// from the last request up to `position + pretouchWindow`, so that the writer's `memcpy`
+    /// from the last request up to `position + window` (2–32 MiB, adapted to the append rate), so
+    /// that the writer's `memcpy`
     /// finds them mapped. First-touch page faults on a shared file mapping, not the copy, bound
     /// append bandwidth.
     func _pretouch(upTo position: Int) {
+        let now = _Sys.monotonicNanos()
+        // A writer that used up half a window within 200 ms gets a bigger one.
+        _pretouchWindow = now &- _lastPretouchNanos < 200_000_000
+            ? min(_pretouchWindow * 2, _Segment.maxPretouchWindow)
+            : max(_pretouchWindow / 2, _Segment.minPretouchWindow)
+        _lastPretouchNanos = now
         let from = max(_pretouchRequested, position)
-        let to = min(capacity, max(position, _pretouchRequested) + _Segment.pretouchWindow)
+        let to = min(capacity, max(position, _pretouchRequested) + _pretouchWindow)
         guard to > from, log.base != nil else { return }
         _pretouchRequested = to
         let segment = self
@@ -212,19 +227,28 @@ final class _Segment: @unchecked Sendable {
         guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
         let maxTs = maxTimestamp
         if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
+        _indexesDirty.store(true, ordering: .releasing)
         try log.truncate(to: end)
         try offsetIndex.file.trim()
         try timeIndex.file.trim()
     }
 
-    /// Writes everything up to `upTo` bytes (and the indexes) to disk.
-    func flush(upTo: Int) throws(LogError) {
+    /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
+    ///
+    /// The group commit of an active segment skips the indexes: recovery rebuilds the indexes of
+    /// every segment from the recovery point on, and an index entry only ever points at data
+    /// written before it, so the indexes of a segment wholly below the recovery point are synced
+    /// when it closes (roll, close) and are correct from then on.
+    func flush(upTo: Int, syncIndexes: Bool) throws(LogError) {
         let from = _flushedEnd.load(ordering: .acquiring)
-        guard upTo > from else { return }
-        try log.sync(offset: from, length: upTo - from)
-        try offsetIndex.file.sync()
-        try timeIndex.file.sync()
-        _flushedEnd.store(upTo, ordering: .releasing)
+        if upTo > from {
+            try log.sync(offset: from, length: upTo - from)
+            _flushedEnd.store(upTo, ordering: .releasing)
+        }
+        if syncIndexes && _indexesDirty.exchange(false, ordering: .acquiringAndReleasing) {
+            try offsetIndex.file.sync()
+            try timeIndex.file.sync()
+        }
     }
 
     /// Unlinks the segment's files. The mappings stay valid until the last reference goes.
