@@ -465,9 +465,8 @@ public final class Consumer: Sendable {
             try? await Task.sleep(until: until, clock: .continuous)
             return
         }
-        if configuration.isolationLevel == .readCommitted, targets.contains(where: { $0.log.lastStableOffset < $0.log.highWatermark && $0.waitAbove >= $0.log.lastStableOffset }) {
-            // An open transaction holds the last stable offset back: its end is an append.
-        }
+        // With read_committed, an open transaction holds the last stable offset back; its end is
+        // a marker append, which moves the high-water mark these waits watch.
         if targets.count == 1 {
             _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
             return
