@@ -1,0 +1,759 @@
+public import WeirLog
+import Foundation
+import Synchronization
+import WeirFormat
+
+/// A consumer of the embedded log, with the Kafka consumer's semantics: subscribe (topics or a
+/// pattern, with a group) or assign partitions, then `poll`, iterate `messages`, or `run` an
+/// `eachMessage` / `eachBatch` handler.
+///
+/// ```swift
+/// var config = ConsumerConfiguration(groupId: "orders")
+/// config.autoOffsetReset = .earliest
+/// let consumer = try Consumer(configuration: config, logDirectory: dir)
+/// consumer.subscribe(topics: ["orders"])
+/// try await consumer.run { message, context in
+///     handle(message.key, message.value)   // views into the log, no copy
+/// }
+/// ```
+///
+/// Offsets: the position is the next offset to fetch; the committed offset is the next offset
+/// to consume after a restart or a rebalance (last processed + 1, as Kafka commits it). Handlers
+/// mark a record processed when they return (or with `resolveOffset`); `poll` marks the records
+/// of the previous poll processed; the `messages` sequence marks a record processed when the
+/// next one is requested.
+public final class Consumer: Sendable {
+    public let configuration: ConsumerConfiguration
+    public let logDirectory: LogDirectory
+    /// The group coordinator shared by the consumers of `logDirectory`.
+    public let coordinator: GroupCoordinator
+
+    enum _Subscription: Sendable, Equatable {
+        case none
+        case topics(Set<String>)
+        case pattern(String)
+        case assigned
+    }
+
+    struct _Partition: Sendable {
+        var log: PartitionLog
+        /// The next offset to fetch (nil: not yet known).
+        var position: Int64?
+        var paused = false
+        /// The next offset to commit (last processed + 1).
+        var consumed: Int64?
+        /// Bumped on seek and revocation: batches fetched before are stale.
+        var epoch: UInt64 = 0
+        /// Transactions known to be aborted or committed: producer id → (marker offset, aborted).
+        var transactions: [Int64: (marker: Int64, aborted: Bool)] = [:]
+    }
+
+    struct _State: Sendable {
+        var subscription: _Subscription = .none
+        var listener: (any ConsumerRebalanceListener)?
+        var partitions: [TopicPartition: _Partition] = [:]
+        var order: [TopicPartition] = []
+        var nextStart = 0
+        var memberId: String?
+        var generation: Int32 = -1
+        var protocolName: ConsumerConfiguration.AssignmentStrategy?
+        var joinedTopics: Set<String> = []
+        var patternTopics: Set<String> = []
+        var patternRefreshed: ContinuousClock.Instant?
+        var lastCommitted: [TopicPartition: Int64] = [:]
+        var lastAutoCommit = ContinuousClock.now
+        var closed = false
+        /// `close()` started: no more joins.
+        var closing = false
+        var running = false
+        var epochCounter: UInt64 = 0
+    }
+
+    let _state = Mutex(_State())
+    let _rejoinNeeded = Atomic<Bool>(false)
+    let _memberLost = Atomic<Bool>(false)
+    let _joining = Atomic<Bool>(false)
+    let _lastPoll = Mutex(ContinuousClock.now)
+    /// Bumped to start or stop the heartbeat thread; a thread runs while it matches.
+    let _heartbeatGeneration = Atomic<Int>(0)
+    let _heartbeatRunning = Atomic<Bool>(false)
+    let _decoder = Mutex(_BatchDecoder())
+    /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
+    /// notice them with one atomic load per record.
+    let _revision = Atomic<UInt64>(0)
+
+    /// A consumer of `logDirectory`.
+    public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logDirectory = logDirectory
+        self.coordinator = GroupCoordinator.shared(for: logDirectory)
+    }
+
+    /// Parses Kafka-style properties (`group.id`, `auto.offset.reset`, …).
+    public convenience init(properties: [String: String], logDirectory: LogDirectory) throws(ConsumerError) {
+        try self.init(configuration: ConsumerConfiguration(properties: properties), logDirectory: logDirectory)
+    }
+
+    deinit {
+        _stopHeartbeat()
+    }
+
+    // MARK: - Subscription and assignment
+
+    /// Subscribes to `topics` with the group (`group.id` is required); partitions are assigned
+    /// by the group coordinator at the next poll.
+    public func subscribe(topics: [String], listener: (any ConsumerRebalanceListener)? = nil) throws(ConsumerError) {
+        try _subscribe(.topics(Set(topics)), listener)
+    }
+
+    /// Subscribes to every topic whose whole name matches the regular expression `pattern`
+    /// (internal topics such as `__consumer_offsets` excluded); new topics are picked up every
+    /// `metadata.max.age.ms`.
+    public func subscribe(pattern: String, listener: (any ConsumerRebalanceListener)? = nil) throws(ConsumerError) {
+        do { _ = try Regex(pattern) } catch {
+            throw ConsumerError(.invalidConfig, "the topic pattern '\(pattern)' is not a valid regular expression: \(error).")
+        }
+        try _subscribe(.pattern(pattern), listener)
+    }
+
+    func _subscribe(_ s: _Subscription, _ listener: (any ConsumerRebalanceListener)?) throws(ConsumerError) {
+        guard configuration.groupId != nil else {
+            throw ConsumerError(.invalidConfig, "subscribe needs group.id; set group.id, or use assign(_:) without a group.", key: "group.id")
+        }
+        try _state._withLock { (st) throws(ConsumerError) in
+            if st.closed { throw Self._closedError }
+            if st.subscription == .assigned {
+                throw ConsumerError(.illegalState, "this consumer uses assign(_:); call unsubscribe() before subscribe.")
+            }
+            st.subscription = s
+            st.listener = listener
+            st.patternRefreshed = nil
+        }
+    }
+
+    /// Assigns partitions manually (no group management; commits still go to `group.id` if set).
+    public func assign(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        var logs: [TopicPartition: PartitionLog] = [:]
+        for tp in partitions {
+            do { logs[tp] = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
+        }
+        try _state._withLock { (st) throws(ConsumerError) in
+            if st.closed { throw Self._closedError }
+            if case .topics = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
+            if case .pattern = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
+            st.subscription = partitions.isEmpty ? .none : .assigned
+            var next: [TopicPartition: _Partition] = [:]
+            for tp in partitions { next[tp] = st.partitions[tp] ?? _Partition(log: logs[tp]!) }
+            st.partitions = next
+            st.order = next.keys.sorted()
+        }
+    }
+
+    /// Leaves the group (committing first with `enable.auto.commit`) and drops the assignment.
+    public func unsubscribe() async {
+        await _leaveGroup(callListener: true)
+        _state._withLock { st in
+            st.subscription = .none
+            st.partitions = [:]
+            st.order = []
+        }
+    }
+
+    /// The partitions assigned to this consumer now.
+    public func assignment() -> [TopicPartition] { _state._withLock { $0.order } }
+
+    /// The subscribed topics (for a pattern, the topics it matched at the last refresh).
+    public func subscription() -> [String] {
+        _state._withLock { st in
+            switch st.subscription {
+            case .topics(let t): t.sorted()
+            case .pattern: st.patternTopics.sorted()
+            default: []
+            }
+        }
+    }
+
+    /// The group generation this consumer is part of (Kafka's `groupMetadata()`), nil outside a group.
+    public func groupMetadata() -> ConsumerGroupMetadata? {
+        guard let g = configuration.groupId else { return nil }
+        return _state._withLock { st in
+            st.memberId.map { ConsumerGroupMetadata(groupId: g, generationId: st.generation, memberId: $0, groupInstanceId: configuration.groupInstanceId) }
+        }
+    }
+
+    // MARK: - Positions
+
+    /// Moves the position of an assigned partition: the next poll fetches from `offset`.
+    public func seek(_ tp: TopicPartition, to offset: Int64) throws(ConsumerError) {
+        try _withPartition(tp) { (p, st) in
+            p.position = offset
+            st.epochCounter += 1
+            p.epoch = st.epochCounter
+        }
+    }
+
+    /// Seeks to the log-start offset of each partition.
+    public func seekToBeginning(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        for tp in partitions { try _withPartition(tp) { (p, st) in p.position = p.log.logStartOffset; st.epochCounter += 1; p.epoch = st.epochCounter } }
+    }
+
+    /// Seeks to the high-water mark of each partition.
+    public func seekToEnd(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        for tp in partitions { try _withPartition(tp) { (p, st) in p.position = p.log.highWatermark; st.epochCounter += 1; p.epoch = st.epochCounter } }
+    }
+
+    /// Seeks to the first record whose timestamp is ≥ `timestamp` (ms), or the end.
+    public func seek(_ tp: TopicPartition, toTimestamp timestamp: Int64) throws(ConsumerError) {
+        try _withPartition(tp) { (p, st) in
+            p.position = p.log.offset(forTimestamp: timestamp)?.offset ?? p.log.highWatermark
+            st.epochCounter += 1
+            p.epoch = st.epochCounter
+        }
+    }
+
+    /// The next offset this consumer fetches from `tp` (resolving it from the committed offset or
+    /// `auto.offset.reset` when not yet known).
+    public func position(_ tp: TopicPartition) throws(ConsumerError) -> Int64 {
+        try _resolvePositions()
+        return try _withPartition(tp) { (p, _) in p.position ?? 0 }
+    }
+
+    /// The group's committed offset of `tp` (nil without `group.id` or without a commit).
+    public func committed(_ tp: TopicPartition) -> OffsetAndMetadata? {
+        guard let g = configuration.groupId else { return nil }
+        return coordinator.committedOffsets(groupId: g)[tp]
+    }
+
+    /// Stops fetching from these partitions (their positions are kept).
+    public func pause(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        for tp in partitions { try _withPartition(tp) { (p, _) in p.paused = true } }
+    }
+
+    /// Resumes fetching from these partitions.
+    public func resume(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        for tp in partitions { try _withPartition(tp) { (p, _) in p.paused = false } }
+    }
+
+    /// The paused partitions.
+    public func paused() -> [TopicPartition] { _state._withLock { st in st.order.filter { st.partitions[$0]!.paused } } }
+
+    /// The log-start offsets (Kafka's `beginningOffsets`).
+    public func beginningOffsets(_ partitions: [TopicPartition]) throws(ConsumerError) -> [TopicPartition: Int64] {
+        var out: [TopicPartition: Int64] = [:]
+        for tp in partitions { do { out[tp] = try logDirectory.partition(tp).logStartOffset } catch { throw ConsumerError(error) } }
+        return out
+    }
+
+    /// The high-water marks, or last stable offsets with `read_committed` (Kafka's `endOffsets`).
+    public func endOffsets(_ partitions: [TopicPartition]) throws(ConsumerError) -> [TopicPartition: Int64] {
+        var out: [TopicPartition: Int64] = [:]
+        for tp in partitions {
+            do {
+                let log = try logDirectory.partition(tp)
+                out[tp] = configuration.isolationLevel == .readCommitted ? log.lastStableOffset : log.highWatermark
+            } catch { throw ConsumerError(error) }
+        }
+        return out
+    }
+
+    /// Records not yet consumed per assigned partition: end offset − position.
+    public func lag() -> [TopicPartition: Int64] {
+        _state._withLock { st in
+            st.partitions.mapValues { p in
+                let end = configuration.isolationLevel == .readCommitted ? p.log.lastStableOffset : p.log.highWatermark
+                return max(0, end - (p.position ?? p.log.logStartOffset))
+            }
+        }
+    }
+
+    static let _closedError = ConsumerError(.consumerClosed, "the consumer is closed; create a new one.")
+
+    func _withPartition<R>(_ tp: TopicPartition, _ body: (inout _Partition, inout _State) -> R) throws(ConsumerError) -> R {
+        try _state._withLock { (st) throws(ConsumerError) -> R in
+            guard var p = st.partitions[tp] else {
+                throw ConsumerError(.illegalState, "\(tp) is not assigned to this consumer (assignment: \(st.order.map(\.description).joined(separator: ", "))).")
+            }
+            let r = body(&p, &st)
+            st.partitions[tp] = p
+            _revision.add(1, ordering: .releasing)
+            return r
+        }
+    }
+
+    /// Gives every partition without a position one: the committed offset, else
+    /// `auto.offset.reset`.
+    func _resolvePositions() throws(ConsumerError) {
+        let missing = _state._withLock { st in st.order.filter { st.partitions[$0]!.position == nil } }
+        guard !missing.isEmpty else { return }
+        let committed = configuration.groupId.map { coordinator.committedOffsets(groupId: $0) } ?? [:]
+        for tp in missing {
+            let offset: Int64
+            if let c = committed[tp] {
+                offset = c.offset
+            } else {
+                offset = try _reset(tp, reason: "no committed offset")
+            }
+            _state._withLock { st in
+                if st.partitions[tp]?.position == nil {
+                    st.partitions[tp]?.position = offset
+                    if committed[tp] != nil { st.lastCommitted[tp] = offset }
+                }
+            }
+        }
+    }
+
+    /// The offset `auto.offset.reset` gives `tp`.
+    func _reset(_ tp: TopicPartition, reason: String) throws(ConsumerError) -> Int64 {
+        let log: PartitionLog
+        do { log = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
+        switch configuration.autoOffsetReset {
+        case .earliest: return log.logStartOffset
+        case .latest: return log.highWatermark
+        case .none:
+            throw ConsumerError(.noOffset, "\(tp): \(reason) and auto.offset.reset=none; commit an offset, seek, or set auto.offset.reset to earliest or latest.")
+        }
+    }
+
+    // MARK: - Polling
+
+    /// Kafka's `poll`: returns up to `max.poll.records` owned records, waiting up to `timeout`
+    /// for some (an empty array after the timeout). The records returned by the previous poll
+    /// count as processed (their offsets are what auto-commit commits).
+    public func poll(timeout: Duration) async throws(ConsumerError) -> [ConsumerRecord] {
+        _markPositionsConsumed()
+        let batches = try await _pollBatches(timeout: timeout)
+        var out: [ConsumerRecord] = []
+        for b in batches { for m in b { out.append(m.copy()) } }
+        return out
+    }
+
+    /// Polls batches (one per partition that had records) and moves the positions past them.
+    func _pollBatches(timeout: Duration) async throws(ConsumerError) -> [ConsumerBatch] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
+        while true {
+            if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
+            _lastPoll._withLock { $0 = clock.now }
+            try await _maintainGroup()
+            try _maybeAutoCommit()
+            try _resolvePositions()
+            let (batches, bytes, targets) = try _fetchOnce()
+            let now = clock.now
+            if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+                _advance(batches)
+                return batches
+            }
+            if batches.isEmpty, !targets.isEmpty, targets.allSatisfy({ $0.ended }) {
+                // Only control records / aborted transactions were there: move past them.
+                _advancePositions(targets)
+            }
+            if now >= deadline { return [] }
+            let until = min(deadline, batches.isEmpty ? deadline : fetchDeadline, now + .milliseconds(max(1, configuration.fetchMaxWaitMs)))
+            await _waitForData(targets, until: until)
+            if Task.isCancelled { throw ConsumerError(.cancelled, "the poll was cancelled.") }
+        }
+    }
+
+    struct _Target: Sendable {
+        var tp: TopicPartition
+        var log: PartitionLog
+        /// The offset data must pass to be worth a new fetch.
+        var waitAbove: Int64
+        var nextPosition: Int64
+        var ended: Bool
+        var epoch: UInt64
+    }
+
+    /// One fetch over the fetchable partitions, without waiting.
+    func _fetchOnce() throws(ConsumerError) -> ([ConsumerBatch], Int, [_Target]) {
+        let (parts, start) = _state._withLock { st -> ([(TopicPartition, _Partition)], Int) in
+            let ps = st.order.compactMap { tp -> (TopicPartition, _Partition)? in
+                guard let p = st.partitions[tp], !p.paused, p.position != nil else { return nil }
+                return (tp, p)
+            }
+            let s = st.nextStart
+            st.nextStart &+= 1
+            return (ps, s)
+        }
+        guard !parts.isEmpty else { return ([], 0, []) }
+        var out: [ConsumerBatch] = []
+        var targets: [_Target] = []
+        var bytes = 0
+        var budget = configuration.maxPollRecords
+        let committed = configuration.isolationLevel == .readCommitted
+        for i in 0..<parts.count {
+            let (tp, p) = parts[(start + i) % parts.count]
+            var position = p.position!
+            let log = p.log
+            let limit = committed ? log.lastStableOffset : log.highWatermark
+            var read: LogReadResult
+            do {
+                read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - bytes)), maxOffset: limit)
+            } catch where error.code == .offsetOutOfRange {
+                position = try _reset(tp, reason: "position \(position) is out of range [\(log.logStartOffset), \(log.highWatermark)]")
+                _state._withLock { $0.partitions[tp]?.position = position }
+                do { read = try log.read(from: position, maxBytes: configuration.maxPartitionFetchBytes, maxOffset: limit) } catch { throw ConsumerError(error) }
+            } catch {
+                throw ConsumerError(error)
+            }
+            var target = _Target(tp: tp, log: log, waitAbove: max(position, read.highWatermark), nextPosition: position, ended: false, epoch: p.epoch)
+            if read.batches.isEmpty || budget == 0 {
+                targets.append(target)
+                continue
+            }
+            var txns = p.transactions
+            let batch = try _decoder._withLock { (d) throws(ConsumerError) -> ConsumerBatch in
+                try d.decode(tp, batches: read.batches, from: position, maxRecords: budget, checkCRCs: configuration.checkCRCs,
+                             highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset) { h in
+                    committed && h.isTransactional && Self._isAborted(h, log: log, limit: limit, cache: &txns)
+                }
+            }
+            if committed { _state._withLock { $0.partitions[tp]?.transactions = txns } }
+            target.nextPosition = batch.nextOffset
+            target.ended = batch.isEmpty && batch.nextOffset > position
+            targets.append(target)
+            if !batch.isEmpty {
+                out.append(batch)
+                bytes += read.byteCount
+                budget -= batch.count
+            }
+        }
+        return (out, bytes, targets)
+    }
+
+    /// Whether the transactional batch `h` belongs to an aborted transaction: the first control
+    /// batch of its producer after it (below the last stable offset, so it exists) decides.
+    static func _isAborted(_ h: RecordBatchHeader, log: PartitionLog, limit: Int64, cache: inout [Int64: (marker: Int64, aborted: Bool)]) -> Bool {
+        if let c = cache[h.producerId], c.marker > h.baseOffset { return c.aborted }
+        var next = h.nextOffset
+        while next < limit, let r = try? log.read(from: next, maxBytes: 1 << 20, maxOffset: limit), !r.batches.isEmpty {
+            for b in r.batches where b.isControl && b.producerId == h.producerId && b.baseOffset >= h.nextOffset {
+                var aborted = false
+                b.withUnsafeBytes { bytes in
+                    UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
+                        if let rec = try? it.next(), let m = try? ControlRecord(rec) { aborted = m.type == .abort }
+                    }
+                }
+                cache[h.producerId] = (b.baseOffset, aborted)
+                return aborted
+            }
+            next = r.nextOffset
+        }
+        return false
+    }
+
+    /// Moves positions past delivered batches (unless a seek happened meanwhile).
+    func _advance(_ batches: [ConsumerBatch]) {
+        _state._withLock { st in
+            for b in batches { st.partitions[b.topicPartition]?.position = b.nextOffset }
+        }
+    }
+
+    func _advancePositions(_ targets: [_Target]) {
+        _state._withLock { st in
+            for t in targets where t.ended && st.partitions[t.tp]?.epoch == t.epoch { st.partitions[t.tp]?.position = t.nextPosition }
+        }
+    }
+
+    /// Waits (without spinning) until one of the partitions gets new data, or `until`.
+    func _waitForData(_ targets: [_Target], until: ContinuousClock.Instant) async {
+        let timeout = until - ContinuousClock.now
+        guard timeout > .zero else { return }
+        if targets.isEmpty {
+            try? await Task.sleep(until: until, clock: .continuous)
+            return
+        }
+        // With read_committed, an open transaction holds the last stable offset back; its end is
+        // a marker append, which moves the high-water mark these waits watch.
+        if targets.count == 1 {
+            _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for t in targets {
+                group.addTask { _ = try? await t.log.waitForHighWatermark(above: t.waitAbove, timeout: timeout) }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: - Commits
+
+    /// Marks every position as processed (for `poll`: the previous poll's records are done).
+    func _markPositionsConsumed() {
+        _state._withLock { st in
+            for tp in st.order { if let pos = st.partitions[tp]!.position { st.partitions[tp]!.consumed = pos } }
+        }
+    }
+
+    /// Marks `offset` of `tp` processed: `offset + 1` is committed next.
+    func _markProcessed(_ tp: TopicPartition, offset: Int64, epoch: UInt64? = nil) {
+        _state._withLock { st in
+            guard let p = st.partitions[tp], epoch == nil || p.epoch == epoch else { return }
+            if (p.consumed ?? -1) < offset + 1 { st.partitions[tp]!.consumed = offset + 1 }
+        }
+    }
+
+    /// Commits the processed offsets of every assigned partition (Kafka's `commitSync()`).
+    public func commit() throws(ConsumerError) {
+        let offsets = _state._withLock { st in
+            st.partitions.compactMapValues { p in p.consumed }.filter { st.lastCommitted[$0.key] != $0.value }
+        }
+        try commit(offsets)
+    }
+
+    /// Commits explicit offsets: for each partition, the next offset to consume (last processed
+    /// + 1), as Kafka's `commitSync(Map)` and KafkaJS's `commitOffsets` take them.
+    public func commit(_ offsets: [TopicPartition: Int64], metadata: String = "") throws(ConsumerError) {
+        guard !offsets.isEmpty else { return }
+        guard let group = configuration.groupId else {
+            throw ConsumerError(.invalidConfig, "commit needs group.id; set group.id to store offsets.", key: "group.id")
+        }
+        let (member, generation) = _state._withLock { st in (st.subscription == .assigned ? nil : st.memberId, st.generation) }
+        if member == nil, _state._withLock({ st in st.subscription != .assigned && st.subscription != .none }) {
+            throw ConsumerError(.rebalanceInProgress, "not a member of group \(group) yet (or any more); poll to join, then commit.", isRetriable: true)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try coordinator.commitOffsets(groupId: group, memberId: member, generationId: generation,
+                                      offsets.mapValues { OffsetAndMetadata(offset: $0, metadata: metadata, commitTimestamp: now) })
+        _state._withLock { st in for (tp, o) in offsets { st.lastCommitted[tp] = o } }
+    }
+
+    /// Commits when `enable.auto.commit` is set and `auto.commit.interval.ms` has passed since
+    /// the last auto-commit (KafkaJS's `commitOffsetsIfNecessary`).
+    public func commitOffsetsIfNecessary() throws(ConsumerError) {
+        try _maybeAutoCommit()
+    }
+
+    func _maybeAutoCommit() throws(ConsumerError) {
+        guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
+        let due = _state._withLock { st in
+            if ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) && st.memberId != nil || st.subscription == .assigned && ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) {
+                st.lastAutoCommit = .now
+                return true
+            }
+            return false
+        }
+        if due {
+            do { try commit() } catch where error.code == .rebalanceInProgress {
+                // The generation is over; the next poll rejoins.
+                _rejoinNeeded.store(true, ordering: .relaxed)
+            }
+        }
+    }
+
+    /// Commits the processed offsets of `partitions` before they go (auto-commit only).
+    func _commitBeforeRevoke(_ partitions: [TopicPartition]) {
+        guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
+        let offsets = _state._withLock { st in
+            var o: [TopicPartition: Int64] = [:]
+            for tp in partitions { if let c = st.partitions[tp]?.consumed, st.lastCommitted[tp] != c { o[tp] = c } }
+            return o
+        }
+        try? commit(offsets)
+    }
+
+    // MARK: - Group membership
+
+    func _subscribedTopics() -> Set<String>? {
+        let (sub, refreshed, cached) = _state._withLock { ($0.subscription, $0.patternRefreshed, $0.patternTopics) }
+        switch sub {
+        case .topics(let t):
+            return Set(t.filter { logDirectory.topicNames.contains($0) })
+        case .pattern(let p):
+            if let r = refreshed, ContinuousClock.now - r < .milliseconds(configuration.metadataMaxAgeMs) { return cached }
+            guard let regex = try? Regex(p) else { return [] }
+            let topics = Set(logDirectory.topicNames.filter { !$0.hasPrefix("__") && (try? regex.wholeMatch(in: $0)) != nil })
+            _state._withLock { $0.patternTopics = topics; $0.patternRefreshed = .now }
+            return topics
+        default:
+            return nil
+        }
+    }
+
+    /// Joins or rejoins the group when needed, calling the rebalance listener.
+    func _maintainGroup() async throws(ConsumerError) {
+        guard let groupId = configuration.groupId, let topics = _subscribedTopics() else { return }
+        if _state._withLock({ $0.closing }) { throw Self._closedError }
+        let (memberId, joined, listener, owned, proto) = _state._withLock { st in
+            (st.memberId, st.joinedTopics, st.listener, st.order, st.protocolName)
+        }
+        let lost = _memberLost.exchange(false, ordering: .acquiringAndReleasing)
+        guard memberId == nil || lost || _rejoinNeeded.load(ordering: .acquiring) || topics != joined else { return }
+        var currentMember = memberId
+        if lost {
+            if !owned.isEmpty { await listener?.onPartitionsLost(owned, consumer: self) }
+            _state._withLock { st in
+                st.partitions = [:]
+                st.order = []
+                st.memberId = nil
+            }
+            currentMember = nil
+        } else if (proto ?? configuration.partitionAssignmentStrategy[0]) != .cooperativeSticky && !owned.isEmpty {
+            _commitBeforeRevoke(owned)
+            await listener?.onPartitionsRevoked(owned, consumer: self)
+            _state._withLock { st in
+                st.partitions = [:]
+                st.order = []
+            }
+        }
+        _rejoinNeeded.store(false, ordering: .releasing)
+        _joining.store(true, ordering: .releasing)
+        defer { _joining.store(false, ordering: .releasing) }
+        var attempts = 0
+        var response: JoinGroupResponse
+        var assignment: [TopicPartition]
+        while true {
+            attempts += 1
+            let ownedNow = _state._withLock { $0.order }
+            let request = JoinGroupRequest(groupId: groupId, memberId: currentMember ?? "", groupInstanceId: configuration.groupInstanceId,
+                                           clientId: configuration.clientId, topics: topics, protocols: configuration.partitionAssignmentStrategy,
+                                           sessionTimeoutMs: configuration.sessionTimeoutMs, rebalanceTimeoutMs: configuration.maxPollIntervalMs,
+                                           ownedPartitions: ownedNow)
+            do {
+                response = try await coordinator.joinGroup(request)
+                assignment = try coordinator.syncGroup(groupId: groupId, memberId: response.memberId, generationId: response.generationId)
+                break
+            } catch where error.code == .rebalanceInProgress && attempts < 100 {
+                if coordinator.heartbeat(groupId: groupId, memberId: currentMember ?? "", generationId: -1) == .unknownMember {
+                    currentMember = nil
+                }
+                if Task.isCancelled { throw ConsumerError(.cancelled, "joining group \(groupId) was cancelled.") }
+                continue
+            }
+        }
+        if _state._withLock({ $0.closing }) {
+            // Closed while joining: leave again at once (a static member keeps its place).
+            if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: response.memberId) }
+            throw Self._closedError
+        }
+        let new = Set(assignment)
+        var logs: [TopicPartition: PartitionLog] = [:]
+        for tp in new { logs[tp] = try? logDirectory.partition(tp) }
+        let (revoked, added) = _state._withLock { st -> ([TopicPartition], [TopicPartition]) in
+            st.memberId = response.memberId
+            st.generation = response.generationId
+            st.protocolName = response.protocolName
+            st.joinedTopics = topics
+            let old = Set(st.order)
+            return (old.subtracting(new).sorted(), new.subtracting(old).sorted())
+        }
+        if !revoked.isEmpty {
+            _commitBeforeRevoke(revoked)
+            await listener?.onPartitionsRevoked(revoked, consumer: self)
+            // Incremental protocol: the revoked partitions go to their new owner in the next round.
+            if response.protocolName == .cooperativeSticky { _rejoinNeeded.store(true, ordering: .releasing) }
+        }
+        _state._withLock { st in
+            for tp in revoked { st.partitions[tp] = nil; st.lastCommitted[tp] = nil }
+            for tp in added { if let log = logs[tp] { st.partitions[tp] = _Partition(log: log) } }
+            st.order = st.partitions.keys.sorted()
+            st.epochCounter += 1
+        }
+        _revision.add(1, ordering: .releasing)
+        await listener?.onPartitionsAssigned(added, consumer: self)
+        _startHeartbeat()
+    }
+
+    /// Starts the heartbeat thread (Kafka's consumer heartbeat thread): a dedicated thread, so
+    /// that handlers keeping the cooperative pool busy do not make the session time out — only
+    /// `max.poll.interval.ms` judges the processing loop.
+    func _startHeartbeat() {
+        guard !_heartbeatRunning.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let generation = _heartbeatGeneration.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
+        let weak = _WeakConsumer(self)
+        let interval = Double(configuration.heartbeatIntervalMs) / 1000
+        let thread = Thread {
+            while true {
+                do {
+                    guard let c = weak.value, c._heartbeatGeneration.load(ordering: .acquiring) == generation, c._heartbeatOnce() else { return }
+                }
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+        thread.name = "weir.consumer.heartbeat"
+        thread.start()
+    }
+
+    func _stopHeartbeat() {
+        _heartbeatGeneration.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        _heartbeatRunning.store(false, ordering: .releasing)
+    }
+
+    final class _WeakConsumer: @unchecked Sendable {
+        weak var value: Consumer?
+        init(_ c: Consumer) { value = c }
+    }
+
+    /// One heartbeat; false when the loop should stop.
+    func _heartbeatOnce() -> Bool {
+        guard let groupId = configuration.groupId else { return false }
+        let (closed, memberId, generation) = _state._withLock { ($0.closed, $0.memberId, $0.generation) }
+        if closed { return false }
+        guard let memberId, !_joining.load(ordering: .acquiring) else { return true }
+        let sincePoll = ContinuousClock.now - _lastPoll._withLock { $0 }
+        if sincePoll > .milliseconds(configuration.maxPollIntervalMs) {
+            // Kafka: the member leaves so the group can move on; the next poll rejoins.
+            coordinator.leaveGroup(groupId: groupId, memberId: memberId)
+            _state._withLock { if $0.memberId == memberId { $0.memberId = nil } }
+            _memberLost.store(true, ordering: .releasing)
+            return true
+        }
+        switch coordinator.heartbeat(groupId: groupId, memberId: memberId, generationId: generation) {
+        case .ok: break
+        case .rebalanceInProgress, .illegalGeneration: _rejoinNeeded.store(true, ordering: .releasing)
+        case .unknownMember: _memberLost.store(true, ordering: .releasing)
+        }
+        return true
+    }
+
+    /// Sends a heartbeat now (KafkaJS's `heartbeat()` inside a long handler).
+    public func heartbeat() {
+        _ = _heartbeatOnce()
+    }
+
+    func _leaveGroup(callListener: Bool) async {
+        defer { _revision.add(1, ordering: .releasing) }
+        let (memberId, owned, listener) = _state._withLock { ($0.memberId, $0.order, $0.listener) }
+        guard let groupId = configuration.groupId else { return }
+        if _state._withLock({ $0.subscription == .assigned }) {
+            if configuration.enableAutoCommit { try? commit() }
+            return
+        }
+        guard let memberId else { return }
+        _commitBeforeRevoke(owned)
+        if callListener && !owned.isEmpty { await listener?.onPartitionsRevoked(owned, consumer: self) }
+        _stopHeartbeat()
+        // A static member does not leave: a restart within session.timeout.ms keeps its partitions.
+        if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: memberId) }
+        _state._withLock { st in
+            st.memberId = nil
+            st.partitions = [:]
+            st.order = []
+        }
+    }
+
+    /// Commits (with `enable.auto.commit`), calls `onPartitionsRevoked`, leaves the group (a
+    /// dynamic member; a static member keeps its place until `session.timeout.ms`) and closes.
+    public func close() async {
+        defer { _revision.add(1, ordering: .releasing) }
+        let already = _state._withLock { st in
+            defer { st.closing = true; st.running = false }
+            return st.closing
+        }
+        if already { return }
+        await _leaveGroup(callListener: true)
+        _stopHeartbeat()
+        _state._withLock { $0.closed = true }
+    }
+
+    /// Stops without committing or leaving, as a crashed process would: the group notices when
+    /// the session times out. For tests of failure handling.
+    func _simulateCrash() {
+        _stopHeartbeat()
+        _state._withLock { $0.closed = true; $0.closing = true; $0.running = false }
+    }
+}

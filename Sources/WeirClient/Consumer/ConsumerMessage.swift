@@ -1,0 +1,93 @@
+public import WeirFormat
+public import WeirLog
+
+/// One record handed to a consumer handler, without copying: key, value and headers are views
+/// into the log's mapping (or, for a compressed batch, into the batch's decompressed buffer).
+///
+/// Valid only during the handler call that received it (`eachMessage`, `eachBatch`,
+/// `ConsumerBatch.forEach`). Call `copy()` for a `ConsumerRecord` that outlives it.
+public struct ConsumerMessage {
+    /// The record's topic and partition.
+    public let topicPartition: TopicPartition
+    /// The record itself (offset, timestamp, key, value, headers as views).
+    public let record: UnsafeRecordView
+    /// The batch's timestamp type (`CreateTime` or `LogAppendTime`).
+    public let timestampType: TimestampType
+
+    @inlinable init(topicPartition: TopicPartition, record: UnsafeRecordView, timestampType: TimestampType) {
+        self.topicPartition = topicPartition
+        self.record = record
+        self.timestampType = timestampType
+    }
+
+    public var topic: String { topicPartition.topic }
+    public var partition: Int32 { topicPartition.partition }
+    public var offset: Int64 { record.offset }
+    public var timestamp: Int64 { record.timestamp }
+    /// The key, nil for a null key. Valid only during the handler call.
+    public var key: UnsafeRawBufferPointer? { record.key }
+    /// The value, nil for a null value (a tombstone). Valid only during the handler call.
+    public var value: UnsafeRawBufferPointer? { record.value }
+    /// The headers, as views. Valid only during the handler call.
+    public var headers: UnsafeRecordHeaders { record.headers }
+
+    /// An owned copy that may outlive the handler call.
+    public func copy() -> ConsumerRecord {
+        ConsumerRecord(topicPartition: topicPartition, timestampType: timestampType, Record(record))
+    }
+}
+
+/// A consumed record that owns its bytes (Sendable): what the `AsyncSequence` delivers and what
+/// `ConsumerMessage.copy()` returns.
+public struct ConsumerRecord: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var timestamp: Int64
+    public var timestampType: TimestampType
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [RecordHeader]
+
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64, timestampType: TimestampType = .createTime,
+                key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.timestampType = timestampType
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    init(topicPartition: TopicPartition, timestampType: TimestampType, _ r: Record) {
+        self.init(topic: topicPartition.topic, partition: topicPartition.partition, offset: r.offset, timestamp: r.timestamp,
+                  timestampType: timestampType, key: r.key, value: r.value, headers: r.headers)
+    }
+
+    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
+    /// The value as UTF-8 text (nil for a null value).
+    public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
+    /// The key as UTF-8 text (nil for a null key).
+    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// A committed offset: the next offset to consume (last processed + 1), with its metadata.
+public struct OffsetAndMetadata: Sendable, Hashable {
+    /// The next offset to consume.
+    public var offset: Int64
+    /// Free-form metadata stored with the commit.
+    public var metadata: String
+    /// When the commit was made (ms since the epoch).
+    public var commitTimestamp: Int64
+    /// The leader epoch (-1: unknown; the embedded log has one epoch).
+    public var leaderEpoch: Int32
+
+    public init(offset: Int64, metadata: String = "", commitTimestamp: Int64 = 0, leaderEpoch: Int32 = -1) {
+        self.offset = offset
+        self.metadata = metadata
+        self.commitTimestamp = commitTimestamp
+        self.leaderEpoch = leaderEpoch
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+import WeirCompression
+import WeirFormat
+import WeirLog
+@testable import WeirClient
+
+/// A fresh log directory under the system temp folder, removed by `remove()`.
+struct ConsumerTestDir {
+    let path: String
+    let log: LogDirectory
+
+    init(_ name: String = "weirconsumer") throws {
+        let template = NSTemporaryDirectory() + "\(name)-XXXXXX"
+        var bytes = Array(template.utf8CString)
+        let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(p != nil, "mkdtemp failed")
+        path = String(cString: p!)
+        log = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil, defaultConfig: LogConfig(segmentBytes: 1 << 20)))
+    }
+
+    func reopen() throws -> LogDirectory {
+        try log.close()
+        return try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil, defaultConfig: LogConfig(segmentBytes: 1 << 20)))
+    }
+
+    func remove() {
+        try? log.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Appends `count` records "<prefix>-<i>" (keys "k<i>") to a partition, `perBatch` to a batch.
+@discardableResult
+func produce(_ dir: LogDirectory, _ topic: String, partition: Int32, count: Int, from: Int = 0, prefix: String? = nil,
+             perBatch: Int = 10, codec: CompressionCodec = .none, headers: [RecordHeader] = []) throws -> Int64 {
+    let log = try dir.partition(topic, partition)
+    var i = from
+    var last: Int64 = -1
+    while i < from + count {
+        let b = try RecordBatchBuilder(codec: codec, batchSizeLimit: Int(Int32.max))
+        for j in i..<min(i + perBatch, from + count) {
+            _ = b.append(timestamp: 1_700_000_000_000 + Int64(j), key: Array("k\(j)".utf8),
+                         value: Array("\(prefix ?? "\(topic)-\(partition)")-\(j)".utf8), headers: headers)
+        }
+        i = min(i + perBatch, from + count)
+        let bytes = try b.build()
+        last = try bytes.withUnsafeBytes { try log.append($0) }.lastOffset
+    }
+    return last
+}
+
+/// A thread-safe list for handler results.
+final class Collected<T: Sendable>: Sendable {
+    let items = Mutex<[T]>([])
+    func append(_ x: T) { items.withLock { $0.append(x) } }
+    var all: [T] { items.withLock { $0 } }
+    var count: Int { items.withLock { $0.count } }
+    func removeAll() { items.withLock { $0.removeAll() } }
+}
+
+/// A small group configuration for fast tests.
+func groupConfig(_ group: String, strategy: ConsumerConfiguration.AssignmentStrategy = .range) -> ConsumerConfiguration {
+    var c = ConsumerConfiguration(groupId: group)
+    c.autoOffsetReset = .earliest
+    c.sessionTimeoutMs = 1_000
+    c.heartbeatIntervalMs = 20
+    c.maxPollIntervalMs = 60_000
+    c.fetchMaxWaitMs = 20
+    c.enableAutoCommit = false
+    c.partitionAssignmentStrategy = [strategy]
+    return c
+}
+
+extension ConsumerRecord {
+    var text: String { valueString ?? "" }
+}
