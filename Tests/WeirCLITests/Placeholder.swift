@@ -1,4 +1,0 @@
-import Testing
-@testable import WeirCLI
-
-@Test func moduleLoads() {}
