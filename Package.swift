@@ -56,7 +56,7 @@ let package = Package(
         // Producer, consumer, admin on top of the log.
         .target(
             name: "WeirClient",
-            dependencies: ["WeirLog"],
+            dependencies: ["WeirLog", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
         // Workloads, payloads, measurement and reports.

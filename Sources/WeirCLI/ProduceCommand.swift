@@ -63,16 +63,17 @@ public struct ProduceCommand: AsyncParsableCommand {
         }
         let recordHeaders = try TopicsCommand.parseConfigs(headers, flag: "--header").sorted { $0.key < $1.key }
             .map { RecordHeader(key: $0.key, value: Array($0.value.utf8)) }
-        let lines: [Substring]
+        // Lines are produced as they are read (standard input is streamed, not buffered whole).
+        var nextLine: () -> Substring?
         if let input {
             guard let text = try? String(contentsOfFile: input, encoding: .utf8) else {
                 throw CLIError.usage("cannot read --input '\(input)'; check the path.")
             }
-            lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+            if lines.last == "" { lines.removeLast() }  // the newline that ends the file
+            nextLine = { lines.popFirst() }
         } else {
-            var all: [Substring] = []
-            while let line = readLine(strippingNewline: true) { all.append(Substring(line)) }
-            lines = all
+            nextLine = { readLine(strippingNewline: true).map { Substring($0) } }
         }
         let log = try TopicsCommand.open(dir.logDir)
         defer { try? log.close() }
@@ -99,9 +100,8 @@ public struct ProduceCommand: AsyncParsableCommand {
             throw CLIError.failure(error.message)
         }
         var lineNumber = 0
-        for var line in lines {
+        while var line = nextLine() {
             lineNumber += 1
-            if line.isEmpty && lineNumber == lines.count { break }  // the newline at the end of the input
             if line.hasSuffix("\r") { line = line.dropLast() }
             var key: [UInt8]? = nil
             var value = Array(line.utf8)

@@ -16,13 +16,13 @@ final class _ProducerTransactions: Sendable {
     let state = Mutex(State())
 
     func recordFailure(_ e: ClientError) {
-        state.withLock { s in if s.phase == .inTransaction && s.failure == nil { s.failure = e } }
+        state._withLock { s in if s.phase == .inTransaction && s.failure == nil { s.failure = e } }
     }
 
     /// Called before a record for `tp` is accumulated: checks the state and adds the partition
     /// to the transaction (Kafka's `AddPartitionsToTxn`) the first time.
     func willSend(_ producer: Producer, to tp: TopicPartition) throws(ClientError) {
-        let isNew: Bool = try state.withLock { (s: inout State) throws(ClientError) -> Bool in
+        let isNew: Bool = try state._withLock { (s: inout State) throws(ClientError) -> Bool in
             guard s.phase == .inTransaction else {
                 throw ClientError(.invalidTransactionState, "a transactional producer sends only inside a transaction (phase \(s.phase)); call beginTransaction() first.")
             }
@@ -47,7 +47,7 @@ extension Producer {
         do {
             try _coordinator.addPartitions(id, pid: producerId, epoch: producerEpoch, tps)
         } catch {
-            t.state.withLock { $0.phase = .fatal }
+            t.state._withLock { $0.phase = .fatal }
             throw error
         }
     }
@@ -60,8 +60,8 @@ extension Producer {
         let (pid, epoch) = try await _coordinator.initProducerId(id, timeoutMs: configuration.transactionTimeoutMs)
         _producerId.store(pid, ordering: .relaxed)
         _producerEpoch.store(epoch, ordering: .relaxed)
-        for acc in _topics.withLock({ $0.values.flatMap { $0.state.partitions } }) { acc.nextSequence.store(0, ordering: .relaxed) }
-        t.state.withLock { s in
+        for acc in _topics._withLock({ $0.values.flatMap { $0.state.partitions } }) { acc.nextSequence.store(0, ordering: .relaxed) }
+        t.state._withLock { s in
             s.phase = .ready
             s.partitions = []
             s.failure = nil
@@ -71,7 +71,7 @@ extension Producer {
     /// Kafka's `beginTransaction()`.
     public func beginTransaction() throws(ClientError) {
         let (t, _) = try _txn("beginTransaction()")
-        try t.state.withLock { (s: inout _ProducerTransactions.State) throws(ClientError) in
+        try t.state._withLock { (s: inout _ProducerTransactions.State) throws(ClientError) in
             guard s.phase == .ready else {
                 throw ClientError(.invalidTransactionState, "beginTransaction() in phase \(s.phase); call initTransactions() first, and commit or abort the previous transaction.")
             }
@@ -87,7 +87,7 @@ extension Producer {
     /// become visible with the commit marker.
     public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], groupId: String) async throws(ClientError) {
         let (t, id) = try _txn("sendOffsetsToTransaction()")
-        let phase = t.state.withLock { $0.phase }
+        let phase = t.state._withLock { $0.phase }
         guard phase == .inTransaction else {
             throw ClientError(.invalidTransactionState, "sendOffsetsToTransaction() in phase \(phase); call beginTransaction() first.")
         }
@@ -96,7 +96,7 @@ extension Producer {
         let count: Int
         do { count = try logDirectory.partitionCount(InternalTopics.consumerOffsets) } catch { throw ClientError(error) }
         let tp = TopicPartition(InternalTopics.consumerOffsets, InternalTopics.offsetsPartition(forGroup: groupId, partitionCount: count))
-        let isNew = t.state.withLock { $0.partitions.insert(tp).inserted }
+        let isNew = t.state._withLock { $0.partitions.insert(tp).inserted }
         if isNew { try _coordinatorAdd([tp]) }
         let now = _wallMillis()
         do {
@@ -136,25 +136,25 @@ extension Producer {
     func _endTransaction(commit: Bool) async throws(ClientError) {
         let call = commit ? "commitTransaction()" : "abortTransaction()"
         let (t, id) = try _txn(call)
-        try t.state.withLock { (s: inout _ProducerTransactions.State) throws(ClientError) in
+        try t.state._withLock { (s: inout _ProducerTransactions.State) throws(ClientError) in
             guard s.phase == .inTransaction || (!commit && s.phase == .fatal) else {
                 throw ClientError(.invalidTransactionState, "\(call) in phase \(s.phase); call beginTransaction() first.")
             }
             s.phase = commit ? .committing : .aborting
         }
         await flush()
-        let failure = t.state.withLock { $0.failure }
+        let failure = t.state._withLock { $0.failure }
         if commit, let failure {
-            t.state.withLock { $0.phase = .inTransaction }
+            t.state._withLock { $0.phase = .inTransaction }
             throw ClientError(failure.code, "the transaction cannot commit: a record failed (\(failure.message)); call abortTransaction().", logError: failure.logError)
         }
         do {
             try await _coordinator.endTransaction(id, pid: producerId, epoch: producerEpoch, commit: commit)
         } catch {
-            t.state.withLock { $0.phase = .fatal }
+            t.state._withLock { $0.phase = .fatal }
             throw error
         }
-        t.state.withLock { s in
+        t.state._withLock { s in
             s.phase = .ready
             s.partitions = []
             s.failure = nil

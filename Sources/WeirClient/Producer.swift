@@ -129,7 +129,7 @@ public final class Producer: Sendable {
     }
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
-        if let t = _topics.withLock({ $0[name] }) { return t }
+        if let t = _topics._withLock({ $0[name] }) { return t }
         var count: Int
         do {
             count = try logDirectory.partitionCount(name)
@@ -165,7 +165,7 @@ public final class Producer: Sendable {
             accs.append(_PartitionAccumulator(topicPartition: TopicPartition(name, p), log: log, codec: codec, batchLimit: limit))
         }
         let topic = _Topic(_TopicState(name: name, partitions: accs))
-        return _topics.withLock { t in
+        return _topics._withLock { t in
             if let existing = t[name] { return existing }
             t[name] = topic
             return topic
@@ -286,7 +286,7 @@ public final class Producer: Sendable {
             }
             let switched = send.switched
             enum Outcome { case appended(drain: Bool, timer: Bool), needBatch(drain: Bool), switchPartition(drain: Bool) }
-            let outcome: Outcome = acc.state.withLock { s in
+            let outcome: Outcome = acc.state._withLock { s in
                 var drain = false
                 if let o = s.open {
                     let index = Int32(o.builder.recordCount)
@@ -385,7 +385,7 @@ public final class Producer: Sendable {
     }
 
     func _makeBatch(_ acc: _PartitionAccumulator, reserved bytes: Int) throws(ClientError) -> _Batch {
-        let pooled = _pools.withLock { p -> _Batch? in p[Int(acc.codec.rawValue)].popLast() }
+        let pooled = _pools._withLock { p -> _Batch? in p[Int(acc.codec.rawValue)].popLast() }
         let batch: _Batch
         if let pooled {
             batch = pooled
@@ -408,7 +408,7 @@ public final class Producer: Sendable {
         _memory.release(batch.reserved)
         batch.reserved = 0
         batch.recycle()
-        _pools.withLock { p in
+        _pools._withLock { p in
             if p[Int(acc.codec.rawValue)].count < 64 { p[Int(acc.codec.rawValue)].append(batch) }
         }
     }
@@ -423,7 +423,7 @@ public final class Producer: Sendable {
             var wait = lingerNanos
             while true {
                 try? await Task.sleep(for: .nanoseconds(wait))
-                let (next, drain): (Int64?, Bool) = acc.state.withLock { s in
+                let (next, drain): (Int64?, Bool) = acc.state._withLock { s in
                     guard let o = s.open else {
                         s.lingerTimerRunning = false
                         return (nil, false)
@@ -448,7 +448,7 @@ public final class Producer: Sendable {
         let linger = configuration.lingerMs * 1_000_000
         var unacknowledged: [(_Batch, AppendResult)] = []
         while true {
-            let next: _Batch? = acc.state.withLock { s in
+            let next: _Batch? = acc.state._withLock { s in
                 if !s.ready.isEmpty { return s.ready.removeFirst() }
                 if let o = s.open, _monotonicNanos() - o.createdNanos >= linger {
                     s.open = nil
@@ -578,7 +578,7 @@ public final class Producer: Sendable {
     /// Sends every buffered record now (ignoring `linger.ms`) and waits until all records sent
     /// before the call are acknowledged or failed. Kafka's `flush()`.
     public func flush() async {
-        let accs = _topics.withLock { t in t.values.flatMap { $0.state.partitions } }
+        let accs = _topics._withLock { t in t.values.flatMap { $0.state.partitions } }
         var targets: [(_PartitionAccumulator, UInt64)] = []
         for acc in accs {
             let (target, start) = acc._markFlush()

@@ -34,7 +34,7 @@ final class _DeliveryPromise: Sendable {
     let state = Mutex(State())
 
     func fulfill(_ r: Result<RecordMetadata, ClientError>) {
-        let c = state.withLock { s -> CheckedContinuation<Result<RecordMetadata, ClientError>, Never>? in
+        let c = state._withLock { s -> CheckedContinuation<Result<RecordMetadata, ClientError>, Never>? in
             if let c = s.continuation { s.continuation = nil; return c }
             s.result = r
             return nil
@@ -45,7 +45,7 @@ final class _DeliveryPromise: Sendable {
     var value: Result<RecordMetadata, ClientError> {
         get async {
             await withCheckedContinuation { (c: CheckedContinuation<Result<RecordMetadata, ClientError>, Never>) in
-                let r = state.withLock { s -> Result<RecordMetadata, ClientError>? in
+                let r = state._withLock { s -> Result<RecordMetadata, ClientError>? in
                     if let r = s.result { return r }
                     s.continuation = c
                     return nil
@@ -71,11 +71,11 @@ final class _BufferMemory: Sendable {
         state = Mutex(State(available: total))
     }
 
-    var available: Int { state.withLock { $0.available } }
+    var available: Int { state._withLock { $0.available } }
 
     /// Reserves `bytes` if they are free now (and nobody waits before us).
     func tryReserve(_ bytes: Int) -> Bool {
-        state.withLock { s in
+        state._withLock { s in
             if s.waiters.isEmpty && s.available >= bytes { s.available -= bytes; return true }
             return false
         }
@@ -83,7 +83,7 @@ final class _BufferMemory: Sendable {
 
     /// Reserves `bytes`, waiting up to `maxBlockMs`. Returns false on timeout.
     func reserve(_ bytes: Int, maxBlockMs: Int64) async -> Bool {
-        let id: UInt64? = state.withLock { s in
+        let id: UInt64? = state._withLock { s in
             if s.waiters.isEmpty && s.available >= bytes { s.available -= bytes; return nil }
             s.nextID += 1
             return s.nextID
@@ -96,7 +96,7 @@ final class _BufferMemory: Sendable {
         }
         defer { timer.cancel() }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            let ready: Bool = state.withLock { s in
+            let ready: Bool = state._withLock { s in
                 if s.waiters.isEmpty && s.available >= bytes { s.available -= bytes; return true }
                 s.waiters.append((id, bytes, c))
                 return false
@@ -106,7 +106,7 @@ final class _BufferMemory: Sendable {
     }
 
     private func _expire(_ id: UInt64) {
-        let c = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+        let c = state._withLock { s -> CheckedContinuation<Bool, Never>? in
             guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             return s.waiters.remove(at: i).continuation
         }
@@ -115,12 +115,12 @@ final class _BufferMemory: Sendable {
     }
 
     func release(_ bytes: Int) {
-        state.withLock { $0.available += bytes }
+        state._withLock { $0.available += bytes }
         _wake()
     }
 
     private func _wake() {
-        let ready = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+        let ready = state._withLock { s -> [CheckedContinuation<Bool, Never>] in
             var out: [CheckedContinuation<Bool, Never>] = []
             while let w = s.waiters.first, s.available >= w.bytes {
                 s.available -= w.bytes
@@ -179,7 +179,7 @@ final class _PartitionAccumulator: Sendable {
 
     /// The id of the newest batch opened so far (0 when none).
     func _markFlush() -> (target: UInt64, startDrainer: Bool) {
-        state.withLock { s in
+        state._withLock { s in
             let start = _PartitionAccumulator._closeOpen(&s)
             return (s.nextBatchID - 1, start)
         }
@@ -188,7 +188,7 @@ final class _PartitionAccumulator: Sendable {
     /// Waits until every batch up to `id` has completed.
     func waitCompleted(_ id: UInt64) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let done: Bool = state.withLock { s in
+            let done: Bool = state._withLock { s in
                 if s.completedBatchID >= id { return true }
                 s.completionWaiters.append((id, c))
                 return false
@@ -198,7 +198,7 @@ final class _PartitionAccumulator: Sendable {
     }
 
     func _completed(_ id: UInt64) {
-        let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let ready = state._withLock { s -> [CheckedContinuation<Void, Never>] in
             s.completedBatchID = max(s.completedBatchID, id)
             let done = s.completedBatchID
             var out: [CheckedContinuation<Void, Never>] = []

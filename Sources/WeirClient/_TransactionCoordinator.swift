@@ -142,7 +142,7 @@ final class _TransactionCoordinator: Sendable {
 
     /// The coordinator of `directory` (one per open directory).
     static func shared(for directory: LogDirectory) -> _TransactionCoordinator {
-        registry.withLock { r in
+        registry._withLock { r in
             r = r.filter { $0.value.weak.value != nil }
             if let c = r[ObjectIdentifier(directory)], c.weak.value === directory { return c.coordinator }
             let c = _TransactionCoordinator(directory: directory)
@@ -179,7 +179,7 @@ final class _TransactionCoordinator: Sendable {
     }
 
     func allocateProducerId() -> Int64 {
-        state.withLock { s in
+        state._withLock { s in
             defer { s.nextProducerId += 1 }
             return s.nextProducerId
         }
@@ -214,7 +214,7 @@ final class _TransactionCoordinator: Sendable {
     /// older epoch is aborted first (fencing the old producer).
     func initProducerId(_ id: String, timeoutMs: Int64) async throws(ClientError) -> (Int64, Int16) {
         var pending: (TxnMetadata, Int16)? = nil
-        let existing = state.withLock { $0.txns[id] }
+        let existing = state._withLock { $0.txns[id] }
         if let m = existing, m.state == .ongoing || m.state == .prepareAbort || m.state == .prepareCommit {
             // Abort (or finish committing) the old epoch's transaction with a bumped epoch.
             pending = (m, m.epoch &+ 1)
@@ -222,7 +222,7 @@ final class _TransactionCoordinator: Sendable {
         if let (m, epoch) = pending {
             try await _writeMarkers(m, epoch: epoch, commit: m.state == .prepareCommit)
         }
-        let result: (Int64, Int16, TxnMetadata) = state.withLock { s in
+        let result: (Int64, Int16, TxnMetadata) = state._withLock { s in
             var m = s.txns[id] ?? TxnMetadata(producerId: s.nextProducerId, epoch: -1, state: .empty, timeoutMs: timeoutMs, partitions: [], startMillis: 0)
             if s.txns[id] == nil { s.nextProducerId += 1 }
             if let (_, e) = pending { m.epoch = e }
@@ -257,7 +257,7 @@ final class _TransactionCoordinator: Sendable {
 
     /// `AddPartitionsToTxn`: starts the transaction (and its timeout) on the first partition.
     func addPartitions(_ id: String, pid: Int64, epoch: Int16, _ tps: [TopicPartition]) throws(ClientError) {
-        let (m, started): (TxnMetadata, Bool) = try state.withLock { (s: inout State) throws(ClientError) -> (TxnMetadata, Bool) in
+        let (m, started): (TxnMetadata, Bool) = try state._withLock { (s: inout State) throws(ClientError) -> (TxnMetadata, Bool) in
             var m = try _check(s, id, pid, epoch)
             var started = false
             if m.state != .ongoing {
@@ -279,7 +279,7 @@ final class _TransactionCoordinator: Sendable {
         Task.detached { [weak self] in
             try? await Task.sleep(for: .milliseconds(ms))
             guard let self else { return }
-            let m: TxnMetadata? = self.state.withLock { s in
+            let m: TxnMetadata? = self.state._withLock { s in
                 guard var m = s.txns[id], m.generation == generation, m.state == .ongoing else { return nil }
                 m.state = .prepareAbort
                 m.epoch &+= 1  // fence the producer
@@ -289,7 +289,7 @@ final class _TransactionCoordinator: Sendable {
             }
             guard let m else { return }
             try? await self._writeMarkers(m, epoch: m.epoch, commit: false)
-            let done: TxnMetadata? = self.state.withLock { s in
+            let done: TxnMetadata? = self.state._withLock { s in
                 guard var m = s.txns[id], m.generation == generation else { return nil }
                 m.state = .completeAbort
                 m.partitions = []
@@ -302,7 +302,7 @@ final class _TransactionCoordinator: Sendable {
 
     /// `EndTxn`: writes commit or abort markers to every partition of the transaction.
     func endTransaction(_ id: String, pid: Int64, epoch: Int16, commit: Bool) async throws(ClientError) {
-        let m: TxnMetadata = try state.withLock { (s: inout State) throws(ClientError) -> TxnMetadata in
+        let m: TxnMetadata = try state._withLock { (s: inout State) throws(ClientError) -> TxnMetadata in
             var m = try _check(s, id, pid, epoch)
             guard m.state == .ongoing else {
                 m.state = commit ? .completeCommit : .completeAbort
@@ -315,7 +315,7 @@ final class _TransactionCoordinator: Sendable {
         if m.state == .completeCommit || m.state == .completeAbort { return }  // nothing was sent
         try _persist(id, m)
         try await _writeMarkers(m, epoch: epoch, commit: commit)
-        let done: TxnMetadata = state.withLock { s in
+        let done: TxnMetadata = state._withLock { s in
             var d = s.txns[id] ?? m
             d.state = commit ? .completeCommit : .completeAbort
             d.partitions = []
