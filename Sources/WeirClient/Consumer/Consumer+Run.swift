@@ -5,12 +5,29 @@ import Synchronization
 public struct EachMessageContext: Sendable {
     let consumer: Consumer
     public let topicPartition: TopicPartition
+    let progress: _Progress
     /// Sends a heartbeat now (for a handler that runs long).
     public func heartbeat() { consumer.heartbeat() }
     /// Pauses this message's partition; the run loop stops fetching it after this message.
     public func pause() { try? consumer.pause([topicPartition]) }
     /// Commits processed offsets if `auto.commit.interval.ms` has passed.
-    public func commitOffsetsIfNecessary() throws(ConsumerError) { try consumer.commitOffsetsIfNecessary() }
+    public func commitOffsetsIfNecessary() throws(ConsumerError) {
+        progress.flush(consumer)
+        try consumer.commitOffsetsIfNecessary()
+    }
+}
+
+/// The last record an `eachMessage` loop finished, published to the consumer's state in bulk
+/// (at the end of the batch, before a commit) rather than per record.
+final class _Progress: Sendable {
+    let tp: TopicPartition
+    let epoch: UInt64
+    let last = Atomic<Int64>(-1)
+    init(_ tp: TopicPartition, _ epoch: UInt64) { self.tp = tp; self.epoch = epoch }
+    func flush(_ consumer: Consumer) {
+        let o = last.load(ordering: .relaxed)
+        if o >= 0 { consumer._markProcessed(tp, offset: o, epoch: epoch) }
+    }
 }
 
 /// What an `eachBatch` handler can do (KafkaJS's `eachBatch` payload).
@@ -26,7 +43,7 @@ public struct EachBatchContext: Sendable {
 
     /// Marks `offset` processed: `offset + 1` is committed next (KafkaJS's `resolveOffset`).
     public func resolveOffset(_ offset: Int64) {
-        resolved.value.withLock { if ($0 ?? -1) < offset { $0 = offset } }
+        resolved.value._withLock { if ($0 ?? -1) < offset { $0 = offset } }
         consumer._markProcessed(topicPartition, offset: offset, epoch: epoch)
     }
     /// Sends a heartbeat now.
@@ -35,16 +52,16 @@ public struct EachBatchContext: Sendable {
     public func commitOffsetsIfNecessary() throws(ConsumerError) { try consumer.commitOffsetsIfNecessary() }
     /// The offsets processed and not yet committed.
     public func uncommittedOffsets() -> [TopicPartition: Int64] {
-        consumer._state.withLock { st in
+        consumer._state._withLock { st in
             st.partitions.compactMapValues { $0.consumed }.filter { st.lastCommitted[$0.key] != $0.value }
         }
     }
     /// False once the consumer is stopped or closed.
-    public func isRunning() -> Bool { consumer._state.withLock { $0.running && !$0.closed } }
+    public func isRunning() -> Bool { consumer._state._withLock { $0.running && !$0.closed } }
     /// True when the partition was revoked or seeked since the batch was fetched: stop
     /// processing it, its records will be delivered again (to this consumer or another).
     public func isStale() -> Bool {
-        consumer._state.withLock { st in st.partitions[topicPartition]?.epoch != epoch }
+        consumer._state._withLock { st in st.partitions[topicPartition]?.epoch != epoch }
     }
     /// Pauses this partition.
     public func pause() { try? consumer.pause([topicPartition]) }
@@ -64,21 +81,32 @@ extension Consumer {
     public func run(partitionsConsumedConcurrently: Int = 1,
                     eachMessage: @escaping @Sendable (ConsumerMessage, EachMessageContext) async throws -> Void) async throws {
         try await _run(partitionsConsumedConcurrently) { batch, epoch in
-            let context = EachMessageContext(consumer: self, topicPartition: batch.topicPartition)
+            let tp = batch.topicPartition
+            let progress = _Progress(tp, epoch)
+            let context = EachMessageContext(consumer: self, topicPartition: tp, progress: progress)
+            defer { progress.flush(self) }
+            let revision = self._revision.load(ordering: .acquiring)
             for message in batch {
-                if self._state.withLock({ $0.partitions[batch.topicPartition]?.epoch != epoch || !$0.running }) { return }
+                if self._revision.load(ordering: .acquiring) != revision {
+                    // A seek, pause, stop or rebalance happened: look closer.
+                    let (stale, paused) = self._state._withLock { st in
+                        (st.partitions[tp]?.epoch != epoch || !st.running, st.partitions[tp]?.paused ?? true)
+                    }
+                    if stale { return }
+                    if paused {
+                        // Paused from inside the handler: the next fetch after resume starts here.
+                        progress.flush(self)
+                        try? self.seek(tp, to: message.offset)
+                        try? self.pause([tp])
+                        return
+                    }
+                }
                 do {
                     try await eachMessage(message, context)
                 } catch {
-                    throw _HandlerFailure(tp: batch.topicPartition, offset: message.offset, error: error)
+                    throw _HandlerFailure(tp: tp, offset: message.offset, error: error)
                 }
-                self._markProcessed(batch.topicPartition, offset: message.offset, epoch: epoch)
-                if self._state.withLock({ $0.partitions[batch.topicPartition]?.paused ?? true }) {
-                    // Paused from inside the handler: rewind to the next record.
-                    try? self.seek(batch.topicPartition, to: message.offset + 1)
-                    try? self.pause([batch.topicPartition])
-                    return
-                }
+                progress.last.store(message.offset, ordering: .relaxed)
             }
         }
     }
@@ -96,7 +124,7 @@ extension Consumer {
             do {
                 try await eachBatch(batch, context)
             } catch {
-                let resolved = context.resolved.value.withLock { $0 }
+                let resolved = context.resolved.value._withLock { $0 }
                 throw _HandlerFailure(tp: batch.topicPartition, offset: resolved.map { $0 + 1 } ?? batch.firstOffset ?? batch.nextOffset, error: error)
             }
             if eachBatchAutoResolve, let last = batch.lastOffset { self._markProcessed(batch.topicPartition, offset: last, epoch: epoch) }
@@ -105,7 +133,8 @@ extension Consumer {
 
     /// Stops a `run` loop after the batches in progress (the consumer stays usable).
     public func stop() {
-        _state.withLock { $0.running = false }
+        _state._withLock { $0.running = false }
+        _revision.add(1, ordering: .releasing)
     }
 
     struct _HandlerFailure: Error {
@@ -115,13 +144,13 @@ extension Consumer {
     }
 
     func _run(_ concurrency: Int, _ handle: @escaping @Sendable (ConsumerBatch, UInt64) async throws -> Void) async throws {
-        try _state.withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ConsumerError) in
             if st.closed { throw Self._closedError }
             st.running = true
         }
-        defer { _state.withLock { $0.running = false } }
+        defer { _state._withLock { $0.running = false } }
         let wait = Duration.milliseconds(max(1, configuration.fetchMaxWaitMs))
-        while _state.withLock({ $0.running && !$0.closed }) && !Task.isCancelled {
+        while _state._withLock({ $0.running && !$0.closed }) && !Task.isCancelled {
             let polled = await _pollResult(timeout: wait)
             let batches: [ConsumerBatch]
             switch polled {
@@ -131,7 +160,7 @@ extension Consumer {
                 throw e
             }
             if batches.isEmpty { continue }
-            let epochs = _state.withLock { st in batches.map { st.partitions[$0.topicPartition]?.epoch ?? 0 } }
+            let epochs = _state._withLock { st in batches.map { st.partitions[$0.topicPartition]?.epoch ?? 0 } }
             do {
                 if concurrency <= 1 || batches.count == 1 {
                     for (b, e) in zip(batches, epochs) { try await handle(b, e) }
@@ -165,7 +194,7 @@ extension Consumer {
     /// After a handler failure: each partition of the poll goes back to its first record not
     /// processed, so nothing is skipped.
     func _rewind(_ batches: [ConsumerBatch], _ epochs: [UInt64], failed: _HandlerFailure) {
-        _state.withLock { st in
+        _state._withLock { st in
             for (b, e) in zip(batches, epochs) {
                 guard var p = st.partitions[b.topicPartition], p.epoch == e else { continue }
                 let first = b.firstOffset ?? b.nextOffset

@@ -78,6 +78,9 @@ public final class Consumer: Sendable {
     let _heartbeatGeneration = Atomic<Int>(0)
     let _heartbeatRunning = Atomic<Bool>(false)
     let _decoder = Mutex(_BatchDecoder())
+    /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
+    /// notice them with one atomic load per record.
+    let _revision = Atomic<UInt64>(0)
 
     /// A consumer of `logDirectory`.
     public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
@@ -118,7 +121,7 @@ public final class Consumer: Sendable {
         guard configuration.groupId != nil else {
             throw ConsumerError(.invalidConfig, "subscribe needs group.id; set group.id, or use assign(_:) without a group.", key: "group.id")
         }
-        try _state.withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ConsumerError) in
             if st.closed { throw Self._closedError }
             if st.subscription == .assigned {
                 throw ConsumerError(.illegalState, "this consumer uses assign(_:); call unsubscribe() before subscribe.")
@@ -135,7 +138,7 @@ public final class Consumer: Sendable {
         for tp in partitions {
             do { logs[tp] = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
         }
-        try _state.withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ConsumerError) in
             if st.closed { throw Self._closedError }
             if case .topics = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
             if case .pattern = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
@@ -150,7 +153,7 @@ public final class Consumer: Sendable {
     /// Leaves the group (committing first with `enable.auto.commit`) and drops the assignment.
     public func unsubscribe() async {
         await _leaveGroup(callListener: true)
-        _state.withLock { st in
+        _state._withLock { st in
             st.subscription = .none
             st.partitions = [:]
             st.order = []
@@ -158,11 +161,11 @@ public final class Consumer: Sendable {
     }
 
     /// The partitions assigned to this consumer now.
-    public func assignment() -> [TopicPartition] { _state.withLock { $0.order } }
+    public func assignment() -> [TopicPartition] { _state._withLock { $0.order } }
 
     /// The subscribed topics (for a pattern, the topics it matched at the last refresh).
     public func subscription() -> [String] {
-        _state.withLock { st in
+        _state._withLock { st in
             switch st.subscription {
             case .topics(let t): t.sorted()
             case .pattern: st.patternTopics.sorted()
@@ -174,7 +177,7 @@ public final class Consumer: Sendable {
     /// The group generation this consumer is part of (Kafka's `groupMetadata()`), nil outside a group.
     public func groupMetadata() -> ConsumerGroupMetadata? {
         guard let g = configuration.groupId else { return nil }
-        return _state.withLock { st in
+        return _state._withLock { st in
             st.memberId.map { ConsumerGroupMetadata(groupId: g, generationId: st.generation, memberId: $0, groupInstanceId: configuration.groupInstanceId) }
         }
     }
@@ -233,7 +236,7 @@ public final class Consumer: Sendable {
     }
 
     /// The paused partitions.
-    public func paused() -> [TopicPartition] { _state.withLock { st in st.order.filter { st.partitions[$0]!.paused } } }
+    public func paused() -> [TopicPartition] { _state._withLock { st in st.order.filter { st.partitions[$0]!.paused } } }
 
     /// The log-start offsets (Kafka's `beginningOffsets`).
     public func beginningOffsets(_ partitions: [TopicPartition]) throws(ConsumerError) -> [TopicPartition: Int64] {
@@ -256,7 +259,7 @@ public final class Consumer: Sendable {
 
     /// Records not yet consumed per assigned partition: end offset − position.
     public func lag() -> [TopicPartition: Int64] {
-        _state.withLock { st in
+        _state._withLock { st in
             st.partitions.mapValues { p in
                 let end = configuration.isolationLevel == .readCommitted ? p.log.lastStableOffset : p.log.highWatermark
                 return max(0, end - (p.position ?? p.log.logStartOffset))
@@ -267,12 +270,13 @@ public final class Consumer: Sendable {
     static let _closedError = ConsumerError(.consumerClosed, "the consumer is closed; create a new one.")
 
     func _withPartition<R>(_ tp: TopicPartition, _ body: (inout _Partition, inout _State) -> R) throws(ConsumerError) -> R {
-        try _state.withLock { (st) throws(ConsumerError) -> R in
+        try _state._withLock { (st) throws(ConsumerError) -> R in
             guard var p = st.partitions[tp] else {
                 throw ConsumerError(.illegalState, "\(tp) is not assigned to this consumer (assignment: \(st.order.map(\.description).joined(separator: ", "))).")
             }
             let r = body(&p, &st)
             st.partitions[tp] = p
+            _revision.add(1, ordering: .releasing)
             return r
         }
     }
@@ -280,7 +284,7 @@ public final class Consumer: Sendable {
     /// Gives every partition without a position one: the committed offset, else
     /// `auto.offset.reset`.
     func _resolvePositions() throws(ConsumerError) {
-        let missing = _state.withLock { st in st.order.filter { st.partitions[$0]!.position == nil } }
+        let missing = _state._withLock { st in st.order.filter { st.partitions[$0]!.position == nil } }
         guard !missing.isEmpty else { return }
         let committed = configuration.groupId.map { coordinator.committedOffsets(groupId: $0) } ?? [:]
         for tp in missing {
@@ -290,7 +294,7 @@ public final class Consumer: Sendable {
             } else {
                 offset = try _reset(tp, reason: "no committed offset")
             }
-            _state.withLock { st in
+            _state._withLock { st in
                 if st.partitions[tp]?.position == nil {
                     st.partitions[tp]?.position = offset
                     if committed[tp] != nil { st.lastCommitted[tp] = offset }
@@ -330,8 +334,8 @@ public final class Consumer: Sendable {
         let deadline = clock.now + timeout
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
         while true {
-            if _state.withLock({ $0.closed || $0.closing }) { throw Self._closedError }
-            _lastPoll.withLock { $0 = clock.now }
+            if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
+            _lastPoll._withLock { $0 = clock.now }
             try await _maintainGroup()
             try _maybeAutoCommit()
             try _resolvePositions()
@@ -364,7 +368,7 @@ public final class Consumer: Sendable {
 
     /// One fetch over the fetchable partitions, without waiting.
     func _fetchOnce() throws(ConsumerError) -> ([ConsumerBatch], Int, [_Target]) {
-        let (parts, start) = _state.withLock { st -> ([(TopicPartition, _Partition)], Int) in
+        let (parts, start) = _state._withLock { st -> ([(TopicPartition, _Partition)], Int) in
             let ps = st.order.compactMap { tp -> (TopicPartition, _Partition)? in
                 guard let p = st.partitions[tp], !p.paused, p.position != nil else { return nil }
                 return (tp, p)
@@ -389,7 +393,7 @@ public final class Consumer: Sendable {
                 read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - bytes)), maxOffset: limit)
             } catch where error.code == .offsetOutOfRange {
                 position = try _reset(tp, reason: "position \(position) is out of range [\(log.logStartOffset), \(log.highWatermark)]")
-                _state.withLock { $0.partitions[tp]?.position = position }
+                _state._withLock { $0.partitions[tp]?.position = position }
                 do { read = try log.read(from: position, maxBytes: configuration.maxPartitionFetchBytes, maxOffset: limit) } catch { throw ConsumerError(error) }
             } catch {
                 throw ConsumerError(error)
@@ -400,13 +404,13 @@ public final class Consumer: Sendable {
                 continue
             }
             var txns = p.transactions
-            let batch = try _decoder.withLock { (d) throws(ConsumerError) -> ConsumerBatch in
+            let batch = try _decoder._withLock { (d) throws(ConsumerError) -> ConsumerBatch in
                 try d.decode(tp, batches: read.batches, from: position, maxRecords: budget, checkCRCs: configuration.checkCRCs,
                              highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset) { h in
                     committed && h.isTransactional && Self._isAborted(h, log: log, limit: limit, cache: &txns)
                 }
             }
-            if committed { _state.withLock { $0.partitions[tp]?.transactions = txns } }
+            if committed { _state._withLock { $0.partitions[tp]?.transactions = txns } }
             target.nextPosition = batch.nextOffset
             target.ended = batch.isEmpty && batch.nextOffset > position
             targets.append(target)
@@ -442,13 +446,13 @@ public final class Consumer: Sendable {
 
     /// Moves positions past delivered batches (unless a seek happened meanwhile).
     func _advance(_ batches: [ConsumerBatch]) {
-        _state.withLock { st in
+        _state._withLock { st in
             for b in batches { st.partitions[b.topicPartition]?.position = b.nextOffset }
         }
     }
 
     func _advancePositions(_ targets: [_Target]) {
-        _state.withLock { st in
+        _state._withLock { st in
             for t in targets where t.ended && st.partitions[t.tp]?.epoch == t.epoch { st.partitions[t.tp]?.position = t.nextPosition }
         }
     }
@@ -461,9 +465,8 @@ public final class Consumer: Sendable {
             try? await Task.sleep(until: until, clock: .continuous)
             return
         }
-        if configuration.isolationLevel == .readCommitted, targets.contains(where: { $0.log.lastStableOffset < $0.log.highWatermark && $0.waitAbove >= $0.log.lastStableOffset }) {
-            // An open transaction holds the last stable offset back: its end is an append.
-        }
+        // With read_committed, an open transaction holds the last stable offset back; its end is
+        // a marker append, which moves the high-water mark these waits watch.
         if targets.count == 1 {
             _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
             return
@@ -481,14 +484,14 @@ public final class Consumer: Sendable {
 
     /// Marks every position as processed (for `poll`: the previous poll's records are done).
     func _markPositionsConsumed() {
-        _state.withLock { st in
+        _state._withLock { st in
             for tp in st.order { if let pos = st.partitions[tp]!.position { st.partitions[tp]!.consumed = pos } }
         }
     }
 
     /// Marks `offset` of `tp` processed: `offset + 1` is committed next.
     func _markProcessed(_ tp: TopicPartition, offset: Int64, epoch: UInt64? = nil) {
-        _state.withLock { st in
+        _state._withLock { st in
             guard let p = st.partitions[tp], epoch == nil || p.epoch == epoch else { return }
             if (p.consumed ?? -1) < offset + 1 { st.partitions[tp]!.consumed = offset + 1 }
         }
@@ -496,7 +499,7 @@ public final class Consumer: Sendable {
 
     /// Commits the processed offsets of every assigned partition (Kafka's `commitSync()`).
     public func commit() throws(ConsumerError) {
-        let offsets = _state.withLock { st in
+        let offsets = _state._withLock { st in
             st.partitions.compactMapValues { p in p.consumed }.filter { st.lastCommitted[$0.key] != $0.value }
         }
         try commit(offsets)
@@ -509,14 +512,14 @@ public final class Consumer: Sendable {
         guard let group = configuration.groupId else {
             throw ConsumerError(.invalidConfig, "commit needs group.id; set group.id to store offsets.", key: "group.id")
         }
-        let (member, generation) = _state.withLock { st in (st.subscription == .assigned ? nil : st.memberId, st.generation) }
-        if member == nil, _state.withLock({ st in st.subscription != .assigned && st.subscription != .none }) {
+        let (member, generation) = _state._withLock { st in (st.subscription == .assigned ? nil : st.memberId, st.generation) }
+        if member == nil, _state._withLock({ st in st.subscription != .assigned && st.subscription != .none }) {
             throw ConsumerError(.rebalanceInProgress, "not a member of group \(group) yet (or any more); poll to join, then commit.", isRetriable: true)
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try coordinator.commitOffsets(groupId: group, memberId: member, generationId: generation,
                                       offsets.mapValues { OffsetAndMetadata(offset: $0, metadata: metadata, commitTimestamp: now) })
-        _state.withLock { st in for (tp, o) in offsets { st.lastCommitted[tp] = o } }
+        _state._withLock { st in for (tp, o) in offsets { st.lastCommitted[tp] = o } }
     }
 
     /// Commits when `enable.auto.commit` is set and `auto.commit.interval.ms` has passed since
@@ -527,7 +530,7 @@ public final class Consumer: Sendable {
 
     func _maybeAutoCommit() throws(ConsumerError) {
         guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
-        let due = _state.withLock { st in
+        let due = _state._withLock { st in
             if ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) && st.memberId != nil || st.subscription == .assigned && ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) {
                 st.lastAutoCommit = .now
                 return true
@@ -545,7 +548,7 @@ public final class Consumer: Sendable {
     /// Commits the processed offsets of `partitions` before they go (auto-commit only).
     func _commitBeforeRevoke(_ partitions: [TopicPartition]) {
         guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
-        let offsets = _state.withLock { st in
+        let offsets = _state._withLock { st in
             var o: [TopicPartition: Int64] = [:]
             for tp in partitions { if let c = st.partitions[tp]?.consumed, st.lastCommitted[tp] != c { o[tp] = c } }
             return o
@@ -556,7 +559,7 @@ public final class Consumer: Sendable {
     // MARK: - Group membership
 
     func _subscribedTopics() -> Set<String>? {
-        let (sub, refreshed, cached) = _state.withLock { ($0.subscription, $0.patternRefreshed, $0.patternTopics) }
+        let (sub, refreshed, cached) = _state._withLock { ($0.subscription, $0.patternRefreshed, $0.patternTopics) }
         switch sub {
         case .topics(let t):
             return Set(t.filter { logDirectory.topicNames.contains($0) })
@@ -564,7 +567,7 @@ public final class Consumer: Sendable {
             if let r = refreshed, ContinuousClock.now - r < .milliseconds(configuration.metadataMaxAgeMs) { return cached }
             guard let regex = try? Regex(p) else { return [] }
             let topics = Set(logDirectory.topicNames.filter { !$0.hasPrefix("__") && (try? regex.wholeMatch(in: $0)) != nil })
-            _state.withLock { $0.patternTopics = topics; $0.patternRefreshed = .now }
+            _state._withLock { $0.patternTopics = topics; $0.patternRefreshed = .now }
             return topics
         default:
             return nil
@@ -574,8 +577,8 @@ public final class Consumer: Sendable {
     /// Joins or rejoins the group when needed, calling the rebalance listener.
     func _maintainGroup() async throws(ConsumerError) {
         guard let groupId = configuration.groupId, let topics = _subscribedTopics() else { return }
-        if _state.withLock({ $0.closing }) { throw Self._closedError }
-        let (memberId, joined, listener, owned, proto) = _state.withLock { st in
+        if _state._withLock({ $0.closing }) { throw Self._closedError }
+        let (memberId, joined, listener, owned, proto) = _state._withLock { st in
             (st.memberId, st.joinedTopics, st.listener, st.order, st.protocolName)
         }
         let lost = _memberLost.exchange(false, ordering: .acquiringAndReleasing)
@@ -583,7 +586,7 @@ public final class Consumer: Sendable {
         var currentMember = memberId
         if lost {
             if !owned.isEmpty { await listener?.onPartitionsLost(owned, consumer: self) }
-            _state.withLock { st in
+            _state._withLock { st in
                 st.partitions = [:]
                 st.order = []
                 st.memberId = nil
@@ -592,7 +595,7 @@ public final class Consumer: Sendable {
         } else if (proto ?? configuration.partitionAssignmentStrategy[0]) != .cooperativeSticky && !owned.isEmpty {
             _commitBeforeRevoke(owned)
             await listener?.onPartitionsRevoked(owned, consumer: self)
-            _state.withLock { st in
+            _state._withLock { st in
                 st.partitions = [:]
                 st.order = []
             }
@@ -605,7 +608,7 @@ public final class Consumer: Sendable {
         var assignment: [TopicPartition]
         while true {
             attempts += 1
-            let ownedNow = _state.withLock { $0.order }
+            let ownedNow = _state._withLock { $0.order }
             let request = JoinGroupRequest(groupId: groupId, memberId: currentMember ?? "", groupInstanceId: configuration.groupInstanceId,
                                            clientId: configuration.clientId, topics: topics, protocols: configuration.partitionAssignmentStrategy,
                                            sessionTimeoutMs: configuration.sessionTimeoutMs, rebalanceTimeoutMs: configuration.maxPollIntervalMs,
@@ -622,7 +625,7 @@ public final class Consumer: Sendable {
                 continue
             }
         }
-        if _state.withLock({ $0.closing }) {
+        if _state._withLock({ $0.closing }) {
             // Closed while joining: leave again at once (a static member keeps its place).
             if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: response.memberId) }
             throw Self._closedError
@@ -630,7 +633,7 @@ public final class Consumer: Sendable {
         let new = Set(assignment)
         var logs: [TopicPartition: PartitionLog] = [:]
         for tp in new { logs[tp] = try? logDirectory.partition(tp) }
-        let (revoked, added) = _state.withLock { st -> ([TopicPartition], [TopicPartition]) in
+        let (revoked, added) = _state._withLock { st -> ([TopicPartition], [TopicPartition]) in
             st.memberId = response.memberId
             st.generation = response.generationId
             st.protocolName = response.protocolName
@@ -644,12 +647,13 @@ public final class Consumer: Sendable {
             // Incremental protocol: the revoked partitions go to their new owner in the next round.
             if response.protocolName == .cooperativeSticky { _rejoinNeeded.store(true, ordering: .releasing) }
         }
-        _state.withLock { st in
+        _state._withLock { st in
             for tp in revoked { st.partitions[tp] = nil; st.lastCommitted[tp] = nil }
             for tp in added { if let log = logs[tp] { st.partitions[tp] = _Partition(log: log) } }
             st.order = st.partitions.keys.sorted()
             st.epochCounter += 1
         }
+        _revision.add(1, ordering: .releasing)
         await listener?.onPartitionsAssigned(added, consumer: self)
         _startHeartbeat()
     }
@@ -687,14 +691,14 @@ public final class Consumer: Sendable {
     /// One heartbeat; false when the loop should stop.
     func _heartbeatOnce() -> Bool {
         guard let groupId = configuration.groupId else { return false }
-        let (closed, memberId, generation) = _state.withLock { ($0.closed, $0.memberId, $0.generation) }
+        let (closed, memberId, generation) = _state._withLock { ($0.closed, $0.memberId, $0.generation) }
         if closed { return false }
         guard let memberId, !_joining.load(ordering: .acquiring) else { return true }
-        let sincePoll = ContinuousClock.now - _lastPoll.withLock { $0 }
+        let sincePoll = ContinuousClock.now - _lastPoll._withLock { $0 }
         if sincePoll > .milliseconds(configuration.maxPollIntervalMs) {
             // Kafka: the member leaves so the group can move on; the next poll rejoins.
             coordinator.leaveGroup(groupId: groupId, memberId: memberId)
-            _state.withLock { if $0.memberId == memberId { $0.memberId = nil } }
+            _state._withLock { if $0.memberId == memberId { $0.memberId = nil } }
             _memberLost.store(true, ordering: .releasing)
             return true
         }
@@ -712,9 +716,10 @@ public final class Consumer: Sendable {
     }
 
     func _leaveGroup(callListener: Bool) async {
-        let (memberId, owned, listener) = _state.withLock { ($0.memberId, $0.order, $0.listener) }
+        defer { _revision.add(1, ordering: .releasing) }
+        let (memberId, owned, listener) = _state._withLock { ($0.memberId, $0.order, $0.listener) }
         guard let groupId = configuration.groupId else { return }
-        if _state.withLock({ $0.subscription == .assigned }) {
+        if _state._withLock({ $0.subscription == .assigned }) {
             if configuration.enableAutoCommit { try? commit() }
             return
         }
@@ -724,7 +729,7 @@ public final class Consumer: Sendable {
         _stopHeartbeat()
         // A static member does not leave: a restart within session.timeout.ms keeps its partitions.
         if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: memberId) }
-        _state.withLock { st in
+        _state._withLock { st in
             st.memberId = nil
             st.partitions = [:]
             st.order = []
@@ -734,20 +739,21 @@ public final class Consumer: Sendable {
     /// Commits (with `enable.auto.commit`), calls `onPartitionsRevoked`, leaves the group (a
     /// dynamic member; a static member keeps its place until `session.timeout.ms`) and closes.
     public func close() async {
-        let already = _state.withLock { st in
+        defer { _revision.add(1, ordering: .releasing) }
+        let already = _state._withLock { st in
             defer { st.closing = true; st.running = false }
             return st.closing
         }
         if already { return }
         await _leaveGroup(callListener: true)
         _stopHeartbeat()
-        _state.withLock { $0.closed = true }
+        _state._withLock { $0.closed = true }
     }
 
     /// Stops without committing or leaving, as a crashed process would: the group notices when
     /// the session times out. For tests of failure handling.
     func _simulateCrash() {
         _stopHeartbeat()
-        _state.withLock { $0.closed = true; $0.closing = true; $0.running = false }
+        _state._withLock { $0.closed = true; $0.closing = true; $0.running = false }
     }
 }

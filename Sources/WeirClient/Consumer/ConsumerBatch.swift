@@ -1,4 +1,4 @@
-public import WeirFormat
+import WeirFormat
 public import WeirLog
 import WeirCompression
 
@@ -42,12 +42,9 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { _records.count }
 
-    @inlinable public subscript(position: Int) -> ConsumerMessage {
-        ConsumerMessage(topicPartition: topicPartition, record: _record(position), timestampType: _type(position))
+    public subscript(position: Int) -> ConsumerMessage {
+        ConsumerMessage(batch: Unmanaged.passUnretained(self), record: _records[position], timestampType: _types[position])
     }
-
-    @usableFromInline func _record(_ i: Int) -> UnsafeRecordView { _records[i] }
-    @usableFromInline func _type(_ i: Int) -> TimestampType { _types[i] }
 
     /// The first record's offset (nil for an empty batch).
     public var firstOffset: Int64? { _records.first?.offset }

@@ -7,19 +7,22 @@ public import WeirLog
 /// Valid only during the handler call that received it (`eachMessage`, `eachBatch`,
 /// `ConsumerBatch.forEach`). Call `copy()` for a `ConsumerRecord` that outlives it.
 public struct ConsumerMessage {
-    /// The record's topic and partition.
-    public let topicPartition: TopicPartition
     /// The record itself (offset, timestamp, key, value, headers as views).
     public let record: UnsafeRecordView
     /// The batch's timestamp type (`CreateTime` or `LogAppendTime`).
     public let timestampType: TimestampType
+    /// The batch the message belongs to, not retained: a message never outlives its batch's
+    /// handler call, and this keeps reference counting off the per-record path.
+    let _batch: Unmanaged<ConsumerBatch>
 
-    @inlinable init(topicPartition: TopicPartition, record: UnsafeRecordView, timestampType: TimestampType) {
-        self.topicPartition = topicPartition
+    init(batch: Unmanaged<ConsumerBatch>, record: UnsafeRecordView, timestampType: TimestampType) {
+        self._batch = batch
         self.record = record
         self.timestampType = timestampType
     }
 
+    /// The record's topic and partition.
+    public var topicPartition: TopicPartition { _batch._withUnsafeGuaranteedRef { $0.topicPartition } }
     public var topic: String { topicPartition.topic }
     public var partition: Int32 { topicPartition.partition }
     public var offset: Int64 { record.offset }

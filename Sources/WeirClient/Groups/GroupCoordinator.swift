@@ -160,7 +160,7 @@ public final class GroupCoordinator: Sendable {
 
     /// The coordinator of `directory` (one per open directory).
     public static func shared(for directory: LogDirectory) -> GroupCoordinator {
-        registry.withLock { r in
+        registry._withLock { r in
             r = r.filter { $0.value.weak.value != nil }
             if let c = r[ObjectIdentifier(directory)], c.weak.value === directory { return c.coordinator }
             let c = GroupCoordinator(directory: directory)
@@ -189,7 +189,7 @@ public final class GroupCoordinator: Sendable {
         let now = ContinuousClock.now
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
         var timer: (Int, Int64)? = nil
-        groups.withLock { all in
+        groups._withLock { all in
             var g = all[req.groupId] ?? _Group()
             defer { all[req.groupId] = g }
             timer = _expire(&g, groupId: req.groupId, now: now, resume: &resume)
@@ -242,7 +242,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `SyncGroup`: the member's assignment in `generationId`.
     public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ConsumerError) -> [TopicPartition] {
-        try groups.withLock { (all) throws(ConsumerError) -> [TopicPartition] in
+        try groups._withLock { (all) throws(ConsumerError) -> [TopicPartition] in
             guard let g = all[groupId], let m = g.members[memberId] else {
                 throw ConsumerError(.rebalanceInProgress, "member \(memberId) is not in group \(groupId); rejoin.")
             }
@@ -258,7 +258,7 @@ public final class GroupCoordinator: Sendable {
         let now = ContinuousClock.now
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
         var timer: (Int, Int64)? = nil
-        let r: HeartbeatResult = groups.withLock { all in
+        let r: HeartbeatResult = groups._withLock { all in
             guard var g = all[groupId] else { return .unknownMember }
             defer { all[groupId] = g }
             g.members[memberId]?.lastSeen = now
@@ -278,7 +278,7 @@ public final class GroupCoordinator: Sendable {
     public func leaveGroup(groupId: String, memberId: String) {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
         var timer: (Int, Int64)? = nil
-        groups.withLock { all in
+        groups._withLock { all in
             guard var g = all[groupId], let m = g.members.removeValue(forKey: memberId) else { return }
             defer { all[groupId] = g }
             if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "member \(memberId) left group \(groupId).")))) }
@@ -354,7 +354,7 @@ public final class GroupCoordinator: Sendable {
         g.generation += 1
         g.state = .stable
         let generation = g.generation
-        _history.withLock { $0[groupId, default: []].append((generation, target)) }
+        _history._withLock { $0[groupId, default: []].append((generation, target)) }
         for id in ids {
             g.members[id]!.assignment = target[id] ?? []
             g.members[id]!.joined = false
@@ -374,7 +374,7 @@ public final class GroupCoordinator: Sendable {
         Task { [weak self] in
             let deadline = ContinuousClock.now + .milliseconds(afterMs)
             while ContinuousClock.now < deadline {
-                let session = self?.groups.withLock { $0[groupId]?.members.values.map(\.sessionTimeoutMs).min() } ?? nil
+                let session = self?.groups._withLock { $0[groupId]?.members.values.map(\.sessionTimeoutMs).min() } ?? nil
                 let step = Duration.milliseconds(max(5, (session ?? afterMs) / 2))
                 try? await Task.sleep(until: min(deadline, ContinuousClock.now + step), clock: .continuous)
                 guard let self, self._tick(groupId, round: round) else { return }
@@ -386,7 +386,7 @@ public final class GroupCoordinator: Sendable {
     /// Session expiry during a round; false once the round is over.
     func _tick(_ groupId: String, round: Int) -> Bool {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
-        let going = groups.withLock { all -> Bool in
+        let going = groups._withLock { all -> Bool in
             guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return false }
             defer { all[groupId] = g }
             _expire(&g, groupId: groupId, now: .now, resume: &resume)
@@ -400,7 +400,7 @@ public final class GroupCoordinator: Sendable {
     /// Members that did not rejoin within the rebalance timeout are removed.
     func _rebalanceTimedOut(_ groupId: String, round: Int) {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
-        groups.withLock { all in
+        groups._withLock { all in
             guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return }
             defer { all[groupId] = g }
             for m in g.members.values where !m.joined { g.members[m.memberId] = nil }
@@ -418,7 +418,7 @@ public final class GroupCoordinator: Sendable {
     /// when the group has no members.
     public func commitOffsets(groupId: String, memberId: String? = nil, generationId: Int32 = -1,
                               _ offsets: [TopicPartition: OffsetAndMetadata]) throws(ConsumerError) {
-        try groups.withLock { (all) throws(ConsumerError) in
+        try groups._withLock { (all) throws(ConsumerError) in
             let g = all[groupId] ?? _Group()
             if let memberId {
                 guard g.members[memberId] != nil, g.generation == generationId else {
@@ -442,7 +442,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Every group with members or committed offsets, sorted.
     public func listGroups() -> [String] {
-        let live = groups.withLock { all in all.filter { !$0.value.members.isEmpty }.keys }
+        let live = groups._withLock { all in all.filter { !$0.value.members.isEmpty }.keys }
         return Set(live).union(offsets.groups()).sorted()
     }
 
@@ -450,7 +450,7 @@ public final class GroupCoordinator: Sendable {
     public func describeGroup(_ groupId: String) -> GroupDescription {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
         var timer: (Int, Int64)? = nil
-        let g: _Group = groups.withLock { all in
+        let g: _Group = groups._withLock { all in
             guard var g = all[groupId] else { return _Group() }
             timer = _expire(&g, groupId: groupId, now: .now, resume: &resume)
             all[groupId] = g
@@ -513,6 +513,6 @@ public final class GroupCoordinator: Sendable {
         }
         let committed = offsets.committed(group: groupId)
         try offsets.write(group: groupId, committed.mapValues { _ in nil })
-        _ = groups.withLock { $0.removeValue(forKey: groupId) }
+        _ = groups._withLock { $0.removeValue(forKey: groupId) }
     }
 }

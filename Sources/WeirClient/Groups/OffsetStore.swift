@@ -70,19 +70,19 @@ final class _OffsetStore: Sendable {
     /// The committed offsets of `group`.
     func committed(group: String) -> [TopicPartition: OffsetAndMetadata] {
         catchUp()
-        return state.withLock { $0.offsets[group] ?? [:] }
+        return state._withLock { $0.offsets[group] ?? [:] }
     }
 
     /// Every group with at least one committed offset.
     func groups() -> [String] {
         catchUp()
-        return state.withLock { $0.offsets.filter { !$0.value.isEmpty }.keys.sorted() }
+        return state._withLock { $0.offsets.filter { !$0.value.isEmpty }.keys.sorted() }
     }
 
     /// Reads what the log has beyond the table (up to each partition's last stable offset).
     func catchUp() {
         guard directory.topicNames.contains(Self.topic), let count = try? directory.partitionCount(Self.topic) else { return }
-        state.withLock { s in
+        state._withLock { s in
             for p in 0..<Int32(count) {
                 guard let log = try? directory.partition(Self.topic, p) else { continue }
                 var next = max(s.readPositions[p] ?? 0, log.logStartOffset)

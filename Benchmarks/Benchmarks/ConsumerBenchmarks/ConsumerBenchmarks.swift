@@ -1,0 +1,273 @@
+// WeirClient consumer benchmarks: the issue's targets, each next to a baseline measured in the
+// same run. Run with:
+//
+//     cd Benchmarks && swift package benchmark --target ConsumerBenchmarks
+//
+// Targets (issue 5):
+// - one consumer reading 100 B records without copying: ≥ 10 M records/s (and with a copy per
+//   record: reported), next to a bare record walk over the same log (`PartitionLog.read` +
+//   `UnsafeRecordIterator`, CRC checked as the consumer does by default: the ceiling);
+// - end-to-end latency, producer → consumer handler in one process, linger.ms=0, acks=1, at an
+//   open-loop 100 k msg/s: p99 ≤ 20 µs, p99.9 ≤ 100 µs, measured from each record's intended send
+//   time; next to the latency of the log alone (a raw append → the same consumer handler).
+// Set WEIR_BENCH_DIR to put the files on another disk (default: the system temp folder).
+import Benchmark
+import Foundation
+import Synchronization
+import WeirClient
+import WeirFormat
+import WeirLog
+
+extension BenchmarkMetric {
+    static let recordsPerSecond = BenchmarkMetric.custom("records_per_s", polarity: .prefersLarger, useScalingFactor: false)
+    static let baselineRecordsPerSecond = BenchmarkMetric.custom("baseline_records_per_s", polarity: .prefersLarger, useScalingFactor: false)
+    static let percentOfBaseline = BenchmarkMetric.custom("percent_of_baseline", polarity: .prefersLarger, useScalingFactor: false)
+    static let p50ns = BenchmarkMetric.custom("e2e_p50_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    static let p99ns = BenchmarkMetric.custom("e2e_p99_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    static let p999ns = BenchmarkMetric.custom("e2e_p99_9_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    static let baselineP99ns = BenchmarkMetric.custom("baseline_p99_ns", polarity: .prefersSmaller, useScalingFactor: false)
+}
+
+func thresholds(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: BenchmarkThresholds] {
+    Dictionary(uniqueKeysWithValues: metrics.map { ($0, BenchmarkThresholds(relative: [.p50: 20.0])) })
+}
+
+let benchRoot = ProcessInfo.processInfo.environment["WEIR_BENCH_DIR"] ?? NSTemporaryDirectory()
+let recordCount = 10_000_000
+let valueSize = 100
+
+func withLog<R>(_ name: String, _ body: (LogDirectory) async throws -> R) async throws -> R {
+    let path = benchRoot + "/weir-consumer-bench-\(name)-\(getpid())"
+    try? FileManager.default.removeItem(atPath: path)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let dir = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
+    try dir.createTopic("bench", partitions: 1, config: LogConfig(segmentBytes: 1 << 30))
+    let r = try await body(dir)
+    try dir.close()
+    return r
+}
+
+func seconds(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// Fills the partition with `recordCount` 100 B records in 64 KiB batches.
+func fill(_ dir: LogDirectory) throws -> Int {
+    let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: 64 << 10)
+    var value = [UInt8](repeating: 0x61, count: valueSize)
+    var perBatch = 0
+    while b.append(timestamp: 1_700_000_000_000, key: nil, value: value) { perBatch += 1 }
+    value[0] = 0x62
+    let batch = try b.build()
+    let log = try dir.partition("bench", 0)
+    try batch.withUnsafeBytes { bytes in for _ in 0..<(recordCount / perBatch) { try log.append(bytes, verifyChecksums: false) } }
+    return (recordCount / perBatch) * perBatch
+}
+
+/// The ceiling: read the log and walk every record (CRC checked per batch), touching each value.
+func recordWalk(_ dir: LogDirectory, total: Int) throws -> Double {
+    let log = try dir.partition("bench", 0)
+    var sum = 0, n = 0
+    let start = ContinuousClock.now
+    var next: Int64 = 0
+    while next < log.highWatermark {
+        let r = try log.read(from: next, maxBytes: 1 << 20)
+        for b in r.batches {
+            b.withUnsafeBytes { bytes in
+                _ = try? RecordBatch.verify(bytes)
+                UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
+                    while let rec = try? it.next() { sum &+= Int(rec.value![0]); n += 1 }
+                }
+            }
+        }
+        next = r.nextOffset
+    }
+    let d = ContinuousClock.now - start
+    precondition(n == total && sum > 0)
+    return Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+}
+
+func consumerConfig() throws -> ConsumerConfiguration {
+    try ConsumerConfiguration(properties: ["auto.offset.reset": "earliest", "max.poll.records": "10000", "fetch.max.wait.ms": "10"])
+}
+
+final class Counter: @unchecked Sendable {
+    var n = 0
+    var sum = 0
+}
+
+/// One consumer with `eachBatch`, iterating the zero-copy messages (or copying each one).
+func consumeBatches(_ dir: LogDirectory, total: Int, copy: Bool) async throws -> Double {
+    let c = try Consumer(configuration: try consumerConfig(), logDirectory: dir)
+    try c.assign([TopicPartition("bench", 0)])
+    let counter = Counter()
+    let t = try await seconds {
+        try await c.run { batch, _ in
+            if copy {
+                for m in batch { let r = m.copy(); counter.sum &+= Int(r.value![0]) }
+            } else {
+                for m in batch { counter.sum &+= Int(m.value![0]) }
+            }
+            counter.n += batch.count
+            if counter.n >= total { c.stop() }
+        }
+    }
+    precondition(counter.n == total && counter.sum > 0)
+    await c.close()
+    return Double(total) / t
+}
+
+/// One consumer with `eachMessage` (an async handler call per record).
+func consumeMessages(_ dir: LogDirectory, total: Int) async throws -> Double {
+    let c = try Consumer(configuration: try consumerConfig(), logDirectory: dir)
+    try c.assign([TopicPartition("bench", 0)])
+    let counter = Counter()
+    let t = try await seconds {
+        try await c.run { m, _ in
+            counter.sum &+= Int(m.value![0])
+            counter.n += 1
+            if counter.n == total { c.stop() }
+        }
+    }
+    precondition(counter.n == total)
+    await c.close()
+    return Double(total) / t
+}
+
+@inline(__always) func nowNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+final class Latencies: @unchecked Sendable {
+    var samples: [UInt64] = []
+    var received = 0
+    init() { samples.reserveCapacity(1 << 20) }
+    func percentile(_ p: Double) -> UInt64 {
+        let s = samples.sorted()
+        return s[min(s.count - 1, Int(Double(s.count) * p))]
+    }
+}
+
+/// Open-loop end-to-end latency at `rate` msg/s for `duration`, warmup excluded: each record
+/// carries its intended send time (monotonic ns); the handler records now − intended.
+/// `viaProducer` false appends each record with a raw `PartitionLog.append` instead (baseline).
+func endToEnd(rate: Int, seconds duration: Double, warmup: Double, viaProducer: Bool) async throws -> Latencies {
+    try await withLog("e2e-\(viaProducer)") { dir in
+        var cc = try ConsumerConfiguration(properties: ["auto.offset.reset": "earliest", "fetch.max.wait.ms": "500"])
+        cc.checkCRCs = true
+        let consumer = try Consumer(configuration: cc, logDirectory: dir)
+        try consumer.assign([TopicPartition("bench", 0)])
+        let total = Int(Double(rate) * (duration + warmup))
+        let warm = Int(Double(rate) * warmup)
+        let lat = Latencies()
+        let reader = Task {
+            try await consumer.run { m, _ in
+                let intended = m.value!.loadUnaligned(as: UInt64.self)
+                let d = nowNanos() &- intended
+                if lat.received >= warm { lat.samples.append(d) }
+                lat.received += 1
+                if lat.received == total { consumer.stop() }
+            }
+        }
+        // Let the consumer reach its wait for data.
+        try await Task.sleep(for: .milliseconds(200))
+        let interval = UInt64(1_000_000_000 / rate)
+        let log = try dir.partition("bench", 0)
+        let start = nowNanos() + 1_000_000
+        if viaProducer {
+            // The producer's API is async: pace from a task that yields while it waits for the
+            // next intended send time, so the consumer's tasks share both cooperative threads.
+            let producer = try Producer(configuration: try ProducerConfiguration(properties: ["acks": "1", "linger.ms": "0", "compression.type": "none"]), logDirectory: dir)
+            var value = [UInt8](repeating: 0, count: valueSize)
+            for i in 0..<total {
+                let intended = start + UInt64(i) * interval
+                while nowNanos() < intended { await Task.yield() }
+                value.withUnsafeMutableBytes { $0.storeBytes(of: intended, as: UInt64.self) }
+                try await producer.produce(ProducerRecord(topic: "bench", partition: 0, value: value))
+            }
+            await producer.flush()
+            await producer.close()
+        } else {
+            // Raw appends, paced by a dedicated thread that spins until each intended time.
+            let done = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                var value = [UInt8](repeating: 0, count: valueSize)
+                let builder = try! RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 16)
+                for i in 0..<total {
+                    let intended = start + UInt64(i) * interval
+                    while nowNanos() < intended {}
+                    value.withUnsafeMutableBytes { $0.storeBytes(of: intended, as: UInt64.self) }
+                    builder.reset()
+                    _ = builder.append(timestamp: 0, key: nil, value: value)
+                    _ = try! builder.seal()
+                    try! builder.withUnsafeSealedBytes { (b) throws(LogError) in _ = try log.append(b, verifyChecksums: false) }
+                }
+                done.signal()
+            }
+            thread.start()
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async { done.wait(); c.resume() }
+            }
+        }
+        try await reader.value
+        return lat
+    }
+}
+
+func report(_ benchmark: Benchmark, figure: Double, baseline: Double) {
+    benchmark.measurement(.recordsPerSecond, Int(figure))
+    benchmark.measurement(.baselineRecordsPerSecond, Int(baseline))
+    benchmark.measurement(.percentOfBaseline, Int((figure / baseline * 100).rounded()))
+    print(String(format: "%@: %.2f M records/s, baseline %.2f M records/s (%.0f %%)", benchmark.name, figure / 1e6, baseline / 1e6, figure / baseline * 100))
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(120), maxIterations: 3)
+    let rates: [BenchmarkMetric] = [.recordsPerSecond, .baselineRecordsPerSecond, .percentOfBaseline]
+
+    Benchmark("Consume100BRecordsZeroCopyEachBatchVsRecordWalk", configuration: .init(metrics: rates, thresholds: thresholds(rates))) { benchmark in
+        try await withLog("zero") { dir in
+            let total = try fill(dir)
+            let walk = try recordWalk(dir, total: total)
+            let figure = try await consumeBatches(dir, total: total, copy: false)
+            report(benchmark, figure: figure, baseline: walk)
+        }
+    }
+
+    Benchmark("Consume100BRecordsZeroCopyEachMessageVsRecordWalk", configuration: .init(metrics: rates, thresholds: thresholds(rates))) { benchmark in
+        try await withLog("each") { dir in
+            let total = try fill(dir)
+            let walk = try recordWalk(dir, total: total)
+            let figure = try await consumeMessages(dir, total: total)
+            report(benchmark, figure: figure, baseline: walk)
+        }
+    }
+
+    Benchmark("Consume100BRecordsCopyEachVsZeroCopy", configuration: .init(metrics: rates, thresholds: thresholds(rates))) { benchmark in
+        try await withLog("copy") { dir in
+            let total = try fill(dir)
+            let zero = try await consumeBatches(dir, total: total, copy: false)
+            let figure = try await consumeBatches(dir, total: total, copy: true)
+            report(benchmark, figure: figure, baseline: zero)
+        }
+    }
+
+    let latency: [BenchmarkMetric] = [.p50ns, .p99ns, .p999ns, .baselineP99ns]
+    Benchmark("EndToEndLatency100kPerSecondLinger0Acks1VsRawAppend", configuration: .init(metrics: latency, maxIterations: 1, thresholds: thresholds(latency))) { benchmark in
+        let raw = try await endToEnd(rate: 100_000, seconds: 3, warmup: 0.5, viaProducer: false)
+        let e2e = try await endToEnd(rate: 100_000, seconds: 3, warmup: 0.5, viaProducer: true)
+        benchmark.measurement(.p50ns, Int(e2e.percentile(0.5)))
+        benchmark.measurement(.p99ns, Int(e2e.percentile(0.99)))
+        benchmark.measurement(.p999ns, Int(e2e.percentile(0.999)))
+        benchmark.measurement(.baselineP99ns, Int(raw.percentile(0.99)))
+        print(String(format: "producer→handler: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%d samples); raw append→handler: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs",
+                     Double(e2e.percentile(0.5)) / 1e3, Double(e2e.percentile(0.99)) / 1e3, Double(e2e.percentile(0.999)) / 1e3,
+                     Double(e2e.percentile(1.0)) / 1e3, e2e.samples.count,
+                     Double(raw.percentile(0.5)) / 1e3, Double(raw.percentile(0.99)) / 1e3, Double(raw.percentile(0.999)) / 1e3))
+    }
+}
