@@ -43,6 +43,7 @@ let package = Package(
         benchmarkTarget("LogBenchmarks"),
         benchmarkTarget("ClientBenchmarks", extra: [.product(name: "WeirClient", package: weirPackage)]),
         benchmarkTarget("ConsumerBenchmarks", extra: [.product(name: "WeirClient", package: weirPackage)]),
+        benchmarkTarget("BenchBenchmarks", extra: [.product(name: "WeirBench", package: weirPackage)]),
     ],
     swiftLanguageModes: [.v6]
 )
