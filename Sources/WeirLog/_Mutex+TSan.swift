@@ -1,5 +1,5 @@
 import CWeirSupport
-import Synchronization
+package import Synchronization
 
 extension Mutex where Value: ~Copyable {
     /// `withLock`, plus acquire/release annotations that ThreadSanitizer understands.
@@ -9,7 +9,7 @@ extension Mutex where Value: ~Copyable {
     /// sections and reports false races inside them. The annotations cost a call to a weak
     /// symbol outside TSan builds.
     @inline(__always)
-    borrowing func _withLock<R: ~Copyable, E: Error>(
+    package borrowing func _withLock<R: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending R
     ) throws(E) -> sending R {
         // The mutex's own address (it is address-only: `@_rawLayout` storage) names the lock.
