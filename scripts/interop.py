@@ -74,6 +74,14 @@ def status(before):
     return "ok" if len(failures) == before else "FAILED"
 
 
+def write_jsonl(path, records):
+    """Writes records in the JSON-lines shape `weir format encode` / `weir log append` read."""
+    with open(path, "w") as f:
+        for r in records:
+            f.write(json.dumps({"timestamp": r["timestamp"], "key": b64(r["key"]), "value": b64(r["value"]),
+                                "headers": [{"key": k, "value": b64(v)} for k, v in r["headers"]]}) + "\n")
+
+
 def check(cond, what):
     global checks
     checks += 1
@@ -89,10 +97,7 @@ def weir_to_python(tmp, rng):
             records = make_records(rng, count)
             jsonl = os.path.join(tmp, f"in-{codec}-{count}.jsonl")
             out = os.path.join(tmp, f"weir-{codec}-{count}.bin")
-            with open(jsonl, "w") as f:
-                for r in records:
-                    f.write(json.dumps({"timestamp": r["timestamp"], "key": b64(r["key"]), "value": b64(r["value"]),
-                                        "headers": [{"key": k, "value": b64(v)} for k, v in r["headers"]]}) + "\n")
+            write_jsonl(jsonl, records)
             per_batch = 1000 if count > 1000 else count
             weir("format", "encode", "--codec", codec, "--input", jsonl, "--output", out,
                  "--records-per-batch", str(per_batch))
@@ -165,10 +170,7 @@ def segment_directory(tmp, rng):
     for codec in CODECS:
         records = make_records(rng, 3000)
         jsonl = os.path.join(tmp, f"seg-{codec}.jsonl")
-        with open(jsonl, "w") as f:
-            for r in records:
-                f.write(json.dumps({"timestamp": r["timestamp"], "key": b64(r["key"]), "value": b64(r["value"]),
-                                    "headers": [{"key": k, "value": b64(v)} for k, v in r["headers"]]}) + "\n")
+        write_jsonl(jsonl, records)
         weir("log", "append", "--log-dir", log_dir, "--topic", "interop", "--partition", "0",
              "--codec", codec, "--input", jsonl, "--records-per-batch", "100",
              *([] if total else ["--config", "segment.bytes=262144"]))
