@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
         .library(name: "WeirClient", targets: ["WeirClient"]),
+        .library(name: "WeirPatterns", targets: ["WeirPatterns"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
         .library(name: "WeirKafka", targets: ["WeirKafka"]),
     ],
@@ -29,6 +30,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // WeirPatterns: encryption, logging, metrics, tracing, service lifecycle.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
@@ -37,6 +45,7 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Weir's own C: CRC-32C (SSE4.2 with a table fallback) and syscalls that need _GNU_SOURCE.
         .target(name: "CWeirSupport", cSettings: [.unsafeFlags(["-O2"])]),
 
@@ -61,11 +70,25 @@ let package = Package(
             dependencies: ["WeirLog", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
+        // The patterns of the reference document as components over the client protocols.
+        .target(
+            name: "WeirPatterns",
+            dependencies: [
+                "WeirClient", "CSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Workloads, payloads, measurement and reports.
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -81,7 +104,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirBench", "WeirKafka",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -94,6 +117,7 @@ let package = Package(
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),

@@ -77,11 +77,23 @@ public struct BenchRun: Sendable {
     }
 
     func runStep(_ w: Workload) async throws(BenchError) -> StepResult {
-        let backend: any BenchBackend
+        var backend: any BenchBackend
         if let factory = backendFactories[w.backend] {
             backend = try await factory(w)
         } else {
             backend = try Self.makeBackend(for: w)
+        }
+        if let name = w.pattern, let scenario = PatternScenario.named(name) {
+            guard let client = backend.messagingClient() else {
+                await backend.shutdown()
+                throw .usage("pattern: '\(name)' needs a client stack; the \(backend.name) backend has none. Use backend embedded or kafka.")
+            }
+            do {
+                backend = try await scenario.wrap(w, backend, client)
+            } catch {
+                await backend.shutdown()
+                throw error
+            }
         }
         do {
             let r = try await LoadGenerator(workload: w, backend: backend, progress: progress).run()

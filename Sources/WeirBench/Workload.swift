@@ -67,6 +67,11 @@ public struct Workload: Sendable, Codable, Equatable {
     public var config: [String: String] = [:]
     /// Log directory for the embedded backend (nil = fresh temporary directory, removed after).
     public var logDir: String?
+    /// A pattern scenario (`PatternScenario.all`: retry/DLQ, outbox, saga, …) the step's records
+    /// flow through; nil = none.
+    public var pattern: String?
+    /// The pattern scenario's options, as `pattern.KEY=VALUE`.
+    public var patternOptions: [String: String]?
 
     public init() {}
 
@@ -99,6 +104,7 @@ extension Workload {
         ("consumerBacklogSizeGB", "GB"), ("consumerDelayMicros", "µs per record"),
         ("mode", "fixed | findMaxRate"), ("maxP99Millis", "ms"), ("reportIntervalSeconds", "seconds"),
         ("config", "map of Kafka properties"), ("logDir", "path"),
+        ("pattern", "a pattern scenario: see `weir bench list`"), ("pattern.KEY", "an option of the pattern scenario"),
     ]
 
     /// Sets one field from its text form (`--set key=value`, or a scalar in a workload file).
@@ -175,7 +181,16 @@ extension Workload {
             guard s > 0 else { throw Self.bad(key, value) }
             reportIntervalSeconds = s
         case "logDir": logDir = value
+        case "pattern":
+            guard PatternScenario.named(value) != nil else {
+                throw .usage("pattern: '\(value)' is not valid; allowed: \(PatternScenario.all.map(\.name).joined(separator: ", ")).")
+            }
+            pattern = value
         default:
+            if key.hasPrefix("pattern.") {
+                patternOptions = (patternOptions ?? [:]).merging([String(key.dropFirst("pattern.".count)): value]) { $1 }
+                return
+            }
             if key.hasPrefix("config.") {
                 config[String(key.dropFirst("config.".count))] = value
                 return
@@ -202,6 +217,14 @@ extension Workload {
         }
         if scenario == .backlog && subscriptionsPerTopic == 0 {
             throw .usage("scenario: backlog needs subscriptionsPerTopic ≥ 1.")
+        }
+        if let pattern {
+            guard let scenario = PatternScenario.named(pattern) else {
+                throw .usage("pattern: '\(pattern)' is not valid; allowed: \(PatternScenario.all.map(\.name).joined(separator: ", ")).")
+            }
+            for key in (patternOptions ?? [:]).keys where !scenario.options.contains(where: { $0.name == key }) {
+                throw .usage("pattern.\(key): unknown option of pattern '\(pattern)'; allowed: \(scenario.options.map { "pattern.\($0.name) (\($0.help))" }.joined(separator: ", ")).")
+            }
         }
         if durationSeconds <= 0 && records == 0 {
             throw .usage("durationSeconds (or testDurationMinutes) must be > 0 unless records is set.")

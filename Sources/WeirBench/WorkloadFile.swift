@@ -79,6 +79,14 @@ public enum WorkloadFile {
                     }
                     w.config[ckey] = cval
                 }
+            case "patternOptions":
+                guard let m = v.mapping else { throw .usage("\(at): patternOptions must be a mapping (failureRate: 0.1).") }
+                for (pk, pv) in m {
+                    guard let pkey = pk.string, let pval = pv.string else {
+                        throw .usage("\(source):\(line(pk)): patternOptions values are scalars (key: value).")
+                    }
+                    do { try w.set("pattern.\(pkey)", pval) } catch { throw .usage("\(source):\(line(pk)): \(error.message)") }
+                }
             case "payloadFile":
                 if let seq = v.sequence {
                     w.payloadFile = seq.compactMap(\.string)

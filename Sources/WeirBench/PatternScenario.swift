@@ -1,0 +1,58 @@
+public import WeirClient
+
+/// A pattern benchmark: wraps a step's backend so that the load generator's records flow
+/// through a pattern component (retry/DLQ, outbox relay, saga, idempotent consumer,
+/// encryption, …) before the consumer side reports them.
+///
+/// The load generator is unchanged: it still produces open-loop at `producerRate`, stamps each
+/// value with its intended send time and measures publish and end-to-end latency. A scenario's
+/// wrapped backend decides what "produced" and "consumed" mean for its pattern, e.g. the
+/// consumer side of the DLQ scenario reports a record only when it was finally processed after
+/// its retries, so `end_to_end` includes the retry delays.
+///
+/// A workload selects a scenario with `pattern: NAME` and passes options as
+/// `pattern.KEY=VALUE` (`--set pattern.failureRate=0.1`).
+public struct PatternScenario: Sendable {
+    /// The value of the workload's `pattern` field.
+    public var name: String
+    /// One line for `weir bench list`.
+    public var summary: String
+    /// Option keys the scenario accepts (after `pattern.`), with what each takes.
+    public var options: [(name: String, help: String)]
+    /// Wraps the step's backend. `client` reaches the same backend's topics, producers and
+    /// consumers through the client protocols (for the pattern's own topics and clients).
+    public var wrap: @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend
+
+    public init(name: String, summary: String, options: [(name: String, help: String)],
+                wrap: @escaping @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend) {
+        self.name = name
+        self.summary = summary
+        self.options = options
+        self.wrap = wrap
+    }
+
+    /// Every registered pattern scenario.
+    public static var all: [PatternScenario] { _registry }
+
+    public static func named(_ name: String) -> PatternScenario? { all.first { $0.name == name } }
+}
+
+/// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`).
+let _registry: [PatternScenario] = []
+
+extension BenchBackend {
+    /// The backend's client stack through WeirClient's protocols, for pattern scenarios; nil
+    /// when the backend has none (the null backend).
+    public func messagingClient() -> (any MessagingClient)? {
+        (self as? any _HasMessagingClient)?._messagingClient
+    }
+}
+
+/// Backends that reach a client stack (the embedded log; WeirKafka's cluster).
+public protocol _HasMessagingClient {
+    var _messagingClient: any MessagingClient { get }
+}
+
+extension EmbeddedBackend: _HasMessagingClient {
+    public var _messagingClient: any MessagingClient { EmbeddedMessaging(logDirectory: logDirectory) }
+}
