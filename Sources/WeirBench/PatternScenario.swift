@@ -22,12 +22,16 @@ public struct PatternScenario: Sendable {
     /// Wraps the step's backend. `client` reaches the same backend's topics, producers and
     /// consumers through the client protocols (for the pattern's own topics and clients).
     public var wrap: @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend
+    /// The named presets that measure this pattern (listed by `weir bench list` after the
+    /// built-in ones); each step sets `pattern` to this scenario's name.
+    public var presets: [Preset]
 
-    public init(name: String, summary: String, options: [(name: String, help: String)],
+    public init(name: String, summary: String, options: [(name: String, help: String)], presets: [Preset] = [],
                 wrap: @escaping @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend) {
         self.name = name
         self.summary = summary
         self.options = options
+        self.presets = presets
         self.wrap = wrap
     }
 

@@ -14,7 +14,19 @@ public struct Preset: Sendable {
         return w
     }
 
-    public static let all: [Preset] = [
+    public init(name: String, summary: String, steps: [Workload]) {
+        self.name = name
+        self.summary = summary
+        self.steps = steps
+    }
+
+    /// Every preset: the built-in ones, then those of the pattern scenarios.
+    public static var all: [Preset] { builtIn + PatternScenario.all.flatMap(\.presets) }
+
+    /// A step named `name`, edited from the default workload.
+    public static func step(named name: String, _ edit: (inout Workload) -> Void) -> Workload { step(name, edit) }
+
+    static let builtIn: [Preset] = [
         Preset(name: "quick", summary: "≤30 s: open loop 20k rec/s of 1 KiB JSON (lz4) with a consumer, then max rate 100 B; embedded", steps: [
             step("open-loop-20k") {
                 $0.partitionsPerTopic = 4; $0.producerRate = 20_000; $0.messageSize = 1024; $0.payload = .json

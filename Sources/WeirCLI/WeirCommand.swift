@@ -9,7 +9,8 @@ public struct WeirCommand: AsyncParsableCommand {
         commandName: "weir",
         abstract: "Benchmark and load generation for Kafka-style streams, on an embedded log that writes Kafka's format.",
         version: "0.1.0",
-        subcommands: [BenchCommand.self, FormatCommand.self, LogCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self]
+        subcommands: [BenchCommand.self, FormatCommand.self, LogCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self,
+                      ExampleCommand.self]
     )
 
     public init() {}
