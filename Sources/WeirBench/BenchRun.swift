@@ -173,8 +173,11 @@ public struct BenchRun: Sendable {
 public enum SummaryTable {
     /// One line per step: throughput, publish and end-to-end latency.
     public static func render(_ summary: RunSummary) -> String {
+        // The step column is as wide as the longest name (sweeps name steps after their grid
+        // point, e.g. "batch.size=262144 linger.ms=20"), so the columns stay aligned.
+        let nameWidth = max(26, (summary.steps.map(\.name.count).max() ?? 0) + 2)
         var lines = [
-            pad("step", 26) + pad("target", 9, right: true) + pad("prod rec/s", 12, right: true) + pad("MB/s", 8, right: true)
+            pad("step", nameWidth) + pad("target", 9, right: true) + pad("prod rec/s", 12, right: true) + pad("MB/s", 8, right: true)
                 + pad("cons rec/s", 12, right: true) + pad("pub p50", 10, right: true) + pad("p99", 10, right: true)
                 + pad("p99.9", 10, right: true) + pad("max", 10, right: true) + pad("e2e p50", 10, right: true)
                 + pad("p99", 10, right: true) + pad("ratio", 7, right: true) + pad("cpu s/GB", 9, right: true) + pad("err", 5, right: true),
@@ -183,7 +186,7 @@ public enum SummaryTable {
             let pub = s.latency["publish"], e2e = s.latency["end_to_end"]
             func us(_ v: Double?) -> String { v.map { HTMLReport.formatMicros($0) } ?? "-" }
             lines.append(
-                pad(s.name, 26) + pad(s.targetRate > 0 ? formatRate(s.targetRate) : "max", 9, right: true)
+                pad(s.name, nameWidth) + pad(s.targetRate > 0 ? formatRate(s.targetRate) : "max", 9, right: true)
                     + pad(String(format: "%.0f", s.produce.recordsPerSec), 12, right: true) + pad(String(format: "%.1f", s.produce.mbPerSec), 8, right: true)
                     + pad(s.workload.subscriptionsPerTopic > 0 ? String(format: "%.0f", s.consume.recordsPerSec) : "-", 12, right: true)
                     + pad(us(pub?.p50), 10, right: true) + pad(us(pub?.p99), 10, right: true) + pad(us(pub?.p99_9), 10, right: true)
