@@ -124,3 +124,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `WEIR_LOG_CORE_ONLY=1` narrows the package to the log core and its tests (no Swift package
+// dependencies), for the thread-sanitized build of scripts/test: the concurrency suite needs
+// only WeirLog, and sanitizing the whole dependency graph would double CI's build time.
+if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
+    let core: Set<String> = ["CZstd", "CLZ4", "CSnappy", "CZlib", "CWeirSupport", "WeirCompression", "WeirFormat", "WeirLog",
+                             "weir-log-crash-writer", "WeirLogTests"]
+    package.targets = package.targets.filter { core.contains($0.name) }
+    package.products = []
+    package.dependencies = []
+}
