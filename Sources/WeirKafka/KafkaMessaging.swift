@@ -118,30 +118,30 @@ public struct KafkaMessaging: MessagingClient {
     /// `default.replication.factor`). On the mock cluster the topic is created with
     /// `rd_kafka_mock_topic_create`, which takes no topic properties.
     public func ensureTopic(_ name: String, partitions: Int, configs: [String: String]) async throws(ClientError) {
-        do {
-            if let have = try? await partitionCount(name), have >= partitions { return }
-            var topicConfigs = configs
-            var replication = -1
-            if let raw = topicConfigs.removeValue(forKey: "replication.factor") {
-                guard let n = Int(raw), n == -1 || n >= 1 else {
-                    throw ClientError(.invalidConfig, "replication.factor: '\(raw)' is not valid; allowed: -1 (the broker's default) or ≥ 1.", key: "replication.factor")
-                }
-                replication = n
+        if let have = try? await partitionCount(name), have >= partitions { return }
+        var topicConfigs = configs
+        var replication = -1
+        if let raw = topicConfigs.removeValue(forKey: "replication.factor") {
+            guard let n = Int(raw), n == -1 || n >= 1 else {
+                throw ClientError(.invalidConfig, "replication.factor: '\(raw)' is not valid; allowed: -1 (the broker's default) or ≥ 1.", key: "replication.factor")
             }
-            if let mockCluster {
-                do { try mockCluster.createTopic(name, partitions: partitions, replicationFactor: max(replication, 1)) } catch where error.code == Int32(RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS.rawValue) {}
-            } else {
-                try await admin.createTopics([KafkaNewTopic(name: name, partitions: partitions, replicationFactor: replication, config: topicConfigs)],
-                                            ignoreExisting: true, timeout: requestTimeout)
-            }
-            try await admin.waitForLeaders(topics: [name], timeout: requestTimeout * 3)
-        } catch let error as ClientError {
-            throw error
-        } catch let error as KafkaError {
-            throw ClientError(error)
-        } catch {
-            throw ClientError(.kafka, "ensureTopic '\(name)': \(error)")
+            replication = n
         }
+        do { try await _createTopic(name, partitions: partitions, replicationFactor: replication, configs: topicConfigs) } catch {
+            throw ClientError(error)
+        }
+    }
+
+    func _createTopic(_ name: String, partitions: Int, replicationFactor: Int, configs: [String: String]) async throws(KafkaError) {
+        if let mockCluster {
+            do { try mockCluster.createTopic(name, partitions: partitions, replicationFactor: max(replicationFactor, 1)) } catch {
+                if error.code != Int32(RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS.rawValue) { throw error }
+            }
+        } else {
+            try await admin.createTopics([KafkaNewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor, config: configs)],
+                                         ignoreExisting: true, timeout: requestTimeout)
+        }
+        try await admin.waitForLeaders(topics: [name], timeout: requestTimeout * 3)
     }
 
     /// The high watermark of each partition (`rd_kafka_query_watermark_offsets`).

@@ -4,6 +4,7 @@ import Testing
 import WeirBench
 import WeirClient
 import WeirFormat
+import WeirLog
 @testable import WeirKafka
 
 /// `KafkaMessaging` through WeirClient's client protocols (what the pattern components use),
@@ -65,33 +66,38 @@ struct MessagingTests {
 
     /// Records what a consumer's rebalance listener saw, and commits in `partitionsRevoked` as a
     /// pattern does (through the consumer, while librdkafka waits for the listener).
+    final class Events: Sendable {
+        let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+    }
+
     final class Listener: MessageRebalanceListener {
         let name: String
-        let events: Mutex<[String]>
+        let events: Events
         let owned = Mutex<Set<TopicPartition>>([])
         let consumer = Mutex<(any MessageConsumer)?>(nil)
 
-        init(_ name: String, _ events: Mutex<[String]>) {
+        init(_ name: String, _ events: Events) {
             self.name = name
             self.events = events
         }
 
         func partitionsAssigned(_ partitions: [TopicPartition]) async {
             owned.withLock { $0.formUnion(partitions) }
-            events.withLock { $0.append("\(name) assigned \(partitions.count)") }
+            events.append("\(name) assigned \(partitions.count)")
         }
 
         func partitionsRevoked(_ partitions: [TopicPartition]) async {
             if let c = consumer.withLock({ $0 }) {
                 do {
                     try await c.commit(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(7)) }))
-                    events.withLock { $0.append("\(name) committed \(partitions.count)") }
+                    events.append("\(name) committed \(partitions.count)")
                 } catch {
-                    events.withLock { $0.append("\(name) commit failed: \(error)") }
+                    events.append("\(name) commit failed: \(error)")
                 }
             }
             owned.withLock { $0.subtract(partitions) }
-            events.withLock { $0.append("\(name) revoked \(partitions.count)") }
+            events.append("\(name) revoked \(partitions.count)")
         }
     }
 
@@ -102,7 +108,7 @@ struct MessagingTests {
         try await kafka.ensureTopic(topic, partitions: 6, configs: [:])
         let props = ["group.id": Self.uniqueName("g"), "partition.assignment.strategy": strategy,
                      "session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        let events = Mutex<[String]>([])
+        let events = Events()
         let a = try await kafka.makeConsumer(properties: props)
         let la = Listener("a", events)
         la.consumer.withLock { $0 = a }
@@ -114,13 +120,16 @@ struct MessagingTests {
         let b = try await kafka.makeConsumer(properties: props)
         let lb = Listener("b", events)
         try await b.subscribe(topics: [topic], listener: lb)
-        try await Self.pollUntil([a, b]) { _ in await a.assignment().count == 3 && b.assignment().count == 3 }
+        try await Self.pollUntil([a, b]) { _ in
+            let (ca, cb) = (await a.assignment().count, await b.assignment().count)
+            return ca == 3 && cb == 3
+        }
         let (sa, sb) = (Set(await a.assignment()), Set(await b.assignment()))
         #expect(sa.count == 3 && sb.count == 3 && sa.isDisjoint(with: sb))
         // The listeners saw exactly the assignments the consumers report.
         #expect(la.owned.withLock { $0 } == sa)
         #expect(lb.owned.withLock { $0 } == sb)
-        let log = events.withLock { $0 }
+        let log = events.lines.withLock { $0 }
         // The commit inside partitionsRevoked went through before the partitions were given up.
         #expect(log.contains { $0.hasPrefix("a committed") })
         #expect(!log.contains { $0.contains("commit failed") })
@@ -264,17 +273,17 @@ struct MessagingTests {
     }
 
     @Test func badConfigurationFailsClearlyAndInBoundedTime() async throws {
-        await #expect { _ = try KafkaMessaging(bootstrapServers: "127.0.0.1:9", properties: ["no.such.property": "1"]) } throws: { error in
+        #expect { _ = try KafkaMessaging(bootstrapServers: "127.0.0.1:9", properties: ["no.such.property": "1"]) } throws: { error in
             let e = error as! ClientError
             return e.code == .invalidConfig && e.key == "no.such.property" && e.message.contains("no.such.property")
         }
-        await #expect {
+        #expect {
             _ = try KafkaMessaging(bootstrapServers: "127.0.0.1:9", properties: ["security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "NOPE"])
         } throws: { error in
             let e = error as! ClientError
             return e.code == .invalidConfig && e.key == "sasl.mechanism"
         }
-        await #expect { _ = try KafkaMessaging(configuration: KafkaConfiguration()) } throws: { ($0 as? ClientError)?.key == "bootstrap.servers" }
+        #expect { _ = try KafkaMessaging(configuration: KafkaConfiguration()) } throws: { ($0 as? ClientError)?.key == "bootstrap.servers" }
         let kafka = try KafkaMessaging(bootstrapServers: "127.0.0.1:9")
         await #expect { _ = try await kafka.makeProducer(properties: ["acks": "sometimes"]) } throws: { ($0 as? ClientError)?.key == "acks" }
         await #expect { _ = try await kafka.makeConsumer(properties: ["max.poll.records": "0"]) } throws: { ($0 as? ClientError)?.key == "max.poll.records" }
