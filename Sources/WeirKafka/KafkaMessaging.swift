@@ -104,9 +104,13 @@ public struct KafkaMessaging: MessagingClient {
         if mockCluster != nil {
             for (key, value) in KafkaMockCluster.consumerDefaults where props[key] == nil && config[key] == nil { config[key] = value }
         }
+        // librdkafka assigns through its group machinery, so a consumer without `group.id` gets
+        // a private one that never joins (it only `assign`s; `subscribe` is refused).
+        let grouped = props["group.id"] != nil || config["group.id"] != nil
+        if !grouped { props["group.id"] = "weir-assign-\(UInt64.random(in: 0...UInt64.max))" }
         do {
             let consumer = try KafkaConsumer(configuration: config.merging(props), group: nil, commitOnRevoke: false, onRebalance: nil)
-            return KafkaMessageConsumer(consumer, maxPollRecords: maxRecords)
+            return KafkaMessageConsumer(consumer, maxPollRecords: maxRecords, canSubscribe: grouped)
         } catch {
             throw ClientError(error)
         }
@@ -211,14 +215,22 @@ public struct KafkaMessageConsumer: MessageConsumer {
     /// The most records one `poll` returns (`max.poll.records`).
     public let maxPollRecords: Int
 
+    /// False for a consumer made without `group.id`: it may only `assign`.
+    let canSubscribe: Bool
+
     public init(_ consumer: KafkaConsumer, maxPollRecords: Int = 500) {
+        self.init(consumer, maxPollRecords: maxPollRecords, canSubscribe: !consumer.groupID.isEmpty)
+    }
+
+    init(_ consumer: KafkaConsumer, maxPollRecords: Int, canSubscribe: Bool) {
         self.consumer = consumer
         self.maxPollRecords = maxPollRecords
+        self.canSubscribe = canSubscribe
     }
 
     public func subscribe(topics: [String], listener: (any MessageRebalanceListener)?) async throws(ClientError) {
         try checkOpen("subscribe")
-        guard !consumer.groupID.isEmpty else {
+        guard canSubscribe else {
             throw ClientError(.invalidConfig, "subscribe needs group.id; set it in the consumer's properties, or use assign.", key: "group.id")
         }
         consumer.rebalance.hook.withLock { $0 = listener.map(Self.bridge) }

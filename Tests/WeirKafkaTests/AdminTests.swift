@@ -19,7 +19,7 @@ struct AdminTests {
         }
         // A topic that breaks the rules is rejected before any request.
         await #expect {
-            try await admin.createTopics([KafkaNewTopic(name: "bad", partitions: 0)], timeout: .seconds(2))
+            try await admin.createTopics([KafkaNewTopic(name: "bad", partitions: -5)], timeout: .seconds(2))
         } throws: { error in
             (error as! KafkaError).message.contains("bad")
         }
