@@ -40,18 +40,18 @@ public struct ExampleCommand: AsyncParsableCommand {
             for e in PatternExample.all { print("\(e.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(e.summary)") }
             return
         }
+        // The backend's options first: a bad property is reported as such.
+        let kafka = try useKafka() ? try kafkaClient() : nil
         guard let example = PatternExample.named(name) else {
             throw CLIError.usage("unknown example '\(name)'; allowed: \(PatternExample.all.map(\.name).joined(separator: ", ")).")
         }
-        let kafka = try useKafka()
         let base = logDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("weir-example-\(name)-\(UUID().uuidString)").path
         defer { if logDir == nil { try? FileManager.default.removeItem(atPath: base) } }
         let work = base + "/example-files"
         do { try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
             throw CLIError.failure("cannot create '\(work)': \(error.localizedDescription)")
         }
-        if kafka {
-            let client = try kafkaClient()
+        if let client = kafka {
             print("kafka: \(bootstrapDescription) (librdkafka \(KafkaClusterMetadata.librdkafkaVersion))")
             do {
                 try await example.run(client, work) { line in print(line) }
