@@ -312,21 +312,45 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Moves the fetch position of assigned partitions (`rd_kafka_seek_partitions`); records
     /// already fetched from them are discarded.
     ///
-    /// - Throws: `_STATE` for a partition not assigned to this consumer; the first partition's
-    ///   error otherwise.
+    /// Right after `assign` (or inside a rebalance listener) librdkafka has not started fetching
+    /// the partition yet and answers `_STATE`; the seek is retried until it takes, up to `timeout`.
+    ///
+    /// - Throws: `_STATE` for a partition not assigned to this consumer (or not fetching within
+    ///   `timeout`); the first partition's error otherwise.
     public func seek(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = .seconds(10)) throws(KafkaError) {
         let assigned = assignment
         if let missing = offsets.keys.first(where: { !assigned.contains($0) }) {
             throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(missing)",
                              detail: "the partition is not assigned to this consumer; seek after assign, or after the rebalance listener's partitionsAssigned")
         }
-        let list = Self.makeList(offsets)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        if let error = rd_kafka_seek_partitions(client.handle, list, timeout.milliseconds) {
-            throw KafkaError(consuming: error, context: "seek")
-        }
-        for e in Self.elements(list) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(e.err, context: "seek \(String(cString: e.topic))-\(e.partition) to \(e.offset)")
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var pending = offsets
+        while true {
+            let list = Self.makeList(pending)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            var notFetching: [KafkaTopicPartition: Int64] = [:]
+            var failure: KafkaError?
+            if let error = rd_kafka_seek_partitions(client.handle, list, max(deadline - clock.now, .milliseconds(1)).milliseconds) {
+                let e = KafkaError(consuming: error, context: "seek")
+                if e.code != Int32(RD_KAFKA_RESP_ERR__STATE.rawValue) { throw e }
+            }
+            for e in Self.elements(list) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let tp = KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)
+                if e.err == RD_KAFKA_RESP_ERR__STATE {
+                    notFetching[tp] = pending[tp]
+                } else if failure == nil {
+                    failure = KafkaError(e.err, context: "seek \(tp) to \(e.offset)")
+                }
+            }
+            if let failure { throw failure }
+            if notFetching.isEmpty { return }
+            if clock.now >= deadline {
+                throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(notFetching.keys.sorted { $0.description < $1.description })",
+                                 detail: "librdkafka did not start fetching the partition within \(timeout)")
+            }
+            pending = notFetching
+            Thread.sleep(forTimeInterval: 0.005)
         }
     }
 

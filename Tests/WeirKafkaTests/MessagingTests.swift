@@ -206,6 +206,14 @@ struct MessagingTests {
         try await consumer.seek(tp, to: 10)
         let again = try await Self.pollUntil([consumer]) { $0.count >= 20 }
         #expect(again.map(\.offset) == Array(10..<30))
+        // Seeking right after assign (before librdkafka fetches the partition) works too: the
+        // way pattern consumers position themselves at the end.
+        let fresh = try await kafka.makeConsumer(properties: ["group.id": Self.uniqueName("fresh"), "auto.offset.reset": "earliest"])
+        try await fresh.assign([tp])
+        try await fresh.seek(tp, to: 25)
+        let tail = try await Self.pollUntil([fresh]) { $0.count >= 5 }
+        #expect(tail.map(\.offset) == Array(25..<30))
+        await fresh.close()
         // Without a group.id the consumer can assign but not subscribe.
         await #expect { try await consumer.subscribe(topics: [topic], listener: nil) } throws: { ($0 as? ClientError)?.code == .invalidConfig }
         await consumer.close()
