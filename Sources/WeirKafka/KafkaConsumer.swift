@@ -133,6 +133,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.groupID = props["group.id"] ?? ""
     }
 
+    deinit {
+        // rd_kafka_destroy (when the client goes) closes an unclosed consumer and revokes its
+        // partitions on whatever thread drops the last reference: no listener may run there.
+        rebalance.hook.withLock { $0 = nil }
+    }
+
     /// Where partitions without a committed offset start (instead of `auto.offset.reset`).
     public func setInitialOffsets(_ offsets: [KafkaTopicPartition: Int64]) {
         rebalance.initialOffsets.withLock { $0.merge(offsets) { _, new in new } }
