@@ -109,6 +109,33 @@ public final class KafkaAdmin: @unchecked Sendable {
         }
     }
 
+    /// Waits until every topic in `topics` has at least `partitions` partitions (when given), each
+    /// with a leader, polling the metadata every 100 ms up to `timeout`.
+    ///
+    /// - Throws: `UNKNOWN_TOPIC_OR_PART` naming the topic still without leaders after `timeout`;
+    ///   `INVALID_PARTITIONS` when a topic exists with fewer than `partitions` partitions.
+    public func waitForLeaders(topics: [String], partitions: Int? = nil, timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        for name in topics {
+            while true {
+                let m = try await metadata(topic: name, timeout: .seconds(10))
+                if let t = m.topics.first(where: { $0.name == name }), t.error == nil, !t.partitions.isEmpty, t.partitions.allSatisfy({ $0.leader >= 0 }) {
+                    if let partitions, t.partitions.count < partitions {
+                        throw KafkaError(RD_KAFKA_RESP_ERR_INVALID_PARTITIONS, context: "topic '\(name)'",
+                                         detail: "it exists with \(t.partitions.count) partition(s) where \(partitions) are needed; delete it or use another topic name")
+                    }
+                    break
+                }
+                if clock.now >= deadline {
+                    throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, context: "topic '\(name)'",
+                                     detail: "no leader for every partition after \(timeout); check the brokers' logs")
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// Deletes topics (`rd_kafka_DeleteTopics`); an unknown topic is not an error.
     public func deleteTopics(_ names: [String], timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let client = self.client

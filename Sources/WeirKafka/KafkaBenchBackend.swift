@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 public import WeirBench
+public import WeirClient
 
 /// The load generator's backend for a Kafka cluster, through librdkafka.
 ///
@@ -28,6 +29,8 @@ public final class KafkaBenchBackend: BenchBackend {
     let consumerDefaults: [String: String]
     let mock: KafkaMockCluster?
     let admin: KafkaAdmin
+    /// The same cluster through WeirClient's client protocols, for pattern scenarios.
+    public let messaging: KafkaMessaging
     let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     let producers = Mutex<[KafkaProducer]>([])
     let consumers = Mutex<[KafkaConsumer]>([])
@@ -71,24 +74,19 @@ public final class KafkaBenchBackend: BenchBackend {
             do { mock = try KafkaMockCluster(brokers: n) } catch { throw BenchError(.backend, "mock cluster: \(error.message)") }
             config.properties.removeValue(forKey: "test.mock.num.brokers")
             config.bootstrapServers = mock!.bootstrapServers
-            // The mock broker holds a Fetch for the whole fetch.wait.max.ms when a consumer has
-            // caught up, even when records arrive meanwhile (a real broker answers at once), and
-            // stalls a consumer whose fetch position falls inside a batch that a size-limited
-            // response cut: short waits and fetch limits above any batch keep it consuming.
-            var defaults = ["fetch.wait.max.ms": "10", "max.partition.fetch.bytes": "52428800", "fetch.max.bytes": "104857600"]
-            if config["receive.message.max.bytes"] == nil { config["receive.message.max.bytes"] = "105000000" }
-            for key in defaults.keys where config[key] != nil { defaults.removeValue(forKey: key) }
+            for (key, value) in KafkaMockCluster.clientDefaults where config[key] == nil { config[key] = value }
+            let defaults = KafkaMockCluster.consumerDefaults.filter { config[$0.key] == nil }
             consumerDefaults = defaults
         } else {
             mock = nil
             consumerDefaults = [:]
         }
         do {
-            try config.validate()
-            admin = try KafkaAdmin(configuration: config)
+            messaging = try KafkaMessaging(configuration: config, mock: mock)
         } catch {
-            throw error.isConfiguration ? .usage("--config: \(error.message)") : BenchError(.backend, error.message)
+            throw error.code == .invalidConfig ? .usage("--config: \(error.message)") : BenchError(.backend, error.message)
         }
+        admin = messaging.admin
         configuration = config
         topicConfig = topicProps
         replicationFactor = rf
@@ -99,35 +97,21 @@ public final class KafkaBenchBackend: BenchBackend {
             // Reachability first: a clear error within the timeout rather than a stalled run.
             let meta = try await admin.metadata(timeout: .seconds(15))
             metadata.withLock { $0 = meta }
-            if let mock {
-                for n in names where !meta.topics.contains(where: { $0.name == n }) {
-                    try mock.createTopic(n, partitions: partitions, replicationFactor: replicationFactor > 0 ? replicationFactor : 1)
-                }
-            } else {
-                try await admin.createTopics(names.map { KafkaNewTopic(name: $0, partitions: partitions, replicationFactor: replicationFactor, config: topicConfig) })
-            }
-            // Wait until every topic has its partitions and leaders (bounded).
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(30)
-            for n in names {
-                while true {
-                    let m = try await admin.metadata(topic: n, timeout: .seconds(10))
-                    if let t = m.topics.first(where: { $0.name == n }), t.error == nil, !t.partitions.isEmpty, t.partitions.allSatisfy({ $0.leader >= 0 }) {
-                        if t.partitions.count < partitions {
-                            throw BenchError(.backend, "topic '\(n)' exists with \(t.partitions.count) partition(s); the workload needs \(partitions). Delete it or rename the workload's topics.")
-                        }
-                        break
-                    }
-                    if clock.now >= deadline { throw BenchError(.backend, "topic '\(n)' has no leaders after 30 s; check the brokers' logs.") }
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-            }
-        } catch let error as BenchError {
-            throw error
-        } catch let error as KafkaError {
-            throw BenchError(.backend, "kafka backend (\(requestedBootstrap)): \(error.message)")
         } catch {
-            throw BenchError(.backend, "kafka backend: \(error)")
+            throw BenchError(.backend, "kafka backend (\(requestedBootstrap)): \(error.message)")
+        }
+        var configs = topicConfig
+        if replicationFactor > 0 { configs["replication.factor"] = String(replicationFactor) }
+        for n in names {
+            do { try await messaging.ensureTopic(n, partitions: partitions, configs: configs) } catch {
+                throw error.code == .invalidConfig ? .usage("--config: \(error.message)") : BenchError(.backend, "kafka backend (\(requestedBootstrap)): \(error.message)")
+            }
+        }
+        do {
+            // Topics that existed before: every one needs the workload's partitions.
+            try await admin.waitForLeaders(topics: names, partitions: partitions, timeout: .seconds(30))
+        } catch {
+            throw BenchError(.backend, "kafka backend (\(requestedBootstrap)): \(error.message)")
         }
     }
 
@@ -294,4 +278,9 @@ final class _LockedSink: Sendable {
     func failed(_ count: Int) {
         lock.withLock { _ in sink.failed(count) }
     }
+}
+
+extension KafkaBenchBackend: _HasMessagingClient {
+    /// The backend's cluster (and mock cluster) as a `KafkaMessaging`, for pattern scenarios.
+    public var _messagingClient: any MessagingClient { messaging }
 }

@@ -1,6 +1,8 @@
 import CRdKafka
 import Foundation
 import Synchronization
+public import WeirClient
+import WeirFormat
 
 /// A topic and partition.
 public struct KafkaTopicPartition: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -55,6 +57,14 @@ public struct KafkaConsumerMessage: Sendable, Equatable {
     public var value: [UInt8]
 }
 
+/// A point in a rebalance where `_RebalanceState.hook` runs.
+enum _RebalancePhase: Sendable {
+    /// Before the partitions are unassigned; `lost` when they already belong to another member.
+    case willRevoke([KafkaTopicPartition], lost: Bool)
+    /// After the partitions were assigned.
+    case didAssign([KafkaTopicPartition])
+}
+
 /// What the rebalance callback needs; see `_ClientState`.
 final class _RebalanceState: Sendable {
     let handler: (@Sendable (KafkaRebalanceEvent) -> Void)?
@@ -63,6 +73,9 @@ final class _RebalanceState: Sendable {
     let assignment = Mutex<Set<KafkaTopicPartition>>([])
     let commitOnRevoke: Bool
     let rebalances = Atomic<Int>(0)
+    /// Called on the polling thread before partitions are given up and after they are taken
+    /// (the `MessageRebalanceListener` bridge); it may block the polling thread.
+    let hook = Mutex<(@Sendable (_RebalancePhase) -> Void)?>(nil)
 
     init(handler: (@Sendable (KafkaRebalanceEvent) -> Void)?, commitOnRevoke: Bool) {
         self.handler = handler
@@ -102,16 +115,28 @@ public final class KafkaConsumer: @unchecked Sendable {
     ///   - commitOnRevoke: commit the consumed offsets synchronously before giving partitions up.
     ///   - onRebalance: called on the polling thread after each assignment change.
     /// - Throws: a configuration error naming the property librdkafka rejected.
-    public init(configuration: KafkaConfiguration, groupID: String, commitOnRevoke: Bool = true, onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil) throws(KafkaError) {
+    public convenience init(configuration: KafkaConfiguration, groupID: String, commitOnRevoke: Bool = true, onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)? = nil) throws(KafkaError) {
+        try self.init(configuration: configuration, group: groupID, commitOnRevoke: commitOnRevoke, onRebalance: onRebalance)
+    }
+
+    /// `group` nil: no `group.id` (unless `configuration` has one); the consumer can only
+    /// `assign`.
+    init(configuration: KafkaConfiguration, group: String?, commitOnRevoke: Bool, onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?) throws(KafkaError) {
         if let b = configuration.bootstrapServers, b.hasPrefix("mock:") {
             throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
         }
         var props = configuration.properties
-        props["group.id"] = groupID
+        if let group { props["group.id"] = group }
         rebalance = _RebalanceState(handler: onRebalance, commitOnRevoke: commitOnRevoke)
         client = try _Client(kind: .consumer, properties: props, state: _ClientState(rebalance: rebalance))
         rd_kafka_poll_set_consumer(client.handle)
-        self.groupID = groupID
+        self.groupID = props["group.id"] ?? ""
+    }
+
+    deinit {
+        // rd_kafka_destroy (when the client goes) closes an unclosed consumer and revokes its
+        // partitions on whatever thread drops the last reference: no listener may run there.
+        rebalance.hook.withLock { $0 = nil }
     }
 
     /// Where partitions without a committed offset start (instead of `auto.offset.reset`).
@@ -151,6 +176,63 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Throws: a fatal error (`_FATAL`), after which the consumer is unusable.
     @discardableResult
     public func poll(timeout: Duration, maxMessages: Int = 500, _ body: (KafkaMessageView) -> Void) throws(KafkaError) -> Int {
+        try _poll(timeout: timeout, maxMessages: maxMessages) { m in
+            let msg = m.pointee
+            let value = UnsafeRawBufferPointer(start: msg.payload, count: msg.len)
+            let key = msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }
+            body(KafkaMessageView(topic: msg.rkt, partition: msg.partition, offset: msg.offset, key: key, value: value))
+        }
+    }
+
+    /// Up to `maxMessages` records copied with their headers and timestamps
+    /// (`rd_kafka_message_headers`, `rd_kafka_message_timestamp`); empty after `timeout`.
+    ///
+    /// Consume errors are skipped as in `poll(timeout:maxMessages:_:)`.
+    public func pollRecords(timeout: Duration, maxMessages: Int = 500) throws(KafkaError) -> [ConsumerRecord] {
+        var out: [ConsumerRecord] = []
+        var topicNames: [OpaquePointer: String] = [:]
+        try _poll(timeout: timeout, maxMessages: maxMessages) { m in
+            let msg = m.pointee
+            var topic = ""
+            if let rkt = msg.rkt {
+                if let name = topicNames[rkt] { topic = name } else {
+                    topic = String(cString: rd_kafka_topic_name(rkt))
+                    topicNames[rkt] = topic
+                }
+            }
+            var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(m, &tstype)
+            out.append(ConsumerRecord(
+                topic: topic, partition: msg.partition, offset: msg.offset, timestamp: timestamp,
+                timestampType: tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? .logAppendTime : .createTime,
+                key: msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) },
+                value: msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) },
+                headers: Self.headers(of: m)))
+        }
+        return out
+    }
+
+    /// The headers of a consumed message, copied.
+    static func headers(of m: UnsafeMutablePointer<rd_kafka_message_t>) -> [RecordHeader] {
+        var hdrs: OpaquePointer?
+        guard rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs else { return [] }
+        var out: [RecordHeader] = []
+        out.reserveCapacity(rd_kafka_header_cnt(hdrs))
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(hdrs, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            out.append(RecordHeader(key: name.map { String(cString: $0) } ?? "",
+                                    value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return out
+    }
+
+    /// The poll loop: serves callbacks, skips consume errors, passes each record to `body`.
+    @discardableResult
+    func _poll(timeout: Duration, maxMessages: Int, _ body: (UnsafeMutablePointer<rd_kafka_message_t>) -> Void) throws(KafkaError) -> Int {
         var count = 0
         var wait = timeout.milliseconds
         while count < maxMessages, let m = rd_kafka_consumer_poll(client.handle, wait) {
@@ -165,9 +247,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 lastConsumeError.withLock { $0 = error }
                 continue
             }
-            let value = UnsafeRawBufferPointer(start: msg.payload, count: msg.len)
-            let key = msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }
-            body(KafkaMessageView(topic: msg.rkt, partition: msg.partition, offset: msg.offset, key: key, value: value))
+            body(m)
             count += 1
         }
         return count
@@ -222,6 +302,88 @@ public final class KafkaConsumer: @unchecked Sendable {
             out[KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)] = e.offset
         }
         return out
+    }
+
+    /// Reads `partitions` without joining a group (`rd_kafka_assign`), each from its committed
+    /// offset when `group.id` has one, else from `auto.offset.reset`; replaces any earlier
+    /// assignment.
+    public func assign(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = Self.makeList(Dictionary(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { a, _ in a })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "assign \(partitions)", detail: client.detail(err)) }
+        rebalance.assignment.withLock { $0 = Set(partitions) }
+    }
+
+    /// Moves the fetch position of assigned partitions (`rd_kafka_seek_partitions`); records
+    /// already fetched from them are discarded.
+    ///
+    /// Right after `assign` (or inside a rebalance listener) librdkafka has not started fetching
+    /// the partition yet and answers `_STATE`; the seek is retried until it takes, up to `timeout`.
+    ///
+    /// - Throws: `_STATE` for a partition not assigned to this consumer (or not fetching within
+    ///   `timeout`); the first partition's error otherwise.
+    public func seek(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        let assigned = assignment
+        if let missing = offsets.keys.first(where: { !assigned.contains($0) }) {
+            throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(missing)",
+                             detail: "the partition is not assigned to this consumer; seek after assign, or after the rebalance listener's partitionsAssigned")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var pending = offsets
+        while true {
+            let list = Self.makeList(pending)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            var notFetching: [KafkaTopicPartition: Int64] = [:]
+            var failure: KafkaError?
+            if let error = rd_kafka_seek_partitions(client.handle, list, max(deadline - clock.now, .milliseconds(1)).milliseconds) {
+                let e = KafkaError(consuming: error, context: "seek")
+                if e.code != Int32(RD_KAFKA_RESP_ERR__STATE.rawValue) { throw e }
+            }
+            for e in Self.elements(list) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let tp = KafkaTopicPartition(topic: String(cString: e.topic), partition: e.partition)
+                if e.err == RD_KAFKA_RESP_ERR__STATE {
+                    notFetching[tp] = pending[tp]
+                } else if failure == nil {
+                    failure = KafkaError(e.err, context: "seek \(tp) to \(e.offset)")
+                }
+            }
+            if let failure { throw failure }
+            if notFetching.isEmpty { return }
+            if clock.now >= deadline {
+                throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(notFetching.keys.sorted { $0.description < $1.description })",
+                                 detail: "librdkafka did not start fetching the partition within \(timeout)")
+            }
+            pending = notFetching
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+    }
+
+    /// Stops fetching from `partitions` until `resume` (`rd_kafka_pause_partitions`); their
+    /// positions are kept.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try _pauseOrResume(partitions, pause: true)
+    }
+
+    /// Fetches again from paused `partitions` (`rd_kafka_resume_partitions`).
+    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try _pauseOrResume(partitions, pause: false)
+    }
+
+    func _pauseOrResume(_ partitions: [KafkaTopicPartition], pause: Bool) throws(KafkaError) {
+        let what = pause ? "pause" : "resume"
+        let assigned = assignment
+        if let missing = partitions.first(where: { !assigned.contains($0) }) {
+            throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "\(what) \(missing)", detail: "the partition is not assigned to this consumer")
+        }
+        let list = Self.makeList(Dictionary(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }) { a, _ in a })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: what) }
+        for e in Self.elements(list) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(e.err, context: "\(what) \(String(cString: e.topic))-\(e.partition)")
+        }
     }
 
     /// Leaves the group (`rd_kafka_consumer_close`: revokes the assignment through the
@@ -291,8 +453,12 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
             }
             rb.assignment.withLock { $0.formUnion(partitions) }
+            if !partitions.isEmpty, let hook = rb.hook.withLock({ $0 }) { hook(.didAssign(partitions)) }
             rb.handler?(.assigned(partitions, cooperative: cooperative))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if !partitions.isEmpty, let hook = rb.hook.withLock({ $0 }) {
+                hook(.willRevoke(partitions, lost: rd_kafka_assignment_lost(rk) != 0))
+            }
             if rb.commitOnRevoke && rd_kafka_assignment_lost(rk) == 0 {
                 _ = rd_kafka_commit(rk, nil, 0)
             }
@@ -305,6 +471,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             rb.handler?(.revoked(partitions, cooperative: cooperative))
         default:
+            let lost = rb.assignment.withLock { $0 }
+            if !lost.isEmpty, let hook = rb.hook.withLock({ $0 }) { hook(.willRevoke(Array(lost), lost: true)) }
             rd_kafka_assign(rk, nil)
             rb.assignment.withLock { $0.removeAll() }
             rb.handler?(.failed(KafkaError(err, context: "rebalance")))

@@ -101,6 +101,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable, C
         case Int32(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue), Int32(RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED.rawValue),
              Int32(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED.rawValue):
             return "The principal lacks an ACL for this operation"
+        case Int32(RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue):
+            return "The broker does not implement this request (librdkafka's in-process mock cluster implements neither ListGroups/DescribeGroups nor a controller for CreateTopics)"
         case Int32(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue):
             return "Lower the message size or raise max.message.bytes on the topic and message.max.bytes here"
         default:

@@ -23,6 +23,19 @@ public final class KafkaMockCluster: @unchecked Sendable {
         case findCoordinator = 10, joinGroup = 11, heartbeat = 12, syncGroup = 14, initProducerID = 22
     }
 
+    /// Consumer properties that keep a consumer of the mock cluster fetching promptly, applied
+    /// unless set: the mock broker holds a Fetch for the whole `fetch.wait.max.ms` when a
+    /// consumer has caught up, even when records arrive meanwhile (a real broker answers at once),
+    /// and stalls a consumer whose fetch position falls inside a batch that a size-limited
+    /// response cut, so short waits and fetch limits above any batch keep it consuming.
+    public static let consumerDefaults: [String: String] = [
+        "fetch.wait.max.ms": "10", "max.partition.fetch.bytes": "52428800", "fetch.max.bytes": "104857600",
+    ]
+
+    /// Client properties for the mock cluster, applied unless set: responses as large as
+    /// `consumerDefaults` allows.
+    public static let clientDefaults: [String: String] = ["receive.message.max.bytes": "105000000"]
+
     /// Starts a cluster of `brokers` brokers (ids 1…brokers).
     public init(brokers: Int = 3) throws(KafkaError) {
         precondition(brokers > 0, "a mock cluster needs at least one broker")

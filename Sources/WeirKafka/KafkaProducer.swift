@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Synchronization
+public import WeirFormat
 
 /// A delivery report as the producer's `onDelivery` handler sees it (librdkafka's `dr_msg_cb`),
 /// without allocating: the caller's `token` identifies the record.
@@ -21,6 +22,9 @@ public struct KafkaDeliveryReport: Sendable, Equatable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+    /// The record's timestamp (milliseconds since the epoch; `rd_kafka_message_timestamp`),
+    /// -1 when unknown.
+    public var timestamp: Int64 = -1
 }
 
 /// A topic handle for `KafkaProducer.produce` (librdkafka's `rd_kafka_topic_t`).
@@ -169,37 +173,68 @@ public final class KafkaProducer: @unchecked Sendable {
     /// - Returns: the partition and offset the broker assigned.
     /// - Throws: the delivery error (`isRetriable` tells whether another attempt may succeed).
     public func send(topic name: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]) async throws(KafkaError) -> KafkaDeliveryReport {
+        try await send(topic: name, partition: partition, key: key, value: Optional(value), headers: [])
+    }
+
+    /// Sends one record with headers and waits for its delivery report (`rd_kafka_producev`
+    /// with `RD_KAFKA_V_HEADERS`).
+    ///
+    /// - Parameters:
+    ///   - value: nil for a null value (a tombstone on a compacted topic).
+    ///   - headers: sent in order; a header's nil value is a null header value.
+    ///   - timestamp: the record's CreateTime in milliseconds since the epoch; nil for now.
+    /// - Returns: the partition, offset and timestamp of the record.
+    /// - Throws: the enqueue or delivery error (`isRetriable` tells whether another attempt may
+    ///   succeed).
+    public func send(topic name: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
+                     headers: [RecordHeader], timestamp: Int64? = nil) async throws(KafkaError) -> KafkaDeliveryReport {
+        guard !closed.load(ordering: .acquiring) else {
+            throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "send to '\(name)'", detail: "the producer is closed; create a new one")
+        }
         let topic = try topic(name)
         let token = Self.asyncTokenBit | nextToken.add(1, ordering: .relaxed).newValue
         let state = client.state
         let result: Result<KafkaDeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
             state.waiting.withLock { $0[token] = continuation }
             state.waitingCount.add(1, ordering: .releasing)
-            let enqueued: KafkaError? = value.withUnsafeBytes { v in
-                do throws(KafkaError) {
-                    if let key {
-                        let keyError: KafkaError? = key.withUnsafeBytes { k in
-                            do throws(KafkaError) {
-                                try produce(to: topic, partition: partition, key: k, value: v, token: token)
-                                return nil
-                            } catch { return error }
-                        }
-                        if let keyError { throw keyError }
-                    } else {
-                        try produce(to: topic, partition: partition, key: nil, value: v, token: token)
-                    }
-                    return nil
-                } catch {
-                    return error
+            let err = _withOptionalBytes(key) { k in
+                _withOptionalBytes(value) { v in
+                    Self._producev(client: client, topic: topic, partition: partition, key: k, value: v,
+                                   headers: headers, timestamp: timestamp, token: token)
                 }
             }
-            if let error = enqueued {
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 let c = state.waiting.withLock { $0.removeValue(forKey: token) }
                 state.waitingCount.subtract(1, ordering: .relaxed)
-                c?.resume(returning: .failure(error))
+                c?.resume(returning: .failure(KafkaError(err, context: "cannot enqueue a record for topic '\(name)'")))
             }
         }
         return try result.get()
+    }
+
+    /// One `rd_kafka_producev` call (copying key, value and headers), blocking while the queue
+    /// is full.
+    static func _producev(client: _Client, topic: KafkaTopic, partition: Int32?, key: UnsafeRawBufferPointer?,
+                          value: UnsafeRawBufferPointer?, headers: [RecordHeader], timestamp: Int64?, token: UInt64) -> rd_kafka_resp_err_t {
+        var hdrs: OpaquePointer?
+        if !headers.isEmpty {
+            hdrs = rd_kafka_headers_new(headers.count)
+            for h in headers {
+                let err: rd_kafka_resp_err_t = _withOptionalBytes(h.value) { v in
+                    rd_kafka_header_add(hdrs, h.key, -1, v?.baseAddress, v?.count ?? 0)
+                }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    rd_kafka_headers_destroy(hdrs)
+                    return err
+                }
+            }
+        }
+        let err = weir_rd_kafka_producev(
+            client.handle, topic._handle.pointer, partition ?? -1, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK,
+            value?.baseAddress, value?.count ?? 0, key?.baseAddress, key?.count ?? 0, timestamp ?? 0, hdrs,
+            UnsafeMutableRawPointer(bitPattern: UInt(token)))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs { rd_kafka_headers_destroy(hdrs) }
+        return err
     }
 
     /// Records waiting to be sent or acknowledged, plus delivery reports not yet served
@@ -276,7 +311,8 @@ public final class KafkaProducer: @unchecked Sendable {
                 c.resume(returning: .failure(error))
             } else {
                 let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-                c.resume(returning: .success(KafkaDeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
+                let timestamp = rd_kafka_message_timestamp(message, nil)
+                c.resume(returning: .success(KafkaDeliveryReport(topic: topic, partition: m.partition, offset: m.offset, timestamp: timestamp)))
             }
             return
         }
@@ -296,4 +332,16 @@ public struct KafkaProducerStatistics: Sendable, Equatable {
     public var transmittedBytes: Int64
     /// Records whose delivery failed.
     public var failedRecords: Int64
+}
+
+/// A zero-length buffer with a non-nil address: librdkafka takes a nil pointer for null, so an
+/// empty (non-null) key, value or header value needs an address.
+nonisolated(unsafe) let _emptyBytes = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+/// Calls `body` with `bytes` as a buffer: nil for nil, an empty buffer with a non-nil address for
+/// an empty array.
+func _withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    if bytes.isEmpty { return body(UnsafeRawBufferPointer(start: _emptyBytes, count: 0)) }
+    return bytes.withUnsafeBytes { body($0) }
 }

@@ -159,7 +159,11 @@ final class _Client: @unchecked Sendable {
     /// The first property name that occurs in librdkafka's error text (for errors such as
     /// "Unsupported value \"FOO\" for sasl.mechanism").
     static func propertyMentioned(in text: String, among keys: [String]) -> String? {
-        keys.sorted { $0.count > $1.count }.first { text.contains($0) }
+        let sorted = keys.sorted { $0.count > $1.count }
+        if let exact = sorted.first(where: { text.contains($0) }) { return exact }
+        // librdkafka also spells a property as words ("Unsupported SASL mechanism: NOPE").
+        let lower = text.lowercased()
+        return sorted.first { lower.contains($0.replacingOccurrences(of: ".", with: " ")) }
     }
 
     /// `rd_kafka_metadata` for all topics or one, converted.
