@@ -103,6 +103,9 @@ public struct SagaConfiguration: Sendable {
     /// Extra producer properties for the events producer (`linger.ms`, …). It always uses
     /// `enable.idempotence=true` and `acks=all`: an event is durable before the next step runs.
     public var producerProperties: [String: String] = ["linger.ms": "0"]
+    /// Outcomes kept for `outcome(of:)` and duplicate detection in `begin` (oldest dropped
+    /// first), so a long-running orchestrator's memory stays bounded; the topic keeps them all.
+    public var retainedOutcomes = 10_000
     /// Called with each saga's outcome.
     public var onOutcome: (@Sendable (_ sagaId: String, _ outcome: SagaOutcome) -> Void)?
     /// Crash injection for tests: return true to stop the orchestrator at that point as if its
@@ -136,6 +139,7 @@ public final class SagaOrchestrator<Context: Codable & Sendable>: Sendable {
     let producer = Mutex<(any MessageProducer)?>(nil)
     let crashed = Atomic<Bool>(false)
     let sagas = Mutex<[String: _Slot]>([:])
+    let finishedOrder = Mutex<[String]>([])
     let tasks = Mutex<[String: Task<Void, Never>]>([:])
 
     struct _Slot {
@@ -173,6 +177,7 @@ public final class SagaOrchestrator<Context: Codable & Sendable>: Sendable {
         for (id, state) in states.sorted(by: { $0.key < $1.key }) {
             if state.isTerminal {
                 sagas.withLock { $0[id] = _Slot(outcome: Self.outcome(of: state)) }
+                retire(id)
             } else {
                 sagas.withLock { $0[id] = _Slot() }
                 resumed.append(id)
@@ -411,7 +416,20 @@ public final class SagaOrchestrator<Context: Codable & Sendable>: Sendable {
             return w
         }
         for w in waiters { w.resume(returning: outcome) }
+        retire(id)
         configuration.onOutcome?(id, outcome)
+    }
+
+    /// Remembers a finished saga; forgets the oldest beyond `retainedOutcomes`.
+    func retire(_ id: String) {
+        let evicted = finishedOrder.withLock { order -> [String] in
+            order.append(id)
+            let excess = order.count - max(configuration.retainedOutcomes, 0)
+            guard excess > max(64, order.count / 4) || (excess > 0 && configuration.retainedOutcomes < 64) else { return [] }
+            defer { order.removeFirst(excess) }
+            return Array(order.prefix(excess))
+        }
+        if !evicted.isEmpty { sagas.withLock { s in for id in evicted where s[id]?.outcome != nil { s[id] = nil } } }
     }
 
     func failWaiters() {
