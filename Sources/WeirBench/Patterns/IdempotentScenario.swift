@@ -61,14 +61,7 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
         self.client = client
         self.idempotent = idempotent
         self.duplicateRate = duplicateRate
-        directory = _PatternOptions.temporaryDirectory("idempotent")
-        do {
-            db = try SQLiteDatabase(path: directory + "/consumer.db")
-            try db.execute("CREATE TABLE IF NOT EXISTS bench_effect (topic TEXT, partition INTEGER, offset INTEGER, payload BLOB)")
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw BenchError(.backend, "idempotent scenario: cannot open its SQLite database in \(directory): \(error)")
-        }
+        (directory, db) = try _PatternOptions.openDatabase("idempotent", schema: "CREATE TABLE IF NOT EXISTS bench_effect (topic TEXT, partition INTEGER, offset INTEGER, payload BLOB)")
     }
 
     var name: String { base.name }

@@ -57,14 +57,11 @@ final class _OutboxBackend: BenchBackend, @unchecked Sendable {
         self.client = client
         self.aggregates = aggregates
         self.writeBatch = writeBatch
-        directory = _PatternOptions.temporaryDirectory("outbox")
-        do {
-            db = try SQLiteDatabase(path: directory + "/outbox.db")
-            try db.execute("CREATE TABLE IF NOT EXISTS bench_entity (id INTEGER PRIMARY KEY, aggregate_id TEXT NOT NULL, payload BLOB)")
-            store = try OutboxStore(database: db, source: "bench")
-        } catch {
+        (directory, db) = try _PatternOptions.openDatabase("outbox", schema: "CREATE TABLE IF NOT EXISTS bench_entity (id INTEGER PRIMARY KEY, aggregate_id TEXT NOT NULL, payload BLOB)")
+        do { store = try OutboxStore(database: db, source: "bench") } catch {
+            db.close()
             try? FileManager.default.removeItem(atPath: directory)
-            throw BenchError(.backend, "outbox scenario: cannot open its SQLite database in \(directory): \(error)")
+            throw BenchError(.backend, "outbox scenario: \(error.message)")
         }
         var config = OutboxRelayConfiguration()
         config.batchSize = relayBatch
@@ -256,11 +253,19 @@ struct _PatternOptions {
         return v
     }
 
-    /// A fresh directory for a scenario's SQLite files, removed at the backend's shutdown.
-    static func temporaryDirectory(_ name: String) -> String {
-        let path = NSTemporaryDirectory() + "weir-bench-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+    /// A SQLite database with `schema` in a fresh directory (which the backend removes at its
+    /// shutdown).
+    static func openDatabase(_ scenario: String, schema: String) throws(BenchError) -> (directory: String, db: SQLiteDatabase) {
+        let directory = NSTemporaryDirectory() + "weir-bench-\(scenario)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let db = try SQLiteDatabase(path: directory + "/\(scenario).db")
+            try db.execute(schema)
+            return (directory, db)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw BenchError(.backend, "\(scenario) scenario: cannot open its SQLite database in \(directory): \(error.message)")
+        }
     }
 }
 
