@@ -114,7 +114,10 @@ public final class OutboxRelay: Sendable {
                 backoff = configuration.minBackoff
                 if n == 0 { await store._notifier.wait(timeout: configuration.pollInterval) }
             } catch {
-                guard error.isRetriable else { throw error }
+                guard error.isRetriable else {
+                    await closeProducer()
+                    throw error
+                }
                 configuration.onError?(error)
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maxBackoff)

@@ -165,7 +165,10 @@ public final class OutboxStore: Sendable {
                 for id in ids { try tx.run("UPDATE \(table) SET published_at = ? WHERE id = ?", [.integer(now), .integer(id)]) }
             }
         } catch {
-            if case .sqlite(let e) = error { throw OutboxError(e, doing: "cannot mark \(ids.count) outbox row(s) published") }
+            let e: SQLiteError = switch error {
+            case .sqlite(let e), .body(let e): e
+            }
+            throw OutboxError(e, doing: "cannot mark \(ids.count) outbox row(s) published (they will be published again)")
         }
     }
 
