@@ -300,3 +300,32 @@ public struct SQLiteTransaction {
     /// The rowid of the last row this transaction inserted.
     public var lastInsertRowID: Int64 { _h.db.map { sqlite3_last_insert_rowid($0) } ?? 0 }
 }
+
+extension SQLiteTransaction {
+    /// Runs `body` inside a savepoint of this transaction (`SAVEPOINT … RELEASE`): when it throws,
+    /// only its own statements are undone (`ROLLBACK TO`), and the transaction goes on. The
+    /// idempotent consumer runs each message of a poll batch in one, so a failing handler undoes
+    /// its message alone while the batch shares one commit (one fsync).
+    public func savepoint<T, E: Error>(_ name: String = "weir_savepoint", _ body: () throws(E) -> T) throws(SQLiteTransactionError<E>) -> T {
+        do throws(SQLiteError) { try run("SAVEPOINT \(name)") } catch { throw .sqlite(error) }
+        let result: T
+        do throws(E) {
+            result = try body()
+        } catch {
+            _ = try? run("ROLLBACK TO \(name)")
+            _ = try? run("RELEASE \(name)")
+            throw .body(error)
+        }
+        do throws(SQLiteError) { try run("RELEASE \(name)") } catch { throw .sqlite(error) }
+        return result
+    }
+}
+
+extension SQLiteDatabase {
+    /// Checks that `name` is a plain SQL identifier (letters, digits, `_`, not starting with a
+    /// digit), for table names the pattern components take from their callers.
+    public static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+}

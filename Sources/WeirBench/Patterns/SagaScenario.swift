@@ -1,0 +1,190 @@
+import Foundation
+import Synchronization
+import WeirClient
+import WeirLog
+import WeirPatterns
+
+/// `pattern: saga`: saga completion latency.
+///
+/// Producer side: each generated record starts a saga of `steps` steps on a `SagaOrchestrator`
+/// (its events on `<topic>.saga.events`, written with `acks=all`); the acknowledgement (`publish`
+/// latency) is the durable `SagaStarted`. A fraction `compensationRate` of the sagas fail at their
+/// last step and are compensated in reverse. The consumer side reads the saga events topic and
+/// reports a record when its `SagaCompleted` or `SagaCompensated` arrives, so `end_to_end` =
+/// intended send → every step and compensation event durable → outcome consumed. The counts of
+/// each outcome are in the step's `backend_details` (summary.json).
+let sagaScenario = PatternScenario(
+    name: "saga",
+    summary: "orchestrated saga per record; end-to-end = until SagaCompleted/SagaCompensated is consumed",
+    options: [
+        ("steps", "steps per saga (default 3)"),
+        ("compensationRate", "fraction of sagas whose last step fails and that are compensated (default 0.1)"),
+        ("stepMicros", "simulated work per step and compensation, µs (default 0)"),
+    ],
+    presets: [
+        Preset(name: "saga", summary: "saga completion latency: 200 sagas/s of 3 steps, 10% compensated, events with acks=all; embedded", steps: [
+            Preset.step(named: "saga-200-3steps-10pct") {
+                $0.pattern = "saga"
+                $0.partitionsPerTopic = 4; $0.producerRate = 200; $0.messageSize = 256
+                $0.warmupSeconds = 2; $0.durationSeconds = 12
+                $0.patternOptions = ["steps": "3", "compensationRate": "0.1"]
+            },
+        ]),
+    ]
+) { workload, backend, client throws(BenchError) in
+    let o = _PatternOptions(workload)
+    return try await _SagaBackend(base: backend, client: client, workload: workload,
+                                  steps: o.int("steps", 3, 1...100),
+                                  compensationRate: o.double("compensationRate", 0.1, 0...1),
+                                  stepMicros: o.int("stepMicros", 0, 0...10_000_000))
+}
+
+/// A benchmark saga's context: the record's stamp and size, and whether it fails.
+struct _BenchSaga: Codable, Sendable {
+    var stamp: UInt64
+    var size: Int
+    var fail: Bool
+    var done = 0
+}
+
+struct _BenchSagaFailure: Error, CustomStringConvertible {
+    var description: String { "the benchmark's last step fails for this saga (compensationRate)" }
+}
+
+final class _SagaBackend: BenchBackend, @unchecked Sendable {
+    let base: any BenchBackend
+    let client: any MessagingClient
+    let orchestrator: SagaOrchestrator<_BenchSaga>
+    let eventsTopic: String
+    let compensationRate: Double
+    let completed = Atomic<Int>(0)
+    let compensated = Atomic<Int>(0)
+    let failed = Atomic<Int>(0)
+    let beginFailures = Atomic<Int>(0)
+    let producers = Mutex<[_SagaStarter]>([])
+
+    init(base: any BenchBackend, client: any MessagingClient, workload: Workload, steps: Int, compensationRate: Double, stepMicros: Int) async throws(BenchError) {
+        self.base = base
+        self.client = client
+        self.compensationRate = compensationRate
+        let work: Duration = .microseconds(stepMicros)
+        let definition = SagaDefinition<_BenchSaga>(name: "\(workload.topicNames[0])", steps: (0..<steps).map { i in
+            SagaStep("step-\(i)", action: { ctx in
+                if work > .zero { try await Task.sleep(for: work) }
+                if i == steps - 1 && ctx.fail { throw _BenchSagaFailure() }
+                var c = ctx
+                c.done += 1
+                return c
+            }, compensation: { _ in
+                if work > .zero { try await Task.sleep(for: work) }
+            })
+        })
+        eventsTopic = definition.eventsTopic
+        var config = SagaConfiguration()
+        config.partitions = workload.partitionsPerTopic
+        config.maxStepAttempts = 1
+        orchestrator = SagaOrchestrator(client: client, definition: definition, configuration: config)
+        do { try await orchestrator.start() } catch {
+            throw BenchError(.backend, "saga scenario: cannot start the orchestrator: \(error.message)")
+        }
+    }
+
+    var name: String { base.name }
+
+    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
+        try await base.createTopics(names, partitions: partitions)
+    }
+
+    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
+        let p = _SagaStarter(backend: self, sink: _SerialSink(sink))
+        producers.withLock { $0.append(p) }
+        return p
+    }
+
+    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+        let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: eventsTopic, group: group, member: member, members: members)
+        let counting = group == "weir-bench-group-0"
+        return _PatternConsumer { [self] deliver, stopped in
+            while !stopped() {
+                guard let records = try? await consumer.poll(timeout: .milliseconds(20)) else { continue }
+                for r in records {
+                    guard let type = r.headers.last(where: { $0.key == SagaEvent.typeHeader })?.value,
+                          let kind = SagaEvent.Kind(rawValue: String(decoding: type, as: UTF8.self)), kind.isTerminal,
+                          let event = r.value.flatMap(SagaEvent.decode), let ctx = event.decodedContext(as: _BenchSaga.self)
+                    else { continue }
+                    if counting {
+                        switch kind {
+                        case .sagaCompleted: completed.add(1, ordering: .relaxed)
+                        case .sagaCompensated: compensated.add(1, ordering: .relaxed)
+                        default: failed.add(1, ordering: .relaxed)
+                        }
+                    }
+                    var value = [UInt8](repeating: 0, count: max(ctx.size, BenchStamp.size))
+                    value.withUnsafeMutableBytes { BenchStamp.write(ctx.stamp, into: $0.baseAddress!) }
+                    deliver(value)
+                }
+            }
+            await consumer.close()
+        }
+    }
+
+    func statistics() async -> BackendStatistics {
+        var s = await base.statistics()
+        s.failedRecords += Int64(beginFailures.load(ordering: .relaxed))
+        return s
+    }
+
+    func details() async -> [String: String] {
+        var d = await base.details()
+        let c = completed.load(ordering: .relaxed), k = compensated.load(ordering: .relaxed), f = failed.load(ordering: .relaxed)
+        d["saga.completed"] = String(c)
+        d["saga.compensated"] = String(k)
+        d["saga.failed"] = String(f)
+        d["saga.compensation_rate_target"] = String(compensationRate)
+        d["saga.compensation_rate_observed"] = c + k + f > 0 ? String(format: "%.3f", Double(k) / Double(c + k + f)) : "0"
+        d["saga.events_topic"] = eventsTopic
+        return d
+    }
+
+    func shutdown() async {
+        for p in producers.withLock({ $0 }) { await p.close() }
+        await orchestrator.shutdown()
+        await base.shutdown()
+    }
+}
+
+/// One generator producer: each record begins a saga; acknowledged when `SagaStarted` is.
+final class _SagaStarter: BenchProducer, @unchecked Sendable {
+    let backend: _SagaBackend
+    let sink: _SerialSink
+    let inFlight = Atomic<Int>(0)
+    static let maxInFlight = 20_000
+
+    init(backend: _SagaBackend, sink: _SerialSink) {
+        self.backend = backend
+        self.sink = sink
+    }
+
+    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
+        // Back-pressure, charged to the records' publish delay as a blocking send is.
+        while inFlight.load(ordering: .relaxed) >= Self.maxInFlight { sleepNanos(50_000) }
+        inFlight.add(1, ordering: .relaxed)
+        let context = _BenchSaga(stamp: intendedNanos, size: value.count, fail: Double.random(in: 0..<1) < backend.compensationRate)
+        Task { [self] in
+            do {
+                _ = try await backend.orchestrator.begin(context: context)
+                sink.delivered(intendedNanos: intendedNanos, bytes: context.size)
+            } catch {
+                backend.beginFailures.add(1, ordering: .relaxed)
+                sink.failed(1)
+            }
+            inFlight.add(-1, ordering: .relaxed)
+        }
+    }
+
+    func flush() async {
+        while inFlight.load(ordering: .relaxed) > 0 { try? await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    func close() async { await flush() }
+}
