@@ -3,6 +3,7 @@ import Foundation
 import WeirClient
 import WeirFormat
 import WeirLog
+import WeirPatterns
 
 /// `weir consume`: prints one record per line (kcat -C, kafka-console-consumer).
 public struct ConsumeCommand: AsyncParsableCommand {
@@ -103,7 +104,8 @@ public struct ConsumeCommand: AsyncParsableCommand {
         do { consumer = try Consumer(configuration: config, logDirectory: log) } catch {
             throw CLIError.usage(error.message)
         }
-        let result = await _consume(consumer, sink, formatter, count)
+        // SIGINT / SIGTERM end the loop cleanly: commit what was printed, close the log.
+        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count) }
         sink.close()
         await consumer.close()
         if case .failure(let error) = result {
@@ -138,7 +140,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
         var printed = 0
         var done: [TopicPartition: Int64] = [:]
         var lastRecord = ContinuousClock.now
-        reading: while true {
+        reading: while !ShutdownRequest.isRequested {
             let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - (ContinuousClock.now - lastRecord) } ?? .seconds(1)
             if wait <= .zero { break }
             let records = try await consumer.poll(timeout: min(wait, .seconds(1)))
