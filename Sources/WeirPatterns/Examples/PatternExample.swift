@@ -25,4 +25,4 @@ public struct PatternExample: Sendable {
 }
 
 /// One entry per example file in this folder.
-let _examples: [PatternExample] = []
+let _examples: [PatternExample] = [observabilityExample, gracefulShutdownExample]

@@ -2,7 +2,7 @@ public import Logging
 public import ServiceLifecycle
 import Synchronization
 public import WeirClient
-public import WeirLog
+import WeirLog
 
 /// Handles one consumed record. Throwing stops a `ConsumerService` (after committing what was
 /// processed before); put retries and a dead-letter topic inside the handler.

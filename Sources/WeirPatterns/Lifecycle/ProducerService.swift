@@ -1,7 +1,6 @@
 public import Logging
 public import ServiceLifecycle
 public import WeirClient
-public import WeirLog
 
 /// Owns a producer's lifecycle in a `ServiceGroup`: on graceful shutdown it flushes what is
 /// buffered (within `flushTimeout`) and closes the producer.

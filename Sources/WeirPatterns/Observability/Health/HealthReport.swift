@@ -48,9 +48,10 @@ public struct HealthReport: Sendable, Codable, Hashable {
     public var timestampMs: Int64
     public var checks: [HealthCheckResult]
 
-    public init(checks: [HealthCheckResult], timestampMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
+    /// - Parameter timestampMs: nil for now.
+    public init(checks: [HealthCheckResult], timestampMs: Int64? = nil) {
         self.checks = checks
-        self.timestampMs = timestampMs
+        self.timestampMs = timestampMs ?? Int64(Date().timeIntervalSince1970 * 1000)
         self.status = checks.map(\.status).max() ?? .healthy
     }
 

@@ -4,7 +4,7 @@ import Glibc
 #endif
 public import Prometheus
 import Synchronization
-public import WeirClient
+import WeirClient
 public import WeirLog
 
 /// Gauges that describe a log directory, for `weir metrics`: per partition its log start and

@@ -120,7 +120,7 @@ public final class MetricsHTTPServer: Service, Sendable {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let n = poll(&p, 1, 100)
             if n <= 0 { continue }
-            let client = accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+            let client = accept(fd, nil, nil)
             if client < 0 { continue }
             _handle(client)
             close(client)

@@ -1,5 +1,6 @@
 public import Metrics
 public import WeirClient
+public import WeirLog
 
 /// A `MessageProducer` that records swift-metrics for every send of the producer it wraps:
 /// `weir_producer_records_total` and `weir_producer_send_duration_seconds` per `topic` on

@@ -1,4 +1,4 @@
-public import Metrics
+import Metrics
 import Synchronization
 
 /// swift-metrics handles per (label, dimensions), created once: a factory call per record would
