@@ -22,13 +22,13 @@ func observedLogDirectory() async throws -> String {
 func runCapturing(_ args: [String]) async -> (code: Int32, output: String) {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("weircli-out-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: path) }
-    fflush(stdout)
+    fflush(nil)
     let saved = dup(1)
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     dup2(fd, 1)
     close(fd)
     let code = await WeirCommand.run(arguments: args)
-    fflush(stdout)
+    fflush(nil)
     dup2(saved, 1)
     close(saved)
     return (code, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")

@@ -20,7 +20,8 @@ final class ObservedLog: Sendable {
 
     /// Sends `count` records `v0…` to `partition`.
     func produce(_ count: Int, topic: String = "t", partition: Int32 = 0, producer: (any MessageProducer)? = nil) async throws {
-        let p = try await producer ?? client.makeProducer(properties: [:])
+        let p: any MessageProducer
+        if let producer { p = producer } else { p = try await client.makeProducer(properties: [:]) }
         for i in 0..<count { _ = try await p.send(ProducerRecord(topic: topic, partition: partition, key: "k\(i)", value: "v\(i)")) }
         if producer == nil { await p.close() }
     }

@@ -74,7 +74,7 @@ func httpRequest(port: UInt16, _ request: String) -> String {
 
     @Test func httpServerServesTheExpositionAndRejectsOtherRequests() async throws {
         let exporter = PrometheusExporter()
-        exporter.registry.makeCounter(name: "weir_test_total", help: "test").increment(by: 7)
+        exporter.registry.makeCounter(name: "weir_test_total", help: "test").increment(by: Int64(7))
         let server = MetricsHTTPServer(port: 0) { exporter.render() }
         let port = try server.start()
         #expect(port != 0)
@@ -96,7 +96,7 @@ func httpRequest(port: UInt16, _ request: String) -> String {
 
     @Test func expositionFileIsWrittenAtomicallyOrFailsWithAnIOError() throws {
         let exporter = PrometheusExporter()
-        exporter.registry.makeGauge(name: "weir_g", help: "g").set(2)
+        exporter.registry.makeGauge(name: "weir_g", help: "g").set(Double(2))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-prom-\(UUID().uuidString).prom").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try exporter.write(toFile: path)
