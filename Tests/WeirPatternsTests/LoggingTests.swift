@@ -55,6 +55,7 @@ import WeirFormat
         #expect(objects[0]["topic"] as? String == "orders")
         #expect(objects[0]["partition"] as? Int == 2)
         #expect(objects[0]["offset"] as? Int == 41)
+        #expect(objects[0]["record_timestamp"] as? Int == 1_700_000_000_000)
         #expect(objects[0]["key"] as? String == "order-1")
         #expect(objects[0]["group"] as? String == "billing")
         #expect(objects[0]["processing_ms"] as? Double == 1.5)

@@ -117,7 +117,9 @@ public enum HealthChecks {
                                      message: "recovered after an unclean shutdown; \(r.bytesTruncated) byte(s) of torn or corrupt tail were truncated (unacknowledged writes, or data lost with acks=1 on power loss); check the producers' delivery reports.",
                                      details: details)
         }
-        return HealthCheckResult(name: name, status: .healthy, message: "recovered after an unclean shutdown; nothing was truncated", details: details)
+        return HealthCheckResult(name: name, status: .healthy,
+                                 message: "no clean-shutdown marker (a new directory, or the previous owner stopped without closing it); every partition was checked, nothing was truncated",
+                                 details: details)
     }
 
     /// Checks a log directory by path without opening it, so it works while an application owns

@@ -4,7 +4,7 @@ public import WeirClient
 
 extension Logger {
     /// The context of a consumed record as log metadata: `topic`, `partition`, `offset`,
-    /// `timestamp`, `key` (UTF-8 text, or `key_base64` when it is not text), `group` and
+    /// `record_timestamp` (ms), `key` (UTF-8 text, or `key_base64` when it is not text), `group` and
     /// `processing_ms` when given, and `trace_id` / `span_id` when the record carries a W3C
     /// `traceparent` header — so a log line links to its trace.
     public static func consumedRecordMetadata(_ record: ConsumerRecord, group: String? = nil, processingTime: Duration? = nil) -> Logger.Metadata {
@@ -12,7 +12,7 @@ extension Logger {
             "topic": .string(record.topic),
             "partition": .stringConvertible(Int(record.partition)),
             "offset": .stringConvertible(record.offset),
-            "timestamp": .stringConvertible(record.timestamp),
+            "record_timestamp": .stringConvertible(record.timestamp),
         ]
         if let key = record.key {
             if let text = String(validating: key, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 }) {
