@@ -5,9 +5,8 @@ import Synchronization
 /// allocate and lock on the hot path.
 final class _MetricCache: Sendable {
     let factory: (any MetricsFactory)?
-    let counters = Mutex<[String: Counter]>([:])
-    let timers = Mutex<[String: Timer]>([:])
-    let gauges = Mutex<[String: Gauge]>([:])
+    /// Counter, Timer and Gauge handles by kind, label and dimensions.
+    let handles = Mutex<[String: AnyObject]>([:])
 
     init(factory: (any MetricsFactory)?) { self.factory = factory }
 
@@ -15,34 +14,27 @@ final class _MetricCache: Sendable {
         dims.reduce(label) { $0 + "\u{1}" + $1.0 + "=" + $1.1 }
     }
 
-    func counter(_ label: String, _ dims: [(String, String)]) -> Counter {
-        let k = Self.key(label, dims)
-        return counters.withLock { c in
-            if let have = c[k] { return have }
-            let made = factory.map { Counter(label: label, dimensions: dims, factory: $0) } ?? Counter(label: label, dimensions: dims)
-            c[k] = made
+    func _handle<M: AnyObject>(_ label: String, _ dims: [(String, String)],
+                               _ make: (String, [(String, String)], (any MetricsFactory)?) -> M) -> M {
+        let k = "\(M.self)\u{2}" + Self.key(label, dims)
+        return handles.withLock { h in
+            if let have = h[k] as? M { return have }
+            let made = make(label, dims, factory)
+            h[k] = made
             return made
         }
+    }
+
+    func counter(_ label: String, _ dims: [(String, String)]) -> Counter {
+        _handle(label, dims) { l, d, f in f.map { Counter(label: l, dimensions: d, factory: $0) } ?? Counter(label: l, dimensions: d) }
     }
 
     func timer(_ label: String, _ dims: [(String, String)]) -> Timer {
-        let k = Self.key(label, dims)
-        return timers.withLock { c in
-            if let have = c[k] { return have }
-            let made = factory.map { Timer(label: label, dimensions: dims, factory: $0) } ?? Timer(label: label, dimensions: dims)
-            c[k] = made
-            return made
-        }
+        _handle(label, dims) { l, d, f in f.map { Timer(label: l, dimensions: d, factory: $0) } ?? Timer(label: l, dimensions: d) }
     }
 
     func gauge(_ label: String, _ dims: [(String, String)]) -> Gauge {
-        let k = Self.key(label, dims)
-        return gauges.withLock { c in
-            if let have = c[k] { return have }
-            let made = factory.map { Gauge(label: label, dimensions: dims, factory: $0) } ?? Gauge(label: label, dimensions: dims)
-            c[k] = made
-            return made
-        }
+        _handle(label, dims) { l, d, f in f.map { Gauge(label: l, dimensions: d, factory: $0) } ?? Gauge(label: l, dimensions: d) }
     }
 }
 
