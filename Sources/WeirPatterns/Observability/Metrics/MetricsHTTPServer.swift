@@ -10,7 +10,8 @@ import Synchronization
 /// One connection at a time, `Connection: close`; enough for a scraper, not a web server.
 ///
 /// It runs on its own thread (a blocking accept loop with a short poll timeout) and stops on
-/// `stop()`, on graceful shutdown when run as a `Service`, or on cancellation.
+/// `stop()`, on graceful shutdown when run as a `Service`, or on cancellation. A server serves
+/// once: after it stopped, make a new one.
 public final class MetricsHTTPServer: Service, Sendable {
     public let host: String
     let requestedPort: UInt16
