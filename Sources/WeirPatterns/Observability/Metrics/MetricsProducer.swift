@@ -106,16 +106,35 @@ public struct ProcessingMetrics: Sendable {
 
     /// Runs `body` for `record`, recording its time (also when it throws) and its failure.
     public func measure<T>(_ record: ConsumerRecord, _ body: () async throws -> T) async throws -> T {
-        let dims = [("topic", record.topic), ("partition", String(record.partition)), ("group", group)]
+        let recorder = recorder(topic: record.topic, partition: record.partition)
         let start = ContinuousClock.now
         do {
             let value = try await body()
-            _cache.timer(WeirMetricNames.processingDuration, dims).recordNanoseconds((ContinuousClock.now - start)._nanoseconds)
+            recorder.record(nanoseconds: (ContinuousClock.now - start)._nanoseconds)
             return value
         } catch {
-            _cache.timer(WeirMetricNames.processingDuration, dims).recordNanoseconds((ContinuousClock.now - start)._nanoseconds)
-            _cache.counter(WeirMetricNames.processingErrors, dims).increment()
+            recorder.record(nanoseconds: (ContinuousClock.now - start)._nanoseconds, failed: true)
             throw error
+        }
+    }
+
+    /// The handles of one topic and partition, resolved once, for synchronous loops that time
+    /// their own work. A nil `partition` is labelled `all` (a caller that does not know it).
+    public func recorder(topic: String, partition: Int32?) -> Recorder {
+        let dims = [("topic", topic), ("partition", partition.map { String($0) } ?? "all"), ("group", group)]
+        return Recorder(timer: _cache.timer(WeirMetricNames.processingDuration, dims),
+                        errors: _cache.counter(WeirMetricNames.processingErrors, dims))
+    }
+
+    /// Records handler times and failures of one topic and partition.
+    public struct Recorder: Sendable {
+        let timer: Timer
+        let errors: Counter
+
+        /// One record's handler time, and whether the handler failed.
+        public func record(nanoseconds: Int64, failed: Bool = false) {
+            timer.recordNanoseconds(nanoseconds)
+            if failed { errors.increment() }
         }
     }
 }
