@@ -75,6 +75,18 @@ func httpRequest(port: UInt16, _ request: String) -> String {
         #expect(text.contains("weir_consumer_errors_total{group=\"g\","))
     }
 
+    @Test func recorderRecordsTimesAndFailuresForSynchronousLoops() {
+        let exporter = PrometheusExporter()
+        let metrics = ProcessingMetrics(group: "g", factory: exporter.factory)
+        let r = metrics.recorder(topic: "t", partition: nil)
+        r.record(nanoseconds: 1_000)
+        r.record(nanoseconds: 2_000_000, failed: true)
+        let text = exporter.render()
+        #expect(text.contains("weir_consumer_processing_duration_seconds_count{topic=\"t\",partition=\"all\",group=\"g\"} 2"))
+        #expect(text.contains("weir_consumer_processing_errors_total{topic=\"t\",partition=\"all\",group=\"g\"} 1"))
+        #expect(text.contains("weir_consumer_processing_duration_seconds_bucket{topic=\"t\",partition=\"all\",group=\"g\",le=\"0.00005\"} 1"))
+    }
+
     @Test func httpServerServesTheExpositionAndRejectsOtherRequests() async throws {
         let exporter = PrometheusExporter()
         exporter.registry.makeCounter(name: "weir_test_total", help: "test").increment(by: Int64(7))
