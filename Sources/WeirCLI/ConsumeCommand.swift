@@ -17,7 +17,8 @@ public struct ConsumeCommand: AsyncParsableCommand {
             or the beginning with --from-beginning) and commits what it printed when it exits.
 
             Stops after --max-messages N records, or when no record arrived for --timeout-ms T; \
-            otherwise runs until interrupted. The log directory is owned by one process at a time, so \
+            otherwise runs until SIGINT or SIGTERM, which stop it cleanly within a second (with \
+            --group it commits what it printed, and the log directory is closed). The log directory is owned by one process at a time, so \
             stop producers that write to it first.
 
             --format FMT (kcat's -f tokens): %t topic, %p partition, %o offset, %k key, %s value, \

@@ -87,6 +87,37 @@ final class Gate: Sendable {
         #expect(await registry.check().checks.first?.message.hasPrefix("stopped (gracefulShutdown)") == true)
     }
 
+    @Test func aSecondMemberJoiningMidStreamTakesOverFromTheRevokedCommits() async throws {
+        let fixture = try await ObservedLog(partitions: 4)
+        defer { fixture.close() }
+        for p in Int32(0)..<4 { try await fixture.produce(100, partition: p) }
+        let seen = Locked<[String: Int]>([:])
+        func service() async throws -> ConsumerService {
+            let consumer = try await fixture.client.makeConsumer(properties: ["group.id": "g", "auto.offset.reset": "earliest", "max.poll.records": "10",
+                                                                              "heartbeat.interval.ms": "50"])
+            return ConsumerService(consumer: consumer, configuration: .init(topics: ["t"])) { record in
+                try await Task.sleep(for: .milliseconds(3))
+                seen.withLock { $0["\(record.partition)/\(record.offset)", default: 0] += 1 }
+            }
+        }
+        let a = try await service(), b = try await service()
+        let groupA = ServiceGroupForTests(a), groupB = ServiceGroupForTests(b)
+        let runningA = Task { try await groupA.run() }
+        while a.processedCount < 20 { try await Task.sleep(for: .milliseconds(2)) }
+        let runningB = Task { try await groupB.run() }
+        while seen.withLock({ $0.count }) < 400 { try await Task.sleep(for: .milliseconds(5)) }
+        await groupB.triggerGracefulShutdown()
+        await groupA.triggerGracefulShutdown()
+        try await runningA.value
+        try await runningB.value
+        #expect(b.processedCount > 0, "the second member got partitions")
+        // Revoked partitions were committed before they moved: nothing twice, nothing lost.
+        #expect(seen.withLock { $0 }.values.allSatisfy { $0 == 1 })
+        #expect(a.processedCount + b.processedCount == 400)
+        let committed = GroupCoordinator.shared(for: fixture.log).committedOffsets(groupId: "g")
+        #expect((0..<4).allSatisfy { committed[TopicPartition("t", Int32($0))]?.offset == 100 })
+    }
+
     @Test func aHandlerThatOutlivesTheShutdownTimeoutIsAbandonedAndItsRecordRedelivered() async throws {
         let fixture = try await ObservedLog()
         defer { fixture.close() }
