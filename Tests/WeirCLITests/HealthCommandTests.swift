@@ -118,4 +118,16 @@ func runCapturing(_ args: [String]) async -> (code: Int32, output: String) {
         #expect(await WeirCommand.run(arguments: ["lag", "nobody", "--log-dir", dir]) == 1)
         #expect(await WeirCommand.run(arguments: ["lag", "g", "--topic", "missing", "--log-dir", dir]) == 1)
     }
+
+    @Test func observabilityExamplesRun() async throws {
+        var (code, out) = await runCapturing(["example", "graceful-shutdown"])
+        #expect(code == 0)
+        #expect(out.contains("every job exactly once: nothing lost, nothing repeated"), "\(out)")
+        (code, out) = await runCapturing(["example", "observability"])
+        #expect(code == 0)
+        #expect(out.contains("observability.orders process"))
+        #expect(out.contains("alert group billing total lag 6: ok → warning"))
+        #expect(out.contains("alert group billing total lag 0: warning → ok (recovered)"))
+        #expect(out.contains("overall: healthy"), "\(out)")
+    }
 }
