@@ -131,6 +131,11 @@ func httpRequest(port: UInt16, _ request: String) -> String {
         #expect(text.contains("weir_log_end_offset{topic=\"t\",partition=\"0\"} 5"))
         #expect(text.contains("weir_consumer_lag{group=\"g\",topic=\"t\",partition=\"0\"} 3"))
         #expect(text.contains("weir_log_directory_in_use 0"))
+        // A lag monitor on the same registry shares the lag gauges.
+        let monitor = try LagMonitor(client: fixture.client, offsets: EmbeddedGroupOffsets(logDirectory: fixture.log), group: "g",
+                                     thresholds: LagThresholds(), metricsFactory: exporter.factory)
+        try await monitor.check()
+        collector.update(fixture.log)
         collector.updateFromFiles(path: fixture.path)
         text = exporter.render()
         #expect(text.contains("weir_log_directory_in_use 1"))

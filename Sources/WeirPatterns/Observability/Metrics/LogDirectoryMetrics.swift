@@ -47,10 +47,12 @@ public final class LogDirectoryMetrics: Sendable {
             _set("weir_consumer_group_members", "Active members of the group", [("group", group)], Double(d.members.count))
             for p in d.offsets {
                 guard let lag = p.lag else { continue }
-                _set(WeirMetricNames.consumerLag, "High-water mark minus committed offset",
+                // No help text: `LagMonitor` registers the same names through swift-metrics
+                // (which has none), and the registry requires one help text per name.
+                _set(WeirMetricNames.consumerLag, "",
                      [("group", group), ("topic", p.topicPartition.topic), ("partition", String(p.topicPartition.partition))], Double(lag))
             }
-            _set(WeirMetricNames.consumerGroupLag, "The sum of the group's partition lags", [("group", group)], Double(d.totalLag))
+            _set(WeirMetricNames.consumerGroupLag, "", [("group", group)], Double(d.totalLag))
         }
         _freeBytes(log.path)
     }
