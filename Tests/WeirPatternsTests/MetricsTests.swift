@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Testing
 import WeirClient
+import Prometheus
 import WeirLog
 @testable import WeirPatterns
 
@@ -89,7 +90,7 @@ func httpRequest(port: UInt16, _ request: String) -> String {
 
     @Test func httpServerServesTheExpositionAndRejectsOtherRequests() async throws {
         let exporter = PrometheusExporter()
-        exporter.registry.makeCounter(name: "weir_test_total", help: "test").increment(by: Int64(7))
+        exporter.registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "weir_test_total", unitName: "", helpText: "test")).increment(by: Int64(7))
         let server = MetricsHTTPServer(port: 0) { exporter.render() }
         let port = try server.start()
         #expect(port != 0)
@@ -111,7 +112,7 @@ func httpRequest(port: UInt16, _ request: String) -> String {
 
     @Test func expositionFileIsWrittenAtomicallyOrFailsWithAnIOError() throws {
         let exporter = PrometheusExporter()
-        exporter.registry.makeGauge(name: "weir_g", help: "g").set(Double(2))
+        exporter.registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "weir_g", unitName: "", helpText: "g")).set(Double(2))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-prom-\(UUID().uuidString).prom").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try exporter.write(toFile: path)

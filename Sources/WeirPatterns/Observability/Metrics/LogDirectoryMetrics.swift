@@ -25,7 +25,8 @@ public final class LogDirectoryMetrics: Sendable {
         let key = _MetricCache.key(name, labels)
         let gauge = _gauges.withLock { g in
             if let have = g[key] { return have }
-            let made = labels.isEmpty ? registry.makeGauge(name: name, help: help) : registry.makeGauge(name: name, labels: labels, help: help)
+            let descriptor = MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+            let made = labels.isEmpty ? registry.makeGauge(descriptor: descriptor) : registry.makeGauge(descriptor: descriptor, labels: labels)
             g[key] = made
             return made
         }
