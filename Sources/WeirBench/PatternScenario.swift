@@ -46,6 +46,7 @@ let _registry: [PatternScenario] = [
     outboxScenario,
     sagaScenario,
     idempotentScenario,
+    metricsOverheadScenario,
 ]
 
 extension BenchBackend {

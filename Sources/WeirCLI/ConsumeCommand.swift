@@ -3,6 +3,7 @@ import Foundation
 import WeirClient
 import WeirFormat
 import WeirLog
+import WeirPatterns
 
 /// `weir consume`: prints one record per line (kcat -C, kafka-console-consumer).
 public struct ConsumeCommand: AsyncParsableCommand {
@@ -16,7 +17,8 @@ public struct ConsumeCommand: AsyncParsableCommand {
             or the beginning with --from-beginning) and commits what it printed when it exits.
 
             Stops after --max-messages N records, or when no record arrived for --timeout-ms T; \
-            otherwise runs until interrupted. The log directory is owned by one process at a time, so \
+            otherwise runs until SIGINT or SIGTERM, which stop it cleanly within a second (with \
+            --group it commits what it printed, and the log directory is closed). The log directory is owned by one process at a time, so \
             stop producers that write to it first.
 
             --format FMT (kcat's -f tokens): %t topic, %p partition, %o offset, %k key, %s value, \
@@ -103,7 +105,8 @@ public struct ConsumeCommand: AsyncParsableCommand {
         do { consumer = try Consumer(configuration: config, logDirectory: log) } catch {
             throw CLIError.usage(error.message)
         }
-        let result = await _consume(consumer, sink, formatter, count)
+        // SIGINT / SIGTERM end the loop cleanly: commit what was printed, close the log.
+        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count) }
         sink.close()
         await consumer.close()
         if case .failure(let error) = result {
@@ -138,7 +141,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
         var printed = 0
         var done: [TopicPartition: Int64] = [:]
         var lastRecord = ContinuousClock.now
-        reading: while true {
+        reading: while !ShutdownRequest.isRequested {
             let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - (ContinuousClock.now - lastRecord) } ?? .seconds(1)
             if wait <= .zero { break }
             let records = try await consumer.poll(timeout: min(wait, .seconds(1)))

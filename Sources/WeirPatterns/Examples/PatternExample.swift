@@ -29,4 +29,6 @@ let _examples: [PatternExample] = [
     outboxExample,
     idempotentConsumerExample,
     sagaExample,
+    observabilityExample,
+    gracefulShutdownExample,
 ]
