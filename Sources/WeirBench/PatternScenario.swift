@@ -42,7 +42,9 @@ public struct PatternScenario: Sendable {
 }
 
 /// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`).
-let _registry: [PatternScenario] = []
+let _registry: [PatternScenario] = [
+    dlqScenario,
+]
 
 extension BenchBackend {
     /// The backend's client stack through WeirClient's protocols, for pattern scenarios; nil

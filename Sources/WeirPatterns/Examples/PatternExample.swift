@@ -25,4 +25,7 @@ public struct PatternExample: Sendable {
 }
 
 /// One entry per example file in this folder.
-let _examples: [PatternExample] = []
+let _examples: [PatternExample] = [
+    retryDLQExample,
+    circuitBreakerExample,
+]

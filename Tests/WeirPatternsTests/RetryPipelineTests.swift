@@ -1,0 +1,182 @@
+import Foundation
+import Synchronization
+import Testing
+import WeirClient
+import WeirFormat
+import WeirLog
+@testable import WeirPatterns
+
+/// A fresh embedded log for one test; `remove()` closes and deletes it.
+final class PatternTestLog: Sendable {
+    let path: String
+    let log: LogDirectory
+    var client: any MessagingClient { EmbeddedMessaging(logDirectory: log) }
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-retry-\(UUID().uuidString)").path
+        log = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
+    }
+
+    func remove() {
+        try? log.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func produce(_ topic: String, partition: Int32? = nil, key: String, value: String, headers: [RecordHeader] = []) async throws {
+        let p = try await client.makeProducer(properties: [:])
+        _ = try await p.send(ProducerRecord(topic: topic, partition: partition, key: Array(key.utf8), value: Array(value.utf8), headers: headers))
+        await p.close()
+    }
+
+    func records(_ topic: String) async throws -> [ConsumerRecord] {
+        var out: [ConsumerRecord] = []
+        try await DeadLetterReplay.read(topic, on: client, groupId: nil, commit: false) { out.append($0) }
+        return out
+    }
+}
+
+struct Flaky: Error, CustomStringConvertible { var description: String { "downstream timed out" } }
+struct Poison: ClassifiedError, CustomStringConvertible {
+    var isRetriable: Bool { false }
+    var description: String { "unknown schema version 9" }
+}
+
+final class Events: Sendable {
+    let _items = Mutex<[(String, Int64, Int64?)]>([])   // (label, handled at ms, retryAfter header)
+    func add(_ label: String, at: Int64, retryAfter: Int64?) { _items.withLock { $0.append((label, at, retryAfter)) } }
+    var labels: [String] { _items.withLock { $0.map(\.0) } }
+    var items: [(String, Int64, Int64?)] { _items.withLock { $0 } }
+}
+
+func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+@Suite(.serialized) struct RetryPipelineTests {
+    static let topic = "order.payment.completed"
+
+    @Test func retryWaitsForRetryAfterWhileOtherPartitionsProceed() async throws {
+        let t = try PatternTestLog()
+        defer { t.remove() }
+        try await t.client.ensureTopic(Self.topic, partitions: 2, configs: [:])
+        let events = Events()
+        let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 2,
+                                        backoff: Backoff(base: .milliseconds(300), cap: .seconds(1), jitter: .none),
+                                        assignment: .partitions([0, 1]), pollTimeout: .milliseconds(20))
+        let pipeline = RetryPipeline(client: t.client, configuration: config) { d in
+            let value = d.record.valueString ?? ""
+            let after = RetryHeaders.string(RetryHeaders.retryAfter, in: d.record.headers).flatMap { Int64($0) }
+            events.add("\(value)#\(d.attempt)", at: wallMillis(), retryAfter: after)
+            if value == "slow" && d.attempt == 1 { throw Flaky() }
+        }
+        try await t.produce(Self.topic, partition: 0, key: "a", value: "slow")
+        while !events.labels.contains("slow#1") { try await pipeline.pollOnce() }
+        // The retry is now waiting in order.payment.completed.retry.1; the source keeps flowing.
+        try await t.produce(Self.topic, partition: 1, key: "b", value: "fast")
+        try await t.produce(Self.topic, partition: 0, key: "c", value: "next")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !events.labels.contains("slow#2") && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        await pipeline.close()
+        let labels = events.labels
+        #expect(labels.contains("slow#2"))
+        #expect(labels.firstIndex(of: "fast#1")! < labels.firstIndex(of: "slow#2")!)
+        #expect(labels.firstIndex(of: "next#1")! < labels.firstIndex(of: "slow#2")!)   // same source partition, not blocked
+        let retry = events.items.first { $0.0 == "slow#2" }!
+        #expect(retry.2 != nil)
+        #expect(retry.1 >= retry.2!)                         // not processed before its retryAfter
+        #expect(pipeline.statistics.pauses >= 1)
+        #expect(pipeline.statistics.retried == 1 && pipeline.statistics.processed == 3)
+        let retried = try await t.records(RetryTopics.retryTopic(Self.topic, retry: 1))
+        #expect(retried.count == 1)
+        #expect(RetryHeaders.string(RetryHeaders.retryCount, in: retried[0].headers) == "1")
+        #expect(RetryHeaders.string(RetryHeaders.originalTopic, in: retried[0].headers) == Self.topic)
+        #expect(retried[0].keyString == "a")
+    }
+
+    @Test func deadLetterAfterMaxRetriesWithHeadersAndAlert() async throws {
+        let t = try PatternTestLog()
+        defer { t.remove() }
+        try await t.client.ensureTopic(Self.topic, partitions: 1, configs: [:])
+        let alerts = AlertLog()
+        let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 2,
+                                        backoff: Backoff(base: .milliseconds(10), cap: .milliseconds(20), jitter: .full),
+                                        pollTimeout: .milliseconds(20))
+        let pipeline = RetryPipeline(client: t.client, configuration: config, alert: { alerts.append("\($0.attempts) \($0.nonRetriable) \($0.metadata.topic)") }) { d in
+            if d.record.valueString == "bad" { throw Flaky() }
+        }
+        try await t.produce(Self.topic, key: "k", value: "bad", headers: [RecordHeader(key: "traceparent", value: Array("00-abc".utf8))])
+        try await t.produce(Self.topic, key: "k2", value: "good")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pipeline.statistics.deadLettered == 0 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        await pipeline.close()
+        #expect(pipeline.statistics.retried == 2 && pipeline.statistics.processed == 1)
+        #expect(alerts.items == ["3 false \(Self.topic).dlq"])
+        let dead = try await t.records(config.deadLetterTopic)
+        #expect(dead.count == 1)
+        let h = { RetryHeaders.string($0, in: dead[0].headers) }
+        #expect(dead[0].keyString == "k" && dead[0].valueString == "bad")
+        #expect(h(RetryHeaders.retryCount) == "2")
+        #expect(h(RetryHeaders.originalTopic) == Self.topic)
+        #expect(h(RetryHeaders.originalPartition) == "0" && h(RetryHeaders.originalOffset) == "0")
+        #expect(h(RetryHeaders.errorMessage) == "downstream timed out")
+        #expect(h(RetryHeaders.errorType)?.contains("Flaky") == true)
+        #expect(h(RetryHeaders.errorContext)?.contains("retries exhausted") == true)
+        #expect(h(RetryHeaders.failedAt)?.hasPrefix("20") == true)
+        #expect(h(RetryHeaders.retryAfter) == nil)
+        #expect(h("traceparent") == "00-abc")                // the application's headers are kept
+        // Committed: a new pipeline on the same group handles nothing again.
+        let again = RetryPipeline(client: t.client, configuration: config) { _ in Issue.record("handled twice") }
+        for _ in 0..<3 { try await again.pollOnce() }
+        await again.close()
+    }
+
+    @Test func nonRetriableGoesStraightToTheDLQ() async throws {
+        let t = try PatternTestLog()
+        defer { t.remove() }
+        try await t.client.ensureTopic(Self.topic, partitions: 1, configs: [:])
+        let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 3,
+                                        assignment: .partitions([0]), pollTimeout: .milliseconds(20))
+        let pipeline = RetryPipeline(client: t.client, configuration: config) { _ in throw Poison() }
+        try await t.produce(Self.topic, key: "k", value: "v9")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pipeline.statistics.deadLettered == 0 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        await pipeline.close()
+        #expect(pipeline.statistics.retried == 0 && pipeline.statistics.deadLettered == 1)
+        let dead = try await t.records(config.deadLetterTopic)
+        #expect(RetryHeaders.string(RetryHeaders.retryCount, in: dead[0].headers) == "0")
+        #expect(RetryHeaders.string(RetryHeaders.errorContext, in: dead[0].headers)?.contains("non-retriable") == true)
+    }
+
+    @Test func replaySendsBackToTheSourceOnce() async throws {
+        let t = try PatternTestLog()
+        defer { t.remove() }
+        try await t.client.ensureTopic(Self.topic, partitions: 1, configs: [:])
+        let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 0,
+                                        assignment: .partitions([0]), pollTimeout: .milliseconds(20))
+        let pipeline = RetryPipeline(client: t.client, configuration: config) { d in
+            if d.record.valueString?.hasPrefix("bad") == true { throw Flaky() }
+        }
+        for i in 0..<3 { try await t.produce(Self.topic, key: "k\(i)", value: "bad\(i)", headers: [RecordHeader(key: "app", value: Array("x".utf8))]) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pipeline.statistics.deadLettered < 3 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        await pipeline.close()
+
+        let dry = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic, dryRun: true).run(on: t.client)
+        #expect(dry.items.count == 3 && dry.replayed == 0 && dry.items.allSatisfy { $0.target == Self.topic })
+        let first = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic, max: 2).run(on: t.client)
+        #expect(first.replayed == 2)
+        let rest = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic).run(on: t.client)
+        #expect(rest.replayed == 1)
+        let none = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic).run(on: t.client)
+        #expect(none.replayed == 0)
+        let source = try await t.records(Self.topic)
+        #expect(source.map(\.valueString) == ["bad0", "bad1", "bad2", "bad0", "bad1", "bad2"])
+        for r in source.suffix(3) {
+            #expect(r.headers.map(\.key) == ["app"])          // retry and error headers cleared
+        }
+        // A message without originalTopic needs --to.
+        try await t.produce(config.deadLetterTopic, key: "x", value: "orphan")
+        await #expect(throws: ClientError.self) { try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic).run(on: t.client) }
+        try await t.client.ensureTopic("order.payment.manual", partitions: 1, configs: [:])
+        let to = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic, to: "order.payment.manual").run(on: t.client)
+        #expect(to.replayed == 1 && to.items[0].metadata?.topic == "order.payment.manual")
+    }
+}
