@@ -67,7 +67,10 @@ public struct ACLsCommand: AsyncParsableCommand {
         }
 
         func principals() throws -> [(KafkaPrincipal, ACLPermission)] {
-            try allow.map { (try ACLsCommand.principal($0), .allow) } + deny.map { (try ACLsCommand.principal($0), .deny) }
+            var out: [(KafkaPrincipal, ACLPermission)] = []
+            for p in allow { out.append((try ACLsCommand.principal(p), ACLPermission.allow)) }
+            for p in deny { out.append((try ACLsCommand.principal(p), ACLPermission.deny)) }
+            return out
         }
     }
 
@@ -111,9 +114,10 @@ public struct ACLsCommand: AsyncParsableCommand {
             guard !principals.isEmpty else { throw CLIError.usage("give --allow-principal or --deny-principal, e.g. --allow-principal User:alice.") }
             let ops = try selector.ops()
             guard !ops.isEmpty else { throw CLIError.usage("give --operation, e.g. --operation read.") }
-            guard let (type, name) = try selector.resource() else {
+            guard let resource = try selector.resource() else {
                 throw CLIError.usage("give the resource: --topic NAME, --group NAME or --cluster.")
             }
+            let (type, name) = resource
             let pattern = try selector.pattern() ?? .literal
             let bindings = principals.flatMap { (p, perm) in
                 ops.map { ACLBinding(principal: p, resourceType: type, resourceName: name, patternType: pattern, operation: $0, permission: perm) }

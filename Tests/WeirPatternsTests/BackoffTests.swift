@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import WeirClient
 @testable import WeirPatterns
@@ -66,8 +67,6 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(value == 7)
     }
 }
-
-import Synchronization
 
 final class AlertLog: Sendable {
     let _items = Mutex<[String]>([])

@@ -35,8 +35,8 @@ let dlqScenario = PatternScenario(
             },
         ]),
     ],
-    wrap: { workload, backend, client throws(BenchError) in
-        try await DLQBenchBackend(base: backend, client: client, options: DLQBenchBackend.Options(workload.patternOptions ?? [:]))
+    wrap: { workload, backend, client async throws(BenchError) -> any BenchBackend in
+        DLQBenchBackend(base: backend, client: client, options: try DLQBenchBackend.Options(workload.patternOptions ?? [:]))
     })
 
 /// The step's backend with retry/DLQ consumers.
@@ -74,7 +74,7 @@ final class DLQBenchBackend: BenchBackend {
     let options: Options
     let consumers = Mutex<[DLQBenchConsumer]>([])
 
-    init(base: any BenchBackend, client: any MessagingClient, options: Options) async throws(BenchError) {
+    init(base: any BenchBackend, client: any MessagingClient, options: Options) {
         self.base = base
         self.client = client
         self.options = options
@@ -122,7 +122,7 @@ final class DLQBenchBackend: BenchBackend {
 
     func details() async -> [String: String] {
         var d = await base.details()
-        var total = RetryStatistics(processed: 0, retried: 0, deadLettered: 0, pauses: 0)
+        var total = RetryStatistics()
         for c in consumers.withLock({ $0 }) {
             guard let s = c.statistics else { continue }
             total.processed += s.processed
@@ -170,18 +170,16 @@ extension DLQBenchBackend.Options {
 /// (processed or dead-lettered).
 final class DLQBenchConsumer: BenchConsumer {
     let queue = Mutex<[[UInt8]]>([])
-    let signal = DispatchSemaphore(value: 0)
     let task = Mutex<(pipeline: RetryPipeline, task: Task<Void, Never>)?>(nil)
 
     func deliver(_ value: [UInt8]) {
         queue.withLock { $0.append(value) }
-        signal.signal()
     }
 
     func run(_ pipeline: RetryPipeline) {
         let t = Task.detached {
             while !Task.isCancelled {
-                do { try await pipeline.pollOnce() } catch {
+                do throws(ClientError) { try await pipeline.pollOnce() } catch {
                     if error.code == .cancelled || error.code == .consumerClosed || Task.isCancelled { return }
                     try? await Task.sleep(for: .milliseconds(10))   // a transient failure: poll again shortly
                 }
@@ -193,9 +191,11 @@ final class DLQBenchConsumer: BenchConsumer {
     var statistics: RetryStatistics? { task.withLock { $0?.pipeline.statistics } }
 
     func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        // Waits in 100 µs steps: finished records arrive from the pipeline's task.
+        let deadline = monotonicNanos() &+ timeoutNanos
         var values = queue.withLock { q -> [[UInt8]] in defer { q.removeAll(keepingCapacity: true) }; return q }
-        if values.isEmpty {
-            guard signal.wait(timeout: .now() + .nanoseconds(Int(timeoutNanos))) == .success else { return 0 }
+        while values.isEmpty && monotonicNanos() < deadline {
+            sleepNanos(100_000)
             values = queue.withLock { q -> [[UInt8]] in defer { q.removeAll(keepingCapacity: true) }; return q }
         }
         for v in values { v.withUnsafeBytes { body($0) } }

@@ -30,7 +30,7 @@ let circuitBreakerExample = PatternExample(
     time.advance(by: .seconds(31))
     output("31 s later the breaker is \(breaker.state.rawValue); one probe may go through")
     let probe = try breaker.acquire()
-    do { _ = try breaker.acquire(); output("a second concurrent probe was let through (wrong)") } catch {
+    do throws(CircuitOpenError) { _ = try breaker.acquire(); output("a second concurrent probe was let through (wrong)") } catch {
         output("a second concurrent probe is refused: \(error.message)")
     }
     healthy = true

@@ -14,7 +14,7 @@ let retryDLQExample = PatternExample(
     for (key, value) in [("o-1", "ok"), ("o-2", "flaky"), ("o-3", "poison"), ("o-4", "broken")] {
         _ = try await producer.send(ProducerRecord(topic: topic, key: key, value: value))
     }
-    await producer.flush()
+    try await producer.flush()
 
     struct PoisonMessage: ClassifiedError, CustomStringConvertible {
         var isRetriable: Bool { false }
@@ -26,7 +26,7 @@ let retryDLQExample = PatternExample(
     let config = RetryConfiguration(sourceTopic: topic, groupId: "billing", maxRetries: 2,
                                     backoff: Backoff(base: .milliseconds(100), cap: .seconds(1), jitter: .full))
     let pipeline = RetryPipeline(client: client, configuration: config, alert: { dead in
-        output("ALERT: \(dead.record.keyString ?? "?") dead-lettered after \(dead.attempts) attempt(s): \(dead.error)")
+        output("ALERT: \(dead.record.key.map { String(decoding: $0, as: UTF8.self) } ?? "?") dead-lettered after \(dead.attempts) attempt(s): \(dead.error)")
     }) { delivery in
         let value = delivery.record.valueString ?? ""
         switch value {

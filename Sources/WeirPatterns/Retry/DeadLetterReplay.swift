@@ -1,5 +1,5 @@
 public import WeirClient
-public import WeirFormat
+import WeirLog
 
 /// Sends the messages of a dead-letter topic back to their source topic once the cause is
 /// fixed (`weir dlq replay order.payment.completed.dlq`).
@@ -59,7 +59,7 @@ public struct DeadLetterReplay: Sendable {
         var producer: (any MessageProducer)? = nil
         defer { if let producer { Task { await producer.close() } } }
         try await DeadLetterReplay.read(deadLetterTopic, on: client, groupId: groupId, properties: properties,
-                                        max: max, commit: !dryRun) { (record) throws(ClientError) -> Void in
+                                        max: max, commit: !dryRun) { (record) async throws(ClientError) -> Void in
             guard let target = to ?? RetryHeaders.string(RetryHeaders.originalTopic, in: record.headers) else {
                 throw ClientError(.invalidState, "message \(record.topic)-\(record.partition)@\(record.offset) has no \(RetryHeaders.originalTopic) header; give the target topic with --to TOPIC.")
             }
@@ -90,11 +90,12 @@ public struct DeadLetterReplay: Sendable {
         props["auto.offset.reset"] = "earliest"
         if let groupId { props["group.id"] = groupId }
         let consumer = try await client.makeConsumer(properties: props)
-        do {
+        do throws(ClientError) {
             try await consumer.assign(tps)
             var remaining: Set<TopicPartition> = []
             for tp in tps {
-                let start = groupId == nil ? nil : try await consumer.committed(tp)
+                var start: Int64? = nil
+                if groupId != nil { start = try await consumer.committed(tp) }
                 if let start { try await consumer.seek(tp, to: start) }
                 if (ends[tp] ?? 0) > (start ?? 0) { remaining.insert(tp) }
             }

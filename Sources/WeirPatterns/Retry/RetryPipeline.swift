@@ -1,5 +1,6 @@
 public import WeirClient
-public import WeirFormat
+import WeirFormat
+import WeirLog
 import Foundation
 import Synchronization
 
@@ -44,7 +45,7 @@ public struct RetryConfiguration: Sendable {
                 assignment: Assignment = .group, startSourceAtEnd: Bool = false, retryTopicPartitions: Int? = nil,
                 consumerProperties: [String: String] = [:], producerProperties: [String: String] = [:],
                 pollTimeout: Duration = .milliseconds(100),
-                wallClockMillis: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+                wallClockMillis: @escaping @Sendable () -> Int64 = RetryConfiguration.systemMillis) {
         self.sourceTopic = sourceTopic
         self.groupId = groupId
         self.maxRetries = max(0, maxRetries)
@@ -57,6 +58,11 @@ public struct RetryConfiguration: Sendable {
         self.pollTimeout = pollTimeout
         self.wallClockMillis = wallClockMillis
     }
+
+    /// The system's wall clock in epoch milliseconds (the default `wallClockMillis`).
+    public static let systemMillis: @Sendable () -> Int64 = { _systemMillis() }
+
+    static func _systemMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// The retry tiers: `<source>.retry.1` … `<source>.retry.<maxRetries>`.
     public var retryTopics: [String] { maxRetries == 0 ? [] : (1...maxRetries).map { RetryTopics.retryTopic(sourceTopic, retry: $0) } }
@@ -91,6 +97,13 @@ public struct DeadLetter: Sendable {
 
 /// What a pipeline did so far.
 public struct RetryStatistics: Sendable, Hashable {
+    public init(processed: Int64 = 0, retried: Int64 = 0, deadLettered: Int64 = 0, pauses: Int64 = 0) {
+        self.processed = processed
+        self.retried = retried
+        self.deadLettered = deadLettered
+        self.pauses = pauses
+    }
+
     /// Messages the handler processed successfully.
     public var processed: Int64
     /// Messages sent to a retry tier.
@@ -173,7 +186,8 @@ public final class RetryPipeline: Sendable {
     public func start() async throws(ClientError) {
         if _clients.withLock({ $0 != nil }) { return }
         let c = configuration
-        let partitions = try await c.retryTopicPartitions ?? client.partitionCount(c.sourceTopic)
+        var partitions = c.retryTopicPartitions ?? 0
+        if partitions == 0 { partitions = try await client.partitionCount(c.sourceTopic) }
         for topic in c.retryTopics + [c.deadLetterTopic] {
             try await client.ensureTopic(topic, partitions: partitions, configs: [:])
         }
@@ -189,7 +203,7 @@ public final class RetryPipeline: Sendable {
             await consumer.close()
             throw error
         }
-        do {
+        do throws(ClientError) {
             switch c.assignment {
             case .group:
                 try await consumer.subscribe(topics: [c.sourceTopic] + c.retryTopics, listener: _Revoker(pipeline: self))

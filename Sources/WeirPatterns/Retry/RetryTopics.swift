@@ -1,6 +1,4 @@
-public import WeirClient
 public import WeirFormat
-import Foundation
 
 /// The topics and headers of the retry/DLQ pipeline.
 ///
