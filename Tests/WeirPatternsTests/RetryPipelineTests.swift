@@ -59,7 +59,7 @@ func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         try await t.client.ensureTopic(Self.topic, partitions: 2, configs: [:])
         let events = Events()
         let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 2,
-                                        backoff: Backoff(base: .milliseconds(300), cap: .seconds(1), jitter: .none),
+                                        backoff: Backoff(base: .milliseconds(1500), cap: .seconds(2), jitter: .none),
                                         assignment: .partitions([0, 1]), pollTimeout: .milliseconds(20))
         let pipeline = RetryPipeline(client: t.client, configuration: config) { d in
             let value = d.record.valueString ?? ""
@@ -67,12 +67,16 @@ func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
             events.add("\(value)#\(d.attempt)", at: wallMillis(), retryAfter: after)
             if value == "slow" && d.attempt == 1 { throw Flaky() }
         }
-        try await t.produce(Self.topic, partition: 0, key: "a", value: "slow")
+        let producer = try await t.client.makeProducer(properties: ["linger.ms": "0"])
+        _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 0, key: "a", value: "slow"))
         let first = ContinuousClock.now + .seconds(10)
         while !events.labels.contains("slow#1") && ContinuousClock.now < first { try await pipeline.pollOnce() }
         // The retry is now waiting in order.payment.completed.retry.1; the source keeps flowing.
-        try await t.produce(Self.topic, partition: 1, key: "b", value: "fast")
-        try await t.produce(Self.topic, partition: 0, key: "c", value: "next")
+        // Let the pipeline see the retry (and pause its partition) before the source gets more.
+        for _ in 0..<5 { try await pipeline.pollOnce() }
+        _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 1, key: "b", value: "fast"))
+        _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 0, key: "c", value: "next"))
+        await producer.close()
         let deadline = ContinuousClock.now + .seconds(10)
         while !events.labels.contains("slow#2") && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
         await pipeline.close()
