@@ -278,6 +278,7 @@ public final class RetryPipeline: Sendable {
         var commits: [TopicPartition: Int64] = [:]
         var handled = 0
         var pausedNow: Set<TopicPartition> = []
+        var routes: [_Route] = []
         for record in records {
             let tp = record.topicPartition
             if pausedNow.contains(tp) { continue }
@@ -291,22 +292,57 @@ public final class RetryPipeline: Sendable {
                 pausedNow.insert(tp)
                 continue
             }
-            try await _handle(record, producer: clients.producer)
+            if let route = try await _handle(record) { routes.append(route) }
             commits[tp] = record.offset + 1
             handled += 1
         }
+        try await _send(routes, clients.producer)
         if !commits.isEmpty { try await consumer.commit(commits) }
         return handled
     }
 
-    func _handle(_ record: ConsumerRecord, producer: any MessageProducer) async throws(ClientError) {
+    /// A failed message on its way to a retry tier or the DLQ.
+    struct _Route: Sendable {
+        var record: ProducerRecord
+        /// Set for a dead letter.
+        var dead: (error: any Error, attempts: Int, nonRetriable: Bool)?
+    }
+
+    /// Sends the poll's retry and DLQ copies concurrently (they batch in the producer instead of
+    /// paying one round trip each), waits for every acknowledgement, then calls `alert` for the
+    /// dead letters in order.
+    func _send(_ routes: [_Route], _ producer: any MessageProducer) async throws(ClientError) {
+        guard !routes.isEmpty else { return }
+        let results = await withTaskGroup(of: (Int, Result<RecordMetadata, ClientError>).self) { group in
+            for (i, route) in routes.enumerated() {
+                group.addTask {
+                    do throws(ClientError) { return (i, .success(try await producer.send(route.record))) } catch { return (i, .failure(error)) }
+                }
+            }
+            var out = [Result<RecordMetadata, ClientError>?](repeating: nil, count: routes.count)
+            for await (i, r) in group { out[i] = r }
+            return out
+        }
+        for (route, result) in zip(routes, results) {
+            let metadata = try result!.get()
+            guard let dead = route.dead else {
+                _retried.add(1, ordering: .relaxed)
+                continue
+            }
+            _deadLettered.add(1, ordering: .relaxed)
+            await alert?(DeadLetter(record: route.record, metadata: metadata, error: dead.error, attempts: dead.attempts, nonRetriable: dead.nonRetriable))
+        }
+    }
+
+    /// Runs the handler; returns the copy to send when it failed.
+    func _handle(_ record: ConsumerRecord) async throws(ClientError) -> _Route? {
         let c = configuration
         let retries = RetryHeaders.string(RetryHeaders.retryCount, in: record.headers).flatMap { Int($0) } ?? 0
         let original = RetryHeaders.string(RetryHeaders.originalTopic, in: record.headers) ?? record.topic
         do {
             try await handler(RetryDelivery(record: record, originalTopic: original, attempt: retries + 1))
             _processed.add(1, ordering: .relaxed)
-            return
+            return nil
         } catch let error as CancellationError {
             throw ClientError(.cancelled, "the handler was cancelled: \(error); the message stays uncommitted.")
         } catch {
@@ -325,10 +361,8 @@ public final class RetryPipeline: Sendable {
                 let headers = RetryHeaders.replacing(record.headers, with: origin + [
                     (RetryHeaders.retryCount, String(n)), (RetryHeaders.retryAfter, String(after)),
                     (RetryHeaders.errorMessage, message), (RetryHeaders.errorType, type)])
-                _ = try await producer.send(ProducerRecord(topic: RetryTopics.retryTopic(c.sourceTopic, retry: n), key: record.key,
-                                                           value: record.value, headers: headers, timestamp: record.timestamp))
-                _retried.add(1, ordering: .relaxed)
-                return
+                return _Route(record: ProducerRecord(topic: RetryTopics.retryTopic(c.sourceTopic, retry: n), key: record.key,
+                                                     value: record.value, headers: headers, timestamp: record.timestamp))
             }
             let context = "group=\(c.groupId) consumed=\(record.topic)-\(record.partition)@\(record.offset) attempt=\(retries + 1) "
                 + (nonRetriable ? "non-retriable error: sent without retries" : "retries exhausted (maxRetries=\(c.maxRetries))")
@@ -336,10 +370,9 @@ public final class RetryPipeline: Sendable {
                 (RetryHeaders.retryCount, String(retries)), (RetryHeaders.errorMessage, message), (RetryHeaders.errorType, type),
                 (RetryHeaders.errorContext, context), (RetryHeaders.failedAt, Self._iso8601(c.wallClockMillis()))])
                 .filter { $0.key != RetryHeaders.retryAfter }
-            let dead = ProducerRecord(topic: c.deadLetterTopic, key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
-            let metadata = try await producer.send(dead)
-            _deadLettered.add(1, ordering: .relaxed)
-            await alert?(DeadLetter(record: dead, metadata: metadata, error: error, attempts: retries + 1, nonRetriable: nonRetriable))
+            return _Route(record: ProducerRecord(topic: c.deadLetterTopic, key: record.key, value: record.value, headers: headers,
+                                                 timestamp: record.timestamp),
+                          dead: (error, retries + 1, nonRetriable))
         }
     }
 
