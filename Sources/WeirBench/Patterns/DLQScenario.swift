@@ -152,12 +152,15 @@ struct DLQBenchFailure: Error, ClassifiedError, CustomStringConvertible {
 
 extension DLQBenchBackend.Options {
     /// Whether attempt `attempt` of the record with `value` fails: decided by an FNV-1a hash of
-    /// the value (its first bytes are the unique send stamp) and the attempt.
+    /// the value's first bytes (the unique send stamp), mixed with the attempt.
     func failure(value: [UInt8], attempt: Int) -> DLQBenchFailure? {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in value.prefix(16) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        h = (h ^ UInt64(attempt)) &* 0x100_0000_01b3
-        h ^= h >> 29
+        // SplitMix64's finalizer over (hash, attempt): every attempt gets an independent draw.
+        h = h &+ UInt64(attempt) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 31
         let u = Double(h >> 11) / Double(1 << 53)
         let rate = attempt == 1 ? failureRate : retryFailureRate
         guard u < rate else { return nil }
@@ -171,6 +174,8 @@ extension DLQBenchBackend.Options {
 final class DLQBenchConsumer: BenchConsumer {
     let queue = Mutex<[[UInt8]]>([])
     let task = Mutex<(pipeline: RetryPipeline, task: Task<Void, Never>)?>(nil)
+    /// Kept after `close`, for the backend's `details()`.
+    let pipeline = Mutex<RetryPipeline?>(nil)
 
     func deliver(_ value: [UInt8]) {
         queue.withLock { $0.append(value) }
@@ -186,9 +191,10 @@ final class DLQBenchConsumer: BenchConsumer {
             }
         }
         task.withLock { $0 = (pipeline, t) }
+        self.pipeline.withLock { $0 = pipeline }
     }
 
-    var statistics: RetryStatistics? { task.withLock { $0?.pipeline.statistics } }
+    var statistics: RetryStatistics? { pipeline.withLock { $0?.statistics } }
 
     func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
         // Waits in 100 µs steps: finished records arrive from the pipeline's task.
