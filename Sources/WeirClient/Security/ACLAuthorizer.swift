@@ -71,8 +71,8 @@ public final class ACLAuthorizer: Sendable {
     /// - Throws: `.invalidConfig` when `acls.json` cannot be read.
     public static func shared(for directory: LogDirectory) throws(ClientError) -> ACLAuthorizer {
         try registry._withLock { (r) throws(ClientError) -> ACLAuthorizer in
-            r = r.filter { $0.value.weak.value != nil }
             if let a = r[ObjectIdentifier(directory)], a.weak.value === directory { return a.authorizer }
+            r = r.filter { $0.value.weak.value != nil }
             let a = try ACLAuthorizer(directoryPath: directory.path)
             r[ObjectIdentifier(directory)] = (_WeakDirectory(directory), a)
             return a

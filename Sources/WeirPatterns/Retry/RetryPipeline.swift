@@ -235,10 +235,16 @@ public final class RetryPipeline: Sendable {
     public func run() async throws(ClientError) {
         try await start()
         defer { _stopped.store(false, ordering: .relaxed) }
-        while !_stopped.load(ordering: .relaxed) && !Task.isCancelled {
-            do { _ = try await pollOnce() } catch where error.code == .rebalanceInProgress || error.isRetriable {
-                continue
+        do throws(ClientError) {
+            while !_stopped.load(ordering: .relaxed) && !Task.isCancelled {
+                do { _ = try await pollOnce() } catch where error.code == .rebalanceInProgress || error.isRetriable {
+                    // Uncommitted messages come back after the rejoin or on the next poll.
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
             }
+        } catch {
+            await close()
+            throw error
         }
         await close()
     }
@@ -268,7 +274,7 @@ public final class RetryPipeline: Sendable {
             for tp in ready { d[tp] = nil }
             return ready
         }
-        if !due.isEmpty { try await consumer.resume(due) }
+        for tp in due { try? await consumer.resume([tp]) }   // a partition revoked meanwhile is not ours to resume
         // Wait no longer than until the next partition is due.
         var timeout = c.pollTimeout
         if let next = _due.withLock({ $0.values.min() }) {
@@ -285,11 +291,15 @@ public final class RetryPipeline: Sendable {
             if _due.withLock({ $0[tp] != nil }) { continue }    // paused earlier (records fetched before the pause)
             now = c.wallClockMillis()
             if let after = RetryHeaders.string(RetryHeaders.retryAfter, in: record.headers).flatMap({ Int64($0) }), after > now {
-                try await consumer.pause([tp])
-                try await consumer.seek(tp, to: record.offset)
+                pausedNow.insert(tp)
+                do {
+                    try await consumer.pause([tp])
+                    try await consumer.seek(tp, to: record.offset)
+                } catch {
+                    continue    // revoked by a rebalance: its new owner starts from the committed offset
+                }
                 _due.withLock { $0[tp] = after }
                 _pauses.add(1, ordering: .relaxed)
-                pausedNow.insert(tp)
                 continue
             }
             if let route = try await _handle(record) { routes.append(route) }
@@ -308,19 +318,28 @@ public final class RetryPipeline: Sendable {
         var dead: (error: any Error, attempts: Int, nonRetriable: Bool)?
     }
 
-    /// Sends the poll's retry and DLQ copies concurrently (they batch in the producer instead of
-    /// paying one round trip each), waits for every acknowledgement, then calls `alert` for the
-    /// dead letters in order.
+    /// Sends the poll's retry and DLQ copies, the copies of one key in order and different keys
+    /// concurrently (they batch in the producer instead of paying one round trip each), waits for
+    /// every acknowledgement, then calls `alert` for the dead letters in order.
     func _send(_ routes: [_Route], _ producer: any MessageProducer) async throws(ClientError) {
         guard !routes.isEmpty else { return }
-        let results = await withTaskGroup(of: (Int, Result<RecordMetadata, ClientError>).self) { group in
-            for (i, route) in routes.enumerated() {
+        var byKey: [[UInt8]?: [Int]] = [:]
+        for (i, route) in routes.enumerated() { byKey[route.record.key, default: []].append(i) }
+        let chains = Array(byKey.values)
+        let results = await withTaskGroup(of: [(Int, Result<RecordMetadata, ClientError>)].self) { group in
+            for chain in chains {
                 group.addTask {
-                    do throws(ClientError) { return (i, .success(try await producer.send(route.record))) } catch { return (i, .failure(error)) }
+                    var out: [(Int, Result<RecordMetadata, ClientError>)] = []
+                    for i in chain {
+                        do throws(ClientError) { out.append((i, .success(try await producer.send(routes[i].record)))) } catch {
+                            out.append((i, .failure(error)))
+                        }
+                    }
+                    return out
                 }
             }
             var out = [Result<RecordMetadata, ClientError>?](repeating: nil, count: routes.count)
-            for await (i, r) in group { out[i] = r }
+            for await done in group { for (i, r) in done { out[i] = r } }
             return out
         }
         for (route, result) in zip(routes, results) {
