@@ -107,7 +107,7 @@ func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         let alerts = AlertLog()
         let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 2,
                                         backoff: Backoff(base: .milliseconds(10), cap: .milliseconds(20), jitter: .full),
-                                        pollTimeout: .milliseconds(20))
+                                        producerProperties: ["acks": "1"], pollTimeout: .milliseconds(20))
         let pipeline = RetryPipeline(client: t.client, configuration: config, alert: { alerts.append("\($0.attempts) \($0.nonRetriable) \($0.metadata.topic)") }) { d in
             if d.record.valueString == "bad" { throw Flaky() }
         }
@@ -143,7 +143,7 @@ func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         defer { t.remove() }
         try await t.client.ensureTopic(Self.topic, partitions: 1, configs: [:])
         let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 3,
-                                        assignment: .partitions([0]), pollTimeout: .milliseconds(20))
+                                        assignment: .partitions([0]), producerProperties: ["acks": "1"], pollTimeout: .milliseconds(20))
         let pipeline = RetryPipeline(client: t.client, configuration: config) { _ in throw Poison() }
         try await t.produce(Self.topic, key: "k", value: "v9")
         let deadline = ContinuousClock.now + .seconds(10)
@@ -160,7 +160,7 @@ func wallMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         defer { t.remove() }
         try await t.client.ensureTopic(Self.topic, partitions: 1, configs: [:])
         let config = RetryConfiguration(sourceTopic: Self.topic, groupId: "billing", maxRetries: 0,
-                                        assignment: .partitions([0]), pollTimeout: .milliseconds(20))
+                                        assignment: .partitions([0]), producerProperties: ["acks": "1"], pollTimeout: .milliseconds(20))
         let pipeline = RetryPipeline(client: t.client, configuration: config) { d in
             if d.record.valueString?.hasPrefix("bad") == true { throw Flaky() }
         }
