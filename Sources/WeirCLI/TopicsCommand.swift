@@ -54,18 +54,24 @@ public struct TopicsCommand: AsyncParsableCommand {
         var configs: [String] = []
         @Flag(name: .customLong("if-not-exists"), help: "Succeed when the topic already exists.")
         var ifNotExists = false
+        @Flag(name: .customLong("naming-convention"), help: "Require <domain>.<entity>.<event-type> (+ .dlq or .retry.<n>), e.g. order.payment.completed.")
+        var namingConvention = false
         @OptionGroup var dir: LogDirOption
+        @OptionGroup var user: UserOption
 
         func run() async throws {
             let topic = NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor,
                                  configs: try TopicsCommand.parseConfigs(configs))
-            do { _ = try Admin.validate(topic) } catch {
+            do {
+                _ = try Admin.validate(topic)
+                if namingConvention { try TopicNamingPolicy.domainEntityEvent.validate(name) }
+            } catch {
                 throw CLIError.usage(error.message)
             }
             let log = try TopicsCommand.open(dir.logDir)
             defer { try? log.close() }
             do {
-                try Admin(logDirectory: log).createTopic(topic)
+                try Admin(logDirectory: log, principal: user.principal).createTopic(topic)
             } catch where error.code == .topicAlreadyExists && ifNotExists {
                 return
             } catch {
@@ -80,11 +86,12 @@ public struct TopicsCommand: AsyncParsableCommand {
         @Flag(name: .customLong("exclude-internal"), help: "Leave out internal topics (__transaction_state, __consumer_offsets).")
         var excludeInternal = false
         @OptionGroup var dir: LogDirOption
+        @OptionGroup var user: UserOption
 
         func run() async throws {
             let log = try TopicsCommand.open(dir.logDir)
             defer { try? log.close() }
-            for name in Admin(logDirectory: log).listTopics(includeInternal: !excludeInternal) { print(name) }
+            for name in Admin(logDirectory: log, principal: user.principal).listTopics(includeInternal: !excludeInternal) { print(name) }
         }
     }
 
@@ -93,11 +100,12 @@ public struct TopicsCommand: AsyncParsableCommand {
         @Argument(help: "The topic; all topics when omitted.")
         var name: String?
         @OptionGroup var dir: LogDirOption
+        @OptionGroup var user: UserOption
 
         func run() async throws {
             let log = try TopicsCommand.open(dir.logDir)
             defer { try? log.close() }
-            let admin = Admin(logDirectory: log)
+            let admin = Admin(logDirectory: log, principal: user.principal)
             for topic in name.map({ [$0] }) ?? admin.listTopics(includeInternal: true) {
                 let d: TopicDescription
                 do { d = try admin.describeTopic(topic) } catch { throw CLIError.failure(error.message) }
@@ -117,12 +125,13 @@ public struct TopicsCommand: AsyncParsableCommand {
         @Flag(name: .customLong("if-exists"), help: "Succeed when the topic does not exist.")
         var ifExists = false
         @OptionGroup var dir: LogDirOption
+        @OptionGroup var user: UserOption
 
         func run() async throws {
             let log = try TopicsCommand.open(dir.logDir)
             defer { try? log.close() }
             do {
-                try Admin(logDirectory: log).deleteTopic(name)
+                try Admin(logDirectory: log, principal: user.principal).deleteTopic(name)
             } catch where error.code == .unknownTopicOrPartition && ifExists {
                 return
             } catch {

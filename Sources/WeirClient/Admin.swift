@@ -72,8 +72,18 @@ public struct TopicDescription: Sendable, Hashable {
 /// Topic and cluster administration on the embedded log: Kafka's `Admin` client.
 public struct Admin: Sendable {
     public let logDirectory: LogDirectory
+    /// Who calls (checked against the directory's ACLs): `User:<sasl.username>`, or
+    /// `User:ANONYMOUS` by default.
+    public var principal: KafkaPrincipal
+    /// When set, `createTopic` rejects names that break the policy (e.g.
+    /// `TopicNamingPolicy.domainEntityEvent`).
+    public var topicNamingPolicy: TopicNamingPolicy?
 
-    public init(logDirectory: LogDirectory) { self.logDirectory = logDirectory }
+    public init(logDirectory: LogDirectory, principal: KafkaPrincipal = .anonymous, topicNamingPolicy: TopicNamingPolicy? = nil) {
+        self.logDirectory = logDirectory
+        self.principal = principal
+        self.topicNamingPolicy = topicNamingPolicy
+    }
 
     /// Topic configs Kafka accepts that mean nothing else on a single node; accepted when their
     /// value is what one node can honour.
@@ -113,6 +123,8 @@ public struct Admin: Sendable {
 
     /// Creates a topic (Kafka's `createTopics`).
     public func createTopic(_ topic: NewTopic) throws(ClientError) {
+        try topicNamingPolicy?.validate(topic.name)
+        try _authorize(.create, topic: topic.name)
         let config = try Admin.validate(topic)
         let partitions = topic.configs["partitions"].flatMap { Int($0) } ?? topic.partitions
         do { try logDirectory.createTopic(topic.name, partitions: partitions, config: config) } catch { throw ClientError(error) }
@@ -125,16 +137,18 @@ public struct Admin: Sendable {
 
     /// Deletes a topic and its data.
     public func deleteTopic(_ name: String) throws(ClientError) {
+        try _authorize(.delete, topic: name)
         do { try logDirectory.deleteTopic(name) } catch { throw ClientError(error) }
     }
 
     /// The topic names, sorted; internal topics (`__…`) only when asked.
     public func listTopics(includeInternal: Bool = false) -> [String] {
-        logDirectory.topicNames.filter { includeInternal || !InternalTopics.isInternal($0) }
+        logDirectory.topicNames.filter { (includeInternal || !InternalTopics.isInternal($0)) && (try? _authorize(.describe, topic: $0)) != nil }
     }
 
     /// A topic's partitions (leader, replicas, offsets, size) and configs.
     public func describeTopic(_ name: String) throws(ClientError) -> TopicDescription {
+        try _authorize(.describe, topic: name)
         do {
             let config = try logDirectory.topicConfig(name)
             let count = try logDirectory.partitionCount(name)
@@ -155,6 +169,7 @@ public struct Admin: Sendable {
 
     /// Changes a topic's configs (Kafka's `incrementalAlterConfigs` with SET operations).
     public func alterTopicConfigs(_ name: String, set configs: [String: String]) throws(ClientError) {
+        try _authorize(.alter, topic: name)
         do {
             var config = try logDirectory.topicConfig(name)
             do { try config.apply(configs) } catch {
@@ -182,6 +197,7 @@ public struct Admin: Sendable {
     /// Log-start, high-water and last stable offsets of every partition of `topic` (Kafka's
     /// `listOffsets` with `earliest` and `latest`).
     public func listOffsets(_ topic: String) throws(ClientError) -> [PartitionOffsets] {
+        try _authorize(.describe, topic: topic)
         do {
             let count = try logDirectory.partitionCount(topic)
             var out: [PartitionOffsets] = []

@@ -130,6 +130,7 @@ public final class Producer: Sendable {
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
         if let t = _topics._withLock({ $0[name] }) { return t }
+        try _authorizeWrite(name)
         var count: Int
         do {
             count = try logDirectory.partitionCount(name)

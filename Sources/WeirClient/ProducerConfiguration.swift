@@ -101,6 +101,15 @@ public struct ProducerConfiguration: Sendable, Equatable {
     /// Not a Kafka property: publish a `DeliveryReport` for every record sent with `produce` on
     /// `Producer.deliveryReports` (librdkafka's delivery-report callback). Default false.
     public var deliveryReportsEnabled: Bool = false
+    /// `sasl.username` (default none): the user; the embedded log's ACLs see the producer as
+    /// principal `User:<sasl.username>` (`User:ANONYMOUS` without it).
+    public var saslUsername: String? = nil
+    /// `sasl.password` (default none). Accepted for compatibility with Kafka clients; the
+    /// embedded log does not authenticate (shown as `[hidden]` in `properties`).
+    public var saslPassword: String? = nil
+    /// `sasl.mechanism` (default `GSSAPI`): `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `GSSAPI`,
+    /// `OAUTHBEARER`. Accepted for compatibility; the embedded log does not authenticate.
+    public var saslMechanism: String = "GSSAPI"
 
     public init() {}
 
@@ -281,6 +290,15 @@ public struct ProducerConfiguration: Sendable, Equatable {
               check: { (_: ProducerConfiguration) throws(ClientError) in }),
         _bool("partitioner.ignore.keys", \.partitionerIgnoreKeys),
         _bool("allow.auto.create.topics", \.allowAutoCreateTopics),
+        _Spec(key: "sasl.username", get: { $0.saslUsername ?? "" },
+              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslUsername = v.isEmpty ? nil : v },
+              check: { (_: ProducerConfiguration) throws(ClientError) in }),
+        _Spec(key: "sasl.password", get: { $0.saslPassword == nil ? "" : "[hidden]" },
+              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslPassword = v.isEmpty ? nil : v },
+              check: { (_: ProducerConfiguration) throws(ClientError) in }),
+        _Spec(key: "sasl.mechanism", get: { $0.saslMechanism },
+              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslMechanism = try _validSASLMechanism(v) },
+              check: { (_: ProducerConfiguration) throws(ClientError) in }),
     ]
 }
 

@@ -104,6 +104,7 @@ public final class Consumer: Sendable {
     /// Subscribes to `topics` with the group (`group.id` is required); partitions are assigned
     /// by the group coordinator at the next poll.
     public func subscribe(topics: [String], listener: (any ConsumerRebalanceListener)? = nil) throws(ConsumerError) {
+        try _authorizeRead(topics: topics, group: configuration.groupId)
         try _subscribe(.topics(Set(topics)), listener)
     }
 
@@ -114,6 +115,7 @@ public final class Consumer: Sendable {
         do { _ = try Regex(pattern) } catch {
             throw ConsumerError(.invalidConfig, "the topic pattern '\(pattern)' is not a valid regular expression: \(error).")
         }
+        try _authorizeRead(topics: [], group: configuration.groupId)
         try _subscribe(.pattern(pattern), listener)
     }
 
@@ -134,6 +136,7 @@ public final class Consumer: Sendable {
 
     /// Assigns partitions manually (no group management; commits still go to `group.id` if set).
     public func assign(_ partitions: [TopicPartition]) throws(ConsumerError) {
+        try _authorizeRead(topics: Set(partitions.map(\.topic)), group: nil)
         var logs: [TopicPartition: PartitionLog] = [:]
         for tp in partitions {
             do { logs[tp] = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
@@ -512,6 +515,7 @@ public final class Consumer: Sendable {
         guard let group = configuration.groupId else {
             throw ConsumerError(.invalidConfig, "commit needs group.id; set group.id to store offsets.", key: "group.id")
         }
+        try _authorizeRead(topics: [], group: group)
         let (member, generation) = _state._withLock { st in (st.subscription == .assigned ? nil : st.memberId, st.generation) }
         if member == nil, _state._withLock({ st in st.subscription != .assigned && st.subscription != .none }) {
             throw ConsumerError(.rebalanceInProgress, "not a member of group \(group) yet (or any more); poll to join, then commit.", isRetriable: true)
@@ -566,7 +570,7 @@ public final class Consumer: Sendable {
         case .pattern(let p):
             if let r = refreshed, ContinuousClock.now - r < .milliseconds(configuration.metadataMaxAgeMs) { return cached }
             guard let regex = try? Regex(p) else { return [] }
-            let topics = Set(logDirectory.topicNames.filter { !$0.hasPrefix("__") && (try? regex.wholeMatch(in: $0)) != nil })
+            let topics = Set(logDirectory.topicNames.filter { !$0.hasPrefix("__") && (try? regex.wholeMatch(in: $0)) != nil && _mayRead($0) })
             _state._withLock { $0.patternTopics = topics; $0.patternRefreshed = .now }
             return topics
         default:

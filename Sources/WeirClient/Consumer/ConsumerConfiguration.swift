@@ -83,6 +83,14 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// `metadata.max.age.ms` (default 300000, 0...2147483647): how often a pattern subscription
     /// looks for new topics.
     public var metadataMaxAgeMs: Int64 = 300_000
+    /// `sasl.username` (default none): the embedded log's ACLs see the consumer as principal
+    /// `User:<sasl.username>` (`User:ANONYMOUS` without it).
+    public var saslUsername: String? = nil
+    /// `sasl.password` (default none): accepted for Kafka compatibility; not checked by the
+    /// embedded log.
+    public var saslPassword: String? = nil
+    /// `sasl.mechanism` (default `GSSAPI`): accepted for Kafka compatibility.
+    public var saslMechanism: String = "GSSAPI"
 
     public init(groupId: String? = nil) {
         self.groupId = groupId
@@ -100,7 +108,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         "max.partition.fetch.bytes", "fetch.max.bytes", "max.poll.records", "auto.offset.reset",
         "isolation.level", "enable.auto.commit", "auto.commit.interval.ms", "session.timeout.ms",
         "heartbeat.interval.ms", "max.poll.interval.ms", "partition.assignment.strategy", "check.crcs",
-        "allow.auto.create.topics", "metadata.max.age.ms",
+        "allow.auto.create.topics", "metadata.max.age.ms", "sasl.username", "sasl.password", "sasl.mechanism",
     ]
 
     /// Applies Kafka-style properties on top of this configuration, then validates.
@@ -148,6 +156,10 @@ public struct ConsumerConfiguration: Sendable, Equatable {
             case "check.crcs": checkCRCs = try Self._bool(key, v)
             case "allow.auto.create.topics": allowAutoCreateTopics = try Self._bool(key, v)
             case "metadata.max.age.ms": metadataMaxAgeMs = try Self._int(key, v)
+            case "sasl.username": saslUsername = v.isEmpty ? nil : v
+            case "sasl.password": saslPassword = v.isEmpty ? nil : v
+            case "sasl.mechanism":
+                do { saslMechanism = try ProducerConfiguration._validSASLMechanism(v) } catch { throw ConsumerError(error) }
             default:
                 throw .config(key, "unknown consumer config '\(key)'. Known keys: \(Self.knownKeys.joined(separator: ", ")).")
             }
@@ -192,6 +204,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
             "partition.assignment.strategy": partitionAssignmentStrategy.map(\.rawValue).joined(separator: ","),
             "check.crcs": String(checkCRCs), "allow.auto.create.topics": String(allowAutoCreateTopics),
             "metadata.max.age.ms": String(metadataMaxAgeMs),
+            "sasl.username": saslUsername ?? "", "sasl.password": saslPassword == nil ? "" : "[hidden]",
+            "sasl.mechanism": saslMechanism,
         ]
     }
 

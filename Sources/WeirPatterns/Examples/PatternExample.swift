@@ -26,9 +26,13 @@ public struct PatternExample: Sendable {
 
 /// One entry per example file in this folder.
 let _examples: [PatternExample] = [
+let _examples: [PatternExample] = [
     outboxExample,
     idempotentConsumerExample,
     sagaExample,
     observabilityExample,
     gracefulShutdownExample,
+    retryDLQExample,
+    circuitBreakerExample,
+]
 ]
