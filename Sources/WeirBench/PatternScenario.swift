@@ -43,13 +43,11 @@ public struct PatternScenario: Sendable {
 
 /// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`).
 let _registry: [PatternScenario] = [
-let _registry: [PatternScenario] = [
     outboxScenario,
     sagaScenario,
     idempotentScenario,
     metricsOverheadScenario,
     dlqScenario,
-]
 ]
 
 extension BenchBackend {

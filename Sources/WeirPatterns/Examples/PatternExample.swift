@@ -26,7 +26,6 @@ public struct PatternExample: Sendable {
 
 /// One entry per example file in this folder.
 let _examples: [PatternExample] = [
-let _examples: [PatternExample] = [
     outboxExample,
     idempotentConsumerExample,
     sagaExample,
@@ -34,5 +33,4 @@ let _examples: [PatternExample] = [
     gracefulShutdownExample,
     retryDLQExample,
     circuitBreakerExample,
-]
 ]
