@@ -104,8 +104,16 @@ public struct EmbeddedMessaging: MessagingClient {
         }
     }
 
+    /// `segment.bytes` of the topics `ensureTopic` creates when the caller gives none: 64 MiB.
+    /// The embedded log preallocates every active segment to `segment.bytes` on disk, so the
+    /// topics patterns create for themselves (retry tiers, DLQs, saga events, snapshots) would
+    /// otherwise hold 1 GiB (Kafka's default) per partition each.
+    public static let patternTopicSegmentBytes = 64 << 20
+
     public func ensureTopic(_ name: String, partitions: Int, configs: [String: String]) async throws(ClientError) {
         if let have = try? logDirectory.partitionCount(name), have >= partitions { return }
+        var configs = configs
+        if configs["segment.bytes"] == nil { configs["segment.bytes"] = String(Self.patternTopicSegmentBytes) }
         do {
             try Admin(logDirectory: logDirectory).createTopic(name, partitions: partitions, configs: configs)
         } catch where error.code == .topicAlreadyExists {
