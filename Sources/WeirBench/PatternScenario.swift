@@ -42,7 +42,10 @@ public struct PatternScenario: Sendable {
 }
 
 /// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`).
-let _registry: [PatternScenario] = []
+let _registry: [PatternScenario] = [
+    .encryption,
+    .eventSourcing,
+]
 
 extension BenchBackend {
     /// The backend's client stack through WeirClient's protocols, for pattern scenarios; nil

@@ -10,7 +10,8 @@ public struct WeirCommand: AsyncParsableCommand {
         abstract: "Benchmark and load generation for Kafka-style streams, on an embedded log that writes Kafka's format.",
         version: "0.1.0",
         subcommands: [BenchCommand.self, FormatCommand.self, LogCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self,
-                      ExampleCommand.self]
+                      ExampleCommand.self,
+                      KeysCommand.self]
     )
 
     public init() {}

@@ -25,4 +25,10 @@ public struct PatternExample: Sendable {
 }
 
 /// One entry per example file in this folder.
-let _examples: [PatternExample] = []
+let _examples: [PatternExample] = [
+    eventSourcingExample,
+    cqrsExample,
+    schemaEvolutionExample,
+    encryptionExample,
+    rebalanceSafeStateExample,
+]
