@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeirClient
 import WeirPatterns
+import WeirFormat
 
 @Suite struct EncryptionTests {
     let keyring = EncryptionKeyring.generate(keyId: "k1")
@@ -133,7 +134,7 @@ import WeirPatterns
         #expect(loaded.currentKeyId == "k2")
         #expect(loaded.entries == ring.entries)
         #expect(try MessageCipher(keyring: loaded).decrypt(try sealed()).valueString == "secret payload")
-        FileManager.default.createFile(atPath: dir + "/bad.json", contents: Data("{}".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/bad.json", contents: Data("{}".utf8))
         #expect(keyringError { try EncryptionKeyring.load(path: dir + "/bad.json") })
         #expect(keyringError { try EncryptionKeyring.load(path: dir + "/missing.json") })
         #expect(keyringError { try EncryptionKeyring(currentKeyId: "x", entries: ring.entries) })

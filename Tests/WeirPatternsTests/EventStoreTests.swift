@@ -46,22 +46,23 @@ import WeirPatterns
         defer { f.remove() }
         let store = try await EventStore.open(client: f.client, configuration: .init(topic: "race.events"))
         for round in 0..<5 {
-            let wins = Atomic<Int>(0)
-            let conflicts = Atomic<Int>(0)
-            await withTaskGroup(of: Void.self) { group in
+            let outcomes = await withTaskGroup(of: EventStoreError.Code?.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        do {
+                        do throws(EventStoreError) {
                             try await store.append("Deposited", Amount(cents: 1), to: "hot", expectedVersion: Int64(round))
-                            wins.add(1, ordering: .relaxed)
+                            return nil
                         } catch {
-                            if error.code == .concurrencyConflict { conflicts.add(1, ordering: .relaxed) }
+                            return error.code
                         }
                     }
                 }
+                var all: [EventStoreError.Code?] = []
+                for await o in group { all.append(o) }
+                return all
             }
-            #expect(wins.load(ordering: .relaxed) == 1)
-            #expect(conflicts.load(ordering: .relaxed) == 7)
+            #expect(outcomes.filter { $0 == nil }.count == 1)
+            #expect(outcomes.filter { $0 == .concurrencyConflict }.count == 7)
         }
         #expect(store.version(of: "hot") == 5)
         let events = try await store.events(of: "hot")
@@ -84,7 +85,9 @@ import WeirPatterns
         #expect(events.allSatisfy { $0.aggregateId == "acc-7" && $0.type == "Deposited" })
         #expect(stats.recordsFetched == 8) // not 320
         #expect(stats.seeks == 8)
-        #expect(store.locations(of: "acc-7").map(\.offset) == (0..<8).map { Int64($0 * 40 + 7) })
+        let expectedOffsets: [Int64] = (0..<8).map { Int64($0 * 40 + 7) }
+        let offsets: [Int64] = store.locations(of: "acc-7").map(\.offset)
+        #expect(offsets == expectedOffsets)
         let after = try await store.readEvents(of: "acc-7", after: 6)
         #expect(after.events.map(\.version) == [7, 8] && after.statistics.recordsFetched == 2)
         let rebuilt = try await store.rebuildAggregate("acc-7", initial: Account(), Self.fold)
@@ -143,7 +146,7 @@ import WeirPatterns
         #expect(scanned.version(of: "x0") == 6)
         await scanned.close()
         // A corrupt checkpoint is an error that says what to do.
-        FileManager.default.createFile(atPath: checkpoint, contents: Data("garbage".utf8))
+        _ = FileManager.default.createFile(atPath: checkpoint, contents: Data("garbage".utf8))
         config.indexCheckpointPath = checkpoint
         do { _ = try await EventStore.open(client: f.client, configuration: config); Issue.record("corrupt checkpoint accepted") } catch {
             #expect(error.code == .checkpoint && error.message.contains("delete it"))

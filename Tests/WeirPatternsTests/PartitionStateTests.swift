@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WeirClient
 import WeirPatterns
+import WeirLog
 
 @Suite struct PartitionStateTests {
     /// A loader/flusher pair over a shared durable map, recording what happened.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import WeirClient
 import WeirPatterns
+import WeirLog
 
 // The `encryption` scenario: records go through `EncryptingProducer` (AES-256-GCM with a
 // random nonce, key id header, bound headers) and are decrypted by `MessageCipher` before the
@@ -24,15 +25,15 @@ extension PatternScenario {
                        }
                    }),
         ],
-        wrap: { workload, backend, client throws(BenchError) in
+        wrap: { workload, backend, client async throws(BenchError) in
             let options = workload.patternOptions ?? [:]
             let encrypt = try _patternBool(options, "encrypt", default: true)
             let inFlight = try _patternInt(options, "inFlight", default: 64, 1...4096)
             let cipher = encrypt ? MessageCipher(keyring: .generate(keyId: "bench-1")) : nil
             let producerProps = _producerProperties(workload)
-            return _PatternBackend(base: backend, makeProducer: { topic, index, sink throws(BenchError) in
+            return _PatternBackend(base: backend, makeProducer: { topic, index, sink async throws(BenchError) in
                 let base: any MessageProducer
-                do { base = try await client.makeProducer(properties: producerProps) } catch {
+                do throws(ClientError) { base = try await client.makeProducer(properties: producerProps) } catch {
                     throw BenchError(.backend, "cannot create a producer: \(error.message)")
                 }
                 let producer: any MessageProducer = cipher.map { EncryptingProducer(base, keyring: $0.keyring) } ?? base
@@ -42,7 +43,7 @@ extension PatternScenario {
                         return true
                     } catch { return false }
                 }, close: { await producer.close() })
-            }, makeConsumer: { topic, group, member, members throws(BenchError) in
+            }, makeConsumer: { topic, group, member, members async throws(BenchError) in
                 let consumer = try await _assignedAtEnd(client, topic: topic, member: member, members: members)
                 return _AsyncBenchConsumer(fetch: {
                     let records = try await consumer.poll(timeout: .milliseconds(100))
@@ -138,12 +139,16 @@ final class _LanedBenchProducer: BenchProducer {
     let results: AsyncStream<_Result>.Continuation
     let tasks: Mutex<[Task<Void, Never>]>
     let reporter: Task<Void, Never>
-    let queued = Atomic<Int>(0)
-    let completed = Atomic<Int>(0)
-    let sequence = Atomic<Int>(0)
-    let closed = Atomic<Bool>(false)
+    let counts = _Counters()
     let closeBase: @Sendable () async -> Void
     static let maxQueued = 1 << 15
+
+    final class _Counters: Sendable {
+        let queued = Atomic<Int>(0)
+        let completed = Atomic<Int>(0)
+        let sequence = Atomic<Int>(0)
+        let closed = Atomic<Bool>(false)
+    }
 
     /// `send(lane, key, value)` returns whether the record was acknowledged.
     init(lanes count: Int, sink: DeliverySink, send: @escaping @Sendable (_ lane: Int, _ key: [UInt8]?, _ value: [UInt8]) async -> Bool,
@@ -157,14 +162,15 @@ final class _LanedBenchProducer: BenchProducer {
         }
         var continuations: [AsyncStream<_Item>.Continuation] = []
         var laneTasks: [Task<Void, Never>] = []
+        let counts = self.counts
         for lane in 0..<count {
             let (stream, c) = AsyncStream<_Item>.makeStream()
             continuations.append(c)
-            laneTasks.append(Task.detached { [completed] in
+            laneTasks.append(Task.detached {
                 for await item in stream {
                     let ok = await send(lane, item.key, item.value)
                     results.yield(_Result(intended: item.intended, bytes: item.value.count + (item.key?.count ?? 0), ok: ok, at: monotonicNanos()))
-                    completed.add(1, ordering: .relaxed)
+                    counts.completed.add(1, ordering: .relaxed)
                 }
             })
         }
@@ -174,20 +180,20 @@ final class _LanedBenchProducer: BenchProducer {
     }
 
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
-        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.maxQueued { sleepNanos(50_000) }
-        queued.add(1, ordering: .relaxed)
-        let n = sequence.add(1, ordering: .relaxed).oldValue
+        while counts.queued.load(ordering: .relaxed) - counts.completed.load(ordering: .relaxed) >= Self.maxQueued { sleepNanos(50_000) }
+        counts.queued.add(1, ordering: .relaxed)
+        let n = counts.sequence.add(1, ordering: .relaxed).oldValue
         lanes[n % lanes.count].yield(_Item(key: key.map { Array($0) }, value: BenchStamp.stampedCopy(of: value, nanos: intendedNanos), intended: intendedNanos))
     }
 
     func flush() async {
-        while completed.load(ordering: .relaxed) < queued.load(ordering: .relaxed) {
+        while counts.completed.load(ordering: .relaxed) < counts.queued.load(ordering: .relaxed) {
             try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
     func close() async {
-        if closed.exchange(true, ordering: .relaxed) { return }
+        if counts.closed.exchange(true, ordering: .relaxed) { return }
         await flush()
         for c in lanes { c.finish() }
         for t in tasks.withLock({ $0 }) { await t.value }
@@ -200,21 +206,26 @@ final class _LanedBenchProducer: BenchProducer {
 /// A `BenchConsumer` over an async source: a task calls `fetch` in a loop and queues the values
 /// it returns; `poll` (on the generator's consumer thread) hands them to the body.
 final class _AsyncBenchConsumer: BenchConsumer {
-    let buffer = Mutex<[[UInt8]]>([])
-    let errors = Atomic<Int>(0)
-    let stop = Atomic<Bool>(false)
+    final class _Shared: Sendable {
+        let buffer = Mutex<[[UInt8]]>([])
+        let errors = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+    }
+
+    let shared = _Shared()
     let task: Mutex<Task<Void, Never>?> = Mutex(nil)
     let closeBase: @Sendable () async -> Void
 
     init(fetch: @escaping @Sendable () async throws -> [[UInt8]], close: @escaping @Sendable () async -> Void) {
         closeBase = close
-        let t = Task.detached { [buffer, errors, stop] in
-            while !stop.load(ordering: .relaxed) {
+        let shared = self.shared
+        let t = Task.detached {
+            while !shared.stop.load(ordering: .relaxed) {
                 do {
                     let values = try await fetch()
-                    if !values.isEmpty { buffer.withLock { $0.append(contentsOf: values) } }
+                    if !values.isEmpty { shared.buffer.withLock { $0.append(contentsOf: values) } }
                 } catch {
-                    errors.add(1, ordering: .relaxed)
+                    shared.errors.add(1, ordering: .relaxed)
                     try? await Task.sleep(for: .milliseconds(1))
                 }
             }
@@ -226,7 +237,7 @@ final class _AsyncBenchConsumer: BenchConsumer {
         let deadline = monotonicNanos() &+ timeoutNanos
         var idle = 0
         while true {
-            let values = buffer.withLock { b in
+            let values = shared.buffer.withLock { b in
                 var out: [[UInt8]] = []
                 swap(&out, &b)
                 return out
@@ -242,7 +253,7 @@ final class _AsyncBenchConsumer: BenchConsumer {
     }
 
     func close() async {
-        stop.store(true, ordering: .relaxed)
+        shared.stop.store(true, ordering: .relaxed)
         await task.withLock { $0 }?.value
         await closeBase()
     }

@@ -30,7 +30,7 @@ extension PatternScenario {
                 },
             ]),
         ],
-        wrap: { workload, backend, client throws(BenchError) in
+        wrap: { workload, backend, client async throws(BenchError) in
             let options = workload.patternOptions ?? [:]
             let aggregates = try _patternInt(options, "aggregates", default: 1000, 1...10_000_000)
             let writers = min(aggregates, try _patternInt(options, "writers", default: 32, 1...4096))
@@ -46,37 +46,37 @@ extension PatternScenario {
             }
             let stores = Mutex<[EventStore]>([])
             let producerProps = _producerProperties(workload)
-            return _PatternBackend(base: backend, makeProducer: { topic, index, sink throws(BenchError) in
+            return _PatternBackend(base: backend, makeProducer: { topic, index, sink async throws(BenchError) in
                 var config = EventStore.Configuration(topic: topic, partitions: workload.partitionsPerTopic)
                 config.producerProperties.merge(producerProps) { $1 }
                 let store: EventStore
-                do { store = try await EventStore.open(client: client, configuration: config) } catch {
+                do throws(EventStoreError) { store = try await EventStore.open(client: client, configuration: config) } catch {
                     throw BenchError(.backend, "cannot open the event store on '\(topic)': \(error.message)")
                 }
                 stores.withLock { $0.append(store) }
                 // Writer w owns aggregates a with a % writers == w and appends to them round-robin,
                 // each with the version it last wrote as the expected version.
-                let state = (0..<writers).map { _ in Mutex<(next: Int, versions: [Int: Int64])>((0, [:])) }
+                let state = Mutex<[(next: Int, versions: [Int: Int64])]>(Array(repeating: (0, [:]), count: writers))
                 let prefix = "p\(index)-agg-"
                 return _LanedBenchProducer(lanes: writers, sink: sink, send: { lane, _, value in
-                    let (aggregate, expected) = state[lane].withLock { s -> (Int, Int64) in
+                    let (aggregate, expected) = state.withLock { all -> (Int, Int64) in
                         let owned = (aggregates - lane + writers - 1) / writers
-                        let a = lane + (s.next % max(1, owned)) * writers
-                        s.next += 1
-                        return (a, s.versions[a] ?? 0)
+                        let a = lane + (all[lane].next % max(1, owned)) * writers
+                        all[lane].next += 1
+                        return (a, all[lane].versions[a] ?? 0)
                     }
                     do {
                         _ = try await store.append([NewEvent(type: "BenchEvent", payload: value)], to: prefix + String(aggregate), expectedVersion: expected)
-                        state[lane].withLock { $0.versions[aggregate] = expected + 1 }
+                        state.withLock { $0[lane].versions[aggregate] = expected + 1 }
                         return true
                     } catch {
                         // A conflict would mean a second writer; resynchronise from the store.
                         let v = store.version(of: prefix + String(aggregate))
-                        state[lane].withLock { $0.versions[aggregate] = v }
+                        state.withLock { $0[lane].versions[aggregate] = v }
                         return false
                     }
                 }, close: { await store.close() })
-            }, makeConsumer: { topic, group, member, members throws(BenchError) in
+            }, makeConsumer: { topic, group, member, members async throws(BenchError) in
                 let projection: ReadModelProjection
                 do {
                     projection = try ReadModelProjection(name: "bench-\(group)", topic: topic, groupId: group, client: client, database: database) { tx, event in

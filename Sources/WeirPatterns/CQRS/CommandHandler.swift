@@ -1,4 +1,4 @@
-public import WeirClient
+import WeirClient
 
 /// A command the domain refused (validation failed, the aggregate's state forbids it). Not
 /// retriable: the same command against the same state is refused again.

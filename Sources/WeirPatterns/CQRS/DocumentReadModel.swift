@@ -1,5 +1,5 @@
 import Foundation
-public import WeirClient
+import WeirClient
 
 /// A read-model table of JSON documents with a primary key (`id`) and an indexed secondary key
 /// (e.g. a user id): lookups by either use SQLite indexes, never a table scan.

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 public import WeirClient
+import WeirLog
 
 /// A projection that could not apply events.
 public struct ProjectionError: ClassifiedError, Sendable, CustomStringConvertible {
@@ -136,7 +137,7 @@ public final class ReadModelProjection: Sendable {
         }
         guard !records.isEmpty else { return [] }
         let name = self.name, topic = self.topic, apply = self.apply
-        let result: Result<(applied: [EventRecord], dup: Int, foreign: Int, last: [Int32: Int64]), SQLiteTransactionError<ProjectionError>>
+        let result: Result<_Batch, SQLiteTransactionError<ProjectionError>>
         result = Result { () throws(SQLiteTransactionError<ProjectionError>) in
             try database.transaction { (tx) throws(ProjectionError) in
                 var checkpoints: [Int32: Int64] = [:]
@@ -165,7 +166,7 @@ public final class ReadModelProjection: Sendable {
                         throw ProjectionError(.apply, "projection '\(name)': writing the checkpoint failed: \(error).")
                     }
                 }
-                return (applied, dup, foreign, checkpoints)
+                return _Batch(applied: applied, dup: dup, foreign: foreign, last: checkpoints)
             }
         }
         switch result {
@@ -179,7 +180,7 @@ public final class ReadModelProjection: Sendable {
         case .failure(let e):
             // Rewind so the rolled-back records are polled again.
             for p in Set(records.map(\.partition)) {
-                let cp = (try? checkpoint(p)) ?? nil
+                let cp = try? checkpoint(p)
                 let first = records.first { $0.partition == p }!.offset
                 try? await consumer.seek(TopicPartition(topic, p), to: cp.map { $0 + 1 } ?? first)
             }
@@ -188,6 +189,13 @@ public final class ReadModelProjection: Sendable {
             case .sqlite(let se): throw ProjectionError(.apply, "projection '\(name)': SQLite failed: \(se)", isRetriable: se.isRetriable)
             }
         }
+    }
+
+    struct _Batch: Sendable {
+        var applied: [EventRecord]
+        var dup: Int
+        var foreign: Int
+        var last: [Int32: Int64]
     }
 
     /// Polls and applies until the task is cancelled or `stop()` is called.

@@ -1,5 +1,5 @@
 public import Crypto
-import Foundation
+public import Foundation
 
 /// The keys of message encryption: master keys by key id, the id new messages are encrypted
 /// with (`currentKeyId`), and every id still accepted for decryption (rotation).
@@ -40,21 +40,21 @@ public struct EncryptionKeyring: Sendable {
     public let currentKeyId: String
     /// Every entry, by id.
     public let entries: [Entry]
-    let _derived: [String: SymmetricKey]
+    let _derived: [String: _DerivedKey]
 
     /// A keyring of `entries` whose `currentKeyId` encrypts.
     ///
     /// - Throws: `.keyring` when the current id is missing, an id is empty or repeated, or a
     ///   master key or salt is not 32 bytes.
     public init(currentKeyId: String, entries: [Entry]) throws(EncryptionError) {
-        var derived: [String: SymmetricKey] = [:]
+        var derived: [String: _DerivedKey] = [:]
         for e in entries {
             guard !e.id.isEmpty else { throw EncryptionError(.keyring, "a key entry has an empty id; give every key a unique id.") }
             guard derived[e.id] == nil else { throw EncryptionError(.keyring, "key id '\(e.id)' appears twice; key ids must be unique.") }
             guard e.masterKey.count == 32, e.salt.count == 32 else {
                 throw EncryptionError(.keyring, "key '\(e.id)': master key and salt must be 32 bytes each (have \(e.masterKey.count) and \(e.salt.count)); generate keys with `weir keys generate`.")
             }
-            derived[e.id] = Self.deriveKey(e)
+            derived[e.id] = _DerivedKey(Self.deriveKey(e))
         }
         guard derived[currentKeyId] != nil else {
             throw EncryptionError(.keyring, "the current key id '\(currentKeyId)' is not in the keyring (ids: \(entries.map(\.id).joined(separator: ", "))); add it or choose one of these.")
@@ -85,7 +85,7 @@ public struct EncryptionKeyring: Sendable {
     }
 
     /// The derived AES-256 key of `keyId`, nil when the id is unknown.
-    func _key(_ keyId: String) -> SymmetricKey? { _derived[keyId] }
+    func _key(_ keyId: String) -> SymmetricKey? { _derived[keyId]?.key }
 
     /// HKDF-SHA256(master key, salt, info = `weir.message-encryption.v1:<id>`) → 32 bytes.
     public static func deriveKey(_ entry: Entry) -> SymmetricKey {
@@ -162,4 +162,11 @@ public struct EncryptionKeyring: Sendable {
 func _randomBytes(_ count: Int) -> [UInt8] {
     var g = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: 0...255, using: &g) }
+}
+
+/// A derived key, shared between tasks: `SymmetricKey` is an immutable value (its bytes are never
+/// mutated after creation) that swift-crypto does not mark `Sendable`.
+final class _DerivedKey: @unchecked Sendable {
+    let key: SymmetricKey
+    init(_ key: SymmetricKey) { self.key = key }
 }

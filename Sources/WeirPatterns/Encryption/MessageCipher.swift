@@ -1,6 +1,7 @@
-public import Crypto
+import Crypto
 import Foundation
 public import WeirClient
+import WeirFormat
 
 /// AES-256-GCM encryption of record values, with the record's context bound as associated
 /// data.

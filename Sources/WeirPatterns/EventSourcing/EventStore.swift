@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
 public import WeirClient
+public import WeirFormat
+import WeirLog
 
 /// An event to append: its type and payload (and any extra headers).
 public struct NewEvent: Sendable, Hashable {
@@ -45,7 +47,9 @@ public struct EventRecord: Sendable, Hashable {
             throw EventStoreError(.codec, "event \(aggregateId)@\(version) (\(self.type)) is not a valid \(T.self): \(error).", aggregateId: aggregateId)
         }
     }
+}
 
+extension EventRecord {
     /// The event of a consumed record, nil when the record is not an event-store record (no
     /// key or no `aggregate.version` header).
     public init?(_ record: ConsumerRecord) {
@@ -196,7 +200,8 @@ public final class EventStore: Sendable {
                 throw EventStoreError(.checkpoint, "cannot read the index checkpoint '\(path)': \(error); delete it to rebuild the index from the log.")
             }
             // A checkpoint ahead of the log belongs to another log: rebuild from scratch.
-            if try await !_checkpointFits(index, client: client, configuration: configuration) { index = _Index() }
+            let fits = try await _checkpointFits(index, client: client, configuration: configuration)
+            if !fits { index = _Index() }
         }
         let producer: any MessageProducer
         do { producer = try await client.makeProducer(properties: configuration.producerProperties) } catch {
@@ -326,7 +331,7 @@ public final class EventStore: Sendable {
     /// Rebuilds the aggregate by folding all its events into `initial`.
     public func rebuildAggregate<State: Sendable>(_ aggregateId: String, initial: State,
                                                   _ fold: (State, EventRecord) throws -> State) async throws(EventStoreError) -> AggregateState<State> {
-        let events = try await events(of: aggregateId)
+        let events = try await self.events(of: aggregateId)
         return try _fold(aggregateId, initial, 0, events, fold)
     }
 
@@ -341,7 +346,7 @@ public final class EventStore: Sendable {
         do { state = try JSONDecoder().decode(State.self, from: Data(snapshot.state)) } catch {
             throw EventStoreError(.codec, "the snapshot of '\(aggregateId)' at version \(snapshot.version) is not a valid \(State.self): \(error); save a new snapshot or rebuild without.", aggregateId: aggregateId)
         }
-        let events = try await events(of: aggregateId, after: snapshot.version)
+        let events = try await self.events(of: aggregateId, after: snapshot.version)
         return try _fold(aggregateId, state, snapshot.version, events, fold)
     }
 
@@ -385,7 +390,7 @@ public final class EventStore: Sendable {
     }
 
     /// Saves `state` as JSON.
-    public func saveSnapshot<State: Encodable>(of aggregateId: String, _ state: AggregateState<State>) async throws(EventStoreError) {
+    public func saveSnapshot<State: Encodable & Sendable>(of aggregateId: String, _ state: AggregateState<State>) async throws(EventStoreError) {
         let bytes: [UInt8]
         do { bytes = Array(try JSONEncoder().encode(state.state)) } catch {
             throw EventStoreError(.codec, "cannot encode the snapshot of '\(aggregateId)': \(error).", aggregateId: aggregateId)

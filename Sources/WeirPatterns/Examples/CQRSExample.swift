@@ -34,8 +34,8 @@ let cqrsExample = PatternExample(
     }
     for i in 1...6 { try await commands.handle(.place(user: "user-\(i % 2)", totalCents: Int64(i) * 1000), aggregateId: "order-\(i)") }
     try await commands.handle(.cancel, aggregateId: "order-3")
-    do { try await commands.handle(.cancel, aggregateId: "order-3") } catch { output("rejected: \(error.message)") }
-    do { try await commands.handle(.place(user: "user-9", totalCents: -5), aggregateId: "order-7") } catch { output("rejected: \(error.message)") }
+    do throws(CommandError) { try await commands.handle(.cancel, aggregateId: "order-3") } catch { output("rejected: \(error.message)") }
+    do throws(CommandError) { try await commands.handle(.place(user: "user-9", totalCents: -5), aggregateId: "order-7") } catch { output("rejected: \(error.message)") }
 
     let database = try SQLiteDatabase(path: workDirectory + "/read-model.sqlite")
     let orders = try DocumentReadModel<Order>(database: database, table: "orders")
@@ -46,11 +46,13 @@ let cqrsExample = PatternExample(
     }
     try await projection.start()
     while projection.counts.applied < 7 { try await projection.poll() }
-    output("projection applied \(projection.counts.applied) events; checkpoints p0=\(try projection.checkpoint(0) ?? -1) p1=\(try projection.checkpoint(1) ?? -1)")
+    let (cp0, cp1) = (try projection.checkpoint(0) ?? -1, try projection.checkpoint(1) ?? -1)
+    output("projection applied \(projection.counts.applied) events; checkpoints (last applied offset) p0=\(cp0) p1=\(cp1)")
     if let o = try orders.document(id: "order-3") { output("order-3: \(o.status), \(o.totalCents) cents, user \(o.user)") }
     let byUser = try orders.documents(secondaryKey: "user-1")
     output("user-1 has \(byUser.count) orders: \(byUser.map(\.id).joined(separator: ", "))")
-    output("query plans: \(try orders.queryPlans().byId) | \(try orders.queryPlans().bySecondaryKey)")
+    let plans = try orders.queryPlans()
+    output("query plans: \(plans.byId) | \(plans.bySecondaryKey)")
     await projection.stop()
     await store.close()
 }

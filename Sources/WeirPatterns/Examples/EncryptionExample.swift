@@ -1,5 +1,7 @@
 import Foundation
 import WeirClient
+import WeirFormat
+import WeirLog
 
 /// `weir example encryption`: AES-256-GCM with key rotation and a tampered record.
 let encryptionExample = PatternExample(
@@ -26,14 +28,15 @@ let encryptionExample = PatternExample(
     let cipher = MessageCipher(keyring: rotated)
     for r in records {
         let keyId = r.headers.last { $0.key == MessageCipher.keyIdHeader }?.value.map { String(decoding: $0, as: UTF8.self) } ?? "?"
-        output("offset \(r.offset): \(r.value?.count ?? 0) bytes under key \(keyId) → \(try cipher.decrypt(r).valueString ?? "")")
+        let plain = try cipher.decrypt(r).valueString ?? ""
+        output("offset \(r.offset): \(r.value?.count ?? 0) bytes under key \(keyId) → \(plain)")
     }
     var tampered = records[0]
     tampered.headers[0].value = Array("evil".utf8)
-    do { _ = try cipher.decrypt(tampered) } catch { output("changed bound header: \(error.code.rawValue)") }
+    do throws(EncryptionError) { _ = try cipher.decrypt(tampered) } catch { output("changed bound header: \(error.code.rawValue)") }
     tampered = records[0]
     tampered.value![20] ^= 1
-    do { _ = try cipher.decrypt(tampered) } catch { output("flipped ciphertext bit: \(error.code.rawValue)") }
-    do { _ = try cipher.decrypt(records[0], topic: "other.topic") } catch { output("replayed into another topic: \(error.code.rawValue)") }
+    do throws(EncryptionError) { _ = try cipher.decrypt(tampered) } catch { output("flipped ciphertext bit: \(error.code.rawValue)") }
+    do throws(EncryptionError) { _ = try cipher.decrypt(records[0], topic: "other.topic") } catch { output("replayed into another topic: \(error.code.rawValue)") }
     await base.close()
 }

@@ -23,10 +23,11 @@ let eventSourcingExample = PatternExample(
     }
     output("appended 20 events to 5 accounts; account-0 is at version \(store.version(of: "account-0"))")
 
-    do {
+    do throws(EventStoreError) {
         try await store.append("Deposited", Amount(cents: 1), to: "account-0", expectedVersion: 1)
-    } catch where error.code == .concurrencyConflict {
-        output("stale write rejected: expected version \(error.expectedVersion!), actual \(error.actualVersion!)")
+    } catch {
+        guard error.code == .concurrencyConflict else { throw error }
+        output("stale write rejected: expected version \(error.expectedVersion ?? -1), actual \(error.actualVersion ?? -1)")
     }
 
     let rebuilt = try await store.rebuildAggregate("account-0", initial: Account(), fold)

@@ -1,5 +1,6 @@
 import Foundation
 import WeirClient
+import WeirLog
 
 /// `weir example rebalance-safe-state`: per-partition counters that follow their partitions.
 let rebalanceSafeStateExample = PatternExample(
@@ -24,7 +25,7 @@ let rebalanceSafeStateExample = PatternExample(
         for _ in 0..<rounds {
             let records = try await c.poll(timeout: .milliseconds(50))
             for r in records {
-                do { try state.update(r.topicPartition) { $0 += 1 }; n += 1 } catch { output("skipped \(r.topicPartition): \(error.code.rawValue)") }
+                do throws(PartitionStateError) { try state.update(r.topicPartition) { $0 += 1 }; n += 1 } catch { output("skipped \(r.topicPartition): \(error.code.rawValue)") }
             }
             if !records.isEmpty {
                 var offsets: [TopicPartition: Int64] = [:]
@@ -42,7 +43,8 @@ let rebalanceSafeStateExample = PatternExample(
     for _ in 0..<20 { _ = try await drain(a, stateA, rounds: 1); _ = try await drain(b, stateB, rounds: 1) }
     output("after the rebalance: a owns \(stateA.ownedPartitions.map(\.partition).sorted()), b owns \(stateB.ownedPartitions.map(\.partition).sorted())")
     for tp in stateB.ownedPartitions.sorted(by: { $0.partition < $1.partition }) {
-        output("b loaded \(tp): count \(try stateB.state(tp)) (flushed by a on revocation)")
+        let count = try stateB.state(tp)
+        output("b loaded \(tp): count \(count) (flushed by a on revocation)")
     }
     try await stateA.flushAll()
     try await stateB.flushAll()

@@ -1,5 +1,6 @@
 import Foundation
 public import WeirClient
+public import WeirFormat
 
 /// A message that cannot be decoded at the current schema. Never retriable: the same bytes
 /// fail the same way, so the retry/DLQ pipeline routes it to the dead-letter topic at once.

@@ -1,5 +1,6 @@
-import Foundation
+public import Foundation
 public import WeirClient
+import WeirFormat
 
 /// The consumer side of schema evolution: decodes each record's envelope at the current
 /// version (upcasting older ones) and, given a dead-letter producer, sends a record it cannot

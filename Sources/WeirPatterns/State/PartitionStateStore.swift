@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 public import WeirClient
+public import WeirLog
 
 /// Access to the state of a partition this member does not own.
 public struct PartitionStateError: ClassifiedError, Sendable, Equatable, CustomStringConvertible {
