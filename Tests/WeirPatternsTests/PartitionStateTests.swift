@@ -21,6 +21,40 @@ import WeirLog
         }
     }
 
+    /// A member polling in its own task (counting each record into its partition's state and
+    /// committing) until `pause()`.
+    final class Member: Sendable {
+        final class Flag: Sendable { let stop = Atomic<Bool>(false) }
+        let flag = Flag()
+        let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+        init(_ c: any MessageConsumer, _ s: PartitionStateStore<Int>) {
+            let flag = self.flag
+            let t = Task {
+                while !flag.stop.load(ordering: .relaxed) {
+                    guard let records = try? await c.poll(timeout: .milliseconds(20)) else { continue }
+                    var offsets: [TopicPartition: Int64] = [:]
+                    for r in records {
+                        guard (try? s.update(r.topicPartition) { $0 += 1 }) != nil else { continue }
+                        offsets[r.topicPartition] = r.offset + 1
+                    }
+                    if !offsets.isEmpty { try? await c.commit(offsets) }
+                }
+            }
+            task.withLock { $0 = t }
+        }
+
+        func pause() async {
+            flag.stop.store(true, ordering: .relaxed)
+            await task.withLock { $0 }?.value
+        }
+    }
+
+    func waitFor(_ condition: () -> Bool) async throws {
+        for _ in 0..<1000 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(condition())
+    }
+
     @Test func stateFollowsPartitionsBetweenTwoMembers() async throws {
         let f = try EmbeddedFixture()
         defer { f.remove() }
@@ -31,30 +65,20 @@ import WeirLog
         let backing = Backing()
         let props = ["group.id": "counter", "auto.offset.reset": "earliest", "partition.assignment.strategy": "roundrobin"]
 
-        func poll(_ c: any MessageConsumer, _ s: PartitionStateStore<Int>) async throws {
-            let records = try await c.poll(timeout: .milliseconds(20))
-            var offsets: [TopicPartition: Int64] = [:]
-            for r in records {
-                try s.update(r.topicPartition) { $0 += 1 }
-                offsets[r.topicPartition] = r.offset + 1
-            }
-            if !offsets.isEmpty { try await c.commit(offsets) }
-        }
-
-        let stateA = backing.store("a")
+        let stateA = backing.store("a"), stateB = backing.store("b")
         let a = try await f.client.makeConsumer(properties: props)
         try await a.subscribe(topics: [topic], listener: stateA)
-        for _ in 0..<50 where (stateA.ownedPartitions.count < 4 || (try? stateA.state(TopicPartition(topic, 3))) != 10) { try await poll(a, stateA) }
-        #expect(stateA.ownedPartitions.count == 4)
+        let runA = Member(a, stateA)
+        try await waitFor { stateA.ownedPartitions.count == 4 && (try? stateA.state(TopicPartition(topic, 3))) == 10 }
         for p in 0..<Int32(4) { #expect(try stateA.state(TopicPartition(topic, p)) == 10) }
 
-        let stateB = backing.store("b")
+        // b joins; both poll concurrently (a join waits for every member to rejoin).
         let b = try await f.client.makeConsumer(properties: props)
         try await b.subscribe(topics: [topic], listener: stateB)
-        for _ in 0..<100 where stateB.ownedPartitions.count < 2 || stateA.ownedPartitions.count > 2 {
-            try await poll(a, stateA)
-            try await poll(b, stateB)
-        }
+        let runB = Member(b, stateB)
+        try await waitFor { stateB.ownedPartitions.count == 2 && stateA.ownedPartitions.count == 2 }
+        await runA.pause()
+        await runB.pause()
         let ownedA = Set(stateA.ownedPartitions), ownedB = Set(stateB.ownedPartitions)
         #expect(ownedA.count == 2 && ownedB.count == 2 && ownedA.isDisjoint(with: ownedB))
         // What b owns now was flushed by a when revoked and loaded by b: counts carried over.
@@ -69,10 +93,10 @@ import WeirLog
         }
         // More records after the move land in the right member's state.
         for i in 0..<8 { _ = try await producer.send(ProducerRecord(topic: topic, partition: Int32(i % 4), key: "k", value: "x")) }
-        for _ in 0..<50 {
-            try await poll(a, stateA)
-            try await poll(b, stateB)
-        }
+        let resumedA = Member(a, stateA), resumedB = Member(b, stateB)
+        try await waitFor { (ownedA.union(ownedB)).allSatisfy { tp in ((try? stateA.state(tp)) ?? (try? stateB.state(tp))) == 12 } }
+        await resumedA.pause()
+        await resumedB.pause()
         for tp in ownedA { #expect(try stateA.state(tp) == 12) }
         for tp in ownedB { #expect(try stateB.state(tp) == 12) }
         await a.close()
@@ -100,13 +124,13 @@ import WeirLog
 
     @Test func aFailedLoadIsATypedErrorNotAnEmptyState() async throws {
         struct Boom: Error {}
-        let errors = Mutex<Int>(0)
-        let s = PartitionStateStore<Int>(loader: { _ in throw Boom() }, flusher: { _, _ in }, onError: { _, _ in errors.withLock { $0 += 1 } })
+        let backing = Backing()
+        let s = PartitionStateStore<Int>(loader: { _ in throw Boom() }, flusher: { _, _ in }, onError: { _, _ in backing.log.withLock { $0.append("error") } })
         await s.partitionsAssigned([TopicPartition("t", 0)])
         do { _ = try s.state(TopicPartition("t", 0)); Issue.record("state of a failed load returned") } catch {
             #expect(error.code == .loadFailed && error.isRetriable)
         }
-        #expect(errors.withLock { $0 } == 1)
+        #expect(backing.log.withLock { $0 } == ["error"])
     }
 
     @Test func sqliteBackedStateSurvivesAReload() async throws {
