@@ -93,13 +93,24 @@ import WeirPatterns
         model = try DocumentReadModel<Order>(database: db, table: "orders")
         let second = try Self.projection(f, db, model, group: "rm-2")
         try await second.start()
-        try await Self.drain(second) { second.counts.applied + second.counts.skippedDuplicates >= 12 }
+        try await Self.drain(second) { second.counts.applied >= 1 }
+        // Positioned after the checkpoints on assignment: only the new event arrives.
         #expect(second.counts.applied == 1)
-        #expect(second.counts.skippedDuplicates == 11)
         #expect(try model.document(id: "o7")?.status == "cancelled")
         #expect(try model.documents(secondaryKey: "user-1").count == 3)
         let cps = try [second.checkpoint(0), second.checkpoint(1)].compactMap { $0 }
         #expect(cps.reduce(0) { $0 + $1 + 1 } == 12) // last offsets + 1 add up to every record
+        // A member positioned before events that another member already applied (a redelivery)
+        // skips them by the checkpoint: they change nothing.
+        let third = try Self.projection(f, db, model, group: "rm-3")
+        try await third.start()
+        try await third.poll(timeout: .milliseconds(50)) // joins; positioned after the checkpoints
+        try await h.handle(.cancel, aggregateId: "o1")
+        try await Self.drain(second) { second.counts.applied >= 2 }
+        try await Self.drain(third) { third.counts.skippedDuplicates >= 1 }
+        #expect(third.counts.applied == 0 && third.counts.skippedDuplicates == 1)
+        #expect(try model.version(id: "o1") == 2)
+        await third.stop()
         await second.stop()
         db.close()
         await store.close()
