@@ -20,7 +20,7 @@ let encryptionExample = PatternExample(
     let new = EncryptingProducer(base, keyring: rotated)
     _ = try await new.send(ProducerRecord(topic: topic, key: "user-2", value: #"{"email":"b@example.com"}"#))
 
-    let consumer = try await client.makeConsumer(properties: [:])
+    let consumer = try await client.makeConsumer(properties: ["auto.offset.reset": "earliest"])
     try await consumer.assign([TopicPartition(topic, 0)])
     var records: [ConsumerRecord] = []
     while records.count < 2 { records += try await consumer.poll(timeout: .milliseconds(200)) }
