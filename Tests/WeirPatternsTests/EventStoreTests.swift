@@ -73,7 +73,9 @@ import WeirPatterns
     @Test func replayReadsOnlyTheAggregatesRecords() async throws {
         let f = try EmbeddedFixture()
         defer { f.remove() }
-        let store = try await EventStore.open(client: f.client, configuration: .init(topic: "interleaved.events"))
+        var config = EventStore.Configuration(topic: "interleaved.events")
+        config.producerProperties["acks"] = "1" // 320 appends: no fsync each
+        let store = try await EventStore.open(client: f.client, configuration: config)
         // 40 aggregates × 8 events, interleaved in one partition (320 records).
         for round in 0..<8 {
             for a in 0..<40 {
