@@ -74,7 +74,7 @@ import WeirPatterns
         let f = try EmbeddedFixture()
         defer { f.remove() }
         var config = EventStore.Configuration(topic: "interleaved.events")
-        config.producerProperties["acks"] = "1" // 320 appends: no fsync each
+        config.producerProperties = ["acks": "1", "enable.idempotence": "false"] // 320 appends: no fsync each
         let store = try await EventStore.open(client: f.client, configuration: config)
         // 40 aggregates × 8 events, interleaved in one partition (320 records).
         for round in 0..<8 {
