@@ -288,7 +288,10 @@ public final class EventStore: Sendable {
                 break
             }
         }
-        _index.withLock { $0.aggregates[aggregateId]?.inFlight = false }
+        _index.withLock { ix in
+            ix.aggregates[aggregateId]?.inFlight = false
+            if ix.aggregates[aggregateId]?.locations.isEmpty == true { ix.aggregates[aggregateId] = nil }
+        }
         if let failure { throw failure }
         return stored
     }
@@ -506,11 +509,11 @@ public final class EventStore: Sendable {
                     continue
                 }
                 idle = 0
-                for r in got where r.offset < ends[r.topicPartition]! {
-                    records.append(r)
-                    if r.offset + 1 >= ends[r.topicPartition]! { remaining.remove(r.topicPartition) }
+                for r in got {
+                    let end = ends[r.topicPartition]!
+                    if r.offset < end { records.append(r) }
+                    if r.offset + 1 >= end { remaining.remove(r.topicPartition) }
                 }
-                for r in got where r.offset + 1 >= ends[r.topicPartition]! { remaining.remove(r.topicPartition) }
             }
         } catch {
             await reader.close()
