@@ -74,7 +74,7 @@ import WeirFormat
         expectFailure(.notEncrypted, t)
         t = r
         t.headers.removeAll { $0.key == "enc.headers" }
-        t.headers.append(RecordHeader(key: "enc.headers", value: Array("[]".utf8))) // unbind the tenant header
+        t.headers.append(RecordHeader(key: "enc.headers", value: [])) // unbind the tenant header
         expectFailure(.authenticationFailed, t)
         t = r
         t.headers.removeAll { $0.key == "enc.alg" }

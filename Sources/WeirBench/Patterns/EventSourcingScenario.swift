@@ -20,7 +20,7 @@ extension PatternScenario {
         name: "event-sourcing",
         summary: "EventStore appends with expected version over N aggregates; a CQRS projection into SQLite; end_to_end = appended → queryable",
         options: [("aggregates", "number of aggregates (default 1000)"),
-                  ("writers", "concurrent appenders, each owning aggregates a % writers (default 32)")],
+                  ("writers", "concurrent appenders, each owning aggregates a % writers (default 128)")],
         presets: [
             Preset(name: "event-sourcing", summary: "5k appends/s with expected version over 1000 aggregates, 1 KiB events, projection into SQLite; embedded", steps: [
                 Preset.step(named: "append-project-5k") {
@@ -33,7 +33,7 @@ extension PatternScenario {
         wrap: { workload, backend, client async throws(BenchError) in
             let options = workload.patternOptions ?? [:]
             let aggregates = try _patternInt(options, "aggregates", default: 1000, 1...10_000_000)
-            let writers = min(aggregates, try _patternInt(options, "writers", default: 32, 1...4096))
+            let writers = min(aggregates, try _patternInt(options, "writers", default: 128, 1...4096))
             let dir = NSTemporaryDirectory() + "weir-bench-es-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             let database: SQLiteDatabase
             let readModel: DocumentReadModel<_BenchAggregateView>

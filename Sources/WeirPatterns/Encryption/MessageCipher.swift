@@ -10,8 +10,8 @@ import WeirFormat
 /// random 96-bit nonce per message. Three headers are added:
 /// - `enc.alg`: `AES-256-GCM`;
 /// - `enc.key-id`: the keyring id of the key used (rotation: decryption picks the key by it);
-/// - `enc.headers`: the names of the headers present when the record was encrypted (a JSON array,
-///   in order).
+/// - `enc.headers`: the names of the headers present when the record was encrypted, in order
+///   (each a 2-byte big-endian length and UTF-8 bytes).
 ///
 /// **What is bound** (authenticated as associated data, in a length-prefixed canonical encoding):
 /// the topic, the record key (or its absence), the key id, the algorithm, and every header
@@ -47,7 +47,7 @@ public struct MessageCipher: Sendable {
         let keyId = keyring.currentKeyId
         guard let key = keyring._key(keyId) else { throw EncryptionError(.unknownKey, "the current key '\(keyId)' is not in the keyring.") }
         let names = record.headers.map(\.key)
-        let namesJSON = Self._encodeNames(names)
+        let namesBytes = Self._encodeNames(names)
         let aad = Self._associatedData(topic: record.topic, key: record.key, keyId: keyId, algorithm: Self.algorithm,
                                        bound: record.headers.map { ($0.key, $0.value) })
         let sealed: AES.GCM.SealedBox
@@ -59,7 +59,7 @@ public struct MessageCipher: Sendable {
         out.value = Array(combined)
         out.headers.append(RecordHeader(key: Self.algorithmHeader, value: Array(Self.algorithm.utf8)))
         out.headers.append(RecordHeader(key: Self.keyIdHeader, value: Array(keyId.utf8)))
-        out.headers.append(RecordHeader(key: Self.boundHeadersHeader, value: namesJSON))
+        out.headers.append(RecordHeader(key: Self.boundHeadersHeader, value: namesBytes))
         return out
     }
 
@@ -84,8 +84,8 @@ public struct MessageCipher: Sendable {
         guard let key = keyring._key(keyId) else {
             throw EncryptionError(.unknownKey, "\(where_) was encrypted with key '\(keyId)', which is not in the keyring (ids: \(keyring.entries.map(\.id).joined(separator: ", "))); load the keyring that holds it, or the id was tampered with.")
         }
-        guard let namesJSON = header(Self.boundHeadersHeader), let names = Self._decodeNames(namesJSON) else {
-            throw EncryptionError(.malformed, "\(where_): the \(Self.boundHeadersHeader) header is missing or not a JSON array of names.")
+        guard let namesBytes = header(Self.boundHeadersHeader), let names = Self._decodeNames(namesBytes) else {
+            throw EncryptionError(.malformed, "\(where_): the \(Self.boundHeadersHeader) header is missing or malformed.")
         }
         guard value.count >= Self._nonceSize + Self._tagSize else {
             throw EncryptionError(.malformed, "\(where_): the value has \(value.count) bytes, fewer than a nonce and a tag (28); it was truncated.")
@@ -145,12 +145,32 @@ public struct MessageCipher: Sendable {
         return out
     }
 
+    /// `enc.headers`: each name as a 2-byte big-endian length and its UTF-8 bytes (no JSON on
+    /// the per-message path).
     static func _encodeNames(_ names: [String]) -> [UInt8] {
-        Array((try? JSONEncoder().encode(names)) ?? Data("[]".utf8))
+        var out: [UInt8] = []
+        out.reserveCapacity(names.reduce(0) { $0 + 2 + $1.utf8.count })
+        for name in names {
+            let n = min(name.utf8.count, 0xFFFF)
+            out.append(UInt8(n >> 8))
+            out.append(UInt8(n & 0xFF))
+            out.append(contentsOf: name.utf8.prefix(n))
+        }
+        return out
     }
 
     static func _decodeNames(_ bytes: [UInt8]) -> [String]? {
-        try? JSONDecoder().decode([String].self, from: Data(bytes))
+        var names: [String] = []
+        var i = 0
+        while i < bytes.count {
+            guard i + 2 <= bytes.count else { return nil }
+            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+            i += 2
+            guard i + n <= bytes.count else { return nil }
+            names.append(String(decoding: bytes[i..<(i + n)], as: UTF8.self))
+            i += n
+        }
+        return names
     }
 }
 
