@@ -16,7 +16,7 @@ extension PatternScenario {
         options: [("encrypt", "true | false (default true): encrypt before send, decrypt before the consumer reports"),
                   ("inFlight", "concurrent sends per producer (default 256)")],
         presets: [
-            Preset(name: "encryption", summary: "plaintext vs AES-256-GCM at 20k rec/s, 1 KiB: publish and end-to-end include encryption and decryption; embedded",
+            Preset(name: "encryption", summary: "plaintext vs AES-256-GCM at 20k rec/s, 1 KiB, acks=1: publish and end-to-end include encryption and decryption; embedded",
                    steps: [("plaintext", "false"), ("aes-256-gcm", "true")].map { (name, encrypt) in
                        Preset.step(named: name) {
                            $0.pattern = "encryption"; $0.patternOptions = ["encrypt": encrypt]
