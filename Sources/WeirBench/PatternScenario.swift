@@ -48,6 +48,8 @@ let _registry: [PatternScenario] = [
     idempotentScenario,
     metricsOverheadScenario,
     dlqScenario,
+    .encryption,
+    .eventSourcing,
 ]
 
 extension BenchBackend {

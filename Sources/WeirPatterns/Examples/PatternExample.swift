@@ -33,4 +33,9 @@ let _examples: [PatternExample] = [
     gracefulShutdownExample,
     retryDLQExample,
     circuitBreakerExample,
+    eventSourcingExample,
+    cqrsExample,
+    schemaEvolutionExample,
+    encryptionExample,
+    rebalanceSafeStateExample,
 ]
