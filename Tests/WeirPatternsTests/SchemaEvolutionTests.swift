@@ -81,10 +81,14 @@ import WeirPatterns
         let dlq = try await f.readAll("billing.payment.received.dlq", expecting: 1)
         #expect(dlq.count == 1)
         let h = Dictionary(dlq[0].headers.map { ($0.key, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
-        #expect(h["error.class"] == "SchemaError.newerVersion")
-        #expect(h["error.message"]?.contains("newer") == true)
-        #expect(h["source.topic"] == "billing.payment.received" && h["source.partition"] == "0" && h["source.offset"] == "3")
-        #expect(h["failed.at"].flatMap { ISO8601DateFormatter().date(from: $0) } != nil)
+        // The retry pipeline's DLQ headers (RetryHeaders), so `weir dlq replay` can send it back.
+        #expect(h[RetryHeaders.errorType]?.hasSuffix("SchemaError") == true)
+        #expect(h[RetryHeaders.errorContext]?.contains("newerVersion") == true)
+        #expect(h[RetryHeaders.errorMessage]?.contains("newer") == true)
+        #expect(h[RetryHeaders.originalTopic] == "billing.payment.received" && h[RetryHeaders.originalPartition] == "0" && h[RetryHeaders.originalOffset] == "3")
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        #expect(h[RetryHeaders.failedAt].flatMap { iso.date(from: $0) } != nil)
         #expect(h["schema.version"] == "9" && dlq[0].value == newer.value && dlq[0].key == newer.key)
         // Without a DLQ producer the error is thrown.
         await #expect(throws: SchemaError.self) { _ = try await VersionedDecoder(registry: Self.registry).decode(PaymentV3.self, newer) }

@@ -18,8 +18,8 @@ import WeirFormat
 /// present at encryption time (name and value, in order). Changing any of them, the
 /// ciphertext, the nonce or the tag makes decryption fail with `.authenticationFailed`; so does
 /// replaying a record into another topic (decrypt it with `topic:` set to the topic it was
-/// encrypted for, e.g. a DLQ's `source.topic`). Headers added after encryption (tracing, DLQ
-/// `error.*`) are not bound and do not break decryption. Not bound: partition, offset and
+/// encrypted for, e.g. a DLQ's `originalTopic`). Headers added after encryption (tracing, DLQ
+/// `errorMessage`, …) are not bound and do not break decryption. Not bound: partition, offset and
 /// timestamp, which the log assigns.
 ///
 /// A null value (a tombstone) is sent as is: it has nothing to hide and compaction needs it.
@@ -66,7 +66,7 @@ public struct MessageCipher: Sendable {
     /// `record` with its value decrypted and the `enc.*` headers removed.
     ///
     /// - Parameter topic: the topic the record was encrypted for; nil = `record.topic`. Set it
-    ///   when the record was moved (a DLQ holds the original topic in `source.topic`).
+    ///   when the record was moved (a DLQ holds the original topic in `originalTopic`).
     /// - Throws: `.notEncrypted`, `.unsupportedAlgorithm`, `.unknownKey`, `.malformed`, or
     ///   `.authenticationFailed` when anything bound was changed.
     public func decrypt(_ record: ConsumerRecord, topic: String? = nil) throws(EncryptionError) -> ConsumerRecord {

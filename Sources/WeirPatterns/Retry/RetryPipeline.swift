@@ -385,19 +385,10 @@ public final class RetryPipeline: Sendable {
             }
             let context = "group=\(c.groupId) consumed=\(record.topic)-\(record.partition)@\(record.offset) attempt=\(retries + 1) "
                 + (nonRetriable ? "non-retriable error: sent without retries" : "retries exhausted (maxRetries=\(c.maxRetries))")
-            let headers = RetryHeaders.replacing(record.headers, with: origin + [
-                (RetryHeaders.retryCount, String(retries)), (RetryHeaders.errorMessage, message), (RetryHeaders.errorType, type),
-                (RetryHeaders.errorContext, context), (RetryHeaders.failedAt, Self._iso8601(c.wallClockMillis()))])
-                .filter { $0.key != RetryHeaders.retryAfter }
-            return _Route(record: ProducerRecord(topic: c.deadLetterTopic, key: record.key, value: record.value, headers: headers,
-                                                 timestamp: record.timestamp),
+            let failedAt = Date(timeIntervalSince1970: Double(c.wallClockMillis()) / 1000)
+            return _Route(record: RetryHeaders.deadLetterRecord(record, topic: c.deadLetterTopic, error: error, retryCount: retries,
+                                                                context: context, failedAt: failedAt),
                           dead: (error, retries + 1, nonRetriable))
         }
-    }
-
-    static func _iso8601(_ millis: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 }

@@ -1,3 +1,5 @@
+public import Foundation
+public import WeirClient
 public import WeirFormat
 
 /// The topics and headers of the retry/DLQ pipeline.
@@ -64,5 +66,36 @@ public enum RetryHeaders {
     static func replacing(_ headers: [RecordHeader], with set: [(String, String)]) -> [RecordHeader] {
         let keys = Set(set.map(\.0))
         return headers.filter { !keys.contains($0.key) } + set.map { RecordHeader(key: $0.0, value: Array($0.1.utf8)) }
+    }
+}
+
+extension RetryHeaders {
+    /// The copy of `record` for a dead-letter topic, as every Weir component writes it (the
+    /// retry pipeline, the schema-evolution decoder): key, value, timestamp and headers kept,
+    /// the retry headers replaced by `retryCount`, `errorMessage`, `errorType`, `errorContext`
+    /// and `failedAt`, and the origin (`originalTopic`/`originalPartition`/`originalOffset`)
+    /// added unless the record already carries it, so `weir dlq replay` can send it back.
+    ///
+    /// - Parameter topic: the dead-letter topic; default `<original topic>.dlq`.
+    public static func deadLetterRecord(_ record: ConsumerRecord, topic: String? = nil, error: any Error, retryCount: Int = 0,
+                                        context: String, failedAt: Date = Date()) -> ProducerRecord {
+        var origin: [(String, String)] = []
+        let source = string(originalTopic, in: record.headers)
+        if source == nil {
+            origin = [(originalTopic, record.topic), (originalPartition, String(record.partition)), (originalOffset, String(record.offset))]
+        }
+        let headers = replacing(record.headers, with: origin + [
+            (Self.retryCount, String(retryCount)), (errorMessage, String(describing: error)),
+            (errorType, String(reflecting: type(of: error))), (errorContext, context), (Self.failedAt, iso8601(failedAt))])
+            .filter { $0.key != retryAfter }
+        return ProducerRecord(topic: topic ?? RetryTopics.deadLetterTopic(source ?? record.topic), key: record.key, value: record.value,
+                              headers: headers, timestamp: record.timestamp)
+    }
+
+    /// `failedAt`'s format: ISO 8601 with milliseconds.
+    public static func iso8601(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import WeirClient
 import WeirFormat
 
@@ -7,10 +7,11 @@ import WeirFormat
 /// decode (unknown type, newer or unregistered version, bad payload) to `<topic>.dlq` instead
 /// of failing the consumer.
 ///
-/// A dead-lettered record keeps its key, value and headers and gains `error.message`,
-/// `error.class`, `failed.at` (ISO 8601), `source.topic`, `source.partition` and
-/// `source.offset`, the headers of the retry/DLQ pipeline, so `weir dlq replay` can put it
-/// back once a consumer that understands it is deployed.
+/// A dead-lettered record is written by `RetryHeaders.deadLetterRecord`, as the retry pipeline
+/// writes its own: key, value and headers kept, plus `errorMessage`, `errorType`,
+/// `errorContext`, `failedAt` and the origin (`originalTopic`, `originalPartition`,
+/// `originalOffset`), so `weir dlq replay` can put it back once a consumer that understands it
+/// is deployed.
 public struct VersionedDecoder: Sendable {
     /// What became of a record.
     public enum Outcome<T: Sendable>: Sendable {
@@ -29,9 +30,6 @@ public struct VersionedDecoder: Sendable {
         self.deadLetterProducer = deadLetterProducer
     }
 
-    /// The dead-letter topic of `topic`: `<topic>.dlq`.
-    public static func deadLetterTopic(of topic: String) -> String { "\(topic).dlq" }
-
     /// Decodes `record` as `T`, or dead-letters it.
     ///
     /// - Throws: the `SchemaError` when there is no dead-letter producer; `.deadLetterFailed`
@@ -42,7 +40,7 @@ public struct VersionedDecoder: Sendable {
             return .decoded(try registry.decode(T.self, from: record))
         } catch {
             guard let deadLetterProducer else { throw error }
-            let dlq = Self.deadLetterRecord(record, error: error.message, errorClass: "SchemaError.\(error.code.rawValue)")
+            let dlq = RetryHeaders.deadLetterRecord(record, error: error, context: "schema \(error.code.rawValue): not retried; replay with weir dlq replay once a consumer understands it")
             do {
                 return .deadLettered(error, try await deadLetterProducer.send(dlq))
             } catch let sendError {
@@ -50,18 +48,5 @@ public struct VersionedDecoder: Sendable {
                                   type: error.type, version: error.version, isRetriable: sendError.isRetriable)
             }
         }
-    }
-
-    /// The record that carries `record` to `<topic>.dlq` with the error headers.
-    public static func deadLetterRecord(_ record: ConsumerRecord, error: String, errorClass: String, failedAt: Date = Date()) -> ProducerRecord {
-        var headers = record.headers
-        func add(_ k: String, _ v: String) { headers.append(RecordHeader(key: k, value: Array(v.utf8))) }
-        add("error.message", error)
-        add("error.class", errorClass)
-        add("failed.at", ISO8601DateFormatter().string(from: failedAt))
-        add("source.topic", record.topic)
-        add("source.partition", String(record.partition))
-        add("source.offset", String(record.offset))
-        return ProducerRecord(topic: deadLetterTopic(of: record.topic), key: record.key, value: record.value, headers: headers)
     }
 }
