@@ -27,9 +27,9 @@ extension PatternScenario {
                    }),
         ],
         wrap: { workload, backend, client async throws(BenchError) in
-            let options = workload.patternOptions ?? [:]
-            let encrypt = try _patternBool(options, "encrypt", default: true)
-            let inFlight = try _patternInt(options, "inFlight", default: 256, 1...4096)
+            let options = _PatternOptions(workload)
+            let encrypt = try options.bool("encrypt", true)
+            let inFlight = try options.int("inFlight", 256, 1...4096)
             let cipher = encrypt ? MessageCipher(keyring: .generate(keyId: "bench-1")) : nil
             let producerProps = _producerProperties(workload)
             return _PatternBackend(base: backend, makeProducer: { topic, index, sink async throws(BenchError) in
@@ -45,8 +45,8 @@ extension PatternScenario {
                     } catch { return false }
                 }, close: { await producer.close() })
             }, makeConsumer: { topic, group, member, members async throws(BenchError) in
-                let consumer = try await _assignedAtEnd(client, topic: topic, member: member, members: members)
-                return _AsyncBenchConsumer(fetch: {
+                let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: topic, group: nil, member: member, members: members)
+                return _PatternConsumer(fetch: {
                     let records = try await consumer.poll(timeout: .milliseconds(100))
                     guard let cipher else { return records.map { $0.value ?? [] } }
                     return try records.map { r throws(EncryptionError) in try cipher.decrypt(r).value ?? [] }
@@ -55,45 +55,7 @@ extension PatternScenario {
         })
 }
 
-// MARK: - Shared by the pattern scenarios of this folder
-
-func _patternBool(_ options: [String: String], _ key: String, default value: Bool) throws(BenchError) -> Bool {
-    guard let v = options[key] else { return value }
-    switch v.lowercased() {
-    case "true": return true
-    case "false": return false
-    default: throw .usage("pattern.\(key)=\(v) is not valid; allowed values true, false.")
-    }
-}
-
-func _patternInt(_ options: [String: String], _ key: String, default value: Int, _ range: ClosedRange<Int>) throws(BenchError) -> Int {
-    guard let v = options[key] else { return value }
-    guard let n = Int(v), range.contains(n) else { throw .usage("pattern.\(key)=\(v) is out of range; allowed range \(range.lowerBound)...\(range.upperBound).") }
-    return n
-}
-
-/// The workload's producer properties (`--config` keys the producer knows).
-func _producerProperties(_ w: Workload) -> [String: String] {
-    let known = Set(ProducerConfiguration.knownKeys).union(ProducerConfiguration.aliases.keys)
-    return w.config.filter { known.contains($0.key) }
-}
-
-/// A consumer without a group that reads partitions `p % members == member` of `topic` from
-/// their current end (as the embedded backend's consumers do), so it sees every record the step
-/// produces from now on.
-func _assignedAtEnd(_ client: any MessagingClient, topic: String, member: Int, members: Int) async throws(BenchError) -> any MessageConsumer {
-    do {
-        let count = try await client.partitionCount(topic)
-        let tps = (0..<count).filter { $0 % members == member }.map { TopicPartition(topic, Int32($0)) }
-        let consumer = try await client.makeConsumer(properties: ["enable.auto.commit": "false", "auto.offset.reset": "latest"])
-        try await consumer.assign(tps)
-        let ends = try await client.endOffsets(tps)
-        for tp in tps { try await consumer.seek(tp, to: ends[tp] ?? 0) }
-        return consumer
-    } catch {
-        throw BenchError(.backend, "cannot create a consumer of '\(topic)': \(error.message)")
-    }
-}
+// MARK: - The client-path bridges of the encryption and event-sourcing scenarios
 
 /// A step's backend with the pattern's own producers and consumers; topics, statistics and
 /// shutdown go to the wrapped backend.
@@ -200,62 +162,6 @@ final class _LanedBenchProducer: BenchProducer {
         for t in tasks.withLock({ $0 }) { await t.value }
         results.finish()
         await reporter.value
-        await closeBase()
-    }
-}
-
-/// A `BenchConsumer` over an async source: a task calls `fetch` in a loop and queues the values
-/// it returns; `poll` (on the generator's consumer thread) hands them to the body.
-final class _AsyncBenchConsumer: BenchConsumer {
-    final class _Shared: Sendable {
-        let buffer = Mutex<[[UInt8]]>([])
-        let errors = Atomic<Int>(0)
-        let stop = Atomic<Bool>(false)
-    }
-
-    let shared = _Shared()
-    let task: Mutex<Task<Void, Never>?> = Mutex(nil)
-    let closeBase: @Sendable () async -> Void
-
-    init(fetch: @escaping @Sendable () async throws -> [[UInt8]], close: @escaping @Sendable () async -> Void) {
-        closeBase = close
-        let shared = self.shared
-        let t = Task.detached {
-            while !shared.stop.load(ordering: .relaxed) {
-                do {
-                    let values = try await fetch()
-                    if !values.isEmpty { shared.buffer.withLock { $0.append(contentsOf: values) } }
-                } catch {
-                    shared.errors.add(1, ordering: .relaxed)
-                    try? await Task.sleep(for: .milliseconds(1))
-                }
-            }
-        }
-        task.withLock { $0 = t }
-    }
-
-    func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
-        let deadline = monotonicNanos() &+ timeoutNanos
-        var idle = 0
-        while true {
-            let values = shared.buffer.withLock { b in
-                var out: [[UInt8]] = []
-                swap(&out, &b)
-                return out
-            }
-            if !values.isEmpty {
-                for v in values { v.withUnsafeBytes { body($0) } }
-                return values.count
-            }
-            if monotonicNanos() >= deadline { return 0 }
-            idle += 1
-            sleepNanos(UInt64(min(200_000, 10_000 << min(idle, 5))))
-        }
-    }
-
-    func close() async {
-        shared.stop.store(true, ordering: .relaxed)
-        await task.withLock { $0 }?.value
         await closeBase()
     }
 }

@@ -31,9 +31,9 @@ extension PatternScenario {
             ]),
         ],
         wrap: { workload, backend, client async throws(BenchError) in
-            let options = workload.patternOptions ?? [:]
-            let aggregates = try _patternInt(options, "aggregates", default: 1000, 1...10_000_000)
-            let writers = min(aggregates, try _patternInt(options, "writers", default: 128, 1...4096))
+            let options = _PatternOptions(workload)
+            let aggregates = try options.int("aggregates", 1000, 1...10_000_000)
+            let writers = min(aggregates, try options.int("writers", 128, 1...4096))
             let dir = NSTemporaryDirectory() + "weir-bench-es-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             let database: SQLiteDatabase
             let readModel: DocumentReadModel<_BenchAggregateView>
@@ -91,7 +91,7 @@ extension PatternScenario {
                 } catch {
                     throw BenchError(.backend, "cannot create the projection: \(error)")
                 }
-                return _AsyncBenchConsumer(fetch: {
+                return _PatternConsumer(fetch: {
                     try await projection.poll(timeout: .milliseconds(100)).map(\.payload)
                 }, close: { await projection.stop() })
             }, onShutdown: {
