@@ -81,6 +81,12 @@ public final class Consumer: Sendable {
     /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
     /// notice them with one atomic load per record.
     let _revision = Atomic<UInt64>(0)
+    /// Where `pollBlocking` parks its thread; the group coordinator wakes it for a rebalance.
+    let _threadWaiter = HighWatermarkWaiter()
+    /// When `pollBlocking` last compared the subscribed topics with the joined ones.
+    let _topicsCheckedNanos = Atomic<Int64>(0)
+    /// `wakeup()` was called: the next `pollBlocking` wait returns.
+    let _wakeupRequested = Atomic<Bool>(false)
 
     /// A consumer of `logDirectory`.
     public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
@@ -615,6 +621,10 @@ public final class Consumer: Sendable {
                                            ownedPartitions: ownedNow)
             do {
                 response = try await coordinator.joinGroup(request)
+                // From here on this consumer is that member: a retry after a failed sync must
+                // rejoin under the same id, or the group would wait a whole rebalance timeout
+                // for the orphaned member (several members joining at once hit this).
+                currentMember = response.memberId
                 assignment = try coordinator.syncGroup(groupId: groupId, memberId: response.memberId, generationId: response.generationId)
                 break
             } catch where error.code == .rebalanceInProgress && attempts < 100 {
@@ -654,6 +664,12 @@ public final class Consumer: Sendable {
             st.epochCounter += 1
         }
         _revision.add(1, ordering: .releasing)
+        let weak = _WeakConsumer(self)
+        coordinator._onRebalance(groupId: groupId, memberId: response.memberId) {
+            guard let c = weak.value else { return }
+            c._rejoinNeeded.store(true, ordering: .releasing)
+            c._threadWaiter.wake()
+        }
         await listener?.onPartitionsAssigned(added, consumer: self)
         _startHeartbeat()
     }
@@ -704,8 +720,12 @@ public final class Consumer: Sendable {
         }
         switch coordinator.heartbeat(groupId: groupId, memberId: memberId, generationId: generation) {
         case .ok: break
-        case .rebalanceInProgress, .illegalGeneration: _rejoinNeeded.store(true, ordering: .releasing)
-        case .unknownMember: _memberLost.store(true, ordering: .releasing)
+        case .rebalanceInProgress, .illegalGeneration:
+            _rejoinNeeded.store(true, ordering: .releasing)
+            _threadWaiter.wake()
+        case .unknownMember:
+            _memberLost.store(true, ordering: .releasing)
+            _threadWaiter.wake()
         }
         return true
     }
@@ -745,6 +765,7 @@ public final class Consumer: Sendable {
             return st.closing
         }
         if already { return }
+        _threadWaiter.wake()
         await _leaveGroup(callListener: true)
         _stopHeartbeat()
         _state._withLock { $0.closed = true }
