@@ -71,7 +71,7 @@ public final class Producer: Sendable {
     let _injectLostAcknowledgementEvery = Atomic<Int>(0)
     let _appendCount = Atomic<Int>(0)
     /// `onDelivery`'s handler; the flag spares the hot path a lock when there is none.
-    let _deliveryHandler = Mutex<(@Sendable (DeliveryBatchReport) -> Void)?>(nil)
+    let _deliveryHandler = Mutex<_DeliveryHandler?>(nil)
     let _hasDeliveryHandler = Atomic<Bool>(false)
 
     /// Creates a producer on an open log directory.
@@ -298,7 +298,8 @@ public final class Producer: Sendable {
     /// short. Records sent with `send`/`produce` report their id as the opaque. Install it before
     /// sending: records already buffered carry no opaque.
     public func onDelivery(_ handler: (@Sendable (DeliveryBatchReport) -> Void)?) {
-        _deliveryHandler._withLock { $0 = handler }
+        // Boxed: a closure kept in a generic container would be re-thunked at every access.
+        _deliveryHandler._withLock { $0 = handler.map(_DeliveryHandler.init) }
         _hasDeliveryHandler.store(handler != nil, ordering: .relaxed)
     }
 
@@ -724,7 +725,7 @@ public final class Producer: Sendable {
                 reports.yield(batch.messageIDs.map { DeliveryReport(id: $0, topic: tp.topic, partition: tp.partition, result: .failure(e)) })
             }
         }
-        if _hasDeliveryHandler.load(ordering: .relaxed), let handler = _deliveryHandler._withLock({ $0 }) {
+        if _hasDeliveryHandler.load(ordering: .relaxed), let handler = _deliveryHandler._withLock({ $0 })?.body {
             let report: DeliveryBatchReport
             switch result {
             case .success(let r): report = DeliveryBatchReport(topicPartition: tp, result: .success(r.baseOffset), opaques: batch.opaques)
@@ -759,6 +760,12 @@ public final class Producer: Sendable {
         await flush()
         _reportContinuation?.finish()
     }
+}
+
+/// `onDelivery`'s handler in a box.
+final class _DeliveryHandler: Sendable {
+    let body: @Sendable (DeliveryBatchReport) -> Void
+    init(_ body: @escaping @Sendable (DeliveryBatchReport) -> Void) { self.body = body }
 }
 
 @inline(__always)

@@ -145,6 +145,7 @@ import WeirLog
         defer { t.remove() }
         try t.createTopic("t", partitions: 2)
         var cc = ConsumerConfiguration(groupId: "g")
+        cc.sessionTimeoutMs = 200_000
         cc.heartbeatIntervalMs = 60_000  // the heartbeat would be too late: the coordinator wakes it
         let a = try Consumer(configuration: cc, logDirectory: t.dir)
         try a.subscribe(topics: ["t"])

@@ -77,12 +77,13 @@ import Testing
         defer { try? dir.close() }
         try dir.createTopic("t", partitions: 1)
         let log = try dir.partition("t", 0)
-        // Half time out quickly; the other half wait long and are woken by an append.
+        // Half time out (5 ms); the other half wait long and are woken by an append.
         let results = await withTaskGroup(of: (Bool, Bool).self) { group in
             for i in 0..<64 {
                 let short = i % 2 == 0
                 group.addTask {
-                    let r = (try? await log.waitForHighWatermark(above: 0, timeout: short ? .milliseconds(5) : .seconds(60))) ?? false
+                    // Short waits watch an offset no append reaches here, so they can only time out.
+                    let r = (try? await log.waitForHighWatermark(above: short ? 1_000 : 0, timeout: short ? .milliseconds(5) : .seconds(60))) ?? false
                     return (short, r)
                 }
             }
