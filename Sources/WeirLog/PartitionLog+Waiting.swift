@@ -75,3 +75,35 @@ public final class HighWatermarkWaiter: Sendable {
         return false
     }
 }
+
+extension PartitionLog {
+    /// Waits until one of the logs' high-water mark is above its offset, the timeout passes,
+    /// the task is cancelled or a log closes: one continuation registered with every log and
+    /// one entry in the shared timer, not a task per partition.
+    ///
+    /// - Returns: true when data is there.
+    @discardableResult
+    public static func waitForAnyHighWatermark(_ targets: [(log: PartitionLog, above: Int64)], timeout: Duration) async -> Bool {
+        if HighWatermarkWaiter._ready(targets) { return true }
+        let wake = _SharedWake()
+        let ids = Mutex<[(PartitionLog, UInt64)]>([])
+        let timer = Mutex<_WaitTimer.Token?>(nil)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                wake.install(c)
+                timer.withLock { $0 = _WaitTimer.shared.schedule(after: timeout) { wake.fire() } }
+                for t in targets {
+                    guard let id = t.log._waiters.register(wake, target: t.above) else { wake.fire(); break }
+                    ids.withLock { $0.append((t.log, id)) }
+                }
+                // Re-check after registering: an append may have published before it saw us.
+                if HighWatermarkWaiter._ready(targets) { wake.fire() }
+            }
+        } onCancel: {
+            wake.fire()
+        }
+        if let t = timer.withLock({ $0 }) { _WaitTimer.shared.cancel(t) }
+        for (log, id) in ids.withLock({ $0 }) { log._waiters.unregister(id) }
+        return HighWatermarkWaiter._ready(targets)
+    }
+}

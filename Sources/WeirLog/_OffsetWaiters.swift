@@ -19,6 +19,7 @@ final class _OffsetWaiters: Sendable {
     private enum Waiter {
         case task(CheckedContinuation<Outcome, Never>, timer: _WaitTimer.Token?)
         case thread(_Parker)
+        case shared(_SharedWake)
     }
 
     private struct Entry {
@@ -64,6 +65,8 @@ final class _OffsetWaiters: Sendable {
             c.resume(returning: outcome)
         case .thread(let p):
             p.unpark()
+        case .shared(let w):
+            w.fire()
         }
     }
 
@@ -131,10 +134,19 @@ final class _OffsetWaiters: Sendable {
     /// Registers a parked thread's interest in `target`; the appender unparks it once the offset
     /// passes `target`. Returns nil when closed. The caller re-checks the offset after this.
     func register(_ parker: _Parker, target: Int64) -> UInt64? {
+        _register(.thread(parker), target: target)
+    }
+
+    /// Registers a wait shared by several logs: the first of them to pass its target fires it.
+    func register(_ wake: _SharedWake, target: Int64) -> UInt64? {
+        _register(.shared(wake), target: target)
+    }
+
+    private func _register(_ waiter: Waiter, target: Int64) -> UInt64? {
         _state._withLock { s -> UInt64? in
             if s.closed { return nil }
             s.nextID += 1
-            s.waiters.append(Entry(id: s.nextID, target: target, waiter: .thread(parker)))
+            s.waiters.append(Entry(id: s.nextID, target: target, waiter: waiter))
             _waiting.add(1, ordering: .sequentiallyConsistent)
             return s.nextID
         }
@@ -148,6 +160,37 @@ final class _OffsetWaiters: Sendable {
                 _waiting.subtract(1, ordering: .sequentiallyConsistent)
             }
         }
+    }
+}
+
+/// One task waiting on several logs at once: registered with each, resumed by the first to
+/// fire (an append past its target, the shared timer, cancellation or a close).
+final class _SharedWake: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Void, Never>?
+        var fired = false
+    }
+    private let _state = Mutex(State())
+
+    /// Resumes the waiting task (once; later calls do nothing).
+    func fire() {
+        let c = _state._withLock { s -> CheckedContinuation<Void, Never>? in
+            if s.fired { return nil }
+            s.fired = true
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        c?.resume()
+    }
+
+    /// Installs the task's continuation; resumes it at once when already fired.
+    func install(_ c: CheckedContinuation<Void, Never>) {
+        let now = _state._withLock { s -> Bool in
+            if s.fired { return true }
+            s.continuation = c
+            return false
+        }
+        if now { c.resume() }
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
     @Test func aParkedThreadWakesOnAppendAndSeesTheData() throws {
         let tmp = TempDir()
         defer { tmp.remove() }
-        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions(smallConfig()))
         defer { try? dir.close() }
         try dir.createTopic("t", partitions: 2)
         let a = try dir.partition("t", 0), b = try dir.partition("t", 1)
@@ -39,7 +39,7 @@ import Testing
     @Test func aThreadWaitTimesOutWakesOnRequestAndReturnsWhenTheLogCloses() throws {
         let tmp = TempDir()
         defer { tmp.remove() }
-        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions(smallConfig()))
         try dir.createTopic("t", partitions: 1)
         let log = try dir.partition("t", 0)
         let waiter = HighWatermarkWaiter()
@@ -73,7 +73,7 @@ import Testing
     @Test func manyTimedTaskWaitsShareOneTimerAndAnAppendWakesTheRest() async throws {
         let tmp = TempDir()
         defer { tmp.remove() }
-        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions(smallConfig()))
         defer { try? dir.close() }
         try dir.createTopic("t", partitions: 1)
         let log = try dir.partition("t", 0)
@@ -101,7 +101,7 @@ import Testing
     @Test func aCancelledTaskWaitThrowsCancelled() async throws {
         let tmp = TempDir()
         defer { tmp.remove() }
-        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions(smallConfig()))
         defer { try? dir.close() }
         try dir.createTopic("t", partitions: 1)
         let log = try dir.partition("t", 0)

@@ -44,8 +44,6 @@ public final class Consumer: Sendable {
         var consumed: Int64?
         /// Bumped on seek and revocation: batches fetched before are stale.
         var epoch: UInt64 = 0
-        /// Transactions known to be aborted or committed: producer id → (marker offset, aborted).
-        var transactions: [Int64: (marker: Int64, aborted: Bool)] = [:]
     }
 
     struct _State: Sendable {
@@ -409,14 +407,18 @@ public final class Consumer: Sendable {
                 targets.append(target)
                 continue
             }
-            var txns = p.transactions
+            // read_committed: the log's aborted-transaction index (Kafka's `.txnindex`) says which
+            // transactional batches to skip: those of an aborted transaction's producer between
+            // its first offset and its abort marker.
+            let aborted = committed ? log.abortedTransactions(from: position, upTo: read.nextOffset) : []
             let batch = try _decoder._withLock { (d) throws(ConsumerError) -> ConsumerBatch in
                 try d.decode(tp, batches: read.batches, from: position, maxRecords: budget, checkCRCs: configuration.checkCRCs,
                              highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset) { h in
-                    committed && h.isTransactional && Self._isAborted(h, log: log, limit: limit, cache: &txns)
+                    h.isTransactional && !aborted.isEmpty && aborted.contains {
+                        $0.producerId == h.producerId && $0.firstOffset <= h.baseOffset && h.lastOffset < $0.lastOffset
+                    }
                 }
             }
-            if committed { _state._withLock { $0.partitions[tp]?.transactions = txns } }
             target.nextPosition = batch.nextOffset
             target.ended = batch.isEmpty && batch.nextOffset > position
             targets.append(target)
@@ -427,27 +429,6 @@ public final class Consumer: Sendable {
             }
         }
         return (out, bytes, targets)
-    }
-
-    /// Whether the transactional batch `h` belongs to an aborted transaction: the first control
-    /// batch of its producer after it (below the last stable offset, so it exists) decides.
-    static func _isAborted(_ h: RecordBatchHeader, log: PartitionLog, limit: Int64, cache: inout [Int64: (marker: Int64, aborted: Bool)]) -> Bool {
-        if let c = cache[h.producerId], c.marker > h.baseOffset { return c.aborted }
-        var next = h.nextOffset
-        while next < limit, let r = try? log.read(from: next, maxBytes: 1 << 20, maxOffset: limit), !r.batches.isEmpty {
-            for b in r.batches where b.isControl && b.producerId == h.producerId && b.baseOffset >= h.nextOffset {
-                var aborted = false
-                b.withUnsafeBytes { bytes in
-                    UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
-                        if let rec = try? it.next(), let m = try? ControlRecord(rec) { aborted = m.type == .abort }
-                    }
-                }
-                cache[h.producerId] = (b.baseOffset, aborted)
-                return aborted
-            }
-            next = r.nextOffset
-        }
-        return false
     }
 
     /// Moves positions past delivered batches (unless a seek happened meanwhile).
@@ -477,13 +458,7 @@ public final class Consumer: Sendable {
             _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
             return
         }
-        await withTaskGroup(of: Void.self) { group in
-            for t in targets {
-                group.addTask { _ = try? await t.log.waitForHighWatermark(above: t.waitAbove, timeout: timeout) }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await PartitionLog.waitForAnyHighWatermark(targets.map { ($0.log, $0.waitAbove) }, timeout: timeout)
     }
 
     // MARK: - Commits
