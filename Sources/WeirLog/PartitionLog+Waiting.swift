@@ -17,6 +17,8 @@ import Synchronization
 public final class HighWatermarkWaiter: Sendable {
     let _parker = _Parker()
     let _woken = Atomic<Bool>(false)
+    /// The wake of the task waiting in `wait(for:timeout:)`, if any.
+    let _asyncWake = Mutex<_SharedWake?>(nil)
     /// Nanoseconds to spin before parking (0 = park at once).
     public let spinNanos: UInt64
 
@@ -67,6 +69,26 @@ public final class HighWatermarkWaiter: Sendable {
     public func wake() {
         _woken.store(true, ordering: .releasing)
         _parker.unpark()
+        _asyncWake.withLock { $0 }?.fire()
+    }
+
+    /// The task-side wait: suspends (no thread blocked, no task per partition) until one of the
+    /// logs' high-water mark is above its offset, `timeout` passes, `wake()` is called, the task
+    /// is cancelled or a log closes.
+    ///
+    /// - Returns: true when data is there.
+    @discardableResult
+    public func wait(for targets: [(log: PartitionLog, above: Int64)], timeout: Duration) async -> Bool {
+        if Self._ready(targets) { return true }
+        if _woken.exchange(false, ordering: .acquiring) { return false }
+        let wake = _SharedWake()
+        _asyncWake.withLock { $0 = wake }
+        // A wake() between the check above and the install is seen here.
+        if _woken.load(ordering: .acquiring) { wake.fire() }
+        let ready = await PartitionLog._waitForAny(targets, timeout: timeout, wake)
+        _asyncWake.withLock { if $0 === wake { $0 = nil } }
+        _woken.store(false, ordering: .releasing)
+        return ready
     }
 
     @inline(__always)
@@ -85,7 +107,10 @@ extension PartitionLog {
     @discardableResult
     public static func waitForAnyHighWatermark(_ targets: [(log: PartitionLog, above: Int64)], timeout: Duration) async -> Bool {
         if HighWatermarkWaiter._ready(targets) { return true }
-        let wake = _SharedWake()
+        return await _waitForAny(targets, timeout: timeout, _SharedWake())
+    }
+
+    static func _waitForAny(_ targets: [(log: PartitionLog, above: Int64)], timeout: Duration, _ wake: _SharedWake) async -> Bool {
         let ids = Mutex<[(PartitionLog, UInt64)]>([])
         let timer = Mutex<_WaitTimer.Token?>(nil)
         await withTaskCancellationHandler {

@@ -168,4 +168,30 @@ import WeirLog
         await b.close()
         await a.close()
     }
+
+    /// The same for a task in `poll`: the coordinator's hook ends its wait for data, so it
+    /// rejoins long before fetch.max.wait.ms or the next heartbeat.
+    @Test func anAsyncPollWaitingForDataWakesForARebalance() async throws {
+        let t = try TestLog()
+        defer { t.remove() }
+        try t.createTopic("t", partitions: 2)
+        var cc = ConsumerConfiguration(groupId: "g")
+        cc.sessionTimeoutMs = 200_000
+        cc.heartbeatIntervalMs = 60_000
+        cc.fetchMaxWaitMs = 60_000
+        let a = try Consumer(configuration: cc, logDirectory: t.dir)
+        try a.subscribe(topics: ["t"])
+        _ = try await a.poll(timeout: .milliseconds(1))
+        #expect(a.assignment().count == 2)
+        let polling = Task { _ = try? await a.poll(timeout: .seconds(60)) }
+        try await Task.sleep(for: .milliseconds(20))
+        let b = try Consumer(configuration: cc, logDirectory: t.dir)
+        try b.subscribe(topics: ["t"])
+        _ = try await b.poll(timeout: .milliseconds(1))
+        try await waitUntil("both assigned") { a.assignment().count == 1 && b.assignment().count == 1 }
+        await b.close()
+        await a.close()
+        polling.cancel()
+        _ = await polling.value
+    }
 }

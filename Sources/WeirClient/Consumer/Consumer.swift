@@ -79,7 +79,8 @@ public final class Consumer: Sendable {
     /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
     /// notice them with one atomic load per record.
     let _revision = Atomic<UInt64>(0)
-    /// Where `pollBlocking` parks its thread; the group coordinator wakes it for a rebalance.
+    /// Where `pollBlocking` parks its thread and `poll`/`run` suspend while waiting for data;
+    /// the group coordinator wakes it for a rebalance.
     let _threadWaiter = HighWatermarkWaiter()
     /// When `pollBlocking` last compared the subscribed topics with the joined ones.
     let _topicsCheckedNanos = Atomic<Int64>(0)
@@ -448,17 +449,11 @@ public final class Consumer: Sendable {
     func _waitForData(_ targets: [_Target], until: ContinuousClock.Instant) async {
         let timeout = until - ContinuousClock.now
         guard timeout > .zero else { return }
-        if targets.isEmpty {
-            try? await Task.sleep(until: until, clock: .continuous)
-            return
-        }
-        // With read_committed, an open transaction holds the last stable offset back; its end is
-        // a marker append, which moves the high-water mark these waits watch.
-        if targets.count == 1 {
-            _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
-            return
-        }
-        await PartitionLog.waitForAnyHighWatermark(targets.map { ($0.log, $0.waitAbove) }, timeout: timeout)
+        // One wait on every partition (with none, just the timeout), which the group
+        // coordinator's rebalance hook also ends. With read_committed, an open transaction holds
+        // the last stable offset back; its end is a marker append, which moves the high-water
+        // mark these waits watch.
+        await _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeout: timeout)
     }
 
     // MARK: - Commits
