@@ -289,8 +289,7 @@ final class _WaitTimer: Sendable {
             return (Token(id: e.id), i == st.entries.count - 1, start)
         }
         if start {
-            let thread = Thread_detached { [self] in _loop() }
-            _ = thread
+            _startDetachedThread { [self] in _loop() }
         } else if wake {
             _parker.unpark()
         }
@@ -320,7 +319,7 @@ final class _WaitTimer: Sendable {
 
 /// Starts a detached pthread running `body` (the timer thread lives for the process).
 @discardableResult
-func Thread_detached(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+func _startDetachedThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var thread = pthread_t()
