@@ -609,10 +609,13 @@ public final class Producer: Sendable {
     }
 
     /// One append of a sealed batch; on success, advances the sequence and the counters.
-    func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator) -> Result<AppendResult, LogError> {
+    /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
+    func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
         let builder = batch.builder
         let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
-            do throws(LogError) { return .success(try acc.log.append(bytes, verifyChecksums: false)) } catch { return .failure(error) }
+            do throws(LogError) {
+                return .success(deferWake ? try acc.log._appendDeferringWake(bytes) : try acc.log.append(bytes, verifyChecksums: false))
+            } catch { return .failure(error) }
         }
         let every = _injectLostAcknowledgementEvery.load(ordering: .relaxed)
         if every > 0, case .success = result, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % every == 0 {
@@ -637,6 +640,10 @@ public final class Producer: Sendable {
     /// drainer task, which retries with backoff.
     func _drainInline(_ acc: _PartitionAccumulator) {
         let linger = configuration.lingerMs * 1_000_000
+        // Readers are woken once, after the batches are appended and their reports delivered
+        // (see `PartitionLog._appendDeferringWake`).
+        var appended = false
+        defer { if appended { acc.log._wakeReaders() } }
         while true {
             let next: _Batch? = acc.state._withLock { s in
                 if !s.ready.isEmpty { return s.ready.removeFirst() }
@@ -652,8 +659,9 @@ public final class Producer: Sendable {
                 _complete(batch, acc, .failure(e))
                 continue
             }
-            switch _appendOnce(batch, acc) {
+            switch _appendOnce(batch, acc, deferWake: true) {
             case .success(let r):
+                appended = true
                 _complete(batch, acc, .success(r))
             case .failure(let e) where e.isRetriable && configuration.retries > 0:
                 _retries.add(1, ordering: .relaxed)
