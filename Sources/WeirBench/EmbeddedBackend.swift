@@ -13,9 +13,16 @@ public import WeirLog
 /// consumer properties `check.crcs`, `max.partition.fetch.bytes` and `max.poll.records` to the
 /// consumers.
 ///
-/// Consumers read each assigned partition with `PartitionLog.read` and decode with WeirFormat's
-/// `RecordBatchDecoder`; a group's partitions are split among its members statically
-/// (partition `p` goes to member `p % members`), as a range assignor would on a stable group.
+/// Producers send from the generator's threads with `Producer.produceNow` (no task between the
+/// generator and the accumulator; with `linger.ms=0` the generator's thread appends the batch
+/// itself) and take acknowledgements through `Producer.onDelivery`. Consumers are WeirClient
+/// `Consumer`s in a real group (group id `<group>.<topic>`: subscribe, coordinator, assignor,
+/// auto-commit), polled from the generator's threads with `Consumer.pollBlocking`, which hands
+/// zero-copy batches over and parks the thread until the log's appender wakes it.
+///
+/// `embedded.producer.path=task` and `embedded.consumer.path=log` select the earlier paths
+/// (an AsyncStream and a task calling `produce`; static partition split reading `PartitionLog`
+/// directly) for comparisons.
 public final class EmbeddedBackend: BenchBackend {
     public let logDirectory: LogDirectory
     public let producerConfiguration: ProducerConfiguration
@@ -24,10 +31,18 @@ public final class EmbeddedBackend: BenchBackend {
     let checkCRCs: Bool
     let maxPartitionFetchBytes: Int
     let maxPollRecords: Int
-    let producers = Mutex<[EmbeddedProducer]>([])
+    let producers = Mutex<[any _EmbeddedProducing]>([])
+    let consumerProperties: [String: String]
+    let directProducer: Bool
+    let groupConsumer: Bool
+    /// Consumers made but not yet in their group, per group id (joined together by the last).
+    let pendingMembers = Mutex<[String: [Consumer]]>([:])
 
     /// Consumer properties the embedded consumers take.
-    public static let consumerKeys = ["check.crcs", "max.partition.fetch.bytes", "max.poll.records", "fetch.max.bytes", "group.id", "auto.offset.reset", "enable.auto.commit"]
+    public static let consumerKeys = ["check.crcs", "max.partition.fetch.bytes", "max.poll.records", "fetch.max.bytes", "group.id", "auto.offset.reset", "enable.auto.commit",
+                                      "fetch.min.bytes", "fetch.max.wait.ms", "isolation.level", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "auto.commit.interval.ms"]
+    /// Backend keys: which producer and consumer paths to use (see the type's documentation).
+    public static let backendKeys = ["embedded.producer.path", "embedded.consumer.path"]
 
     /// Opens the backend. `logDir` nil = a fresh temporary directory, removed at shutdown.
     ///
@@ -37,6 +52,7 @@ public final class EmbeddedBackend: BenchBackend {
         var producerProps: [String: String] = [:]
         var topicProps: [String: String] = ["segment.bytes": String(128 << 20)]
         var consumerProps: [String: String] = [:]
+        var backendProps: [String: String] = [:]
         for (key, value) in config {
             if ProducerConfiguration.knownKeys.contains(key) || ProducerConfiguration.aliases[key] != nil {
                 producerProps[key] = value
@@ -44,19 +60,36 @@ public final class EmbeddedBackend: BenchBackend {
                 topicProps[key] = value
             } else if Self.consumerKeys.contains(key) {
                 consumerProps[key] = value
+            } else if Self.backendKeys.contains(key) {
+                backendProps[key] = value
             } else {
-                throw .usage("unknown config key '\(key)'. Producer keys: \(ProducerConfiguration.knownKeys.joined(separator: ", ")); topic keys: \(LogConfig.knownKeys.joined(separator: ", ")); consumer keys: \(Self.consumerKeys.joined(separator: ", ")).")
+                throw .usage("unknown config key '\(key)'. Producer keys: \(ProducerConfiguration.knownKeys.joined(separator: ", ")); topic keys: \(LogConfig.knownKeys.joined(separator: ", ")); consumer keys: \(Self.consumerKeys.joined(separator: ", ")); backend keys: \(Self.backendKeys.joined(separator: ", ")).")
             }
+        }
+        switch backendProps["embedded.producer.path"] ?? "direct" {
+        case "direct": directProducer = true
+        case "task": directProducer = false
+        case let v: throw .usage("embedded.producer.path=\(v) is not valid; allowed values direct (produceNow from the generator's threads), task (AsyncStream and a task calling produce).")
+        }
+        switch backendProps["embedded.consumer.path"] ?? "group" {
+        case "group": groupConsumer = true
+        case "log": groupConsumer = false
+        case let v: throw .usage("embedded.consumer.path=\(v) is not valid; allowed values group (Consumer in a group, pollBlocking), log (static split, PartitionLog reads).")
         }
         var pc = ProducerConfiguration()
         do { try pc.apply(producerProps) } catch { throw .usage("--config: \(error.message)") }
-        pc.deliveryReportsEnabled = true
+        pc.deliveryReportsEnabled = !directProducer
         do { try pc.validate() } catch { throw .usage("--config: \(error.message)") }
         let tc: LogConfig
         do { tc = try LogConfig(properties: topicProps) } catch { throw .usage("--config: \(error.message)") }
         checkCRCs = try Self.bool(consumerProps["check.crcs"] ?? "true", key: "check.crcs")
         maxPartitionFetchBytes = try Self.int(consumerProps["max.partition.fetch.bytes"] ?? "1048576", key: "max.partition.fetch.bytes", 1...Int(Int32.max))
         maxPollRecords = try Self.int(consumerProps["max.poll.records"] ?? "500", key: "max.poll.records", 1...Int(Int32.max))
+        var cp = consumerProps
+        cp["auto.offset.reset"] = cp["auto.offset.reset"] ?? "latest"
+        cp["group.id"] = nil
+        do { _ = try ConsumerConfiguration(properties: cp.merging(["group.id": "check"]) { a, _ in a }) } catch { throw .usage("--config: \(error.message)") }
+        consumerProperties = cp
         producerConfiguration = pc
         topicConfig = tc
         let path: String
@@ -111,12 +144,15 @@ public final class EmbeddedBackend: BenchBackend {
         do { producer = try Producer(configuration: config, logDirectory: logDirectory) } catch {
             throw BenchError(.backend, "cannot create a producer: \(error.message)")
         }
-        let p = EmbeddedProducer(producer: producer, topic: topic, sink: sink)
+        let p: any _EmbeddedProducing = directProducer
+            ? DirectEmbeddedProducer(producer: producer, topic: topic, sink: sink)
+            : EmbeddedProducer(producer: producer, topic: topic, sink: sink)
         producers.withLock { $0.append(p) }
         return p
     }
 
     public func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+        if groupConsumer { return try await makeGroupConsumer(topic: topic, group: group, member: member, members: members) }
         let count: Int
         do { count = try logDirectory.partitionCount(topic) } catch { throw BenchError(.backend, "cannot subscribe to '\(topic)': \(error.message)") }
         var logs: [PartitionLog] = []
@@ -126,13 +162,61 @@ public final class EmbeddedBackend: BenchBackend {
         return EmbeddedConsumer(partitions: logs, checkCRCs: checkCRCs, maxBytes: maxPartitionFetchBytes, maxRecords: maxPollRecords)
     }
 
+    /// A `Consumer` subscribed to `topic` in group `<group>.<topic>`. The last member of a group
+    /// makes every member join together (each polls from its own task until the group is stable
+    /// with all of them in one generation), so the step starts with the assignment settled.
+    func makeGroupConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+        let groupId = "\(group).\(topic)"
+        var props = consumerProperties
+        props["group.id"] = groupId
+        props["client.id"] = "weir-bench-\(group)-\(member)"
+        let consumer: Consumer
+        do {
+            consumer = try Consumer(properties: props, logDirectory: logDirectory)
+            try consumer.subscribe(topics: [topic])
+        } catch {
+            throw BenchError(.backend, "cannot create a consumer of '\(topic)' in group \(groupId): \(error.message)")
+        }
+        let all: [Consumer]? = pendingMembers.withLock { p in
+            p[groupId, default: []].append(consumer)
+            guard member == members - 1 else { return nil }
+            return p.removeValue(forKey: groupId)
+        }
+        if let all { try await Self.joinTogether(all, groupId: groupId) }
+        return GroupEmbeddedConsumer(consumer: consumer)
+    }
+
+    /// Polls every member from its own task until the group is stable with all of them in the
+    /// same generation (a member joining starts a round the others must rejoin).
+    static func joinTogether(_ members: [Consumer], groupId: String) async throws(BenchError) {
+        guard let coordinator = members.first?.coordinator else { return }
+        let stable: @Sendable () -> Bool = {
+            let d = coordinator.describeGroup(groupId)
+            return d.state == .stable && d.members.count == members.count
+                && members.allSatisfy { $0.groupMetadata()?.generationId == d.generationId }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        await withTaskGroup(of: Void.self) { tasks in
+            for c in members {
+                tasks.addTask {
+                    while ContinuousClock.now < deadline && !stable() {
+                        _ = try? await c.poll(timeout: .milliseconds(5))
+                    }
+                }
+            }
+        }
+        if !stable() {
+            throw BenchError(.backend, "the \(members.count) consumers of group \(groupId) did not settle into one generation within 60 s; see weir groups describe \(groupId).")
+        }
+    }
+
     public func statistics() async -> BackendStatistics {
         var s = BackendStatistics()
         for p in producers.withLock({ $0 }) {
             let st = p.producer.statistics
             s.producedBatchBytes += st.bytesSent
             s.producedBatches += st.batchesSent
-            s.failedRecords += st.recordsFailed + Int64(p.sendErrors.load(ordering: .relaxed))
+            s.failedRecords += st.recordsFailed + Int64(p.sendErrorCount)
             s.retries += st.retries
         }
         return s
@@ -145,10 +229,118 @@ public final class EmbeddedBackend: BenchBackend {
     }
 }
 
-/// One embedded producer: the generator's thread hands records to a task that calls the async
-/// `Producer.produce`; a second task turns delivery reports into publish latencies. The
-/// intended send time of each record waits in a ring indexed by the producer's message id.
-final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
+/// What the backend needs of its producers besides `BenchProducer`.
+protocol _EmbeddedProducing: BenchProducer {
+    var producer: Producer { get }
+    var sendErrorCount: Int { get }
+}
+
+/// One embedded producer on the generator's thread: `Producer.produceNow` encodes each record
+/// straight into its partition's batch (and, when the batch is ready, appends it to the log)
+/// from that thread; `onDelivery` turns acknowledged batches into publish latencies. Each
+/// record's intended send time and size wait in a ring indexed by the record's opaque (a
+/// sequence number of this producer), written before the send, so a delivery that happens
+/// inside `produceNow` finds them.
+final class DirectEmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
+    let producer: Producer
+    let topic: String
+    let sink: DeliverySink
+    let intended: UnsafeMutablePointer<UInt64>
+    let sizes: UnsafeMutablePointer<Int32>
+    let mask = UInt64(EmbeddedProducer.capacity - 1)
+    /// The generator thread's next opaque, and its stamped copy of the value.
+    var next: UInt64 = 0
+    var scratch: UnsafeMutableRawBufferPointer
+    let queued = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+    let sendErrors = Atomic<Int>(0)
+    /// Delivery reports may come from the generator's thread and from drainer tasks at once;
+    /// the sink takes one thread at a time.
+    let sinkLock = Mutex<Void>(())
+    let closed = Atomic<Bool>(false)
+
+    init(producer: Producer, topic: String, sink: DeliverySink) {
+        self.producer = producer
+        self.topic = topic
+        self.sink = sink
+        intended = .allocate(capacity: EmbeddedProducer.capacity)
+        intended.initialize(repeating: 0, count: EmbeddedProducer.capacity)
+        sizes = .allocate(capacity: EmbeddedProducer.capacity)
+        sizes.initialize(repeating: 0, count: EmbeddedProducer.capacity)
+        scratch = .allocate(byteCount: 4096, alignment: 8)
+        producer.onDelivery { [unowned self] report in self.delivered(report) }
+    }
+
+    deinit {
+        intended.deallocate()
+        sizes.deallocate()
+        scratch.deallocate()
+    }
+
+    var sendErrorCount: Int { sendErrors.load(ordering: .relaxed) }
+
+    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
+        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= EmbeddedProducer.maxInFlight {
+            sleepNanos(50_000)
+        }
+        let count = max(BenchStamp.size, value.count)
+        if scratch.count < count {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: count, alignment: 8)
+        }
+        if value.count > 0 { scratch.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        if value.count < BenchStamp.size { (scratch.baseAddress! + value.count).initializeMemory(as: UInt8.self, repeating: 0, count: BenchStamp.size - value.count) }
+        BenchStamp.write(intendedNanos, into: scratch.baseAddress!)
+        let opaque = next
+        next &+= 1
+        intended[Int(opaque & mask)] = intendedNanos
+        sizes[Int(opaque & mask)] = Int32(count + (key?.count ?? 0))
+        queued.add(1, ordering: .relaxed)
+        do {
+            try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
+        } catch {
+            sendErrors.add(1, ordering: .relaxed)
+            completed.add(1, ordering: .relaxed)
+        }
+    }
+
+    func delivered(_ report: DeliveryBatchReport) {
+        let now = monotonicNanos()
+        sinkLock.withLock { _ in
+            switch report.result {
+            case .success:
+                for o in report.opaques {
+                    let i = Int(o & mask)
+                    sink.delivered(intendedNanos: intended[i], bytes: Int(sizes[i]), at: now)
+                }
+            case .failure:
+                sink.failed(report.opaques.count)
+            }
+        }
+        completed.add(report.opaques.count, ordering: .relaxed)
+    }
+
+    func flush() async {
+        while true {
+            await producer.flush()
+            if completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    func close() async {
+        if closed.exchange(true, ordering: .relaxed) { return }
+        await flush()
+        await producer.close()
+        producer.onDelivery(nil)
+    }
+}
+
+/// One embedded producer through a task (`embedded.producer.path=task`): the generator's
+/// thread hands records to a task that calls the async `Producer.produce`; a second task turns
+/// delivery reports into publish latencies. The intended send time of each record waits in a
+/// ring indexed by the producer's message id.
+final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
     struct Pending: Sendable {
         var key: [UInt8]?
         var value: [UInt8]
@@ -192,6 +384,8 @@ final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
         intended.deallocate()
         sizes.deallocate()
     }
+
+    var sendErrorCount: Int { sendErrors.load(ordering: .relaxed) }
 
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
         // Back-pressure: never more than the ring's capacity in flight. The wait is charged to
@@ -255,7 +449,31 @@ final class EmbeddedProducer: BenchProducer, @unchecked Sendable {
     }
 }
 
-/// One embedded consumer: reads its partitions from the log, zero-copy, decoding batches.
+/// One embedded consumer through WeirClient's `Consumer`, polled by the generator's thread with
+/// `pollBlocking` (zero-copy batches; the thread parks until the appender wakes it).
+final class GroupEmbeddedConsumer: BenchConsumer, @unchecked Sendable {
+    let consumer: Consumer
+    let errors = Atomic<Int>(0)
+
+    init(consumer: Consumer) { self.consumer = consumer }
+
+    func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
+        do {
+            return try consumer.pollBlocking(timeout: .nanoseconds(Int64(min(timeoutNanos, UInt64(Int64.max))))) { batch in
+                for m in batch { body(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+            }
+        } catch {
+            errors.add(1, ordering: .relaxed)
+            sleepNanos(1_000_000)
+            return 0
+        }
+    }
+
+    func close() async { await consumer.close() }
+}
+
+/// One embedded consumer reading `PartitionLog` directly (`embedded.consumer.path=log`): a
+/// static split of the partitions (partition `p` to member `p % members`), zero-copy.
 final class EmbeddedConsumer: BenchConsumer, @unchecked Sendable {
     let partitions: [PartitionLog]
     var positions: [Int64]

@@ -1,6 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import WeirCompression
-import WeirFormat
+public import WeirFormat
 public import WeirLog
 
 /// A producer on the embedded log: Kafka's `KafkaProducer`.
@@ -67,6 +70,9 @@ public final class Producer: Sendable {
     /// the batch is retried (0 = never).
     let _injectLostAcknowledgementEvery = Atomic<Int>(0)
     let _appendCount = Atomic<Int>(0)
+    /// `onDelivery`'s handler; the flag spares the hot path a lock when there is none.
+    let _deliveryHandler = Mutex<_DeliveryHandler?>(nil)
+    let _hasDeliveryHandler = Atomic<Bool>(false)
 
     /// Creates a producer on an open log directory.
     ///
@@ -180,8 +186,16 @@ public final class Producer: Sendable {
 
     @inline(__always)
     func _choosePartition(_ record: ProducerRecord, _ t: _TopicState) throws(ClientError) -> (Int32, sticky: Bool) {
+        if record.partition == nil, let key = record.key, configuration.partitioner == .default, !configuration.partitionerIgnoreKeys {
+            return (key.withUnsafeBytes { kafkaDefaultPartition(forKey: $0, partitionCount: Int32(t.partitions.count)) }, false)
+        }
+        return try _choosePartition(record.partition, nil, t)
+    }
+
+    @inline(__always)
+    func _choosePartition(_ partition: Int32?, _ key: UnsafeRawBufferPointer?, _ t: _TopicState) throws(ClientError) -> (Int32, sticky: Bool) {
         let n = Int32(t.partitions.count)
-        if let p = record.partition {
+        if let p = partition {
             guard p >= 0 && p < n else {
                 throw ClientError(.unknownTopicOrPartition, "partition \(p) of topic '\(t.name)' does not exist; it has \(n) partitions (0...\(n - 1)).")
             }
@@ -192,8 +206,8 @@ public final class Producer: Sendable {
             let i = t.roundRobin.wrappingAdd(1, ordering: .relaxed).oldValue
             return (Int32(i % UInt32(n)), false)
         case .default:
-            if let key = record.key, !configuration.partitionerIgnoreKeys {
-                return (key.withUnsafeBytes { kafkaDefaultPartition(forKey: $0, partitionCount: n) }, false)
+            if let key, !configuration.partitionerIgnoreKeys {
+                return (kafkaDefaultPartition(forKey: key, partitionCount: n), false)
             }
             return (t.sticky.load(ordering: .relaxed), true)
         }
@@ -224,10 +238,70 @@ public final class Producer: Sendable {
     nonisolated(nonsending) public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(record, nil, &send, &spare) {
+        while try !_attempt(nil, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
+    }
+
+    /// Sends a record from the calling thread, without a task or a suspension: librdkafka's
+    /// `rd_kafka_producev`. The key, value and headers are encoded into the partition's open batch
+    /// before the call returns, so the buffers may be reused at once.
+    ///
+    /// When a batch is ready to go (at once with `linger.ms=0`, or when it is full), the calling
+    /// thread appends it to the log itself, as the partition's one drainer: no task hop lies
+    /// between this call and the record's visibility to consumers. With `acks=all`, and for
+    /// retries after a retriable failure, a drainer task takes over. The outcome goes to the
+    /// `onDelivery` handler (with `opaque`, librdkafka's `msg_opaque`), to `deliveryReports` when
+    /// enabled, and to `statistics`; `flush()` waits for it.
+    ///
+    /// Blocks the calling thread (polling every 50 µs) while `buffer.memory` is full, up to
+    /// `max.block.ms`. Call it from your own threads, not from an async task.
+    ///
+    /// - Returns: the record's id, as found in its `DeliveryReport`.
+    /// - Throws: `.producerClosed`, `.unknownTopicOrPartition`, `.recordTooLarge`,
+    ///   `.bufferExhausted` (retriable) after `max.block.ms`, `.producerFenced` and the other
+    ///   transaction errors.
+    @discardableResult
+    public func produceNow(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                           headers: [RecordHeader] = [], timestamp: Int64? = nil, opaque: UInt64 = 0) throws(ClientError) -> UInt64 {
+        var size = 21 + (key?.count ?? 0) + (value?.count ?? 0)
+        for h in headers { size += 10 + h.key.utf8.count + (h.value?.count ?? 0) }
+        let t = try _checkedTopic(topic, size: size)
+        let (p, sticky) = try _choosePartition(partition, key, t)
+        var send = _send(t, p, sticky, size: size, timestamp: timestamp, opaque: opaque)
+        var spare: _Batch? = nil
+        let write: (RecordBatchBuilder, Int64) -> Bool = headers.isEmpty
+            ? { b, ts in b.append(timestamp: ts, key: key, value: value) }
+            : { b, ts in b.append(timestamp: ts, key: key, value: value, headers: headers) }
+        while try !_attempt(nil, &send, &spare, inline: true, write) {
+            spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)
+        }
+        return send.id
+    }
+
+    /// `_newBatch` for a thread: polls `buffer.memory` every 50 µs up to `max.block.ms`.
+    func _newBatchBlocking(_ acc: _PartitionAccumulator, recordSize: Int) throws(ClientError) -> _Batch {
+        let deadline = _monotonicNanos() + configuration.maxBlockMs * 1_000_000
+        while true {
+            if let b = try _tryNewBatch(acc, recordSize: recordSize) { return b }
+            if _monotonicNanos() >= deadline {
+                throw ClientError(.bufferExhausted, "buffer.memory=\(configuration.bufferMemory) stayed full for max.block.ms=\(configuration.maxBlockMs) ms: records are produced faster than the log takes them. Raise buffer.memory or max.block.ms, or slow down.", isRetriable: true)
+            }
+            usleep(50)
+        }
+    }
+
+    /// Installs (or, with nil, removes) the delivery handler: called once per batch when it is
+    /// acknowledged or fails, with the `opaque` of each of its records in order (librdkafka's
+    /// `dr_msg_cb`). It runs on the thread that completed the batch (a `produceNow` caller or a
+    /// drainer task), possibly on several threads at once for different partitions; keep it
+    /// short. Records sent with `send`/`produce` report their id as the opaque. Install it before
+    /// sending: records already buffered carry no opaque.
+    public func onDelivery(_ handler: (@Sendable (DeliveryBatchReport) -> Void)?) {
+        // Boxed: a closure kept in a generic container would be re-thunked at every access.
+        _deliveryHandler._withLock { $0 = handler.map(_DeliveryHandler.init) }
+        _hasDeliveryHandler.store(handler != nil, ordering: .relaxed)
     }
 
     /// A record on its way into an accumulator: what is decided once per record.
@@ -239,25 +313,38 @@ public final class Producer: Sendable {
         let id: UInt64
         let timestamp: Int64
         let size: Int
+        /// What the delivery handler reports for this record (`produceNow`'s `opaque`, else `id`).
+        var opaque: UInt64
     }
 
     @inline(__always)
     func _prepare(_ record: ProducerRecord) throws(ClientError) -> _Send {
+        let topic = try _checkedTopic(record.topic, size: record.estimatedSize)
+        let (partition, sticky) = try _choosePartition(record, topic)
+        return _send(topic, partition, sticky, size: record.estimatedSize, timestamp: record.timestamp, opaque: nil)
+    }
+
+    @inline(__always)
+    func _send(_ topic: _TopicState, _ partition: Int32, _ sticky: Bool, size: Int, timestamp: Int64?, opaque: UInt64?) -> _Send {
+        let id = _nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue
+        return _Send(topic: topic, partition: partition, switched: !sticky || topic.partitions.count < 2,
+                     id: id, timestamp: timestamp ?? _wallMillis(), size: size, opaque: opaque ?? id)
+    }
+
+    /// The topic of a record of about `size` bytes, after the checks every send makes.
+    @inline(__always)
+    func _checkedTopic(_ name: String, size: Int) throws(ClientError) -> _TopicState {
         if _closed.load(ordering: .relaxed) {
             throw ClientError(.producerClosed, "the producer is closed; create a new one.")
         }
-        let topic = try _topicCached(record.topic).state
-        let size = record.estimatedSize
+        let topic = try _topicCached(name).state
         if size > configuration.maxRequestSize {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds max.request.size=\(configuration.maxRequestSize); raise max.request.size or send smaller records.")
         }
         if size + 61 > configuration.bufferMemory {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds buffer.memory=\(configuration.bufferMemory); raise buffer.memory.")
         }
-        let (partition, sticky) = try _choosePartition(record, topic)
-        return _Send(topic: topic, partition: partition, switched: !sticky || topic.partitions.count < 2,
-                     id: _nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue,
-                     timestamp: record.timestamp ?? _wallMillis(), size: size)
+        return topic
     }
 
     /// The enqueue path: `_attempt` (synchronous, no task machinery) does the work; only when a
@@ -265,7 +352,7 @@ public final class Producer: Sendable {
     func _enqueue(_ record: ProducerRecord, promise: _DeliveryPromise?) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(record, promise, &send, &spare) {
+        while try !_attempt(promise, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
@@ -274,8 +361,15 @@ public final class Producer: Sendable {
     /// Appends the record to its partition's open batch, opening one when needed (with `spare`,
     /// or a pooled batch when `buffer.memory` has room right now). Returns false when a batch is
     /// needed and none can be had without waiting.
-    func _attempt(_ record: ProducerRecord, _ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?) throws(ClientError) -> Bool {
+    ///
+    /// `write` encodes the record into a batch (false when it does not fit). With `inline`, a
+    /// batch that is ready to go is appended to the log by the calling thread (`produceNow`)
+    /// instead of a drainer task, unless `acks=all` needs the asynchronous durability wait.
+    func _attempt(_ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?, inline: Bool,
+                  _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) -> Bool {
         let reports = _reportsEnabled
+        let opaques = _hasDeliveryHandler.load(ordering: .relaxed)
+        let opaque = send.opaque
         let linger = configuration.lingerMs
         let timestamp = send.timestamp
         let id = send.id
@@ -291,9 +385,10 @@ public final class Producer: Sendable {
                 var drain = false
                 if let o = s.open {
                     let index = Int32(o.builder.recordCount)
-                    if _append(o.builder, record, timestamp) {
+                    if write(o.builder, timestamp) {
                         if let promise { o.waiters.append((index, timestamp, promise)) }
                         if reports { o.messageIDs.append(id); o.timestamps.append(timestamp) }
+                        if opaques { o.opaques.append(opaque) }
                         if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) }
                         return .appended(drain: drain, timer: false)
                     }
@@ -307,18 +402,20 @@ public final class Producer: Sendable {
                 b.id = s.nextBatchID
                 s.nextBatchID += 1
                 b.createdNanos = _monotonicNanos()
-                _ = _append(b.builder, record, timestamp)
+                _ = write(b.builder, timestamp)
                 if let promise { b.waiters.append((0, timestamp, promise)) }
                 if reports { b.messageIDs.append(id); b.timestamps.append(timestamp) }
+                if opaques { b.opaques.append(opaque) }
                 s.open = b
                 if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) || drain }
                 var timer = false
                 if linger > 0 && !s.lingerTimerRunning { s.lingerTimerRunning = true; timer = true }
                 return .appended(drain: drain, timer: timer)
             }
+            let direct = inline && configuration.acks != .all
             switch outcome {
             case .switchPartition(let drain):
-                if drain { _startDrainer(acc) }
+                if drain { direct ? _drainInline(acc) : _startDrainer(acc) }
                 let topic = send.topic
                 let n = Int32(topic.partitions.count)
                 var next = Int32.random(in: 0..<(n - 1))
@@ -327,11 +424,11 @@ public final class Producer: Sendable {
                 send.partition = topic.sticky.load(ordering: .relaxed)
                 send.switched = true
             case .needBatch(let drain):
-                if drain { _startDrainer(acc) }
+                if drain { direct ? _drainInline(acc) : _startDrainer(acc) }
                 guard let b = try _tryNewBatch(acc, recordSize: send.size) else { return false }
                 spare = b
             case .appended(let drain, let timer):
-                if drain { _startDrainer(acc) }
+                if drain { direct ? _drainInline(acc) : _startDrainer(acc) }
                 if timer { _startLingerTimer(acc) }
                 if let b = spare {
                     spare = nil
@@ -445,10 +542,19 @@ public final class Producer: Sendable {
     }
 
     /// The drainer of one partition: sends ready batches in order until none is left.
-    func _drain(_ acc: _PartitionAccumulator) async {
+    ///
+    /// - Parameter first: a batch the inline drainer sealed and failed to append with a
+    ///   retriable error; it goes first (with retries), then the ready queue.
+    func _drain(_ acc: _PartitionAccumulator, first: _Batch? = nil) async {
         let linger = configuration.lingerMs * 1_000_000
         var unacknowledged: [(_Batch, AppendResult)] = []
+        var resumed = first
         while true {
+            if let batch = resumed {
+                resumed = nil
+                _complete(batch, acc, await _sendBatch(batch, acc, sealed: true))
+                continue
+            }
             let next: _Batch? = acc.state._withLock { s in
                 if !s.ready.isEmpty { return s.ready.removeFirst() }
                 if let o = s.open, _monotonicNanos() - o.createdNanos >= linger {
@@ -488,10 +594,9 @@ public final class Producer: Sendable {
         pending.removeAll()
     }
 
-    /// Seals and appends one batch, retrying retriable failures within `delivery.timeout.ms`.
-    func _sendBatch(_ batch: _Batch, _ acc: _PartitionAccumulator) async -> Result<AppendResult, ClientError> {
+    /// Seals a batch for its append (producer id, epoch and sequence with idempotence).
+    func _seal(_ batch: _Batch, _ acc: _PartitionAccumulator) -> ClientError? {
         let builder = batch.builder
-        let count = Int32(builder.recordCount)
         if _idempotent {
             builder.producerId = _producerId.load(ordering: .relaxed)
             builder.producerEpoch = _producerEpoch.load(ordering: .relaxed)
@@ -499,31 +604,91 @@ public final class Producer: Sendable {
             builder.isTransactional = _transactions != nil
         }
         do { try builder.seal() } catch {
-            return .failure(ClientError(.log, "sealing a \(acc.codec) batch for \(acc.topicPartition) failed: \(error.message)"))
+            return ClientError(.log, "sealing a \(acc.codec) batch for \(acc.topicPartition) failed: \(error.message)")
         }
-        let deadline = batch.createdNanos + configuration.deliveryTimeoutMs * 1_000_000
-        var attempt = 0
-        var backoff = configuration.retryBackoffMs
+        return nil
+    }
+
+    /// One append of a sealed batch; on success, advances the sequence and the counters.
+    /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
+    func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
+        let builder = batch.builder
+        let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
+            do throws(LogError) {
+                return .success(deferWake ? try acc.log._appendDeferringWake(bytes) : try acc.log.append(bytes, verifyChecksums: false))
+            } catch { return .failure(error) }
+        }
+        let every = _injectLostAcknowledgementEvery.load(ordering: .relaxed)
+        if every > 0, case .success = result, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % every == 0 {
+            return .failure(LogError(.io, "injected: the acknowledgement was lost", isRetriable: true))
+        }
+        if case .success(let r) = result {
+            if r.isDuplicate { _duplicates.add(1, ordering: .relaxed) }
+            if _idempotent {
+                let next = Int64(builder.baseSequence) + Int64(builder.recordCount)
+                acc.nextSequence.store(Int32(truncatingIfNeeded: next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next), ordering: .relaxed)
+            }
+            if !r.isDuplicate {
+                _batches.add(1, ordering: .relaxed)
+                _bytes.add(Int64(builder.withUnsafeSealedBytes { $0.count }), ordering: .relaxed)
+            }
+        }
+        return result
+    }
+
+    /// The inline drainer (`produceNow`): the calling thread appends the partition's ready
+    /// batches itself, in order, as the one drainer; a retriable failure hands the rest to a
+    /// drainer task, which retries with backoff.
+    func _drainInline(_ acc: _PartitionAccumulator) {
+        let linger = configuration.lingerMs * 1_000_000
+        // Readers are woken once, after the batches are appended and their reports delivered
+        // (see `PartitionLog._appendDeferringWake`).
+        var appended = false
+        defer { if appended { acc.log._wakeReaders() } }
         while true {
-            let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
-                do throws(LogError) { return .success(try acc.log.append(bytes, verifyChecksums: false)) } catch { return .failure(error) }
+            let next: _Batch? = acc.state._withLock { s in
+                if !s.ready.isEmpty { return s.ready.removeFirst() }
+                if let o = s.open, _monotonicNanos() - o.createdNanos >= linger {
+                    s.open = nil
+                    return o
+                }
+                s.draining = false
+                return nil
             }
-            var outcome = result
-            let every = _injectLostAcknowledgementEvery.load(ordering: .relaxed)
-            if every > 0, case .success = result, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % every == 0 {
-                outcome = .failure(LogError(.io, "injected: the acknowledgement was lost", isRetriable: true))
+            guard let batch = next else { return }
+            if let e = _seal(batch, acc) {
+                _complete(batch, acc, .failure(e))
+                continue
             }
-            switch outcome {
+            switch _appendOnce(batch, acc, deferWake: true) {
             case .success(let r):
-                if r.isDuplicate { _duplicates.add(1, ordering: .relaxed) }
-                if _idempotent {
-                    let next = Int64(builder.baseSequence) + Int64(count)
-                    acc.nextSequence.store(Int32(truncatingIfNeeded: next > Int64(Int32.max) ? next - Int64(Int32.max) - 1 : next), ordering: .relaxed)
-                }
-                if !r.isDuplicate {
-                    _batches.add(1, ordering: .relaxed)
-                    _bytes.add(Int64(builder.withUnsafeSealedBytes { $0.count }), ordering: .relaxed)
-                }
+                appended = true
+                _complete(batch, acc, .success(r))
+            case .failure(let e) where e.isRetriable && configuration.retries > 0:
+                _retries.add(1, ordering: .relaxed)
+                Task.detached { [self] in await _drain(acc, first: batch) }
+                return
+            case .failure(let e):
+                _complete(batch, acc, .failure(ClientError(e)))
+            }
+        }
+    }
+
+    /// Seals and appends one batch, retrying retriable failures within `delivery.timeout.ms`.
+    func _sendBatch(_ batch: _Batch, _ acc: _PartitionAccumulator, sealed: Bool = false) async -> Result<AppendResult, ClientError> {
+        let builder = batch.builder
+        let count = Int32(builder.recordCount)
+        if !sealed, let e = _seal(batch, acc) { return .failure(e) }
+        let deadline = batch.createdNanos + configuration.deliveryTimeoutMs * 1_000_000
+        var attempt = sealed ? 1 : 0
+        var backoff = configuration.retryBackoffMs
+        if sealed && configuration.retryBackoffMs > 0 {
+            // The inline drainer's attempt failed just now: back off before the first retry.
+            try? await Task.sleep(for: .milliseconds(configuration.retryBackoffMs))
+        }
+        while true {
+            switch _appendOnce(batch, acc) {
+            case .success(let r):
                 return .success(r)
             case .failure(let e):
                 attempt += 1
@@ -569,6 +734,14 @@ public final class Producer: Sendable {
                 reports.yield(batch.messageIDs.map { DeliveryReport(id: $0, topic: tp.topic, partition: tp.partition, result: .failure(e)) })
             }
         }
+        if _hasDeliveryHandler.load(ordering: .relaxed), let handler = _deliveryHandler._withLock({ $0 })?.body {
+            let report: DeliveryBatchReport
+            switch result {
+            case .success(let r): report = DeliveryBatchReport(topicPartition: tp, result: .success(r.baseOffset), opaques: batch.opaques)
+            case .failure(let e): report = DeliveryBatchReport(topicPartition: tp, result: .failure(e), opaques: batch.opaques)
+            }
+            handler(report)
+        }
         let id = batch.id
         _recycle(batch, acc)
         acc._completed(id)
@@ -596,6 +769,12 @@ public final class Producer: Sendable {
         await flush()
         _reportContinuation?.finish()
     }
+}
+
+/// `onDelivery`'s handler in a box.
+final class _DeliveryHandler: Sendable {
+    let body: @Sendable (DeliveryBatchReport) -> Void
+    init(_ body: @escaping @Sendable (DeliveryBatchReport) -> Void) { self.body = body }
 }
 
 @inline(__always)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 public import WeirFormat
+public import WeirLog
 
 /// A record to send: Kafka's `ProducerRecord`.
 public struct ProducerRecord: Sendable {
@@ -68,6 +69,16 @@ public struct DeliveryReport: Sendable {
     public var topic: String
     public var partition: Int32
     public var result: Result<RecordMetadata, ClientError>
+}
+
+/// The outcome of one batch for `Producer.onDelivery`: record `i` of the batch got offset
+/// `baseOffset + i` (or the batch's error), and `opaques[i]` is what it was sent with.
+public struct DeliveryBatchReport: Sendable {
+    public var topicPartition: TopicPartition
+    /// The offset of the batch's first record, or the error that failed every record in it.
+    public var result: Result<Int64, ClientError>
+    /// The records' opaques (`produceNow(opaque:)`, or the id for `send`/`produce`), in order.
+    public var opaques: [UInt64]
 }
 
 /// The producer's counters.

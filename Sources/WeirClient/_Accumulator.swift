@@ -14,6 +14,8 @@ final class _Batch: @unchecked Sendable {
     /// Message ids and timestamps, only when delivery reports are on.
     var messageIDs: [UInt64] = []
     var timestamps: [Int64] = []
+    /// The records' opaques, only when the producer has a delivery handler.
+    var opaques: [UInt64] = []
 
     init(builder: RecordBatchBuilder) { self.builder = builder }
 
@@ -22,6 +24,7 @@ final class _Batch: @unchecked Sendable {
         waiters.removeAll(keepingCapacity: true)
         messageIDs.removeAll(keepingCapacity: true)
         timestamps.removeAll(keepingCapacity: true)
+        opaques.removeAll(keepingCapacity: true)
     }
 }
 

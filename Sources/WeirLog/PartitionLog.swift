@@ -131,7 +131,7 @@ public final class PartitionLog: Sendable {
     /// The append, also returning where the bytes went (for `acks=all` writeback); a nil segment
     /// for a duplicate the precheck acknowledged.
     func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
-                 precheck: AppendPrecheck? = nil) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
+                 precheck: AppendPrecheck? = nil, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
         var duplicate: AppendResult?
@@ -169,10 +169,26 @@ public final class PartitionLog: Sendable {
             return (first, written, flushNow, w.active, position)
         }
         if let duplicate { return (duplicate, nil, 0) }
-        _waiters.notify(last + 1)
+        if wakeReaders { _waiters.notify(last + 1) }
         if flushNow { _durability.schedule(self) }
         return (AppendResult(baseOffset: first, lastOffset: last, logStartOffset: logStartOffset,
                              batchCount: batchCount, recordCount: recordCount), segment, position)
+    }
+
+    /// `append(_:verifyChecksums:)` that leaves waking the readers waiting for new data to a
+    /// later `_wakeReaders()`: a thread that appends and then goes on with work of its own (the
+    /// producer's inline drainer delivering its reports) wakes them when it is done, so that on
+    /// a busy machine the woken reader does not preempt it halfway (it would then queue behind
+    /// every other runnable thread, while a thread about to sleep loses nothing). The data is
+    /// visible at once; only the wake-up is deferred.
+    package func _appendDeferringWake(_ records: UnsafeRawBufferPointer) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: false, wakeReaders: false).result
+    }
+
+    /// Wakes the readers waiting for data below the high-water mark (after
+    /// `_appendDeferringWake`).
+    package func _wakeReaders() {
+        _waiters.notify(highWatermark)
     }
 
     /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches

@@ -44,8 +44,6 @@ public final class Consumer: Sendable {
         var consumed: Int64?
         /// Bumped on seek and revocation: batches fetched before are stale.
         var epoch: UInt64 = 0
-        /// Transactions known to be aborted or committed: producer id → (marker offset, aborted).
-        var transactions: [Int64: (marker: Int64, aborted: Bool)] = [:]
     }
 
     struct _State: Sendable {
@@ -81,6 +79,13 @@ public final class Consumer: Sendable {
     /// Bumped by every seek, pause, resume, stop and assignment change, so a handler loop can
     /// notice them with one atomic load per record.
     let _revision = Atomic<UInt64>(0)
+    /// Where `pollBlocking` parks its thread and `poll`/`run` suspend while waiting for data;
+    /// the group coordinator wakes it for a rebalance.
+    let _threadWaiter = HighWatermarkWaiter()
+    /// When `pollBlocking` last compared the subscribed topics with the joined ones.
+    let _topicsCheckedNanos = Atomic<Int64>(0)
+    /// `wakeup()` was called: the next `pollBlocking` wait returns.
+    let _wakeupRequested = Atomic<Bool>(false)
 
     /// A consumer of `logDirectory`.
     public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
@@ -406,14 +411,18 @@ public final class Consumer: Sendable {
                 targets.append(target)
                 continue
             }
-            var txns = p.transactions
+            // read_committed: the log's aborted-transaction index (Kafka's `.txnindex`) says which
+            // transactional batches to skip: those of an aborted transaction's producer between
+            // its first offset and its abort marker.
+            let aborted = committed ? log.abortedTransactions(from: position, upTo: read.nextOffset) : []
             let batch = try _decoder._withLock { (d) throws(ConsumerError) -> ConsumerBatch in
                 try d.decode(tp, batches: read.batches, from: position, maxRecords: budget, checkCRCs: configuration.checkCRCs,
                              highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset) { h in
-                    committed && h.isTransactional && Self._isAborted(h, log: log, limit: limit, cache: &txns)
+                    h.isTransactional && !aborted.isEmpty && aborted.contains {
+                        $0.producerId == h.producerId && $0.firstOffset <= h.baseOffset && h.lastOffset < $0.lastOffset
+                    }
                 }
             }
-            if committed { _state._withLock { $0.partitions[tp]?.transactions = txns } }
             target.nextPosition = batch.nextOffset
             target.ended = batch.isEmpty && batch.nextOffset > position
             targets.append(target)
@@ -424,27 +433,6 @@ public final class Consumer: Sendable {
             }
         }
         return (out, bytes, targets)
-    }
-
-    /// Whether the transactional batch `h` belongs to an aborted transaction: the first control
-    /// batch of its producer after it (below the last stable offset, so it exists) decides.
-    static func _isAborted(_ h: RecordBatchHeader, log: PartitionLog, limit: Int64, cache: inout [Int64: (marker: Int64, aborted: Bool)]) -> Bool {
-        if let c = cache[h.producerId], c.marker > h.baseOffset { return c.aborted }
-        var next = h.nextOffset
-        while next < limit, let r = try? log.read(from: next, maxBytes: 1 << 20, maxOffset: limit), !r.batches.isEmpty {
-            for b in r.batches where b.isControl && b.producerId == h.producerId && b.baseOffset >= h.nextOffset {
-                var aborted = false
-                b.withUnsafeBytes { bytes in
-                    UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
-                        if let rec = try? it.next(), let m = try? ControlRecord(rec) { aborted = m.type == .abort }
-                    }
-                }
-                cache[h.producerId] = (b.baseOffset, aborted)
-                return aborted
-            }
-            next = r.nextOffset
-        }
-        return false
     }
 
     /// Moves positions past delivered batches (unless a seek happened meanwhile).
@@ -464,23 +452,11 @@ public final class Consumer: Sendable {
     func _waitForData(_ targets: [_Target], until: ContinuousClock.Instant) async {
         let timeout = until - ContinuousClock.now
         guard timeout > .zero else { return }
-        if targets.isEmpty {
-            try? await Task.sleep(until: until, clock: .continuous)
-            return
-        }
-        // With read_committed, an open transaction holds the last stable offset back; its end is
-        // a marker append, which moves the high-water mark these waits watch.
-        if targets.count == 1 {
-            _ = try? await targets[0].log.waitForHighWatermark(above: targets[0].waitAbove, timeout: timeout)
-            return
-        }
-        await withTaskGroup(of: Void.self) { group in
-            for t in targets {
-                group.addTask { _ = try? await t.log.waitForHighWatermark(above: t.waitAbove, timeout: timeout) }
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        // One wait on every partition (with none, just the timeout), which the group
+        // coordinator's rebalance hook also ends. With read_committed, an open transaction holds
+        // the last stable offset back; its end is a marker append, which moves the high-water
+        // mark these waits watch.
+        await _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeout: timeout)
     }
 
     // MARK: - Commits
@@ -619,6 +595,10 @@ public final class Consumer: Sendable {
                                            ownedPartitions: ownedNow)
             do {
                 response = try await coordinator.joinGroup(request)
+                // From here on this consumer is that member: a retry after a failed sync must
+                // rejoin under the same id, or the group would wait a whole rebalance timeout
+                // for the orphaned member (several members joining at once hit this).
+                currentMember = response.memberId
                 assignment = try coordinator.syncGroup(groupId: groupId, memberId: response.memberId, generationId: response.generationId)
                 break
             } catch where error.code == .rebalanceInProgress && attempts < 100 {
@@ -658,6 +638,12 @@ public final class Consumer: Sendable {
             st.epochCounter += 1
         }
         _revision.add(1, ordering: .releasing)
+        let weak = _WeakConsumer(self)
+        coordinator._onRebalance(groupId: groupId, memberId: response.memberId) {
+            guard let c = weak.value else { return }
+            c._rejoinNeeded.store(true, ordering: .releasing)
+            c._threadWaiter.wake()
+        }
         await listener?.onPartitionsAssigned(added, consumer: self)
         _startHeartbeat()
     }
@@ -708,8 +694,12 @@ public final class Consumer: Sendable {
         }
         switch coordinator.heartbeat(groupId: groupId, memberId: memberId, generationId: generation) {
         case .ok: break
-        case .rebalanceInProgress, .illegalGeneration: _rejoinNeeded.store(true, ordering: .releasing)
-        case .unknownMember: _memberLost.store(true, ordering: .releasing)
+        case .rebalanceInProgress, .illegalGeneration:
+            _rejoinNeeded.store(true, ordering: .releasing)
+            _threadWaiter.wake()
+        case .unknownMember:
+            _memberLost.store(true, ordering: .releasing)
+            _threadWaiter.wake()
         }
         return true
     }
@@ -749,6 +739,7 @@ public final class Consumer: Sendable {
             return st.closing
         }
         if already { return }
+        _threadWaiter.wake()
         await _leaveGroup(callListener: true)
         _stopHeartbeat()
         _state._withLock { $0.closed = true }

@@ -134,6 +134,9 @@ public final class GroupCoordinator: Sendable {
         var assignment: [TopicPartition] = []
         var joined = false
         var waiter: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>? = nil
+        /// Called (under the coordinator's lock; it must only set flags) when a rebalance
+        /// starts that this member has to rejoin, so a consumer blocked in a fetch wait wakes.
+        var onRebalance: (@Sendable () -> Void)? = nil
     }
 
     struct _Group {
@@ -240,6 +243,12 @@ public final class GroupCoordinator: Sendable {
         if let (round, ms) = timer { _scheduleRebalanceTimeout(req.groupId, round: round, afterMs: ms) }
     }
 
+    /// Registers what to call when a rebalance starts that `memberId` has to rejoin (the
+    /// consumer's fetch wait wakes, instead of learning it from its next heartbeat).
+    func _onRebalance(groupId: String, memberId: String, _ hook: @escaping @Sendable () -> Void) {
+        groups._withLock { all in all[groupId]?.members[memberId]?.onRebalance = hook }
+    }
+
     /// Kafka's `SyncGroup`: the member's assignment in `generationId`.
     public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ConsumerError) -> [TopicPartition] {
         try groups._withLock { (all) throws(ConsumerError) -> [TopicPartition] in
@@ -294,7 +303,10 @@ public final class GroupCoordinator: Sendable {
     func _startRebalance(_ g: inout _Group, except: String?) -> (Int, Int64) {
         g.state = .preparingRebalance
         g.round += 1
-        for id in g.members.keys where id != except { g.members[id]!.joined = false }
+        for id in g.members.keys where id != except {
+            g.members[id]!.joined = false
+            g.members[id]!.onRebalance?()
+        }
         let timeout = g.members.values.map(\.rebalanceTimeoutMs).max() ?? 0
         return (g.round, timeout)
     }

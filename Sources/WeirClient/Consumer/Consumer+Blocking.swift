@@ -1,0 +1,113 @@
+import Dispatch
+import Synchronization
+import WeirLog
+
+extension Consumer {
+    /// Polls from the calling thread, blocking it, and hands each partition's records to `body`
+    /// as a zero-copy `ConsumerBatch` (KafkaJS's `eachBatch`, without a task).
+    ///
+    /// For consumers driven by their own threads (load generators, thread-per-consumer
+    /// applications): waiting for data parks the thread on a `HighWatermarkWaiter` that the
+    /// log's appender signals directly, so a record is in `body` one thread wake-up after its
+    /// append, with no task or executor hop. Fetch settings (`fetch.min.bytes`,
+    /// `fetch.max.wait.ms`, `max.partition.fetch.bytes`, `fetch.max.bytes`, `max.poll.records`,
+    /// `isolation.level`) apply as for `poll`. Group membership (join, sync, rebalance
+    /// listeners) runs as for `poll`; while it does, the thread blocks. The coordinator wakes a
+    /// waiting poll when the group starts a rebalance.
+    ///
+    /// The records handed to `body` count as processed when it returns (their offsets are
+    /// what the next commit stores). Do not call this from an async task: it blocks its thread.
+    ///
+    /// - Returns: the number of records handed to `body` (0 after `timeout` without any, or
+    ///   when `wakeup()` interrupted the wait).
+    /// - Throws: `.consumerClosed`, and the errors of `poll`.
+    @discardableResult
+    public func pollBlocking(timeout: Duration, _ body: (ConsumerBatch) -> Void) throws(ConsumerError) -> Int {
+        let start = _monotonicNanos()
+        let deadline = start + Self._nanos(timeout)
+        let fetchDeadline = start + configuration.fetchMaxWaitMs * 1_000_000
+        while true {
+            if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
+            _lastPoll._withLock { $0 = .now }
+            if _groupMaintenanceNeeded() { try _blockingOn { () async throws(ConsumerError) in try await self._maintainGroup() } }
+            try _maybeAutoCommit()
+            try _resolvePositions()
+            let (batches, bytes, targets) = try _fetchOnce()
+            let now = _monotonicNanos()
+            if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+                _advance(batches)
+                var n = 0
+                for b in batches {
+                    body(b)
+                    n += b.count
+                }
+                _markBatchesProcessed(batches)
+                return n
+            }
+            if batches.isEmpty, !targets.isEmpty, targets.allSatisfy({ $0.ended }) {
+                _advancePositions(targets)
+            }
+            if now >= deadline { return 0 }
+            let until = min(deadline, batches.isEmpty ? deadline : fetchDeadline, now + max(1, configuration.fetchMaxWaitMs) * 1_000_000)
+            _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeoutNanos: UInt64(max(0, until - now)))
+            if _wakeupRequested.exchange(false, ordering: .acquiringAndReleasing) { return 0 }
+        }
+    }
+
+    /// Makes a `pollBlocking` that is waiting for data return now with no records (or the next
+    /// one, if none is waiting): Kafka's `wakeup()`, for shutting a polling thread down.
+    public func wakeup() {
+        _wakeupRequested.store(true, ordering: .releasing)
+        _threadWaiter.wake()
+    }
+
+    static func _nanos(_ d: Duration) -> Int64 {
+        let (s, a) = d.components
+        if s >= Int64.max / 1_000_000_000 { return Int64.max / 2 }
+        return max(0, s * 1_000_000_000 + a / 1_000_000_000)
+    }
+
+    /// Whether the next poll must join or rejoin the group (cheap: atomics, one lock, and the
+    /// topic list at most every 100 ms).
+    func _groupMaintenanceNeeded() -> Bool {
+        guard configuration.groupId != nil else { return false }
+        let (sub, member, joined) = _state._withLock { ($0.subscription, $0.memberId, $0.joinedTopics) }
+        switch sub {
+        case .topics, .pattern: break
+        default: return false
+        }
+        if member == nil || _memberLost.load(ordering: .acquiring) || _rejoinNeeded.load(ordering: .acquiring) { return true }
+        let now = _monotonicNanos()
+        if now - _topicsCheckedNanos.load(ordering: .relaxed) < 100_000_000 { return false }
+        _topicsCheckedNanos.store(now, ordering: .relaxed)
+        return _subscribedTopics() != joined
+    }
+
+    /// Runs async group work from a thread and blocks the thread until it finishes.
+    func _blockingOn(_ op: @escaping @Sendable () async throws(ConsumerError) -> Void) throws(ConsumerError) {
+        let result = Mutex<ConsumerError??>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do throws(ConsumerError) {
+                try await op()
+                result.withLock { $0 = .some(nil) }
+            } catch {
+                result.withLock { $0 = .some(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let e = result.withLock({ $0 }) ?? nil { throw e }
+    }
+
+    /// Marks the records of `batches` processed (`nextOffset` is committed next), unless the
+    /// partition was revoked or sought meanwhile.
+    func _markBatchesProcessed(_ batches: [ConsumerBatch]) {
+        _state._withLock { st in
+            for b in batches {
+                guard let p = st.partitions[b.topicPartition], p.position == b.nextOffset else { continue }
+                if (p.consumed ?? -1) < b.nextOffset { st.partitions[b.topicPartition]!.consumed = b.nextOffset }
+            }
+        }
+    }
+}
