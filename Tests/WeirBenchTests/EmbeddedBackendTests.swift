@@ -14,7 +14,8 @@ import Testing
         w.warmupSeconds = 0
         w.messageSize = 100
         w.drainTimeoutSeconds = 20
-        w.config = config
+        // Small segments: four partitions of the default 128 MiB would be preallocated per case.
+        w.config = config.merging(["segment.bytes": "4194304"]) { a, _ in a }
         return w
     }
 

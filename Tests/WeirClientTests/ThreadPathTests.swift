@@ -23,7 +23,7 @@ import WeirLog
         let producer = try Producer(configuration: Self.config(), logDirectory: t.dir)
         let reports = Mutex<[(Int64, [UInt64])]>([])
         producer.onDelivery { r in
-            if case .success(let base) = r.result { reports.withLock { $0.append((base, r.opaques)) } }
+            if case .success(let base) = r.result { reports._withLock { $0.append((base, r.opaques)) } }
         }
         let log = try t.dir.partition("t", 0)
         for i in 0..<20 {
@@ -32,7 +32,7 @@ import WeirLog
             // linger.ms=0, acks=1: the calling thread appended it; a consumer can see it now.
             #expect(log.highWatermark == Int64(i + 1))
         }
-        let all = reports.withLock { $0 }
+        let all = reports._withLock { $0 }
         #expect(all.flatMap(\.1) == (0..<20).map { UInt64(100 + $0) })
         for (base, opaques) in all { #expect(base == Int64(opaques[0] - 100)) }
         let values = try batches(log).flatMap(\.records).map { String(decoding: $0.value!, as: UTF8.self) }
@@ -47,7 +47,7 @@ import WeirLog
         let producer = try Producer(configuration: Self.config(acks: .all, linger: 2), logDirectory: t.dir)
         let delivered = Mutex<Set<UInt64>>([])
         producer.onDelivery { r in
-            if case .success = r.result { delivered.withLock { $0.formUnion(r.opaques) } }
+            if case .success = r.result { delivered._withLock { $0.formUnion(r.opaques) } }
         }
         for i in 0..<300 {
             let k = Array("k\(i % 7)".utf8), v = [UInt8](repeating: UInt8(i & 0xFF), count: 50)
@@ -56,7 +56,7 @@ import WeirLog
             } }
         }
         await producer.flush()
-        #expect(delivered.withLock { $0 } == Set(0..<300))
+        #expect(delivered._withLock { $0 } == Set(0..<300))
         // Keys went where Kafka's partitioner puts them.
         for p in Int32(0)..<3 {
             for r in try batches(t.dir.partition("t", p)).flatMap(\.records) {
@@ -111,7 +111,7 @@ import WeirLog
                 while !stop.load(ordering: .relaxed) {
                     _ = try? m.pollBlocking(timeout: .milliseconds(20)) { batch in
                         for msg in batch {
-                            seen.withLock { $0["\(msg.partition):\(msg.offset)", default: 0] += 1 }
+                            seen._withLock { $0["\(msg.partition):\(msg.offset)", default: 0] += 1 }
                             count.add(1, ordering: .relaxed)
                         }
                     }
@@ -132,7 +132,7 @@ import WeirLog
         stop.store(true, ordering: .relaxed)
         for _ in members { finished.wait() }
         #expect(count.load(ordering: .relaxed) == total)
-        #expect(seen.withLock { $0.values.allSatisfy { $0 == 1 } })
+        #expect(seen._withLock { $0.values.allSatisfy { $0 == 1 } })
         for m in members { try? m.commit() }
         var committed: Int64 = 0
         for (_, o) in members[0].coordinator.committedOffsets(groupId: "g") { committed += o.offset }
