@@ -54,3 +54,12 @@ import WeirKafka
         #expect(await WeirCommand.run(arguments: ["example"] + arguments) == 2)
     }
 }
+
+/// Pattern examples over librdkafka's in-process mock cluster: the components run unchanged on
+/// the Kafka backend through `KafkaMessaging`.
+@Suite struct PatternExamplesOnKafkaTests {
+    @Test(arguments: ["retry-dlq", "idempotent-consumer"])
+    func exampleRunsOnTheMockCluster(name: String) async {
+        #expect(await WeirCommand.run(arguments: ["example", name, "--mock-cluster"]) == 0)
+    }
+}
