@@ -105,7 +105,9 @@ import WeirLog
         let seen = Mutex<[String: Int]>([:])
         let count = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
-        let finished = DispatchSemaphore(value: 0)
+        // Counted, not a semaphore: a test body must not block a cooperative-pool thread (the
+        // members' joins run as tasks on that pool).
+        let finished = Atomic<Int>(0)
         for m in members {
             Thread {
                 while !stop.load(ordering: .relaxed) {
@@ -116,7 +118,7 @@ import WeirLog
                         }
                     }
                 }
-                finished.signal()
+                finished.add(1, ordering: .releasing)
             }.start()
         }
         let producer = try Producer(configuration: Self.config(), logDirectory: t.dir)
@@ -130,7 +132,7 @@ import WeirLog
         #expect(d.state == .stable)
         #expect(d.members.count == 4)
         stop.store(true, ordering: .relaxed)
-        for _ in members { finished.wait() }
+        try await waitUntil("poll threads stopped") { finished.load(ordering: .acquiring) == members.count }
         #expect(count.load(ordering: .relaxed) == total)
         #expect(seen._withLock { $0.values.allSatisfy { $0 == 1 } })
         for m in members { try? m.commit() }
@@ -149,13 +151,20 @@ import WeirLog
         cc.heartbeatIntervalMs = 60_000  // the heartbeat would be too late: the coordinator wakes it
         let a = try Consumer(configuration: cc, logDirectory: t.dir)
         try a.subscribe(topics: ["t"])
-        _ = try a.pollBlocking(timeout: .milliseconds(1)) { _ in }
+        // pollBlocking blocks its thread, so it runs on threads of its own, never in the test's
+        // task (whose cooperative-pool thread the join needs).
+        let joined = Atomic<Bool>(false)
+        Thread {
+            _ = try? a.pollBlocking(timeout: .milliseconds(1)) { _ in }
+            joined.store(true, ordering: .releasing)
+        }.start()
+        try await waitUntil("a joined") { joined.load(ordering: .acquiring) }
         #expect(a.assignment().count == 2)
-        let done = DispatchSemaphore(value: 0)
+        let done = Atomic<Bool>(false)
         let stop = Atomic<Bool>(false)
         Thread {
             while !stop.load(ordering: .relaxed) { _ = try? a.pollBlocking(timeout: .seconds(30)) { _ in } }
-            done.signal()
+            done.store(true, ordering: .releasing)
         }.start()
         let b = try Consumer(configuration: cc, logDirectory: t.dir)
         try b.subscribe(topics: ["t"])
@@ -164,7 +173,7 @@ import WeirLog
         try await waitUntil("both assigned") { a.assignment().count == 1 && b.assignment().count == 1 }
         stop.store(true, ordering: .relaxed)
         a.wakeup()
-        done.wait()
+        try await waitUntil("poll thread stopped") { done.load(ordering: .acquiring) }
         await b.close()
         await a.close()
     }
