@@ -1,5 +1,6 @@
 import Foundation
 import WeirFormat
+import WeirPatterns
 
 /// A minimal, allocation-light JSON object writer with a fixed key order, for `--json` output
 /// that tools (and the interop checks) read line by line.
@@ -26,22 +27,7 @@ struct JSONLine {
 
     var line: String { text + "}" }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { _jsonString(s) }
 }
 
 func base64(_ bytes: UnsafeRawBufferPointer?) -> String? {

@@ -137,8 +137,8 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// A JSON string literal for `s`.
-func _jsonString(_ s: String) -> String {
+/// A JSON string literal for `s` (also what the CLI's JSON lines use).
+package func _jsonString(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {
