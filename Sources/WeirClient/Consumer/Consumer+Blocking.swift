@@ -35,6 +35,9 @@ extension Consumer {
             let (batches, bytes, targets) = try _fetchOnce()
             let now = _monotonicNanos()
             if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+                // A delivery: close() waits until `body` is done with these batches.
+                guard _beginActivity() else { throw Self._closedError }
+                defer { _endActivity() }
                 _advance(batches)
                 var n = 0
                 for b in batches {
@@ -71,12 +74,12 @@ extension Consumer {
     /// topic list at most every 100 ms).
     func _groupMaintenanceNeeded() -> Bool {
         guard configuration.groupId != nil else { return false }
-        let (sub, member, joined) = _state._withLock { ($0.subscription, $0.memberId, $0.joinedTopics) }
+        let (sub, member, joined, generation) = _state._withLock { ($0.subscription, $0.memberId, $0.joinedTopics, $0.generation) }
         switch sub {
         case .topics, .pattern: break
         default: return false
         }
-        if member == nil || _memberLost.load(ordering: .acquiring) || _rejoinNeeded.load(ordering: .acquiring) { return true }
+        if member == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(generation) { return true }
         let now = _monotonicNanos()
         if now - _topicsCheckedNanos.load(ordering: .relaxed) < 100_000_000 { return false }
         _topicsCheckedNanos.store(now, ordering: .relaxed)

@@ -151,7 +151,7 @@ extension Consumer {
         defer { _state._withLock { $0.running = false } }
         let wait = Duration.milliseconds(max(1, configuration.fetchMaxWaitMs))
         while _state._withLock({ $0.running && !$0.closed }) && !Task.isCancelled {
-            let polled = await _pollResult(timeout: wait)
+            let polled = await _pollResult(timeout: wait, delivery: true)
             let batches: [ConsumerBatch]
             switch polled {
             case .success(let b): batches = b
@@ -160,8 +160,11 @@ extension Consumer {
                 throw e
             }
             if batches.isEmpty { continue }
+            // The delivery started by the poll ends when the handlers are done (close waits for it).
+            defer { _endActivity() }
             let epochs = _state._withLock { st in batches.map { st.partitions[$0.topicPartition]?.epoch ?? 0 } }
             do {
+                try await _RunContext.$consumer.withValue(ObjectIdentifier(self)) {
                 if concurrency <= 1 || batches.count == 1 {
                     for (b, e) in zip(batches, epochs) { try await handle(b, e) }
                 } else {
@@ -178,6 +181,7 @@ extension Consumer {
                         }
                     }
                 }
+                }
             } catch let failure as _HandlerFailure {
                 _rewind(batches, epochs, failed: failure)
                 if configuration.enableAutoCommit { try? commit() }
@@ -187,8 +191,8 @@ extension Consumer {
         }
     }
 
-    func _pollResult(timeout: Duration) async -> Result<[ConsumerBatch], ConsumerError> {
-        do { return .success(try await _pollBatches(timeout: timeout)) } catch { return .failure(error) }
+    func _pollResult(timeout: Duration, delivery: Bool = false) async -> Result<[ConsumerBatch], ConsumerError> {
+        do { return .success(try await _pollBatches(timeout: timeout, delivery: delivery)) } catch { return .failure(error) }
     }
 
     /// After a handler failure: each partition of the poll goes back to its first record not

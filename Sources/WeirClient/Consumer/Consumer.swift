@@ -65,10 +65,17 @@ public final class Consumer: Sendable {
         var closing = false
         var running = false
         var epochCounter: UInt64 = 0
+        /// Group operations (a rejoin with its listener calls) and deliveries (records handed
+        /// to `run`/`pollBlocking` handlers) in progress; `close()` waits for them to end.
+        var activity = 0
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let _state = Mutex(_State())
-    let _rejoinNeeded = Atomic<Bool>(false)
+    /// The generation in which this member learned that it must rejoin (a rebalance started,
+    /// or its generation ended); -1 for none. Once the member has joined a later generation the
+    /// request is obsolete, so a late heartbeat answer or hook cannot start another round.
+    let _rejoinGeneration = Atomic<Int32>(-1)
     let _memberLost = Atomic<Bool>(false)
     let _joining = Atomic<Bool>(false)
     let _lastPoll = Mutex(ContinuousClock.now)
@@ -86,6 +93,9 @@ public final class Consumer: Sendable {
     let _topicsCheckedNanos = Atomic<Int64>(0)
     /// `wakeup()` was called: the next `pollBlocking` wait returns.
     let _wakeupRequested = Atomic<Bool>(false)
+    /// The token of the `joinGroup` in flight (0: none), for `close()` to cancel it.
+    let _joinToken = Atomic<UInt64>(0)
+    static let _joinTokens = Atomic<UInt64>(0)
 
     /// A consumer of `logDirectory`.
     public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
@@ -337,7 +347,9 @@ public final class Consumer: Sendable {
     }
 
     /// Polls batches (one per partition that had records) and moves the positions past them.
-    func _pollBatches(timeout: Duration) async throws(ConsumerError) -> [ConsumerBatch] {
+    /// With `delivery`, returning batches starts an activity (see `_beginActivity`) that the
+    /// caller ends with `_endActivity()` once its handlers are done with them.
+    func _pollBatches(timeout: Duration, delivery: Bool = false) async throws(ConsumerError) -> [ConsumerBatch] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
@@ -350,6 +362,7 @@ public final class Consumer: Sendable {
             let (batches, bytes, targets) = try _fetchOnce()
             let now = clock.now
             if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+                if delivery && !_beginActivity() { throw Self._closedError }
                 _advance(batches)
                 return batches
             }
@@ -520,7 +533,7 @@ public final class Consumer: Sendable {
         if due {
             do { try commit() } catch where error.code == .rebalanceInProgress {
                 // The generation is over; the next poll rejoins.
-                _rejoinNeeded.store(true, ordering: .relaxed)
+                _requestRejoin(generation: _state._withLock { $0.generation })
             }
         }
     }
@@ -558,11 +571,15 @@ public final class Consumer: Sendable {
     func _maintainGroup() async throws(ConsumerError) {
         guard let groupId = configuration.groupId, let topics = _subscribedTopics() else { return }
         if _state._withLock({ $0.closing }) { throw Self._closedError }
-        let (memberId, joined, listener, owned, proto) = _state._withLock { st in
-            (st.memberId, st.joinedTopics, st.listener, st.order, st.protocolName)
+        let (memberId, joined, listener, owned, proto, generation) = _state._withLock { st in
+            (st.memberId, st.joinedTopics, st.listener, st.order, st.protocolName, st.generation)
         }
         let lost = _memberLost.exchange(false, ordering: .acquiringAndReleasing)
-        guard memberId == nil || lost || _rejoinNeeded.load(ordering: .acquiring) || topics != joined else { return }
+        guard memberId == nil || lost || _rejoinRequested(generation) || topics != joined else { return }
+        // The whole rejoin, listener calls included, is one activity: `close()` waits for it
+        // rather than revoking and leaving halfway through.
+        guard _beginActivity() else { throw Self._closedError }
+        defer { _endActivity() }
         var currentMember = memberId
         if lost {
             if !owned.isEmpty { await listener?.onPartitionsLost(owned, consumer: self) }
@@ -580,7 +597,6 @@ public final class Consumer: Sendable {
                 st.order = []
             }
         }
-        _rejoinNeeded.store(false, ordering: .releasing)
         _joining.store(true, ordering: .releasing)
         defer { _joining.store(false, ordering: .releasing) }
         var attempts = 0
@@ -589,10 +605,14 @@ public final class Consumer: Sendable {
         while true {
             attempts += 1
             let ownedNow = _state._withLock { $0.order }
-            let request = JoinGroupRequest(groupId: groupId, memberId: currentMember ?? "", groupInstanceId: configuration.groupInstanceId,
+            var request = JoinGroupRequest(groupId: groupId, memberId: currentMember ?? "", groupInstanceId: configuration.groupInstanceId,
                                            clientId: configuration.clientId, topics: topics, protocols: configuration.partitionAssignmentStrategy,
                                            sessionTimeoutMs: configuration.sessionTimeoutMs, rebalanceTimeoutMs: configuration.maxPollIntervalMs,
                                            ownedPartitions: ownedNow)
+            request._joinToken = Self._joinTokens.wrappingAdd(1, ordering: .relaxed).newValue
+            _joinToken.store(request._joinToken, ordering: .releasing)
+            defer { _joinToken.store(0, ordering: .releasing) }
+            if _state._withLock({ $0.closing }) { throw Self._closedError }
             do {
                 response = try await coordinator.joinGroup(request)
                 // From here on this consumer is that member: a retry after a failed sync must
@@ -602,6 +622,7 @@ public final class Consumer: Sendable {
                 assignment = try coordinator.syncGroup(groupId: groupId, memberId: response.memberId, generationId: response.generationId)
                 break
             } catch where error.code == .rebalanceInProgress && attempts < 100 {
+                if _state._withLock({ $0.closing }) { throw Self._closedError }
                 if coordinator.heartbeat(groupId: groupId, memberId: currentMember ?? "", generationId: -1) == .unknownMember {
                     currentMember = nil
                 }
@@ -609,27 +630,25 @@ public final class Consumer: Sendable {
                 continue
             }
         }
-        if _state._withLock({ $0.closing }) {
-            // Closed while joining: leave again at once (a static member keeps its place).
-            if configuration.groupInstanceId == nil { coordinator.leaveGroup(groupId: groupId, memberId: response.memberId) }
-            throw Self._closedError
-        }
         let new = Set(assignment)
         var logs: [TopicPartition: PartitionLog] = [:]
         for tp in new { logs[tp] = try? logDirectory.partition(tp) }
-        let (revoked, added) = _state._withLock { st -> ([TopicPartition], [TopicPartition]) in
+        let installed = _state._withLock { st -> ([TopicPartition], [TopicPartition])? in
             st.memberId = response.memberId
+            // Closing: keep the member id (close leaves the group with it), take nothing.
+            if st.closing { return nil }
             st.generation = response.generationId
             st.protocolName = response.protocolName
             st.joinedTopics = topics
             let old = Set(st.order)
             return (old.subtracting(new).sorted(), new.subtracting(old).sorted())
         }
+        guard let (revoked, added) = installed else { throw Self._closedError }
         if !revoked.isEmpty {
             _commitBeforeRevoke(revoked)
             await listener?.onPartitionsRevoked(revoked, consumer: self)
             // Incremental protocol: the revoked partitions go to their new owner in the next round.
-            if response.protocolName == .cooperativeSticky { _rejoinNeeded.store(true, ordering: .releasing) }
+            if response.protocolName == .cooperativeSticky { _requestRejoin(generation: response.generationId) }
         }
         _state._withLock { st in
             for tp in revoked { st.partitions[tp] = nil; st.lastCommitted[tp] = nil }
@@ -639,9 +658,9 @@ public final class Consumer: Sendable {
         }
         _revision.add(1, ordering: .releasing)
         let weak = _WeakConsumer(self)
-        coordinator._onRebalance(groupId: groupId, memberId: response.memberId) {
+        coordinator._onRebalance(groupId: groupId, memberId: response.memberId) { generation in
             guard let c = weak.value else { return }
-            c._rejoinNeeded.store(true, ordering: .releasing)
+            c._requestRejoin(generation: generation)
             c._threadWaiter.wake()
         }
         await listener?.onPartitionsAssigned(added, consumer: self)
@@ -695,13 +714,33 @@ public final class Consumer: Sendable {
         switch coordinator.heartbeat(groupId: groupId, memberId: memberId, generationId: generation) {
         case .ok: break
         case .rebalanceInProgress, .illegalGeneration:
-            _rejoinNeeded.store(true, ordering: .releasing)
+            _requestRejoin(generation: generation)
             _threadWaiter.wake()
         case .unknownMember:
-            _memberLost.store(true, ordering: .releasing)
-            _threadWaiter.wake()
+            // Only when the answer is about the member this consumer still is (a rejoin under a
+            // new id may have happened since the heartbeat was sent).
+            if _state._withLock({ $0.memberId == memberId }) {
+                _memberLost.store(true, ordering: .releasing)
+                _threadWaiter.wake()
+            }
         }
         return true
+    }
+
+    /// Asks for a rejoin, learned in `generation` (kept if a later one is already recorded).
+    func _requestRejoin(generation: Int32) {
+        var current = _rejoinGeneration.load(ordering: .acquiring)
+        while current < generation {
+            let (exchanged, original) = _rejoinGeneration.compareExchange(expected: current, desired: generation, ordering: .acquiringAndReleasing)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// Whether a rejoin was requested in the member's current `generation` (or later).
+    func _rejoinRequested(_ generation: Int32) -> Bool {
+        let r = _rejoinGeneration.load(ordering: .acquiring)
+        return r >= 0 && r >= generation
     }
 
     /// Sends a heartbeat now (KafkaJS's `heartbeat()` inside a long handler).
@@ -732,6 +771,12 @@ public final class Consumer: Sendable {
 
     /// Commits (with `enable.auto.commit`), calls `onPartitionsRevoked`, leaves the group (a
     /// dynamic member; a static member keeps its place until `session.timeout.ms`) and closes.
+    ///
+    /// A rebalance or a delivery in progress (records handed to a `run` or `pollBlocking`
+    /// handler) finishes first, as KafkaJS's `disconnect` waits for the running handlers, so
+    /// that the partitions are revoked after their last records were processed and committed.
+    /// A join waiting for the other members is cancelled. Called from inside a `run` handler,
+    /// it does not wait for that handler.
     public func close() async {
         defer { _revision.add(1, ordering: .releasing) }
         let already = _state._withLock { st in
@@ -740,9 +785,45 @@ public final class Consumer: Sendable {
         }
         if already { return }
         _threadWaiter.wake()
+        let token = _joinToken.load(ordering: .acquiring)
+        if token != 0, let groupId = configuration.groupId { coordinator._cancelJoin(groupId: groupId, token: token) }
+        if _RunContext.consumer != ObjectIdentifier(self) { await _awaitIdle() }
         await _leaveGroup(callListener: true)
         _stopHeartbeat()
         _state._withLock { $0.closed = true }
+    }
+
+    // MARK: - Activity (what close waits for)
+
+    /// Starts a group operation or a delivery, unless the consumer is closing.
+    func _beginActivity() -> Bool {
+        _state._withLock { st in
+            if st.closing { return false }
+            st.activity += 1
+            return true
+        }
+    }
+
+    func _endActivity() {
+        let waiters = _state._withLock { st -> [CheckedContinuation<Void, Never>] in
+            st.activity -= 1
+            guard st.activity == 0 else { return [] }
+            defer { st.idleWaiters = [] }
+            return st.idleWaiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Returns when no group operation or delivery is in progress.
+    func _awaitIdle() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = _state._withLock { st -> Bool in
+                if st.activity == 0 { return true }
+                st.idleWaiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 
     /// Stops without committing or leaving, as a crashed process would: the group notices when
@@ -751,4 +832,10 @@ public final class Consumer: Sendable {
         _stopHeartbeat()
         _state._withLock { $0.closed = true; $0.closing = true; $0.running = false }
     }
+}
+
+/// Marks the tasks of a `run` loop's handlers, so that `close()` called from a handler does not
+/// wait for the delivery it is part of.
+enum _RunContext {
+    @TaskLocal static var consumer: ObjectIdentifier?
 }

@@ -26,6 +26,8 @@ public struct JoinGroupRequest: Sendable {
     public var rebalanceTimeoutMs: Int64
     /// The partitions the member owns now (cooperative rebalancing).
     public var ownedPartitions: [TopicPartition]
+    /// Identifies this join so that a closing consumer can cancel it (`_cancelJoin`); 0 for none.
+    var _joinToken: UInt64 = 0
 
     public init(groupId: String, memberId: String = "", groupInstanceId: String? = nil, clientId: String = "",
                 topics: Set<String>, protocols: [ConsumerConfiguration.AssignmentStrategy], sessionTimeoutMs: Int64,
@@ -134,9 +136,12 @@ public final class GroupCoordinator: Sendable {
         var assignment: [TopicPartition] = []
         var joined = false
         var waiter: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>? = nil
+        /// The `_joinToken` of the join that `waiter` answers.
+        var joinToken: UInt64 = 0
         /// Called (under the coordinator's lock; it must only set flags) when a rebalance
-        /// starts that this member has to rejoin, so a consumer blocked in a fetch wait wakes.
-        var onRebalance: (@Sendable () -> Void)? = nil
+        /// starts that this member has to rejoin (with the last completed generation), so a
+        /// consumer blocked in a fetch wait wakes.
+        var onRebalance: (@Sendable (Int32) -> Void)? = nil
     }
 
     struct _Group {
@@ -146,6 +151,8 @@ public final class GroupCoordinator: Sendable {
         var leaderId: String?
         var members: [String: _Member] = [:]
         var round = 0
+        /// Joins cancelled before they reached the coordinator (`_cancelJoin` came first).
+        var cancelledJoins: Set<UInt64> = []
     }
 
     let directory: LogDirectory
@@ -196,6 +203,10 @@ public final class GroupCoordinator: Sendable {
             var g = all[req.groupId] ?? _Group()
             defer { all[req.groupId] = g }
             timer = _expire(&g, groupId: req.groupId, now: now, resume: &resume)
+            if req._joinToken != 0, g.cancelledJoins.remove(req._joinToken) != nil {
+                resume.append((c, .failure(Self._joinCancelled(req.groupId))))
+                return
+            }
             var memberId = req.memberId
             if memberId.isEmpty, let instance = req.groupInstanceId,
                let old = g.members.values.first(where: { $0.instanceId == instance }) {
@@ -233,6 +244,7 @@ public final class GroupCoordinator: Sendable {
             m.joined = true
             if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "a newer join of member \(memberId) replaced this one.")))) }
             m.waiter = c
+            m.joinToken = req._joinToken
             g.members[memberId] = m
             if g.state != .preparingRebalance {
                 timer = _startRebalance(&g, except: memberId)
@@ -243,9 +255,34 @@ public final class GroupCoordinator: Sendable {
         if let (round, ms) = timer { _scheduleRebalanceTimeout(req.groupId, round: round, afterMs: ms) }
     }
 
+    static func _joinCancelled(_ groupId: String) -> ConsumerError {
+        ConsumerError(.consumerClosed, "joining group \(groupId) was cancelled: the consumer is closing.")
+    }
+
+    /// Ends the join identified by `token` (its consumer is closing): the member leaves the
+    /// group as with `leaveGroup`, and its `joinGroup` returns `.consumerClosed`. A join that has
+    /// not reached the coordinator yet fails when it does.
+    func _cancelJoin(groupId: String, token: UInt64) {
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var timer: (Int, Int64)? = nil
+        groups._withLock { all in
+            var g = all[groupId] ?? _Group()
+            defer { all[groupId] = g }
+            guard let m = g.members.values.first(where: { $0.waiter != nil && $0.joinToken == token }) else {
+                g.cancelledJoins.insert(token)
+                return
+            }
+            g.members[m.memberId] = nil
+            resume.append((m.waiter!, .failure(Self._joinCancelled(groupId))))
+            timer = _membershipChanged(&g, groupId: groupId, resume: &resume)
+        }
+        for (w, res) in resume { w.resume(returning: res) }
+        if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
+    }
+
     /// Registers what to call when a rebalance starts that `memberId` has to rejoin (the
     /// consumer's fetch wait wakes, instead of learning it from its next heartbeat).
-    func _onRebalance(groupId: String, memberId: String, _ hook: @escaping @Sendable () -> Void) {
+    func _onRebalance(groupId: String, memberId: String, _ hook: @escaping @Sendable (Int32) -> Void) {
         groups._withLock { all in all[groupId]?.members[memberId]?.onRebalance = hook }
     }
 
@@ -305,7 +342,7 @@ public final class GroupCoordinator: Sendable {
         g.round += 1
         for id in g.members.keys where id != except {
             g.members[id]!.joined = false
-            g.members[id]!.onRebalance?()
+            g.members[id]!.onRebalance?(g.generation)
         }
         let timeout = g.members.values.map(\.rebalanceTimeoutMs).max() ?? 0
         return (g.round, timeout)
