@@ -90,8 +90,9 @@ public struct Admin: Sendable {
     static let singleNodeConfigs: [String: ClosedRange<Int>] = ["min.insync.replicas": 1...1]
 
     /// Checks a topic before creating it: the name (Kafka's rules), the partition count, the
-    /// replication factor, every config key and value.
-    public static func validate(_ topic: NewTopic) throws(ClientError) -> LogConfig {
+    /// replication factor, every config key and value. The topic's configs override `defaults`
+    /// (the log directory's `defaultConfig`, Kafka's broker-level `log.*` settings).
+    public static func validate(_ topic: NewTopic, defaults: LogConfig = LogConfig()) throws(ClientError) -> LogConfig {
         do { try LogDirectory.validateTopicName(topic.name) } catch { throw ClientError(error) }
         var configs = topic.configs
         var partitions = topic.partitions
@@ -114,7 +115,9 @@ public struct Admin: Sendable {
             }
         }
         do {
-            return try LogConfig(properties: configs)
+            var config = defaults
+            try config.apply(configs)
+            return config
         } catch {
             let key = configs.keys.sorted().first { error.message.contains("'\($0)'") || error.message.hasPrefix("\($0)=") || error.message.hasPrefix("\($0) ") }
             throw ClientError(.invalidConfig, error.message, key: key, logError: error)
@@ -125,7 +128,7 @@ public struct Admin: Sendable {
     public func createTopic(_ topic: NewTopic) throws(ClientError) {
         try topicNamingPolicy?.validate(topic.name)
         try _authorize(.create, topic: topic.name)
-        let config = try Admin.validate(topic)
+        let config = try Admin.validate(topic, defaults: logDirectory.options.defaultConfig)
         let partitions = topic.configs["partitions"].flatMap { Int($0) } ?? topic.partitions
         do { try logDirectory.createTopic(topic.name, partitions: partitions, config: config) } catch { throw ClientError(error) }
     }

@@ -117,6 +117,18 @@ import WeirLog
         (NewTopic(name: "ok", partitions: 1, configs: ["max.message.bytes": "-1"]), .invalidConfig, "allowed range 0..."),
     ]
 
+    @Test func topicConfigsOverrideTheDirectoryDefaults() throws {
+        let t = try TestLog()
+        defer { t.remove() }
+        // TestLog's directory defaults to 4 MiB segments (the broker-level log.segment.bytes).
+        try Admin(logDirectory: t.dir).createTopic("a", partitions: 2, configs: ["retention.ms": "60000"])
+        let a = try t.dir.topicConfig("a")
+        #expect(a.segmentBytes == 4 << 20)
+        #expect(a.retentionMs == 60_000)
+        try Admin(logDirectory: t.dir).createTopic("b", partitions: 1, configs: ["segment.bytes": "2097152"])
+        #expect(try t.dir.topicConfig("b").segmentBytes == 2 << 20)
+    }
+
     @Test(arguments: 0..<badTopics.count)
     func invalidTopicsAreClearErrors(_ i: Int) throws {
         let t = try TestLog()
