@@ -63,9 +63,12 @@ final class Collected<T: Sendable>: Sendable {
 func groupConfig(_ group: String, strategy: ConsumerConfiguration.AssignmentStrategy = .range) -> ConsumerConfiguration {
     var c = ConsumerConfiguration(groupId: group)
     c.autoOffsetReset = .earliest
-    c.sessionTimeoutMs = 1_000
+    // Kafka's own default max.poll.interval.ms, and a session long enough that a heartbeat
+    // thread starved by a loaded machine is not taken for a crash; tests of crashes shorten
+    // the session of the member that crashes.
+    c.sessionTimeoutMs = 10_000
     c.heartbeatIntervalMs = 20
-    c.maxPollIntervalMs = 60_000
+    c.maxPollIntervalMs = 300_000
     c.fetchMaxWaitMs = 20
     c.enableAutoCommit = false
     c.partitionAssignmentStrategy = [strategy]
