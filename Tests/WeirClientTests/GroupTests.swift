@@ -262,3 +262,106 @@ func stableAssignment(_ coordinator: GroupCoordinator, _ group: String, members:
         #expect(sticky["b"] == owned[1].ownedPartitions)
     }
 }
+
+/// What `close()` waits for, and what it does not.
+@Suite struct ConsumerCloseTests {
+    /// A gate a handler waits on until the test opens it.
+    final class Gate: Sendable {
+        let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+        func wait() async {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.open { return true }
+                    s.waiters.append(c)
+                    return false
+                }
+                if now { c.resume() }
+            }
+        }
+        func open() {
+            for w in state.withLock({ s -> [CheckedContinuation<Void, Never>] in s.open = true; defer { s.waiters = [] }; return s.waiters }) { w.resume() }
+        }
+    }
+
+    @Test func closeWaitsForTheDeliveryInProgressThenCommitsAndLeaves() async throws {
+        let d = try ConsumerTestDir()
+        defer { d.remove() }
+        try d.log.createTopic("t", partitions: 1)
+        _ = try produce(d.log, "t", partition: 0, count: 5, perBatch: 5)
+        var config = groupConfig("close-wait")
+        config.enableAutoCommit = true
+        let c = try Consumer(configuration: config, logDirectory: d.log)
+        try c.subscribe(topics: ["t"])
+        let events = Collected<String>()
+        let gate = Gate()
+        let run = Task {
+            try await c.run { m, _ in
+                if m.offset == 2 {
+                    events.append("handler waits")
+                    await gate.wait()
+                    events.append("handler done")
+                }
+            }
+        }
+        try await waitUntil("the handler is waiting") { events.count == 1 }
+        let closing = Task {
+            await c.close()
+            events.append("close returned")
+        }
+        // Give close every chance to return early (it must not): then let the handler finish.
+        for _ in 0..<20 { await Task.yield() }
+        try await Task.sleep(for: .milliseconds(50))
+        gate.open()
+        await closing.value
+        try await run.value
+        #expect(events.all == ["handler waits", "handler done", "close returned"])
+        // The batch in progress finished before the partition was revoked: all 5 are committed.
+        #expect(c.committed(TopicPartition("t", 0))?.offset == 5)
+        #expect(c.coordinator.describeGroup("close-wait").members.isEmpty)
+    }
+
+    @Test func closeFromInsideAHandlerDoesNotWaitForItself() async throws {
+        let d = try ConsumerTestDir()
+        defer { d.remove() }
+        try d.log.createTopic("t", partitions: 1)
+        _ = try produce(d.log, "t", partition: 0, count: 10)
+        var config = groupConfig("close-inside")
+        config.enableAutoCommit = true
+        let c = try Consumer(configuration: config, logDirectory: d.log)
+        try c.subscribe(topics: ["t"])
+        let seen = Collected<Int64>()
+        try await c.run(partitionsConsumedConcurrently: 2) { m, _ in
+            seen.append(m.offset)
+            if m.offset == 3 { await c.close() }
+        }
+        // The loop stops after the record whose handler closed the consumer.
+        #expect(seen.all == [0, 1, 2, 3])
+        #expect(c.coordinator.describeGroup("close-inside").members.isEmpty)
+    }
+
+    @Test func closeCancelsAJoinThatWaitsForOtherMembers() async throws {
+        let d = try ConsumerTestDir()
+        defer { d.remove() }
+        try d.log.createTopic("t", partitions: 2)
+        let config = groupConfig("close-join")
+        let coordinator = GroupCoordinator.shared(for: d.log)
+        // a joins and then stops polling without leaving: a rebalance waits for it until
+        // max.poll.interval.ms (300 s here).
+        let a = try Consumer(configuration: config, logDirectory: d.log)
+        try a.subscribe(topics: ["t"])
+        _ = try await a.poll(timeout: .milliseconds(10))
+        try await waitUntil("a stable") { stableAssignment(coordinator, "close-join", members: 1, partitions: 2) }
+        let b = try Consumer(configuration: config, logDirectory: d.log)
+        try b.subscribe(topics: ["t"])
+        let polling = Task { () async throws(ConsumerError) -> [ConsumerRecord] in try await b.poll(timeout: .seconds(600)) }
+        try await waitUntil("b waits in the join") { coordinator.describeGroup("close-join").members.count == 2 }
+        await b.close()
+        let result = await polling.result
+        #expect(throws: ConsumerError.self) { try result.get() }
+        // b's join was cancelled: it left, and a (still a member) was not removed by a timeout.
+        let members = coordinator.describeGroup("close-join").members
+        #expect(members.count == 1)
+        #expect(members.first?.memberId == a.groupMetadata()?.memberId)
+        await a.close()
+    }
+}
