@@ -34,22 +34,20 @@ final class _OffsetStore: Sendable {
 
     /// Creates `__consumer_offsets` if it does not exist (compacted; shared with the
     /// producer's `sendOffsetsToTransaction`).
-    func ensureTopic() throws(ConsumerError) {
-        do { try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory) } catch {
-            throw ConsumerError(error)
-        }
+    func ensureTopic() throws(ClientError) {
+        try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory)
     }
 
     /// Appends commits (nil value: delete) for `group` and waits until they are in the mapping
     /// (`acks=1`: they survive a process crash).
-    func write(group: String, _ offsets: [TopicPartition: OffsetAndMetadata?]) throws(ConsumerError) {
+    func write(group: String, _ offsets: [TopicPartition: OffsetAndMetadata?]) throws(ClientError) {
         guard !offsets.isEmpty else { return }
         try ensureTopic()
         let log: PartitionLog
         do {
             let count = try directory.partitionCount(Self.topic)
             log = try directory.partition(Self.topic, InternalTopics.offsetsPartition(forGroup: group, partitionCount: count))
-        } catch { throw ConsumerError(error) }
+        } catch { throw ClientError(error) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
             let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
@@ -60,9 +58,9 @@ final class _OffsetStore: Sendable {
             _ = try b.seal()
             try b.withUnsafeSealedBytes { (bytes) throws(LogError) in _ = try log.append(bytes) }
         } catch let e as LogError {
-            throw ConsumerError(e)
+            throw ClientError(e)
         } catch {
-            throw ConsumerError(.log, "writing the offsets of group \(group) to \(Self.topic) failed: \(error)")
+            throw ClientError(.log, "writing the offsets of group \(group) to \(Self.topic) failed: \(error)")
         }
         catchUp()
     }

@@ -198,18 +198,6 @@ public final class ACLAuthorizer: Sendable {
     }
 }
 
-extension ClientError {
-    /// The `ConsumerError` of a denied consumer operation.
-    var _asConsumerError: ConsumerError {
-        ConsumerError(code == .authorizationFailed ? .authorizationFailed : .log, message, isRetriable: isRetriable, key: key, logError: logError)
-    }
-}
-
-extension ConsumerError.Code {
-    /// The principal may not perform the operation (an ACL denies it, or none allows it).
-    public static let authorizationFailed = Self("authorizationFailed")
-}
-
 // MARK: - The checks at the clients' entry points
 
 extension Producer {
@@ -223,17 +211,12 @@ extension Producer {
 
 extension Consumer {
     /// Read on each topic and, when `groupId` is given, read on the group.
-    func _authorizeRead(topics: some Sequence<String>, group: String?) throws(ConsumerError) {
-        let authorizer: ACLAuthorizer
-        do { authorizer = try ACLAuthorizer.shared(for: logDirectory) } catch { throw error._asConsumerError }
+    func _authorizeRead(topics: some Sequence<String>, group: String?) throws(ClientError) {
+        let authorizer = try ACLAuthorizer.shared(for: logDirectory)
         guard authorizer.isEnabled else { return }
         let principal = KafkaPrincipal(saslUsername: configuration.saslUsername)
-        do {
-            for topic in topics { try authorizer.authorize(principal, .read, .topic, topic) }
-            if let group { try authorizer.authorize(principal, .read, .group, group) }
-        } catch {
-            throw error._asConsumerError
-        }
+        for topic in topics { try authorizer.authorize(principal, .read, .topic, topic) }
+        if let group { try authorizer.authorize(principal, .read, .group, group) }
     }
 }
 
