@@ -69,6 +69,8 @@ public final class Producer: Sendable {
     /// Test hook: every n-th append is reported as failed (retriable) after the log wrote it, so
     /// the batch is retried (0 = never).
     let _injectLostAcknowledgementEvery = Atomic<Int>(0)
+    /// Test hook: every n-th append fails (retriable) before the log writes it (0 = never).
+    let _injectAppendFailureEvery = Atomic<Int>(0)
     let _appendCount = Atomic<Int>(0)
     /// `onDelivery`'s handler; the flag spares the hot path a lock when there is none.
     let _deliveryHandler = Mutex<_DeliveryHandler?>(nil)
@@ -613,6 +615,8 @@ public final class Producer: Sendable {
     /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
     func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
         let builder = batch.builder
+        let failEvery = _injectAppendFailureEvery.load(ordering: .relaxed)
+        if failEvery > 0, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % failEvery == 0 { return .failure(LogError(.io, "injected: the append failed", isRetriable: true)) }
         let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
             do throws(LogError) {
                 return .success(deferWake ? try acc.log._appendDeferringWake(bytes) : try acc.log.append(bytes, verifyChecksums: false))
