@@ -44,7 +44,12 @@ public final class Producer: Sendable {
 
     final class _Topic: Sendable {
         let state: _TopicState
-        init(_ s: _TopicState) { state = s }
+        /// The authorizer's generation when write on the topic was checked, and the box this one
+        /// replaced after a recheck (kept alive: `_lastTopic` may still point to it).
+        let acl: ACLAuthorizer, aclGeneration: UInt64, previous: _Topic?
+        init(_ s: _TopicState, acl: ACLAuthorizer, aclGeneration: UInt64, previous: _Topic? = nil) {
+            (state, self.acl, self.aclGeneration, self.previous) = (s, acl, aclGeneration, previous)
+        }
     }
 
     let _topics = Mutex<[String: _Topic]>([:])
@@ -129,7 +134,7 @@ public final class Producer: Sendable {
         let bits = _lastTopic.load(ordering: .acquiring)
         if bits != 0 {
             let t = Unmanaged<_Topic>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
-            if t.state.name == name { return t }
+            if t.state.name == name && t.acl._generation.load(ordering: .acquiring) == t.aclGeneration { return t }
         }
         let t = try _topic(name)
         _lastTopic.store(UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()), ordering: .releasing)
@@ -137,8 +142,8 @@ public final class Producer: Sendable {
     }
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
-        if let t = _topics._withLock({ $0[name] }) { return t }
-        try _authorizeWrite(name)
+        if let t = _topics._withLock({ $0[name] }) { return try _writeRechecked(t) }
+        let (acl, generation) = try _authorizeWrite(name)
         var count: Int
         do {
             count = try logDirectory.partitionCount(name)
@@ -173,7 +178,7 @@ public final class Producer: Sendable {
             do { log = try logDirectory.partition(name, p) } catch { throw ClientError(error) }
             accs.append(_PartitionAccumulator(topicPartition: TopicPartition(name, p), log: log, codec: codec, batchLimit: limit))
         }
-        let topic = _Topic(_TopicState(name: name, partitions: accs))
+        let topic = _Topic(_TopicState(name: name, partitions: accs), acl: acl, aclGeneration: generation)
         return _topics._withLock { t in
             if let existing = t[name] { return existing }
             t[name] = topic

@@ -82,20 +82,36 @@ public protocol MessagingClient: Sendable {
 // MARK: - The embedded log
 
 /// The embedded log as a `MessagingClient`: producers, consumers and topics on one
-/// `LogDirectory`.
+/// `LogDirectory`, all acting as one principal (`User:<sasl.username>`, checked against the
+/// directory's ACLs), as a Kafka client's connections all authenticate as its `sasl.username`.
 public struct EmbeddedMessaging: MessagingClient {
     public let logDirectory: LogDirectory
+    /// `sasl.username`: the principal of `ensureTopic` and the default of every producer and
+    /// consumer made here (their own `sasl.username` property wins); nil is `User:ANONYMOUS`.
+    public let saslUsername: String?
     public var backendName: String { "embedded" }
 
-    public init(logDirectory: LogDirectory) { self.logDirectory = logDirectory }
+    public init(logDirectory: LogDirectory, saslUsername: String? = nil) {
+        self.logDirectory = logDirectory
+        self.saslUsername = saslUsername
+    }
+
+    /// Who this client acts as.
+    public var principal: KafkaPrincipal { KafkaPrincipal(saslUsername: saslUsername) }
+
+    func _withPrincipal(_ properties: [String: String]) -> [String: String] {
+        var props = properties
+        if let saslUsername, props["sasl.username"] == nil { props["sasl.username"] = saslUsername }
+        return props
+    }
 
     public func makeProducer(properties: [String: String]) async throws(ClientError) -> any MessageProducer {
-        let config = try ProducerConfiguration(properties: properties)
+        let config = try ProducerConfiguration(properties: _withPrincipal(properties))
         return try Producer(configuration: config, logDirectory: logDirectory)
     }
 
     public func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer {
-        var props = properties
+        var props = _withPrincipal(properties)
         if props["enable.auto.commit"] == nil { props["enable.auto.commit"] = "false" }
         return EmbeddedMessageConsumer(try Consumer(properties: props, logDirectory: logDirectory))
     }
@@ -111,7 +127,7 @@ public struct EmbeddedMessaging: MessagingClient {
         var configs = configs
         if configs["segment.bytes"] == nil { configs["segment.bytes"] = String(Self.patternTopicSegmentBytes) }
         do {
-            try Admin(logDirectory: logDirectory).createTopic(name, partitions: partitions, configs: configs)
+            try Admin(logDirectory: logDirectory, principal: principal).createTopic(name, partitions: partitions, configs: configs)
         } catch where error.code == .topicAlreadyExists {
             return
         }
