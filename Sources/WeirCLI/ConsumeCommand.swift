@@ -28,6 +28,13 @@ public struct ConsumeCommand: AsyncParsableCommand {
             --json: one JSON object per record: topic, partition, offset, timestamp, key, value \
             (UTF-8 text, null when null) and headers.
 
+            --trace: each record's W3C trace context, from its traceparent header: a tab and \
+            trace=<trace id>/<parent span id> (or trace=- when the header is missing or malformed) at \
+            the end of each line, or "trace":{"traceparent","traceId","spanId","sampled"} (or null) in \
+            the JSON. --trace-output FILE (implies --trace) also records one consumer span \
+            ("<topic> process", a child of the producer's span) per record printed, as JSON lines \
+            appended to FILE.
+
             Exit codes: 0 success (also when --timeout-ms passes), 1 the topic or log directory cannot \
             be read, 2 usage errors.
             """)
@@ -56,6 +63,10 @@ public struct ConsumeCommand: AsyncParsableCommand {
     var configs: [String] = []
     @Option(help: "Write the records to this file instead of standard output.")
     var output: String?
+    @Flag(help: "Print each record's W3C trace context (its traceparent header).")
+    var trace = false
+    @Option(name: .customLong("trace-output"), help: "Append a process span per record to this file (JSON lines); implies --trace.")
+    var traceOutput: String?
     @OptionGroup var dir: TopicsCommand.LogDirOption
 
     public init() {}
@@ -88,7 +99,14 @@ public struct ConsumeCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let formatter = try RecordFormatter(format: format, json: json)
+        var formatter = try RecordFormatter(format: format, json: json)
+        formatter.trace = trace || traceOutput != nil
+        var tracing: ProcessingTracing? = nil
+        if let traceOutput {
+            do { tracing = ProcessingTracing(tracer: RecordingTracer(sink: JSONLinesSpanSink(try JSONLogSink.file(traceOutput))), group: group) } catch {
+                throw CLIError.usage("cannot write --trace-output '\(traceOutput)': \(error.message)")
+            }
+        }
         try validate(formatter)
         let config = try consumerConfiguration()
         let log = try TopicsCommand.open(dir.logDir)
@@ -106,7 +124,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
             throw CLIError.usage(error.message)
         }
         // SIGINT / SIGTERM end the loop cleanly: commit what was printed, close the log.
-        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count) }
+        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count, tracing) }
         sink.close()
         await consumer.close()
         if case .failure(let error) = result {
@@ -114,16 +132,18 @@ public struct ConsumeCommand: AsyncParsableCommand {
         }
     }
 
-    func _consume(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int) async -> Result<Void, ConsumerError> {
+    func _consume(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int,
+                  _ tracing: ProcessingTracing? = nil) async -> Result<Void, ClientError> {
         do {
-            try await _consumeLoop(consumer, sink, formatter, count)
+            try await _consumeLoop(consumer, sink, formatter, count, tracing)
             return .success(())
         } catch {
             return .failure(error)
         }
     }
 
-    func _consumeLoop(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int) async throws(ConsumerError) {
+    func _consumeLoop(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int,
+                      _ tracing: ProcessingTracing?) async throws(ClientError) {
         if group != nil {
             try consumer.subscribe(topics: [topic])
         } else {
@@ -147,7 +167,11 @@ public struct ConsumeCommand: AsyncParsableCommand {
             let records = try await consumer.poll(timeout: min(wait, .seconds(1)))
             if !records.isEmpty { lastRecord = .now }
             for r in records {
-                sink.write(formatter.format(r))
+                if let tracing {
+                    _ = try? await tracing.withProcessSpan(r) { sink.write(formatter.format(r)) }
+                } else {
+                    sink.write(formatter.format(r))
+                }
                 done[r.topicPartition] = r.offset + 1
                 printed += 1
                 if let maxMessages, printed >= maxMessages { break reading }
@@ -197,6 +221,8 @@ struct RecordFormatter {
     enum Token { case text(String), topic, partition, offset, key, value, keyLength, valueLength, timestamp, headers }
     let tokens: [Token]
     let json: Bool
+    /// Adds each record's W3C trace context (`--trace`).
+    var trace = false
 
     init(format: String?, json: Bool) throws {
         self.json = json
@@ -259,6 +285,18 @@ struct RecordFormatter {
             var h = JSONLine()
             for header in r.headers { h.add(header.key, header.value.map { String(decoding: $0, as: UTF8.self) }) }
             j.addRaw("headers", h.line)
+            if trace {
+                if let tp = Self.traceParent(r) {
+                    var t = JSONLine()
+                    t.add("traceparent", tp.description)
+                    t.add("traceId", tp.traceIdHex)
+                    t.add("spanId", tp.spanIdHex)
+                    t.add("sampled", tp.isSampled)
+                    j.addRaw("trace", t.line)
+                } else {
+                    j.addRaw("trace", "null")
+                }
+            }
             return j.line + "\n"
         }
         var out = ""
@@ -276,6 +314,17 @@ struct RecordFormatter {
             case .headers: out += r.headers.map { "\($0.key)=\($0.value.map { String(decoding: $0, as: UTF8.self) } ?? "")" }.joined(separator: ",")
             }
         }
+        if trace {
+            let context = Self.traceParent(r).map { "\($0.traceIdHex)/\($0.spanIdHex)" } ?? "-"
+            let newline = out.hasSuffix("\n")
+            if newline { out.removeLast() }
+            out += "\ttrace=" + context + (newline ? "\n" : "")
+        }
         return out
+    }
+
+    /// The record's `traceparent` header, nil when missing or malformed.
+    static func traceParent(_ r: ConsumerRecord) -> TraceParent? {
+        RecordHeadersExtractor().extract(key: TraceParent.headerName, from: r.headers).flatMap { try? TraceParent(parsing: $0) }
     }
 }

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import WeirClient
+import WeirKafka
 import WeirLog
 import WeirPatterns
 
@@ -23,6 +24,11 @@ public struct LagCommand: AsyncParsableCommand {
             when the application is stopped, or use LagMonitor inside the application (it alerts on \
             threshold crossings and exports the lag as metrics).
 
+            With --backend kafka (implied by --bootstrap-servers or --mock-cluster) the group is read \
+            from a Kafka cluster through librdkafka: its committed offsets with the admin API's \
+            listConsumerGroupOffsets, whether or not the group has active members. Properties as in \
+            `weir bench run` (--config key=value, --config-file, WEIR_KAFKA_<PROPERTY> variables).
+
             Exit codes: 0 ok or warning, 1 critical (or the group does not exist), 2 usage errors.
             """)
 
@@ -41,6 +47,7 @@ public struct LagCommand: AsyncParsableCommand {
     @Flag(help: "One JSON object.")
     var json = false
     @OptionGroup var dir: TopicsCommand.LogDirOption
+    @OptionGroup var kafkaBackend: KafkaBackendOptions
 
     public init() {}
 
@@ -51,20 +58,11 @@ public struct LagCommand: AsyncParsableCommand {
                 .replacingOccurrences(of: "criticalPerPartition", with: "--critical")
                 .replacingOccurrences(of: "warningTotal", with: "--warn-total").replacingOccurrences(of: "criticalTotal", with: "--critical-total"))
         }
-        let log = try TopicsCommand.open(dir.logDir)
-        defer { try? log.close() }
-        for t in topic where !log.topicNames.contains(t) {
-            throw CLIError.failure("topic '\(t)' does not exist in \(dir.logDir); list topics with weir topics list.")
-        }
-        guard GroupCoordinator.shared(for: log).listGroups().contains(group) else {
-            throw CLIError.failure("group '\(group)' does not exist (no members, no committed offsets); list groups with weir groups list.")
-        }
         let snap: LagSnapshot
-        do {
-            snap = try await LagMonitor.snapshot(client: EmbeddedMessaging(logDirectory: log), offsets: EmbeddedGroupOffsets(logDirectory: log),
-                                                 group: group, topics: topic, thresholds: thresholds)
-        } catch {
-            throw CLIError.failure("cannot compute the lag of '\(group)': \(error.message)")
+        if try kafkaBackend.useKafka() {
+            snap = try await kafkaSnapshot(thresholds)
+        } else {
+            snap = try await embeddedSnapshot(thresholds)
         }
         if json {
             let encoder = JSONEncoder()
@@ -83,6 +81,43 @@ public struct LagCommand: AsyncParsableCommand {
         }
         if snap.level == .critical {
             throw CLIError.failure("group '\(group)' lag is critical (total \(snap.totalLag)).")
+        }
+    }
+
+    /// The lag on the embedded log in `--log-dir`.
+    func embeddedSnapshot(_ thresholds: LagThresholds) async throws -> LagSnapshot {
+        let log = try TopicsCommand.open(dir.logDir)
+        defer { try? log.close() }
+        for t in topic where !log.topicNames.contains(t) {
+            throw CLIError.failure("topic '\(t)' does not exist in \(dir.logDir); list topics with weir topics list.")
+        }
+        guard GroupCoordinator.shared(for: log).listGroups().contains(group) else {
+            throw CLIError.failure("group '\(group)' does not exist (no members, no committed offsets); list groups with weir groups list.")
+        }
+        return try await snapshot(client: EmbeddedMessaging(logDirectory: log), offsets: EmbeddedGroupOffsets(logDirectory: log), thresholds)
+    }
+
+    /// The lag on a Kafka cluster: committed offsets from `listConsumerGroupOffsets`, end offsets
+    /// from the partitions' high watermarks.
+    func kafkaSnapshot(_ thresholds: LagThresholds) async throws -> LagSnapshot {
+        let kafka = try kafkaBackend.kafkaClient()
+        for t in topic {
+            do { _ = try await kafka.partitionCount(t) } catch {
+                throw CLIError.failure("topic '\(t)': \(error.message)")
+            }
+        }
+        let snap = try await snapshot(client: kafka, offsets: kafka, thresholds)
+        if snap.partitions.allSatisfy({ $0.committedOffset == nil }), await kafka.memberCount(group: group) ?? 0 == 0 {
+            throw CLIError.failure("group '\(group)' does not exist on \(kafkaBackend.bootstrapDescription) (no members, no committed offsets).")
+        }
+        return snap
+    }
+
+    func snapshot(client: any MessagingClient, offsets: any ConsumerGroupOffsets, _ thresholds: LagThresholds) async throws -> LagSnapshot {
+        do {
+            return try await LagMonitor.snapshot(client: client, offsets: offsets, group: group, topics: topic, thresholds: thresholds)
+        } catch {
+            throw CLIError.failure("cannot compute the lag of '\(group)': \(error.message)")
         }
     }
 }

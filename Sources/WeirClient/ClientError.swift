@@ -1,7 +1,8 @@
 public import WeirLog
 
-/// An error from the producer, admin or transaction API: a stable `code`, a message that says
-/// what happened and what to do, and whether retrying the same call can succeed.
+/// An error from any client API (producer, consumer, admin, transactions, the group coordinator
+/// and the offsets store): a stable `code`, a message that says what happened and what to do, and
+/// whether retrying the same call can succeed.
 public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is. Stable; match on it, not on the message.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -34,6 +35,32 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidTransactionState = Code("invalidTransactionState")
         /// The transaction ran longer than `transaction.timeout.ms` and was aborted.
         public static let transactionTimedOut = Code("transactionTimedOut")
+        /// No committed offset and `auto.offset.reset=none` (Kafka's `NoOffsetForPartitionException`),
+        /// or an out-of-range position with `auto.offset.reset=none` (`OffsetOutOfRangeException`).
+        public static let noOffset = Code("noOffset")
+        /// A call in the wrong state (Kafka's `IllegalStateException`), e.g. `seek` on a partition
+        /// this consumer does not own, or `assign` while subscribed.
+        public static let invalidState = Code("invalidState")
+        /// The same code as `invalidState`, under the name of Kafka's `IllegalStateException`.
+        public static let illegalState = invalidState
+        /// The client, or the log directory it works on, is closed: create a new client (on a
+        /// reopened log directory). A producer's own close is `.producerClosed`.
+        public static let closed = Code("closed")
+        /// The same code as `closed`: the consumer (or the log directory it reads) is closed.
+        public static let consumerClosed = closed
+        /// The member is no longer part of the group's current generation (Kafka's
+        /// `CommitFailedException` / `ILLEGAL_GENERATION` / `UNKNOWN_MEMBER_ID`): poll to rejoin,
+        /// then commit again.
+        public static let rebalanceInProgress = Code("rebalanceInProgress")
+        /// The group has active members (for `resetOffsets`), or is not empty.
+        public static let groupNotEmpty = Code("groupNotEmpty")
+        /// The group does not exist.
+        public static let groupIdNotFound = Code("groupIdNotFound")
+        /// A batch or record could not be decoded (a CRC mismatch, an unknown codec, a truncated
+        /// record); the log is damaged.
+        public static let corruptRecord = Code("corruptRecord")
+        /// The principal may not perform the operation (an ACL denies it, or none allows it).
+        public static let authorizationFailed = Code("authorizationFailed")
         /// The call was cancelled.
         public static let cancelled = Code("cancelled")
         /// The log failed (see `logError`).
@@ -58,7 +85,8 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         self.logError = logError
     }
 
-    /// Maps a log error to the client's codes.
+    /// Maps a log error to the client's codes: `offsetOutOfRange` is `.noOffset`, a closed log
+    /// `.closed`; codes with no client counterpart (`io`, `noSpace`, `corruptState`, …) are `.log`.
     public init(_ error: LogError) {
         let code: Code = switch error.code {
         case .invalidConfig: .invalidConfig
@@ -68,6 +96,9 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .recordBatchTooLarge: .recordTooLarge
         case .invalidProducerEpoch: .producerFenced
         case .outOfOrderSequenceNumber: .outOfOrderSequenceNumber
+        case .offsetOutOfRange: .noOffset
+        case .corruptRecord: .corruptRecord
+        case .closed: .closed
         case .cancelled: .cancelled
         default: .log
         }

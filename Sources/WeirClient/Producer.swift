@@ -44,7 +44,12 @@ public final class Producer: Sendable {
 
     final class _Topic: Sendable {
         let state: _TopicState
-        init(_ s: _TopicState) { state = s }
+        /// The authorizer's generation when write on the topic was checked, and the box this one
+        /// replaced after a recheck (kept alive: `_lastTopic` may still point to it).
+        let acl: ACLAuthorizer, aclGeneration: UInt64, previous: _Topic?
+        init(_ s: _TopicState, acl: ACLAuthorizer, aclGeneration: UInt64, previous: _Topic? = nil) {
+            (state, self.acl, self.aclGeneration, self.previous) = (s, acl, aclGeneration, previous)
+        }
     }
 
     let _topics = Mutex<[String: _Topic]>([:])
@@ -69,6 +74,8 @@ public final class Producer: Sendable {
     /// Test hook: every n-th append is reported as failed (retriable) after the log wrote it, so
     /// the batch is retried (0 = never).
     let _injectLostAcknowledgementEvery = Atomic<Int>(0)
+    /// Test hook: every n-th append fails (retriable) before the log writes it (0 = never).
+    let _injectAppendFailureEvery = Atomic<Int>(0)
     let _appendCount = Atomic<Int>(0)
     /// `onDelivery`'s handler; the flag spares the hot path a lock when there is none.
     let _deliveryHandler = Mutex<_DeliveryHandler?>(nil)
@@ -127,7 +134,7 @@ public final class Producer: Sendable {
         let bits = _lastTopic.load(ordering: .acquiring)
         if bits != 0 {
             let t = Unmanaged<_Topic>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
-            if t.state.name == name { return t }
+            if t.state.name == name && t.acl._generation.load(ordering: .acquiring) == t.aclGeneration { return t }
         }
         let t = try _topic(name)
         _lastTopic.store(UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()), ordering: .releasing)
@@ -135,8 +142,8 @@ public final class Producer: Sendable {
     }
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
-        if let t = _topics._withLock({ $0[name] }) { return t }
-        try _authorizeWrite(name)
+        if let t = _topics._withLock({ $0[name] }) { return try _writeRechecked(t) }
+        let (acl, generation) = try _authorizeWrite(name)
         var count: Int
         do {
             count = try logDirectory.partitionCount(name)
@@ -171,7 +178,7 @@ public final class Producer: Sendable {
             do { log = try logDirectory.partition(name, p) } catch { throw ClientError(error) }
             accs.append(_PartitionAccumulator(topicPartition: TopicPartition(name, p), log: log, codec: codec, batchLimit: limit))
         }
-        let topic = _Topic(_TopicState(name: name, partitions: accs))
+        let topic = _Topic(_TopicState(name: name, partitions: accs), acl: acl, aclGeneration: generation)
         return _topics._withLock { t in
             if let existing = t[name] { return existing }
             t[name] = topic
@@ -613,6 +620,8 @@ public final class Producer: Sendable {
     /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
     func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
         let builder = batch.builder
+        let failEvery = _injectAppendFailureEvery.load(ordering: .relaxed)
+        if failEvery > 0, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % failEvery == 0 { return .failure(LogError(.io, "injected: the append failed", isRetriable: true)) }
         let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
             do throws(LogError) {
                 return .success(deferWake ? try acc.log._appendDeferringWake(bytes) : try acc.log.append(bytes, verifyChecksums: false))

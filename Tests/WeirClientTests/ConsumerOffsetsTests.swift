@@ -37,7 +37,7 @@ import WeirLog
         #expect(got.filter { $0.partition == 1 }.map(\.offset) == Array(15..<20))
         #expect(got.filter { $0.partition == 2 }.count == 20)
         // The records are Kafka's OffsetCommitKey v1 / OffsetCommitValue v3.
-        let key = _OffsetStore.encodeKey(group: "durable", TopicPartition("t", 1))
+        let key = InternalTopics.offsetCommitKey(group: "durable", topic: "t", partition: 1)
         #expect(key.prefix(2) == [0, 1])
         #expect(coordinator.listGroups() == ["durable"])
         await c2.close()

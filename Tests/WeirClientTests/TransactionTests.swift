@@ -121,7 +121,7 @@ import WeirLog
         let log = try t.dir.partition(InternalTopics.consumerOffsets, part)
         let rc = try log.read(from: 0, maxBytes: 1 << 20, isolation: .readCommitted)
         let commits = rc.records.compactMap { r -> String? in
-            guard let k = InternalTopics.parseOffsetCommitKey(r.key!), let o = InternalTopics.parseOffsetCommitValue(r.value!) else { return nil }
+            guard let k = InternalTopics.parseOffsetCommitKey(r.key!), let o = InternalTopics.parseOffsetCommitValue(r.value!)?.offset else { return nil }
             return "\(k.group)/\(k.topic)-\(k.partition)=\(o)"
         }
         #expect(commits == ["group-a/in-0=42", "group-a/in-1=7"])

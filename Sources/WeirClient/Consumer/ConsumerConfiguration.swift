@@ -159,7 +159,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
             case "sasl.username": saslUsername = v.isEmpty ? nil : v
             case "sasl.password": saslPassword = v.isEmpty ? nil : v
             case "sasl.mechanism":
-                do { saslMechanism = try ProducerConfiguration._validSASLMechanism(v) } catch { throw ConsumerError(error) }
+                saslMechanism = try ProducerConfiguration._validSASLMechanism(v)
             default:
                 throw .config(key, "unknown consumer config '\(key)'. Known keys: \(Self.knownKeys.joined(separator: ", ")).")
             }

@@ -34,35 +34,33 @@ final class _OffsetStore: Sendable {
 
     /// Creates `__consumer_offsets` if it does not exist (compacted; shared with the
     /// producer's `sendOffsetsToTransaction`).
-    func ensureTopic() throws(ConsumerError) {
-        do { try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory) } catch {
-            throw ConsumerError(error)
-        }
+    func ensureTopic() throws(ClientError) {
+        try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory)
     }
 
     /// Appends commits (nil value: delete) for `group` and waits until they are in the mapping
     /// (`acks=1`: they survive a process crash).
-    func write(group: String, _ offsets: [TopicPartition: OffsetAndMetadata?]) throws(ConsumerError) {
+    func write(group: String, _ offsets: [TopicPartition: OffsetAndMetadata?]) throws(ClientError) {
         guard !offsets.isEmpty else { return }
         try ensureTopic()
         let log: PartitionLog
         do {
             let count = try directory.partitionCount(Self.topic)
             log = try directory.partition(Self.topic, InternalTopics.offsetsPartition(forGroup: group, partitionCount: count))
-        } catch { throw ConsumerError(error) }
+        } catch { throw ClientError(error) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
             let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
             for (tp, v) in offsets.sorted(by: { $0.key < $1.key }) {
-                let value = v.map { Self.encodeValue(OffsetAndMetadata(offset: $0.offset, metadata: $0.metadata, commitTimestamp: $0.commitTimestamp == 0 ? now : $0.commitTimestamp, leaderEpoch: $0.leaderEpoch)) }
-                _ = b.append(timestamp: now, key: Self.encodeKey(group: group, tp), value: value)
+                let value = v.map { InternalTopics.offsetCommitValue(OffsetAndMetadata(offset: $0.offset, metadata: $0.metadata, commitTimestamp: $0.commitTimestamp == 0 ? now : $0.commitTimestamp, leaderEpoch: $0.leaderEpoch)) }
+                _ = b.append(timestamp: now, key: InternalTopics.offsetCommitKey(group: group, topic: tp.topic, partition: tp.partition), value: value)
             }
             _ = try b.seal()
             try b.withUnsafeSealedBytes { (bytes) throws(LogError) in _ = try log.append(bytes) }
         } catch let e as LogError {
-            throw ConsumerError(e)
+            throw ClientError(e)
         } catch {
-            throw ConsumerError(.log, "writing the offsets of group \(group) to \(Self.topic) failed: \(error)")
+            throw ClientError(.log, "writing the offsets of group \(group) to \(Self.topic) failed: \(error)")
         }
         catchUp()
     }
@@ -112,9 +110,9 @@ final class _OffsetStore: Sendable {
         }
         b.withUnsafeBytes { bytes in
             try? decoder.forEachRecord(in: bytes) { (rec) throws(RecordBatchError) in
-                guard rec.offset >= from, let k = rec.key, let (group, tp) = decodeKey(k) else { return }
-                let value = rec.value.flatMap { decodeValue($0) }
-                let entry = _Pending(group: group, tp: tp, value: rec.value == nil ? nil : value)
+                guard rec.offset >= from, let k = rec.key, let key = InternalTopics.parseOffsetCommitKey(k) else { return }
+                let value = rec.value.flatMap { InternalTopics.parseOffsetCommitValue($0) }
+                let entry = _Pending(group: key.group, tp: TopicPartition(key.topic, key.partition), value: rec.value == nil ? nil : value)
                 if rec.value != nil && value == nil { return }
                 if header.isTransactional {
                     s.pending[header.producerId, default: []].append(entry)
@@ -128,53 +126,86 @@ final class _OffsetStore: Sendable {
     static func _set(_ e: _Pending, _ s: inout State) {
         if let v = e.value { s.offsets[e.group, default: [:]][e.tp] = v } else { s.offsets[e.group]?[e.tp] = nil }
     }
+}
 
-    // MARK: - Kafka's OffsetCommitKey v1 / OffsetCommitValue v3
+// MARK: - Kafka's OffsetCommitKey v1 / OffsetCommitValue v3
 
-    static func encodeKey(group: String, _ tp: TopicPartition) -> [UInt8] {
-        InternalTopics.offsetCommitKey(group: group, topic: tp.topic, partition: tp.partition)
-    }
-
-    static func encodeValue(_ v: OffsetAndMetadata) -> [UInt8] {
+/// The one codec of `__consumer_offsets` records, used by the offsets store, by
+/// `sendOffsetsToTransaction` and by anything that reads the topic. Decoding works in place on
+/// the record's bytes (no copy); the `[UInt8]` forms are conveniences over it.
+extension InternalTopics {
+    /// Kafka's `OffsetCommitKey` version 1: int16 version, string group, string topic, int32 partition.
+    public static func offsetCommitKey(group: String, topic: String, partition: Int32) -> [UInt8] {
         var o: [UInt8] = []
-        _put16(&o, 3)
-        _put64(&o, v.offset)
-        _put32(&o, v.leaderEpoch)
-        _putString(&o, v.metadata)
-        _put64(&o, v.commitTimestamp)
+        o.reserveCapacity(10 + group.utf8.count + topic.utf8.count)
+        _putBE(&o, 1, 2)
+        _putString(&o, group)
+        _putString(&o, topic)
+        _putBE(&o, Int64(partition), 4)
         return o
     }
 
-    /// (group, topic-partition) of an `OffsetCommitKey` v0/v1; nil for other keys (group metadata).
-    static func decodeKey(_ b: UnsafeRawBufferPointer) -> (String, TopicPartition)? {
-        var p = 0
-        guard let v = _get(b, &p, 2), v <= 1, let g = _getString(b, &p), let t = _getString(b, &p), let part = _get(b, &p, 4) else { return nil }
-        return (g, TopicPartition(t, Int32(truncatingIfNeeded: part)))
+    /// Kafka's `OffsetCommitValue` version 3: int16 version, int64 offset, int32 leader epoch,
+    /// string metadata, int64 commit timestamp (ms since the epoch).
+    public static func offsetCommitValue(offset: Int64, metadata: String = "", commitTimestamp: Int64, leaderEpoch: Int32 = -1) -> [UInt8] {
+        var o: [UInt8] = []
+        o.reserveCapacity(24 + metadata.utf8.count)
+        _putBE(&o, 3, 2)
+        _putBE(&o, offset, 8)
+        _putBE(&o, Int64(leaderEpoch), 4)
+        _putString(&o, metadata)
+        _putBE(&o, commitTimestamp, 8)
+        return o
     }
 
-    /// An `OffsetCommitValue` v1 or v3.
-    static func decodeValue(_ b: UnsafeRawBufferPointer) -> OffsetAndMetadata? {
+    /// An `OffsetCommitValue` of `value` (version 3).
+    static func offsetCommitValue(_ value: OffsetAndMetadata) -> [UInt8] {
+        offsetCommitValue(offset: value.offset, metadata: value.metadata, commitTimestamp: value.commitTimestamp, leaderEpoch: value.leaderEpoch)
+    }
+
+    /// Parses an `OffsetCommitKey` v0/v1 in place: (group, topic, partition); nil for the other
+    /// keys of the topic (group metadata, version 2) and for a truncated key.
+    public static func parseOffsetCommitKey(_ b: UnsafeRawBufferPointer) -> (group: String, topic: String, partition: Int32)? {
         var p = 0
-        guard let v = _get(b, &p, 2), let offset = _get(b, &p, 8) else { return nil }
+        guard let v = _getBE(b, &p, 2), v == 0 || v == 1, let g = _getString(b, &p), let t = _getString(b, &p),
+              let part = _getBE(b, &p, 4) else { return nil }
+        return (g, t, Int32(truncatingIfNeeded: part))
+    }
+
+    /// Parses an `OffsetCommitValue` v0…v3 in place (only v3 has a leader epoch; the expire
+    /// timestamp of v1 is skipped); nil for a truncated value or another version.
+    public static func parseOffsetCommitValue(_ b: UnsafeRawBufferPointer) -> OffsetAndMetadata? {
+        var p = 0
+        guard let v = _getBE(b, &p, 2), (0...3).contains(v), let offset = _getBE(b, &p, 8) else { return nil }
         var epoch: Int32 = -1
-        if v >= 3 { guard let e = _get(b, &p, 4) else { return nil }; epoch = Int32(truncatingIfNeeded: e) }
-        guard let metadata = _getString(b, &p) else { return nil }
-        let ts = _get(b, &p, 8) ?? 0
+        if v == 3 {
+            guard let e = _getBE(b, &p, 4) else { return nil }
+            epoch = Int32(truncatingIfNeeded: e)
+        }
+        guard let metadata = _getString(b, &p), let ts = _getBE(b, &p, 8) else { return nil }
         return OffsetAndMetadata(offset: offset, metadata: metadata, commitTimestamp: ts, leaderEpoch: epoch)
     }
 
-    static func _put16(_ o: inout [UInt8], _ v: Int16) { _putBE(&o, UInt64(UInt16(bitPattern: v)), 2) }
-    static func _put32(_ o: inout [UInt8], _ v: Int32) { _putBE(&o, UInt64(UInt32(bitPattern: v)), 4) }
-    static func _put64(_ o: inout [UInt8], _ v: Int64) { _putBE(&o, UInt64(bitPattern: v), 8) }
-    static func _putBE(_ o: inout [UInt8], _ v: UInt64, _ n: Int) {
-        for i in stride(from: n - 1, through: 0, by: -1) { o.append(UInt8(truncatingIfNeeded: v >> (UInt64(i) * 8))) }
+    /// `parseOffsetCommitKey` over an array.
+    public static func parseOffsetCommitKey(_ b: [UInt8]) -> (group: String, topic: String, partition: Int32)? {
+        b.withUnsafeBytes { parseOffsetCommitKey($0) }
+    }
+
+    /// `parseOffsetCommitValue` over an array.
+    public static func parseOffsetCommitValue(_ b: [UInt8]) -> OffsetAndMetadata? {
+        b.withUnsafeBytes { parseOffsetCommitValue($0) }
+    }
+
+    static func _putBE(_ o: inout [UInt8], _ v: Int64, _ n: Int) {
+        let u = UInt64(bitPattern: v)
+        for i in stride(from: n - 1, through: 0, by: -1) { o.append(UInt8(truncatingIfNeeded: u >> (UInt64(i) * 8))) }
     }
     static func _putString(_ o: inout [UInt8], _ s: String) {
-        _put16(&o, Int16(truncatingIfNeeded: s.utf8.count))
-        o += Array(s.utf8)
+        _putBE(&o, Int64(s.utf8.count), 2)
+        o += s.utf8
     }
-    /// A big-endian signed integer of `n` bytes.
-    static func _get(_ b: UnsafeRawBufferPointer, _ p: inout Int, _ n: Int) -> Int64? {
+    /// A big-endian signed integer of `n` bytes at `p`, or nil past the end.
+    static func _getBE(_ b: UnsafeRawBufferPointer, _ p: inout Int, _ n: Int) -> Int64? {
         guard p + n <= b.count else { return nil }
         var u: UInt64 = 0
         for i in 0..<n { u = u << 8 | UInt64(b[p + i]) }
@@ -183,7 +214,7 @@ final class _OffsetStore: Sendable {
         return Int64(bitPattern: u << shift) >> Int64(shift)
     }
     static func _getString(_ b: UnsafeRawBufferPointer, _ p: inout Int) -> String? {
-        guard let n = _get(b, &p, 2), n >= 0, p + Int(n) <= b.count else { return nil }
+        guard let n = _getBE(b, &p, 2), n >= 0, p + Int(n) <= b.count else { return nil }
         defer { p += Int(n) }
         return String(decoding: UnsafeRawBufferPointer(rebasing: b[p..<(p + Int(n))]), as: UTF8.self)
     }

@@ -38,6 +38,9 @@ public final class ACLAuthorizer: Sendable {
     let _state: Mutex<_Snapshot>
     /// Whether any ACL or super user exists: the one atomic load of the fast path.
     let _enabled: Atomic<Bool>
+    /// Counts the changes of the ACLs and super users: a client that checked a permission at
+    /// generation g checks again once this moved past g (one atomic load per send).
+    let _generation = Atomic<UInt64>(0)
 
     /// Loads `<directory>/acls.json` (no file: no ACLs).
     ///
@@ -133,6 +136,7 @@ public final class ACLAuthorizer: Sendable {
             try Self._writeAtomically(data, to: path)
             s = next
             _enabled.store(!next.bindings.isEmpty || !next.superUsers.isEmpty, ordering: .releasing)
+            _generation.add(1, ordering: .releasing)
             return result
         }
     }
@@ -198,42 +202,45 @@ public final class ACLAuthorizer: Sendable {
     }
 }
 
-extension ClientError {
-    /// The `ConsumerError` of a denied consumer operation.
-    var _asConsumerError: ConsumerError {
-        ConsumerError(code == .authorizationFailed ? .authorizationFailed : .log, message, isRetriable: isRetriable, key: key, logError: logError)
-    }
-}
-
-extension ConsumerError.Code {
-    /// The principal may not perform the operation (an ACL denies it, or none allows it).
-    public static let authorizationFailed = Self("authorizationFailed")
-}
-
 // MARK: - The checks at the clients' entry points
 
 extension Producer {
-    /// Write on `topic`: called once per topic, when the producer first looks the topic up.
-    func _authorizeWrite(_ topic: String) throws(ClientError) {
+    /// Write on `topic`: checked when the producer first looks the topic up, and again whenever
+    /// the ACLs changed since (see `_writeRechecked`).
+    /// - Returns: the authorizer and its generation before the check.
+    func _authorizeWrite(_ topic: String) throws(ClientError) -> (ACLAuthorizer, UInt64) {
         let authorizer = try ACLAuthorizer.shared(for: logDirectory)
-        guard authorizer.isEnabled else { return }
-        try authorizer.authorize(KafkaPrincipal(saslUsername: configuration.saslUsername), .write, .topic, topic)
+        let generation = authorizer._generation.load(ordering: .acquiring)
+        if authorizer.isEnabled {
+            try authorizer.authorize(KafkaPrincipal(saslUsername: configuration.saslUsername), .write, .topic, topic)
+        }
+        return (authorizer, generation)
+    }
+
+    /// `topic`, after checking write on it again when the ACLs changed since its last check: a
+    /// revoked permission fails the next send, a granted one lets it through. A rechecked topic
+    /// gets a new box with the new generation; the old one stays reachable from it.
+    func _writeRechecked(_ topic: _Topic) throws(ClientError) -> _Topic {
+        if topic.acl._generation.load(ordering: .acquiring) == topic.aclGeneration { return topic }
+        let name = topic.state.name
+        let (acl, generation) = try _authorizeWrite(name)
+        return _topics._withLock { all in
+            if let current = all[name], current.aclGeneration >= generation { return current }
+            let fresh = _Topic(topic.state, acl: acl, aclGeneration: generation, previous: all[name])
+            all[name] = fresh
+            return fresh
+        }
     }
 }
 
 extension Consumer {
     /// Read on each topic and, when `groupId` is given, read on the group.
-    func _authorizeRead(topics: some Sequence<String>, group: String?) throws(ConsumerError) {
-        let authorizer: ACLAuthorizer
-        do { authorizer = try ACLAuthorizer.shared(for: logDirectory) } catch { throw error._asConsumerError }
+    func _authorizeRead(topics: some Sequence<String>, group: String?) throws(ClientError) {
+        let authorizer = try ACLAuthorizer.shared(for: logDirectory)
         guard authorizer.isEnabled else { return }
         let principal = KafkaPrincipal(saslUsername: configuration.saslUsername)
-        do {
-            for topic in topics { try authorizer.authorize(principal, .read, .topic, topic) }
-            if let group { try authorizer.authorize(principal, .read, .group, group) }
-        } catch {
-            throw error._asConsumerError
-        }
+        for topic in topics { try authorizer.authorize(principal, .read, .topic, topic) }
+        if let group { try authorizer.authorize(principal, .read, .group, group) }
     }
 }
 

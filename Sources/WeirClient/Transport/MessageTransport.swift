@@ -82,26 +82,38 @@ public protocol MessagingClient: Sendable {
 // MARK: - The embedded log
 
 /// The embedded log as a `MessagingClient`: producers, consumers and topics on one
-/// `LogDirectory`.
+/// `LogDirectory`, all acting as one principal (`User:<sasl.username>`, checked against the
+/// directory's ACLs), as a Kafka client's connections all authenticate as its `sasl.username`.
 public struct EmbeddedMessaging: MessagingClient {
     public let logDirectory: LogDirectory
+    /// `sasl.username`: the principal of `ensureTopic` and the default of every producer and
+    /// consumer made here (their own `sasl.username` property wins); nil is `User:ANONYMOUS`.
+    public let saslUsername: String?
     public var backendName: String { "embedded" }
 
-    public init(logDirectory: LogDirectory) { self.logDirectory = logDirectory }
+    public init(logDirectory: LogDirectory, saslUsername: String? = nil) {
+        self.logDirectory = logDirectory
+        self.saslUsername = saslUsername
+    }
+
+    /// Who this client acts as.
+    public var principal: KafkaPrincipal { KafkaPrincipal(saslUsername: saslUsername) }
+
+    func _withPrincipal(_ properties: [String: String]) -> [String: String] {
+        var props = properties
+        if let saslUsername, props["sasl.username"] == nil { props["sasl.username"] = saslUsername }
+        return props
+    }
 
     public func makeProducer(properties: [String: String]) async throws(ClientError) -> any MessageProducer {
-        let config = try ProducerConfiguration(properties: properties)
+        let config = try ProducerConfiguration(properties: _withPrincipal(properties))
         return try Producer(configuration: config, logDirectory: logDirectory)
     }
 
     public func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer {
-        var props = properties
+        var props = _withPrincipal(properties)
         if props["enable.auto.commit"] == nil { props["enable.auto.commit"] = "false" }
-        do {
-            return EmbeddedMessageConsumer(try Consumer(properties: props, logDirectory: logDirectory))
-        } catch {
-            throw ClientError(error)
-        }
+        return EmbeddedMessageConsumer(try Consumer(properties: props, logDirectory: logDirectory))
     }
 
     /// `segment.bytes` of the topics `ensureTopic` creates when the caller gives none: 64 MiB.
@@ -115,7 +127,7 @@ public struct EmbeddedMessaging: MessagingClient {
         var configs = configs
         if configs["segment.bytes"] == nil { configs["segment.bytes"] = String(Self.patternTopicSegmentBytes) }
         do {
-            try Admin(logDirectory: logDirectory).createTopic(name, partitions: partitions, configs: configs)
+            try Admin(logDirectory: logDirectory, principal: principal).createTopic(name, partitions: partitions, configs: configs)
         } catch where error.code == .topicAlreadyExists {
             return
         }
@@ -151,19 +163,19 @@ public struct EmbeddedMessageConsumer: MessageConsumer {
     }
 
     public func subscribe(topics: [String], listener: (any MessageRebalanceListener)?) async throws(ClientError) {
-        do { try consumer.subscribe(topics: topics, listener: listener.map { _Listener(base: $0) }) } catch { throw ClientError(error) }
+        try consumer.subscribe(topics: topics, listener: listener.map { _Listener(base: $0) })
     }
 
     public func assign(_ partitions: [TopicPartition]) async throws(ClientError) {
-        do { try consumer.assign(partitions) } catch { throw ClientError(error) }
+        try consumer.assign(partitions)
     }
 
     public func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] {
-        do { return try await consumer.poll(timeout: timeout) } catch { throw ClientError(error) }
+        try await consumer.poll(timeout: timeout)
     }
 
     public func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) {
-        do { try consumer.commit(offsets) } catch { throw ClientError(error) }
+        try consumer.commit(offsets)
     }
 
     public func committed(_ partition: TopicPartition) async throws(ClientError) -> Int64? {
@@ -171,48 +183,18 @@ public struct EmbeddedMessageConsumer: MessageConsumer {
     }
 
     public func seek(_ partition: TopicPartition, to offset: Int64) async throws(ClientError) {
-        do { try consumer.seek(partition, to: offset) } catch { throw ClientError(error) }
+        try consumer.seek(partition, to: offset)
     }
 
     public func pause(_ partitions: [TopicPartition]) async throws(ClientError) {
-        do { try consumer.pause(partitions) } catch { throw ClientError(error) }
+        try consumer.pause(partitions)
     }
 
     public func resume(_ partitions: [TopicPartition]) async throws(ClientError) {
-        do { try consumer.resume(partitions) } catch { throw ClientError(error) }
+        try consumer.resume(partitions)
     }
 
     public func assignment() async -> [TopicPartition] { consumer.assignment() }
 
     public func close() async { await consumer.close() }
-}
-
-extension ClientError {
-    /// Maps a consumer error to the client's codes (for the `MessageConsumer` protocol).
-    public init(_ error: ConsumerError) {
-        let code: Code = switch error.code {
-        case .invalidConfig: .invalidConfig
-        case .unknownTopicOrPartition: .unknownTopicOrPartition
-        case .cancelled: .cancelled
-        case .consumerClosed: .consumerClosed
-        case .rebalanceInProgress: .rebalanceInProgress
-        case .noOffset: .noOffset
-        case .illegalState: .invalidState
-        default: .log
-        }
-        self.init(code, error.message, isRetriable: error.isRetriable, key: error.key, logError: error.logError)
-    }
-}
-
-extension ClientError.Code {
-    /// The consumer is closed.
-    public static let consumerClosed = Self("consumerClosed")
-    /// The member left the group's generation; poll to rejoin, then commit again.
-    public static let rebalanceInProgress = Self("rebalanceInProgress")
-    /// No committed offset and `auto.offset.reset=none`.
-    public static let noOffset = Self("noOffset")
-    /// A call in the wrong state (e.g. `seek` on a partition not assigned).
-    public static let invalidState = Self("invalidState")
-    /// The principal may not perform the operation (an ACL denies it).
-    public static let authorizationFailed = Self("authorizationFailed")
 }
