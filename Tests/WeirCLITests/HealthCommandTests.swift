@@ -32,10 +32,11 @@ actor CaptureLock {
     }
 }
 
-/// The first line of `text` that is a JSON object (other suites may print meanwhile).
-func jsonLine(_ text: String) -> [String: Any]? {
+/// The first line of `text` that is a JSON object (with `key`, when given: other suites may
+/// print JSON lines meanwhile).
+func jsonLine(_ text: String, withKey key: String? = nil) -> [String: Any]? {
     for line in text.split(separator: "\n") where line.hasPrefix("{") {
-        if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { return o }
+        if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], key.map({ o[$0] != nil }) ?? true { return o }
     }
     return nil
 }

@@ -28,10 +28,9 @@ import WeirKafka
         #expect(out.contains("total lag 11 (ok); group billing: warning"), "\(out)")
         (code, out) = await runCapturing(["lag", "billing", "--backend", "kafka", "--bootstrap-servers", server, "--critical-total", "11", "--topic", "orders", "--json"])
         #expect(code == 1)
-        let line = try #require(out.split(separator: "\n").first { $0.hasPrefix("{") }.map(String.init), "\(out)")
-        let snap = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        #expect(snap["totalLag"] as? Int == 11)
-        #expect(snap["level"] as? String == "critical")
+        let snap = try #require(jsonLine(out, withKey: "totalLag"), "\(out)")
+        #expect(snap["totalLag"] as? Int == 11, "\(out)")
+        #expect(snap["level"] as? String == "critical", "\(out)")
         // A group the cluster does not know: exit 1.
         #expect(await WeirCommand.run(arguments: ["lag", "nobody", "--bootstrap-servers", server]) == 1)
         // Usage errors, as for the other commands with a Kafka backend.
