@@ -22,7 +22,8 @@ public import WeirLog
 ///
 /// `embedded.producer.path=task` and `embedded.consumer.path=log` select the earlier paths
 /// (an AsyncStream and a task calling `produce`; static partition split reading `PartitionLog`
-/// directly) for comparisons.
+/// directly) for comparisons. `embedded.consumer.spin.us` (default 0) lets a consumer thread
+/// spin that many µs on the high-water mark before it parks (`pollBlocking(idleSpin:)`).
 public final class EmbeddedBackend: BenchBackend {
     public let logDirectory: LogDirectory
     public let producerConfiguration: ProducerConfiguration
@@ -35,6 +36,8 @@ public final class EmbeddedBackend: BenchBackend {
     let consumerProperties: [String: String]
     let directProducer: Bool
     let groupConsumer: Bool
+    /// `embedded.consumer.spin.us`: the consumers' spin before parking.
+    let consumerSpin: Duration
     /// Consumers made but not yet in their group, per group id (joined together by the last).
     let pendingMembers = Mutex<[String: [Consumer]]>([:])
 
@@ -42,7 +45,7 @@ public final class EmbeddedBackend: BenchBackend {
     public static let consumerKeys = ["check.crcs", "max.partition.fetch.bytes", "max.poll.records", "fetch.max.bytes", "group.id", "auto.offset.reset", "enable.auto.commit",
                                       "fetch.min.bytes", "fetch.max.wait.ms", "isolation.level", "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms", "auto.commit.interval.ms"]
     /// Backend keys: which producer and consumer paths to use (see the type's documentation).
-    public static let backendKeys = ["embedded.producer.path", "embedded.consumer.path"]
+    public static let backendKeys = ["embedded.producer.path", "embedded.consumer.path", "embedded.consumer.spin.us"]
 
     /// Opens the backend. `logDir` nil = a fresh temporary directory, removed at shutdown.
     ///
@@ -76,6 +79,7 @@ public final class EmbeddedBackend: BenchBackend {
         case "log": groupConsumer = false
         case let v: throw .usage("embedded.consumer.path=\(v) is not valid; allowed values group (Consumer in a group, pollBlocking), log (static split, PartitionLog reads).")
         }
+        consumerSpin = .microseconds(try Self.int(backendProps["embedded.consumer.spin.us"] ?? "0", key: "embedded.consumer.spin.us", 0...1_000_000))
         var pc = ProducerConfiguration()
         do { try pc.apply(producerProps) } catch { throw .usage("--config: \(error.message)") }
         pc.deliveryReportsEnabled = !directProducer
@@ -183,7 +187,7 @@ public final class EmbeddedBackend: BenchBackend {
             return p.removeValue(forKey: groupId)
         }
         if let all { try await Self.joinTogether(all, groupId: groupId) }
-        return GroupEmbeddedConsumer(consumer: consumer)
+        return GroupEmbeddedConsumer(consumer: consumer, spin: consumerSpin)
     }
 
     /// Polls every member from its own task until the group is stable with all of them in the
@@ -453,13 +457,17 @@ final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
 /// `pollBlocking` (zero-copy batches; the thread parks until the appender wakes it).
 final class GroupEmbeddedConsumer: BenchConsumer, @unchecked Sendable {
     let consumer: Consumer
+    let spin: Duration
     let errors = Atomic<Int>(0)
 
-    init(consumer: Consumer) { self.consumer = consumer }
+    init(consumer: Consumer, spin: Duration) {
+        self.consumer = consumer
+        self.spin = spin
+    }
 
     func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
         do {
-            return try consumer.pollBlocking(timeout: .nanoseconds(Int64(min(timeoutNanos, UInt64(Int64.max))))) { batch in
+            return try consumer.pollBlocking(timeout: .nanoseconds(Int64(min(timeoutNanos, UInt64(Int64.max)))), idleSpin: spin) { batch in
                 for m in batch { body(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
             }
         } catch {

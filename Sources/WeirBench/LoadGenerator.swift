@@ -246,10 +246,12 @@ func _producerLoop(_ producer: any BenchProducer, _ delay: LatencyRecorder, plan
             if intended >= plan.end || shared.stopProducers.load(ordering: .relaxed) { break }
             now = monotonicNanos()
             if now < intended {
-                // Sleep until due (timer slack is 1 µs); spin only the last few µs, so that a
-                // paced producer does not burn a core. Oversleeping shows as publish delay.
+                // A wait longer than `_spinBelowNanos` sleeps until `_wakeEarlyNanos` before it
+                // is due (timer slack is 1 µs) and spins the rest; a shorter one (100 k rec/s
+                // and up) spins: a sleep overshoots by several µs, a late wake-up by far more
+                // on a busy machine, and oversleeping shows as publish delay and latency.
                 let ahead = intended - now
-                if ahead > 5_000 { sleepNanos(ahead - 2_000) }
+                if ahead > _spinBelowNanos { sleepNanos(ahead - _wakeEarlyNanos) }
                 now = monotonicNanos()
                 while now < intended { now = monotonicNanos() }
             }
@@ -282,6 +284,11 @@ func _producerLoop(_ producer: any BenchProducer, _ delay: LatencyRecorder, plan
     if last > shared.lastSend.load(ordering: .relaxed) { shared.lastSend.store(last, ordering: .relaxed) }
     delay.finish()
 }
+
+/// A paced producer spins through waits shorter than this instead of sleeping.
+let _spinBelowNanos: UInt64 = 50_000
+/// A paced producer's sleep ends this long before the send is due; it spins the rest.
+let _wakeEarlyNanos: UInt64 = 20_000
 
 /// The body of a consumer thread.
 func _consumerLoop(_ consumer: any BenchConsumer, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64) {

@@ -29,13 +29,16 @@ public final class HighWatermarkWaiter: Sendable {
     /// Blocks until one of the logs' high-water mark is above its offset, the timeout passes,
     /// `wake()` is called or one of the logs closes.
     ///
+    /// - Parameter spinNanos: how long to spin on the high-water marks before parking (nil:
+    ///   the waiter's `spinNanos`). A spin is bounded: after it, the thread parks.
     /// - Returns: true when data is there (some high-water mark moved past its offset).
     @discardableResult
-    public func wait(for targets: [(log: PartitionLog, above: Int64)], timeoutNanos: UInt64) -> Bool {
+    public func wait(for targets: [(log: PartitionLog, above: Int64)], timeoutNanos: UInt64, spinNanos: UInt64? = nil) -> Bool {
         if Self._ready(targets) { return true }
         if _woken.exchange(false, ordering: .acquiring) { return false }
         let start = _Sys.monotonicNanos()
         let deadline = start &+ timeoutNanos
+        let spinNanos = spinNanos ?? self.spinNanos
         if spinNanos > 0 {
             let spinUntil = start &+ min(spinNanos, timeoutNanos)
             var i = 0

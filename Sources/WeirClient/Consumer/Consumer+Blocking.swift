@@ -18,11 +18,17 @@ extension Consumer {
     /// The records handed to `body` count as processed when it returns (their offsets are
     /// what the next commit stores). Do not call this from an async task: it blocks its thread.
     ///
+    /// - Parameter idleSpin: how long the thread spins on the high-water marks before it parks
+    ///   when no data is there (not a Kafka property; default zero: park at once). A short spin
+    ///   (tens of µs) saves the futex wake-up, and with it most of the end-to-end latency, when
+    ///   records arrive at high rates; it is bounded, so an idle consumer still parks and costs
+    ///   at most `idleSpin` of CPU per wait.
     /// - Returns: the number of records handed to `body` (0 after `timeout` without any, or
     ///   when `wakeup()` interrupted the wait).
     /// - Throws: `.consumerClosed`, and the errors of `poll`.
     @discardableResult
-    public func pollBlocking(timeout: Duration, _ body: (ConsumerBatch) -> Void) throws(ConsumerError) -> Int {
+    public func pollBlocking(timeout: Duration, idleSpin: Duration = .zero, _ body: (ConsumerBatch) -> Void) throws(ConsumerError) -> Int {
+        let spinNanos = UInt64(Self._nanos(idleSpin))
         let start = _monotonicNanos()
         let deadline = start + Self._nanos(timeout)
         let fetchDeadline = start + configuration.fetchMaxWaitMs * 1_000_000
@@ -52,7 +58,7 @@ extension Consumer {
             }
             if now >= deadline { return 0 }
             let until = min(deadline, batches.isEmpty ? deadline : fetchDeadline, now + max(1, configuration.fetchMaxWaitMs) * 1_000_000)
-            _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeoutNanos: UInt64(max(0, until - now)))
+            _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeoutNanos: UInt64(max(0, until - now)), spinNanos: spinNanos)
             if _wakeupRequested.exchange(false, ordering: .acquiringAndReleasing) { return 0 }
         }
     }

@@ -114,12 +114,17 @@ extension Consumer {
     /// Runs `eachBatch` for every partition's fetched records until `stop()`, `close()` or task
     /// cancellation (KafkaJS's `consumer.run({ eachBatch })`).
     ///
+    /// Each call receives one partition's records, at most `max.poll.records` of them: a fetch
+    /// (bounded by `max.partition.fetch.bytes` and `fetch.max.bytes`) with more records is handed
+    /// over in several calls, in order. A `stop()`, seek, pause or rebalance between two calls
+    /// ends the fetch there; its remaining records are fetched again.
+    ///
     /// With `eachBatchAutoResolve` (default true) the whole batch counts as processed when the
     /// handler returns; otherwise only what the handler passed to `resolveOffset`. On a throw the
     /// partition is rewound to the first unresolved record.
     public func run(partitionsConsumedConcurrently: Int = 1, eachBatchAutoResolve: Bool = true,
                     eachBatch: @escaping @Sendable (ConsumerBatch, EachBatchContext) async throws -> Void) async throws {
-        try await _run(partitionsConsumedConcurrently) { batch, epoch in
+        try await _run(partitionsConsumedConcurrently, split: true) { batch, epoch in
             let context = EachBatchContext(consumer: self, topicPartition: batch.topicPartition, epoch: epoch, resolved: EachBatchContext._Box())
             do {
                 try await eachBatch(batch, context)
@@ -143,7 +148,9 @@ extension Consumer {
         var error: any Error
     }
 
-    func _run(_ concurrency: Int, _ handle: @escaping @Sendable (ConsumerBatch, UInt64) async throws -> Void) async throws {
+    /// The run loop. With `split`, a poll fetches whatever the byte limits allow and each
+    /// partition's records go to `handle` in pieces of at most `max.poll.records`.
+    func _run(_ concurrency: Int, split: Bool = false, _ handle: @escaping @Sendable (ConsumerBatch, UInt64) async throws -> Void) async throws {
         try _state._withLock { (st) throws(ConsumerError) in
             if st.closed { throw Self._closedError }
             st.running = true
@@ -151,7 +158,7 @@ extension Consumer {
         defer { _state._withLock { $0.running = false } }
         let wait = Duration.milliseconds(max(1, configuration.fetchMaxWaitMs))
         while _state._withLock({ $0.running && !$0.closed }) && !Task.isCancelled {
-            let polled = await _pollResult(timeout: wait, delivery: true)
+            let polled = await _pollResult(timeout: wait, maxRecords: split ? Int.max : nil, delivery: true)
             let batches: [ConsumerBatch]
             switch polled {
             case .success(let b): batches = b
@@ -166,13 +173,13 @@ extension Consumer {
             do {
                 try await _RunContext.$consumer.withValue(ObjectIdentifier(self)) {
                 if concurrency <= 1 || batches.count == 1 {
-                    for (b, e) in zip(batches, epochs) { try await handle(b, e) }
+                    for (b, e) in zip(batches, epochs) { try await _handle(b, e, split: split, handle) }
                 } else {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         var next = 0
                         func add() {
                             let b = batches[next], e = epochs[next]
-                            group.addTask { try await handle(b, e) }
+                            group.addTask { try await self._handle(b, e, split: split, handle) }
                             next += 1
                         }
                         while next < min(concurrency, batches.count) { add() }
@@ -191,8 +198,31 @@ extension Consumer {
         }
     }
 
-    func _pollResult(timeout: Duration, delivery: Bool = false) async -> Result<[ConsumerBatch], ConsumerError> {
-        do { return .success(try await _pollBatches(timeout: timeout, delivery: delivery)) } catch { return .failure(error) }
+    func _pollResult(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async -> Result<[ConsumerBatch], ConsumerError> {
+        do { return .success(try await _pollBatches(timeout: timeout, maxRecords: maxRecords, delivery: delivery)) } catch { return .failure(error) }
+    }
+
+    /// Hands one partition's fetched records to `handle`: whole, or (with `split`) in pieces of
+    /// at most `max.poll.records`. Between pieces, a stop, seek, pause or rebalance ends the
+    /// fetch: the position goes back to the first piece not handed over (unless a seek or
+    /// rebalance moved it already).
+    func _handle(_ batch: ConsumerBatch, _ epoch: UInt64, split: Bool,
+                 _ handle: @Sendable (ConsumerBatch, UInt64) async throws -> Void) async throws {
+        guard split, batch.count > configuration.maxPollRecords else { return try await handle(batch, epoch) }
+        let tp = batch.topicPartition
+        for (i, piece) in batch._split(configuration.maxPollRecords).enumerated() {
+            if i > 0 {
+                let go = _state._withLock { st -> Bool in
+                    guard var p = st.partitions[tp], p.epoch == epoch else { return false }
+                    if st.running && !st.closed && !p.paused { return true }
+                    p.position = piece.firstOffset ?? piece.nextOffset
+                    st.partitions[tp] = p
+                    return false
+                }
+                if !go || Task.isCancelled { return }
+            }
+            try await handle(piece, epoch)
+        }
     }
 
     /// After a handler failure: each partition of the poll goes back to its first record not

@@ -347,9 +347,10 @@ public final class Consumer: Sendable {
     }
 
     /// Polls batches (one per partition that had records) and moves the positions past them.
-    /// With `delivery`, returning batches starts an activity (see `_beginActivity`) that the
-    /// caller ends with `_endActivity()` once its handlers are done with them.
-    func _pollBatches(timeout: Duration, delivery: Bool = false) async throws(ConsumerError) -> [ConsumerBatch] {
+    /// `maxRecords` bounds the records of the whole poll (nil: `max.poll.records`). With
+    /// `delivery`, returning batches starts an activity (see `_beginActivity`) that the caller
+    /// ends with `_endActivity()` once its handlers are done with them.
+    func _pollBatches(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async throws(ConsumerError) -> [ConsumerBatch] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
@@ -359,7 +360,7 @@ public final class Consumer: Sendable {
             try await _maintainGroup()
             try _maybeAutoCommit()
             try _resolvePositions()
-            let (batches, bytes, targets) = try _fetchOnce()
+            let (batches, bytes, targets) = try _fetchOnce(maxRecords: maxRecords)
             let now = clock.now
             if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
                 if delivery && !_beginActivity() { throw Self._closedError }
@@ -387,8 +388,9 @@ public final class Consumer: Sendable {
         var epoch: UInt64
     }
 
-    /// One fetch over the fetchable partitions, without waiting.
-    func _fetchOnce() throws(ConsumerError) -> ([ConsumerBatch], Int, [_Target]) {
+    /// One fetch over the fetchable partitions, without waiting: at most `maxRecords` records
+    /// (nil: `max.poll.records`), within `max.partition.fetch.bytes` and `fetch.max.bytes`.
+    func _fetchOnce(maxRecords: Int? = nil) throws(ConsumerError) -> ([ConsumerBatch], Int, [_Target]) {
         let (parts, start) = _state._withLock { st -> ([(TopicPartition, _Partition)], Int) in
             let ps = st.order.compactMap { tp -> (TopicPartition, _Partition)? in
                 guard let p = st.partitions[tp], !p.paused, p.position != nil else { return nil }
@@ -402,7 +404,7 @@ public final class Consumer: Sendable {
         var out: [ConsumerBatch] = []
         var targets: [_Target] = []
         var bytes = 0
-        var budget = configuration.maxPollRecords
+        var budget = maxRecords ?? configuration.maxPollRecords
         let committed = configuration.isolationLevel == .readCommitted
         for i in 0..<parts.count {
             let (tp, p) = parts[(start + i) % parts.count]

@@ -13,8 +13,9 @@ public struct ConsumerMessage {
     public let timestampType: TimestampType
     /// The batch the message belongs to, not retained: a message never outlives its batch's
     /// handler call, and this keeps reference counting off the per-record path.
-    let _batch: Unmanaged<ConsumerBatch>
+    @usableFromInline let _batch: Unmanaged<ConsumerBatch>
 
+    @inlinable @inline(__always)
     init(batch: Unmanaged<ConsumerBatch>, record: UnsafeRecordView, timestampType: TimestampType) {
         self._batch = batch
         self.record = record
@@ -25,14 +26,14 @@ public struct ConsumerMessage {
     public var topicPartition: TopicPartition { _batch._withUnsafeGuaranteedRef { $0.topicPartition } }
     public var topic: String { topicPartition.topic }
     public var partition: Int32 { topicPartition.partition }
-    public var offset: Int64 { record.offset }
-    public var timestamp: Int64 { record.timestamp }
+    @inlinable public var offset: Int64 { record.offset }
+    @inlinable public var timestamp: Int64 { record.timestamp }
     /// The key, nil for a null key. Valid only during the handler call.
-    public var key: UnsafeRawBufferPointer? { record.key }
+    @inlinable public var key: UnsafeRawBufferPointer? { record.key }
     /// The value, nil for a null value (a tombstone). Valid only during the handler call.
-    public var value: UnsafeRawBufferPointer? { record.value }
+    @inlinable public var value: UnsafeRawBufferPointer? { record.value }
     /// The headers, as views. Valid only during the handler call.
-    public var headers: UnsafeRecordHeaders { record.headers }
+    @inlinable public var headers: UnsafeRecordHeaders { record.headers }
 
     /// An owned copy that may outlive the handler call.
     public func copy() -> ConsumerRecord {
