@@ -98,6 +98,7 @@ final class _Segment: @unchecked Sendable {
                          active: true, end: 0, nextOffset: baseOffset, maxTimestamp: -1, offsetOfMaxTimestamp: baseOffset)
         s._flushedEnd.store(0, ordering: .relaxed)
         s._dirSynced.store(false, ordering: .relaxed)
+        s._setReadahead(false)
         s._pretouch(upTo: 0)
         return s
     }
@@ -127,7 +128,10 @@ final class _Segment: @unchecked Sendable {
         }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
-        if active { s._pretouch(upTo: end) }
+        if active {
+            s._setReadahead(false)
+            s._pretouch(upTo: end)
+        }
         return s
     }
 
@@ -187,13 +191,21 @@ final class _Segment: @unchecked Sendable {
     /// How far ahead of the writer pages are populated.
     static let maxPretouchWindow = 32 << 20
     static let minPretouchWindow = 2 << 20
-    static let _pretouchQueue = DispatchQueue(label: "weir.log.pretouch", qos: .utility)
+    /// Turns the kernel's readahead off (`MADV_RANDOM`) while the segment is active, and on
+    /// again when it is sealed. A fault in the active segment's unwritten tail would otherwise
+    /// read ahead — zero — `read_ahead_kb` of pages in one go (8 MiB, about 13 ms, on this
+    /// kind of VM), without a preemption point: the pre-toucher's populate steps and a writer
+    /// that outran it both stalled other threads that long. Its pages are in the page cache
+    /// anyway, having just been written; closed segments read sequentially get it back.
+    func _setReadahead(_ on: Bool) {
+        guard let base = log.base else { return }
+        _ = _Sys.madvise(base, offset: 0, length: capacity, on ? MADV_NORMAL : MADV_RANDOM)
+    }
 
     /// Asks the background pre-toucher to populate (`madvise(MADV_POPULATE_WRITE)`) the pages
     /// from the last request up to `position + window` (2–32 MiB, adapted to the append rate), so
-    /// that the writer's `memcpy`
-    /// finds them mapped. First-touch page faults on a shared file mapping, not the copy, bound
-    /// append bandwidth.
+    /// that the writer's `memcpy` finds them mapped. First-touch page faults on a shared file
+    /// mapping, not the copy, bound append bandwidth.
     func _pretouch(upTo position: Int) {
         let now = _Sys.monotonicNanos()
         // A writer that used up half a window within 200 ms gets a bigger one.
@@ -205,18 +217,7 @@ final class _Segment: @unchecked Sendable {
         let to = min(capacity, max(position, _pretouchRequested) + _pretouchWindow)
         guard to > from, log.base != nil else { return }
         _pretouchRequested = to
-        let segment = self
-        _Segment._pretouchQueue.async {
-            guard segment.isActive, !segment._deleted.load(ordering: .relaxed) else { return }
-            // Populate in 4 MiB steps so a writer that catches up finds the early pages ready.
-            var p = from
-            while p < to, segment.isActive {
-                let n = min(4 << 20, to - p)
-                _Sys.madvise(segment.log.base!, offset: p, length: n, _madvPopulateWrite)
-                p += n
-                segment._pretouched.store(p, ordering: .releasing)
-            }
-        }
+        _Pretoucher.shared.submit(self, from: from, to: to)
     }
 
     // MARK: - Closing, flushing, deleting
@@ -225,6 +226,7 @@ final class _Segment: @unchecked Sendable {
     /// roll), then the files trimmed to their real size. The mappings stay as they are.
     func seal() throws(LogError) {
         guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        _setReadahead(true)
         let maxTs = maxTimestamp
         if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
         _indexesDirty.store(true, ordering: .releasing)
@@ -280,3 +282,50 @@ final class _Segment: @unchecked Sendable {
 #if canImport(Glibc)
 let _madvPopulateWrite: Int32 = 23  // MADV_POPULATE_WRITE, Linux 5.14+
 #endif
+
+/// The process's pre-touch thread: it populates the pages of active segments ahead of their
+/// writers (`_Segment._pretouch`).
+///
+/// It works in 64 KiB steps, one `madvise` each, with the segment's readahead off
+/// (`_setReadahead`): the kernel zeroes every page it populates (about 3–4 ms per MiB on this
+/// kind of VM) without a preemption point inside the call, so a step must be short for a
+/// writer, or a reader woken for new data, to get the core back quickly. With 4 MiB steps and
+/// an 8 MiB readahead, one step kept a consumer thread off its core for 14 ms.
+final class _Pretoucher: Sendable {
+    static let shared = _Pretoucher()
+    static let step = 64 << 10
+
+    struct _Job: Sendable {
+        let segment: _Segment
+        let from: Int
+        let to: Int
+    }
+
+    let jobs = Mutex<[_Job]>([])
+    let pending = DispatchSemaphore(value: 0)
+
+    private init() {
+        _startDetachedThread { [self] in _Pretoucher._run(self) }
+    }
+
+    func submit(_ segment: _Segment, from: Int, to: Int) {
+        jobs.withLock { $0.append(_Job(segment: segment, from: from, to: to)) }
+        pending.signal()
+    }
+
+    static func _run(_ p: _Pretoucher) {
+        while true {
+            p.pending.wait()
+            while let job = p.jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                let segment = job.segment
+                var position = job.from
+                while position < job.to, segment.isActive, !segment._deleted.load(ordering: .relaxed), let base = segment.log.base {
+                    let n = min(step, job.to - position)
+                    _ = _Sys.madvise(base, offset: position, length: n, _madvPopulateWrite)
+                    position += n
+                    segment._pretouched.store(position, ordering: .releasing)
+                }
+            }
+        }
+    }
+}
