@@ -295,8 +295,10 @@ final class _Pretoucher: Sendable {
     static let shared = _Pretoucher()
     static let step = 64 << 10
 
+    /// A segment's range to populate. The segment is held weakly: a segment that retention
+    /// deleted meanwhile is unmapped (its disk space freed) without waiting for this thread.
     struct _Job: Sendable {
-        let segment: _Segment
+        weak var segment: _Segment?
         let from: Int
         let to: Int
     }
@@ -317,9 +319,10 @@ final class _Pretoucher: Sendable {
         while true {
             p.pending.wait()
             while let job = p.jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                let segment = job.segment
                 var position = job.from
-                while position < job.to, segment.isActive, !segment._deleted.load(ordering: .relaxed), let base = segment.log.base {
+                while position < job.to {
+                    guard let segment = job.segment, segment.isActive, !segment._deleted.load(ordering: .relaxed),
+                          let base = segment.log.base else { break }
                     let n = min(step, job.to - position)
                     _ = _Sys.madvise(base, offset: position, length: n, _madvPopulateWrite)
                     position += n

@@ -28,7 +28,7 @@ import WeirKafka
         #expect(out.contains("total lag 11 (ok); group billing: warning"), "\(out)")
         (code, out) = await runCapturing(["lag", "billing", "--backend", "kafka", "--bootstrap-servers", server, "--critical-total", "11", "--topic", "orders", "--json"])
         #expect(code == 1)
-        let snap = try #require(jsonLine(out, withKey: "totalLag"), "\(out)")
+        let snap = try #require(jsonLine(out, withKey: "level"), "\(out)")
         #expect(snap["totalLag"] as? Int == 11, "\(out)")
         #expect(snap["level"] as? String == "critical", "\(out)")
         // A group the cluster does not know: exit 1.
