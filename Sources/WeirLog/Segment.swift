@@ -311,14 +311,14 @@ final class _Pretoucher: Sendable {
     }
 
     func submit(_ segment: _Segment, from: Int, to: Int) {
-        jobs.withLock { $0.append(_Job(segment: segment, from: from, to: to)) }
+        jobs._withLock { $0.append(_Job(segment: segment, from: from, to: to)) }
         pending.signal()
     }
 
     static func _run(_ p: _Pretoucher) {
         while true {
             p.pending.wait()
-            while let job = p.jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            while let job = p.jobs._withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
                 var position = job.from
                 while position < job.to {
                     guard let segment = job.segment, segment.isActive, !segment._deleted.load(ordering: .relaxed),
