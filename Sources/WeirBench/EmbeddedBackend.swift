@@ -239,6 +239,36 @@ protocol _EmbeddedProducing: BenchProducer {
     var sendErrorCount: Int { get }
 }
 
+/// The records an embedded producer has in flight, for both producer paths: handed over
+/// (`queued`) and acknowledged or failed (`completed`).
+final class _InFlight: Sendable {
+    let queued = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+
+    /// Back-pressure, like `buffer.memory`: waits while `limit` records are in flight, then
+    /// counts one more. The wait is charged to the records' publish delay and latency, as a
+    /// blocking `send` in Kafka is.
+    func admit(limit: Int) {
+        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= limit {
+            sleepNanos(50_000)
+        }
+        queued.add(1, ordering: .relaxed)
+    }
+
+    func finished(_ count: Int = 1) {
+        completed.add(count, ordering: .relaxed)
+    }
+
+    /// Flushes `producer` until every record handed over is acknowledged or failed.
+    func drain(_ producer: Producer) async {
+        while true {
+            await producer.flush()
+            if completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
+
 /// One embedded producer on the generator's thread: `Producer.produceNow` encodes each record
 /// straight into its partition's batch (and, when the batch is ready, appends it to the log)
 /// from that thread; `onDelivery` turns acknowledged batches into publish latencies. Each
@@ -255,8 +285,7 @@ final class DirectEmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
     /// The generator thread's next opaque, and its stamped copy of the value.
     var next: UInt64 = 0
     var scratch: UnsafeMutableRawBufferPointer
-    let queued = Atomic<Int>(0)
-    let completed = Atomic<Int>(0)
+    let inFlight = _InFlight()
     let sendErrors = Atomic<Int>(0)
     /// Delivery reports may come from the generator's thread and from drainer tasks at once;
     /// the sink takes one thread at a time.
@@ -284,9 +313,7 @@ final class DirectEmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
     var sendErrorCount: Int { sendErrors.load(ordering: .relaxed) }
 
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
-        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= EmbeddedProducer.maxInFlight {
-            sleepNanos(50_000)
-        }
+        inFlight.admit(limit: EmbeddedProducer.maxInFlight)
         let count = max(BenchStamp.size, value.count)
         if scratch.count < count {
             scratch.deallocate()
@@ -299,12 +326,11 @@ final class DirectEmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
         next &+= 1
         intended[Int(opaque & mask)] = intendedNanos
         sizes[Int(opaque & mask)] = Int32(count + (key?.count ?? 0))
-        queued.add(1, ordering: .relaxed)
         do {
             try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
         } catch {
             sendErrors.add(1, ordering: .relaxed)
-            completed.add(1, ordering: .relaxed)
+            inFlight.finished()
         }
     }
 
@@ -321,16 +347,10 @@ final class DirectEmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
                 sink.failed(report.opaques.count)
             }
         }
-        completed.add(report.opaques.count, ordering: .relaxed)
+        inFlight.finished(report.opaques.count)
     }
 
-    func flush() async {
-        while true {
-            await producer.flush()
-            if completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) { return }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-    }
+    func flush() async { await inFlight.drain(producer) }
 
     func close() async {
         if closed.exchange(true, ordering: .relaxed) { return }
@@ -364,8 +384,7 @@ final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
     /// the queue an unthrottled producer builds (and so its latency and the final drain).
     static let maxInFlight = 1 << 15
     let mask = UInt64(EmbeddedProducer.capacity - 1)
-    let queued = Atomic<Int>(0)
-    let completed = Atomic<Int>(0)
+    let inFlight = _InFlight()
     let sendErrors = Atomic<Int>(0)
     let tasks = Mutex<[Task<Void, Never>]>([])
     let closed = Atomic<Bool>(false)
@@ -392,12 +411,7 @@ final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
     var sendErrorCount: Int { sendErrors.load(ordering: .relaxed) }
 
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
-        // Back-pressure: never more than the ring's capacity in flight. The wait is charged to
-        // the records' publish delay and latency, as a blocking `send` in Kafka is.
-        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.maxInFlight {
-            sleepNanos(50_000)
-        }
-        queued.add(1, ordering: .relaxed)
+        inFlight.admit(limit: Self.maxInFlight)
         let v = BenchStamp.stampedCopy(of: value, nanos: intendedNanos)
         continuation.yield(Pending(key: key.map { Array($0) }, value: v))
     }
@@ -418,7 +432,7 @@ final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
                 next = id &+ 1
             } catch {
                 sendErrors.add(1, ordering: .relaxed)
-                completed.add(1, ordering: .relaxed)
+                inFlight.finished()
             }
         }
     }
@@ -430,17 +444,11 @@ final class EmbeddedProducer: _EmbeddedProducing, @unchecked Sendable {
             case .success: sink.delivered(intendedNanos: intended[i], bytes: Int(sizes[i]))
             case .failure: sink.failed(1)
             }
-            completed.add(1, ordering: .relaxed)
+            inFlight.finished()
         }
     }
 
-    func flush() async {
-        while true {
-            await producer.flush()
-            if completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) { return }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-    }
+    func flush() async { await inFlight.drain(producer) }
 
     func close() async {
         if closed.exchange(true, ordering: .relaxed) { return }
