@@ -272,9 +272,7 @@ public final class GroupCoordinator: Sendable {
                 g.cancelledJoins.insert(token)
                 return
             }
-            g.members[m.memberId] = nil
-            resume.append((m.waiter!, .failure(Self._joinCancelled(groupId))))
-            timer = _membershipChanged(&g, groupId: groupId, resume: &resume)
+            timer = _remove(m.memberId, from: &g, groupId: groupId, answer: Self._joinCancelled(groupId), resume: &resume)
         }
         for (w, res) in resume { w.resume(returning: res) }
         if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
@@ -325,10 +323,10 @@ public final class GroupCoordinator: Sendable {
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
-            guard var g = all[groupId], let m = g.members.removeValue(forKey: memberId) else { return }
+            guard var g = all[groupId] else { return }
             defer { all[groupId] = g }
-            if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "member \(memberId) left group \(groupId).")))) }
-            timer = _membershipChanged(&g, groupId: groupId, resume: &resume)
+            timer = _remove(memberId, from: &g, groupId: groupId,
+                            answer: ConsumerError(.rebalanceInProgress, "member \(memberId) left group \(groupId)."), resume: &resume)
         }
         for (w, res) in resume { w.resume(returning: res) }
         if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
@@ -346,6 +344,15 @@ public final class GroupCoordinator: Sendable {
         }
         let timeout = g.members.values.map(\.rebalanceTimeoutMs).max() ?? 0
         return (g.round, timeout)
+    }
+
+    /// Removes a member that left or whose join was cancelled: a join it is waiting in gets
+    /// `answer`, and the others rebalance.
+    func _remove(_ memberId: String, from g: inout _Group, groupId: String, answer: ConsumerError,
+                 resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
+        guard let m = g.members.removeValue(forKey: memberId) else { return nil }
+        if let w = m.waiter { resume.append((w, .failure(answer))) }
+        return _membershipChanged(&g, groupId: groupId, resume: &resume)
     }
 
     /// After a member left or expired: rebalance the rest, or empty the group.
