@@ -70,6 +70,7 @@ public struct LoadGenerator: Sendable {
             }
         }
 
+        inbox.refillSpares()
         let cpu0 = processCPUNanos()
         let collector = _Collector(inbox: inbox, origin: origin, intervalNanos: intervalNanos, workload: w, progress: progress, shared: shared, start: start)
         let collectorThread = _spawn("weir-collector") { collector.loop() }
@@ -394,6 +395,7 @@ final class _Collector: @unchecked Sendable {
         let backlogBytes = Int(workload.consumerBacklogSizeGB * 1e9)
         while !stop.load(ordering: .relaxed) {
             sleepNanos(100_000_000)
+            inbox.refillSpares()
             drainInbox(closeAll: false)
             let now = monotonicNanos()
             if shared.consumersPaused.load(ordering: .relaxed) && backlogBytes > 0 && shared.sentBytes.load(ordering: .relaxed) >= backlogBytes {

@@ -39,6 +39,43 @@ import Testing
         #expect(c.windowCounts(windowNanos: 2_000_000_000).acked == 1001)
     }
 
+    /// A latency histogram covers a minute without growing (growing runs the histogram
+    /// package's unspecialised resize, about 12 ms, which a recorder used to pay on its thread
+    /// once an interval), and still takes a larger outlier.
+    @Test func latencyHistogramsArePresizedAndStillGrow() {
+        var h = makeLatencyHistogram()
+        #expect(h.highestTrackableValue >= 60_000_000_000)
+        #expect(h.autoResize)
+        h.record(59_000_000_000)
+        h.record(3_600_000_000_000)
+        #expect(h.totalCount == 2)
+        #expect(h.max >= 3_599_000_000_000)
+    }
+
+    /// Starting an interval swaps in a blank histogram the collector made ahead (one per latency
+    /// recorder); with none ready, the recorder makes its own; counts never leak across intervals.
+    @Test func recordersStartIntervalsWithSpareHistograms() {
+        let inbox = _Inbox()
+        let origin: UInt64 = 1_000_000_000
+        let r = LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin, intervalNanos: 1_000_000_000)
+        _ = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin, intervalNanos: 1_000_000_000, recordsLatency: false)
+        #expect(inbox.latencyRecorders.load(ordering: .relaxed) == 1)
+        inbox.refillSpares()
+        #expect(inbox.spares.withLock { $0.count } == 1)
+        r.record(latencyNanos: 1_000, bytes: 1, now: origin)
+        r.record(latencyNanos: 2_000, bytes: 1, now: origin + 1_000_000_000)  // interval 1: swaps
+        #expect(inbox.spares.withLock { $0.count } == 0)
+        r.record(latencyNanos: 1_500, bytes: 1, now: origin + 2_000_000_000)  // interval 2: none ready
+        r.finish()
+        let slices = inbox.take()
+        #expect(slices.map(\.interval) == [0, 1, 2])
+        #expect(slices.map { $0.histogram?.totalCount ?? 0 } == [1, 1, 1])
+        #expect(slices.map { $0.histogram?.max ?? 0 } == [1_000, 2_000, 1_500].map { UInt64($0) })
+        inbox.refillSpares()
+        #expect(inbox.spares.withLock { $0.count } == 1)
+        #expect(inbox.spares.withLock { $0[0].totalCount } == 0)
+    }
+
     @Test func statsOfAnEmptyHistogramAreZero() {
         let s = LatencyStats(makeLatencyHistogram())
         #expect(s.count == 0 && s.p99 == 0 && s.max == 0)
