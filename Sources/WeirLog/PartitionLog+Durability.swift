@@ -120,13 +120,16 @@ extension PartitionLog {
         try await waitUntilDurable(highWatermark)
     }
 
-    /// `msync`s every segment up to its current end, fsyncs the directory for new segments, and
-    /// returns the offset everything below which is now on disk.
+    /// Trims rolled segments, `msync`s every segment up to its current end, fsyncs the directory
+    /// for new segments, and returns the offset everything below which is now on disk.
     func _flushAll() throws(LogError) -> Int64 {
         let target = highWatermark
         let segments = _segments._withLock { $0 }
         var syncDirectory = false
         for s in segments where !s._deleted.load(ordering: .acquiring) {
+            // A rolled segment is trimmed here, before the recovery point can pass it: recovery
+            // only scans from the recovery point, so a segment below it must end at its data.
+            if s.needsTrim { try s.trimFiles() }
             try s.flush(upTo: s.end, syncIndexes: !s.isActive)
             if !s._dirSynced.load(ordering: .acquiring) { syncDirectory = true }
         }

@@ -260,8 +260,9 @@ public final class PartitionLog: Sendable {
         let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
         _segments._withLock { $0.append(new) }
         w.active = new
-        try? old.seal()
-        // Like Kafka, flush the rolled segment in the background; this advances the recovery point.
+        try? old.seal(trim: false)
+        // Like Kafka, flush the rolled segment in the background; this trims its files and
+        // advances the recovery point.
         _durability.schedule(self)
     }
 

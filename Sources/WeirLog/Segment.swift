@@ -37,6 +37,9 @@ final class _Segment: @unchecked Sendable {
     let _indexesDirty = Atomic<Bool>(false)
     /// Whether the directory entry of this segment's files is known to be on disk.
     let _dirSynced = Atomic<Bool>(true)
+    /// The files of a sealed segment have been trimmed (`trimFiles()`); segments opened closed
+    /// are trimmed already.
+    let _trimmed = Atomic<Bool>(false)
     /// Bytes the background pre-toucher has populated.
     let _pretouched: Atomic<Int>
 
@@ -128,6 +131,8 @@ final class _Segment: @unchecked Sendable {
         }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
+        // A closed segment on disk has its real size (recovery truncated any zeroed tail).
+        if !active { s._trimmed.store(true, ordering: .relaxed) }
         if active {
             s._setReadahead(false)
             s._pretouch(upTo: end)
@@ -223,17 +228,33 @@ final class _Segment: @unchecked Sendable {
     // MARK: - Closing, flushing, deleting
 
     /// Turns the active segment into a closed one: a last time-index entry (as Kafka writes on
-    /// roll), then the files trimmed to their real size. The mappings stay as they are.
-    func seal() throws(LogError) {
+    /// roll), then, unless `trim` is false, the files trimmed to their real size
+    /// (`trimFiles()`). The mappings stay as they are.
+    ///
+    /// A roll passes `trim: false` and leaves the trim to the background flush (`_flushAll`):
+    /// on a file system mounted with `discard`, truncating away the preallocated tail waits for
+    /// the device to discard it, which held the appending thread for about 30 ms here.
+    func seal(trim: Bool = true) throws(LogError) {
         guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
         _setReadahead(true)
         let maxTs = maxTimestamp
         if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
         _indexesDirty.store(true, ordering: .releasing)
+        if trim { try trimFiles() }
+    }
+
+    /// Truncates a sealed segment's files to their real size (the log to its end, the indexes to
+    /// their entries), once. Until then a crash leaves a zeroed tail that recovery recognises.
+    func trimFiles() throws(LogError) {
+        guard !_active.load(ordering: .acquiring), !_trimmed.load(ordering: .acquiring) else { return }
         try log.truncate(to: end)
         try offsetIndex.file.trim()
         try timeIndex.file.trim()
+        _trimmed.store(true, ordering: .releasing)
     }
+
+    /// Whether `trimFiles()` still has to run for this sealed segment.
+    var needsTrim: Bool { !_active.load(ordering: .acquiring) && !_trimmed.load(ordering: .acquiring) && !_deleted.load(ordering: .acquiring) }
 
     /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
     ///
@@ -290,7 +311,13 @@ let _madvPopulateWrite: Int32 = 23  // MADV_POPULATE_WRITE, Linux 5.14+
 /// (`_setReadahead`): the kernel zeroes every page it populates (about 3–4 ms per MiB on this
 /// kind of VM) without a preemption point inside the call, so a step must be short for a
 /// writer, or a reader woken for new data, to get the core back quickly. With 4 MiB steps and
-/// an 8 MiB readahead, one step kept a consumer thread off its core for 14 ms.
+/// an 8 MiB readahead, one step kept a consumer thread off its core for 14 ms; back-to-back
+/// 64 KiB steps still did for 1–4.5 ms, hence the pauses (`pacedAhead`).
+///
+/// It stays in the normal scheduling class. In the idle class (`SCHED_IDLE`) a woken reader
+/// preempted it at once, but it was then preempted while holding a page it was populating, or
+/// the process's mmap lock, and the writer faulting on that page, or growing its heap, waited
+/// 10–15 ms for it to be scheduled again.
 final class _Pretoucher: Sendable {
     static let shared = _Pretoucher()
     static let step = 64 << 10

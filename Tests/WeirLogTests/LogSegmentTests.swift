@@ -28,7 +28,9 @@ import WeirFormat
             #expect(sequence(of: r) == i)
             #expect(r.value == testValue(i))
         }
-        // Kafka's names, and closed segments trimmed to their real size.
+        // Kafka's names, and closed segments trimmed to their real size (by the background
+        // flush a roll schedules; `flush()` waits for it).
+        try await log.flush()
         let files = segmentFiles(log.directory)
         #expect(files.first == "00000000000000000000.log")
         #expect(files.allSatisfy { $0.count == 24 })
@@ -43,6 +45,49 @@ import WeirFormat
         // Close trims the active segment too.
         let last = log.segments.last!
         #expect(fileSize(last.logPath) == last.sizeInBytes)
+    }
+
+    /// A roll leaves trimming the closed segment to the background flush, off the appending
+    /// thread. A crash before that flush leaves a closed segment with a zeroed preallocated tail
+    /// in front of a segment that already holds records: recovery must trim the tail and keep
+    /// every later record.
+    @Test func aCrashBeforeTheRolledSegmentIsTrimmedLosesNothing() async throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+        try dir.createTopic("t", partitions: 1, config: smallConfig())
+        let log = try dir.partition("t", 0)
+        var seq = 0
+        // Fill the first segment until it rolls, then write a few more batches into the next.
+        while log.segments.count < 2 {
+            try await log.append(makeBatch(firstSeq: seq, count: 5), acks: .leader)
+            seq += 5
+        }
+        for _ in 0..<3 {
+            try await log.append(makeBatch(firstSeq: seq, count: 5), acks: .leader)
+            seq += 5
+        }
+        // The state a crash would leave: the files as they are now (the rolled segment may still
+        // be preallocated, if its flush has not run), without a clean-shutdown marker.
+        let copy = TempDir(); defer { copy.remove() }
+        try? FileManager.default.removeItem(atPath: copy.path)
+        try FileManager.default.copyItem(atPath: tmp.path, toPath: copy.path)
+        let copiedPartition = copy.path + "/" + (log.directory as NSString).lastPathComponent
+        let first = log.segments[0]
+        // Make the copy's rolled segment untrimmed for certain: pad it back to segment.bytes.
+        let rolled = copiedPartition + "/" + (first.logPath as NSString).lastPathComponent
+        let handle = try #require(FileHandle(forWritingAtPath: rolled))
+        try handle.truncate(atOffset: UInt64(16 << 10))
+        try handle.close()
+        try dir.close()
+
+        let reopened = try LogDirectory.open(path: copy.path, options: testOptions())
+        defer { try? reopened.close() }
+        let recovered = try reopened.partition("t", 0)
+        #expect(recovered.logEndOffset == Int64(seq))
+        let records = try readAll(recovered)
+        #expect(records.count == seq)
+        #expect(records.enumerated().allSatisfy { i, r in r.offset == Int64(i) && sequence(of: r) == i })
+        #expect(fileSize(recovered.segments[0].logPath) == recovered.segments[0].sizeInBytes)
     }
 
     @Test func readStartsAtTheBatchContainingTheOffset() async throws {
