@@ -354,8 +354,20 @@ final class _Pretoucher: Sendable {
                     _ = _Sys.madvise(base, offset: position, length: n, _madvPopulateWrite)
                     position += n
                     segment._pretouched.store(position, ordering: .releasing)
+                    // Paced while well ahead of the writer: a short sleep after each step gives
+                    // the core back, so that a reader woken for new data (or any other thread)
+                    // waits at most one step for it, not a whole window of steps. Close behind
+                    // the writer it runs flat out.
+                    if position - segment.end > pacedAhead {
+                        var pause = timespec(tv_sec: 0, tv_nsec: pauseNanos)
+                        nanosleep(&pause, nil)
+                    }
                 }
             }
         }
     }
+
+    /// Further ahead of the writer than this, the thread pauses `pauseNanos` after each step.
+    static let pacedAhead = 1 << 20
+    static let pauseNanos = 100_000
 }
