@@ -66,7 +66,7 @@ func runCapturing(_ args: [String]) async -> (code: Int32, output: String) {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (code, out) = await runCapturing(["health", "--json", "--log-dir", dir])
         #expect(code == 0)
-        let report = try #require(jsonLine(out), "\(out)")
+        let report = try #require(jsonLine(out, withKey: "checks"), "\(out)")
         #expect(report["status"] as? String == "healthy")
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.compactMap { $0["name"] as? String } == ["logDirectory.lock", "logDirectory.writable", "logDirectory.diskSpace",
@@ -111,7 +111,7 @@ func runCapturing(_ args: [String]) async -> (code: Int32, output: String) {
         #expect(out.contains("total lag 6 (ok); group g: warning"))
         (code, out) = await runCapturing(["lag", "g", "--critical-total", "6", "--json", "--log-dir", dir])
         #expect(code == 1)
-        let snap = try #require(jsonLine(out), "\(out)")
+        let snap = try #require(jsonLine(out, withKey: "totalLevel"), "\(out)")
         #expect(snap["totalLag"] as? Int == 6)
         #expect(snap["totalLevel"] as? String == "critical")
         #expect(snap["level"] as? String == "critical")
