@@ -129,7 +129,7 @@ extension PartitionLog {
         for s in segments where !s._deleted.load(ordering: .acquiring) {
             // A rolled segment is trimmed here, before the recovery point can pass it: recovery
             // only scans from the recovery point, so a segment below it must end at its data.
-            if s.needsTrim { try s.trimFiles() }
+            try s.trimFiles()
             try s.flush(upTo: s.end, syncIndexes: !s.isActive)
             if !s._dirSynced.load(ordering: .acquiring) { syncDirectory = true }
         }

@@ -247,7 +247,7 @@ final class _Segment: @unchecked Sendable {
     /// their entries), once, after unmapping its pages from the process. Until then a crash
     /// leaves a zeroed tail that recovery recognises.
     func trimFiles() throws(LogError) {
-        guard !_active.load(ordering: .acquiring), !_trimmed.load(ordering: .acquiring) else { return }
+        guard needsTrim else { return }
         // Unmapped from this process first (the page cache keeps every page, dirty ones too;
         // a reader faults them back), so that the flush that follows finds no mapping to
         // write-protect. Otherwise cleaning each of a rolled segment's 32 768 pages (128 MiB)
@@ -262,7 +262,7 @@ final class _Segment: @unchecked Sendable {
         _trimmed.store(true, ordering: .releasing)
     }
 
-    /// Whether `trimFiles()` still has to run for this sealed segment.
+    /// Whether `trimFiles()` still has work: a sealed segment, not trimmed yet, not deleted.
     var needsTrim: Bool { !_active.load(ordering: .acquiring) && !_trimmed.load(ordering: .acquiring) && !_deleted.load(ordering: .acquiring) }
 
     /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
