@@ -109,6 +109,10 @@ public enum Compare {
 
     public struct Result: Sendable {
         public var rows: [Row]
+        /// Steps whose runs lost CPU time to the hypervisor (`host_steal_seconds` above zero):
+        /// one line each, printed under the table, so that a regression measured on a throttled
+        /// machine is rerun before it is believed.
+        public var notes: [String] = []
         /// 0 within thresholds, 2 regression, 4 improvements only.
         public var exitCode: Int32 {
             if rows.contains(where: { $0.status == .regression }) { return 2 }
@@ -128,6 +132,7 @@ public enum Compare {
                     + "  " + r.status.rawValue.uppercased())
             }
             let verdict = exitCode == 2 ? "REGRESSION" : exitCode == 4 ? "improvement only" : "within thresholds"
+            for n in notes { lines.append("note: " + n) }
             lines.append("result: \(verdict) (latency in µs; a change counts only beyond its limit and outside the spread of repeats)")
             return lines.joined(separator: "\n")
         }
@@ -156,6 +161,7 @@ public enum Compare {
     public static func compare(base: [RunSummary], current: [RunSummary], thresholds: [Threshold] = []) -> Result {
         let ts = thresholds.isEmpty ? defaultThresholds : thresholds
         var rows: [Row] = []
+        var notes: [String] = []
         let stepNames = base.first?.steps.map(\.name) ?? []
         for step in stepNames {
             let bSteps = base.compactMap { $0.steps.first { $0.name == step } }
@@ -181,8 +187,16 @@ public enum Compare {
                 }
                 rows.append(Row(step: step, metric: t.metric, base: b, current: c, change: change, limit: t.limit, status: status))
             }
+            let stolen = [("base", bSteps), ("current", cSteps)].compactMap { side, steps -> String? in
+                let steal = steps.compactMap(\.hostStealSeconds).filter { $0 > 0 }
+                guard let worst = steal.max() else { return nil }
+                return "\(side) \(steal.count) of \(steps.count) run(s), up to \(HTMLReport.formatMicros(worst * 1e6))"
+            }
+            if !stolen.isEmpty {
+                notes.append("\(step): the hypervisor took CPU time (host steal) during \(stolen.joined(separator: "; ")); latency there includes whole-machine stalls, so rerun before trusting a latency change.")
+            }
         }
-        return Result(rows: rows)
+        return Result(rows: rows, notes: notes)
     }
 
     static func stats(_ v: [Double]) -> (median: Double, min: Double, max: Double, runs: Int) {

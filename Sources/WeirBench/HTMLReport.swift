@@ -80,7 +80,8 @@ public enum HTMLReport {
                     + "<td>\(String(format: "%.0f", step.consume.recordsPerSec))</td>"
                     + "<td>\(us(pub?.p50))</td><td>\(us(pub?.p99))</td><td>\(us(pub?.p99_9))</td><td>\(us(pub?.max))</td>"
                     + "<td>\(us(e2e?.p50))</td><td>\(us(e2e?.p99))</td><td>\(us(e2e?.max))</td>"
-                    + "<td>\(step.compressionRatio.map { String(format: "%.2f", $0) } ?? "–")</td><td>\(step.errors)</td></tr>")
+                    + "<td>\(step.compressionRatio.map { String(format: "%.2f", $0) } ?? "–")</td>"
+                    + "<td>\(us(step.hostStealSeconds.map { $0 * 1e6 }))</td><td>\(step.errors)</td></tr>")
             }
         }
         let title = runs.count == 1 ? "Weir bench: \(runs[0].summary.preset)" : "Weir bench: \(runs.count) runs"
@@ -96,9 +97,9 @@ public enum HTMLReport {
         </style></head><body>
         <h1>\(escape(title))</h1>
         <p class="note">\(escape(runs.map { "\($0.label): started \($0.summary.startedAt)" }.joined(separator: "; "))). Machine: \(escape(machine)).
-        Latencies are measured from each record's intended send time (open loop; coordinated omission corrected).</p>
+        Latencies are measured from each record's intended send time (open loop; coordinated omission corrected). Host steal is CPU time the hypervisor took from this machine during the window: threads stop while it does.</p>
         <table><tr><th>step</th><th>backend</th><th>target rec/s</th><th>produce rec/s</th><th>MB/s</th><th>consume rec/s</th>
-        <th>publish p50</th><th>p99</th><th>p99.9</th><th>max</th><th>e2e p50</th><th>p99</th><th>max</th><th>compression</th><th>errors</th></tr>
+        <th>publish p50</th><th>p99</th><th>p99.9</th><th>max</th><th>e2e p50</th><th>p99</th><th>max</th><th>compression</th><th>host steal</th><th>errors</th></tr>
         \(rows.joined(separator: "\n"))
         </table>
         <h2>Latency by percentile</h2>

@@ -164,6 +164,7 @@ public struct LoadGenerator: Sendable {
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
         if stats.producedBatchBytes > 0 { s.compressionRatio = Double(recordBytes) / Double(stats.producedBatchBytes) }
         s.cpuSeconds = Double(cpu) / 1e9
+        s.hostStealSeconds = collector.stealNanos(windowNanos: windowNanos).map { Double($0) / 1e9 }
         if recordBytes > 0 { s.cpuSecondsPerGB = s.cpuSeconds / (Double(recordBytes) / 1e9) }
         s.errors = Int(stats.failedRecords) + shared.failedTotal
         s.undrained = undrained
@@ -362,6 +363,8 @@ final class _Collector: @unchecked Sendable {
         var histograms: [Histogram<UInt64>?] = [nil, nil, nil]
         var closed = false
         var row: IntervalRow?
+        /// Hypervisor steal attributed to this interval; nil while the machine was never read.
+        var stealNanos: UInt64?
     }
 
     let inbox: _Inbox
@@ -378,7 +381,10 @@ final class _Collector: @unchecked Sendable {
     var liveCounts = [Int](repeating: 0, count: 4)
     var liveBytes = [Int](repeating: 0, count: 4)
     var liveIntervals = 0
+    var liveSteal: UInt64 = 0
     var lastLive: UInt64
+    /// The machine's CPU times at the previous sample (nil where `/proc/stat` is unreadable).
+    var hostLast: HostCPUTimes?
 
     init(inbox: _Inbox, origin: UInt64, intervalNanos: UInt64, workload: Workload, progress: @escaping @Sendable (String) -> Void, shared: _Shared, start: UInt64) {
         self.inbox = inbox
@@ -393,9 +399,11 @@ final class _Collector: @unchecked Sendable {
 
     func loop() {
         let backlogBytes = Int(workload.consumerBacklogSizeGB * 1e9)
+        hostLast = HostCPUTimes.current()
         while !stop.load(ordering: .relaxed) {
             sleepNanos(100_000_000)
             inbox.refillSpares()
+            sampleHost(now: monotonicNanos())
             drainInbox(closeAll: false)
             let now = monotonicNanos()
             if shared.consumersPaused.load(ordering: .relaxed) && backlogBytes > 0 && shared.sentBytes.load(ordering: .relaxed) >= backlogBytes {
@@ -418,6 +426,18 @@ final class _Collector: @unchecked Sendable {
                 printLive(now)
             }
         }
+    }
+
+    /// Adds the machine's steal since the previous sample to the interval this sample falls in
+    /// (the sample's midpoint: samples are 100 ms apart, intervals 1 s by default).
+    func sampleHost(now: UInt64) {
+        guard let last = hostLast, let current = HostCPUTimes.current() else { return }
+        hostLast = current
+        let mid = now - min(now, 50_000_000)
+        let key = mid < origin ? -1 : Int((mid - origin) / intervalNanos)
+        var p = pending[key] ?? Pending()
+        p.stealNanos = (p.stealNanos ?? 0) + current.since(last).stealNanos
+        pending[key] = p
     }
 
     func drainInbox(closeAll: Bool) {
@@ -463,10 +483,12 @@ final class _Collector: @unchecked Sendable {
                 row.endToEndP50 = Double(h.valueAtPercentile(50)) / 1000
                 row.endToEndP99 = Double(h.valueAtPercentile(99)) / 1000
             }
+            row.stealMillis = p.stealNanos.map { Double($0) / 1e6 }
             p.row = row
             if !closeAll {
                 for k in 0..<3 { if let h = p.histograms[k] { if live[k] == nil { live[k] = h } else { live[k]!.add(h) } } }
                 for k in 0..<4 { liveCounts[k] += p.counts[k]; liveBytes[k] += p.bytes[k] }
+                liveSteal += p.stealNanos ?? 0
                 liveIntervals += 1
             }
             p.histograms = [nil, nil, nil]
@@ -488,11 +510,13 @@ final class _Collector: @unchecked Sendable {
                 line += "  e2e p50 \(_ms(h.valueAtPercentile(50))) p99 \(_ms(h.valueAtPercentile(99)))"
             }
         }
+        if liveSteal > 0 { line += "  | host steal \(_ms(liveSteal))" }
         progress(line)
         live = [nil, nil, nil]
         liveCounts = [0, 0, 0, 0]
         liveBytes = [0, 0, 0, 0]
         liveIntervals = 0
+        liveSteal = 0
         lastLive = now
     }
 
@@ -514,6 +538,17 @@ final class _Collector: @unchecked Sendable {
         return r
     }
 
+    /// Hypervisor steal over the measured intervals (`0..<windowNanos`, whole intervals); nil
+    /// when the machine's times could not be read.
+    func stealNanos(windowNanos: UInt64) -> UInt64? {
+        let intervals = Int((windowNanos + intervalNanos - 1) / intervalNanos)
+        var total: UInt64?
+        for (k, p) in pending where k >= 0 && k < intervals {
+            if let s = p.stealNanos { total = (total ?? 0) + s }
+        }
+        return total
+    }
+
     func rows() -> [IntervalRow] {
         pending.keys.sorted().compactMap { k in
             guard let p = pending[k] else { return nil }
@@ -525,6 +560,7 @@ final class _Collector: @unchecked Sendable {
             row.consumed = p.counts[_Counter.consumed.rawValue]
             row.consumedBytes = p.bytes[_Counter.consumed.rawValue]
             row.errors = p.errors
+            row.stealMillis = p.stealNanos.map { Double($0) / 1e6 }
             return row
         }
     }

@@ -58,7 +58,7 @@ public enum RunWriter {
         }
     }
 
-    public static let intervalsHeader = "step,second,phase,produced_records,produced_mb,acked_records,consumed_records,consumed_mb,errors,publish_p50_us,publish_p99_us,e2e_p50_us,e2e_p99_us"
+    public static let intervalsHeader = "step,second,phase,produced_records,produced_mb,acked_records,consumed_records,consumed_mb,errors,publish_p50_us,publish_p99_us,e2e_p50_us,e2e_p99_us,host_steal_ms"
 
     /// `intervals.csv`: one row per step and second (`second` -1 is the warmup; `phase` is
     /// `warmup`, `measure` or `drain`).
@@ -74,6 +74,7 @@ public enum RunWriter {
                     String(format: "%.3f", Double(row.producedBytes) / 1e6), String(row.acked), String(row.consumed),
                     String(format: "%.3f", Double(row.consumedBytes) / 1e6), String(row.errors),
                     f(row.publishP50), f(row.publishP99), f(row.endToEndP50), f(row.endToEndP99),
+                    row.stealMillis.map { String(format: "%.0f", $0) } ?? "",
                 ].joined(separator: ","))
             }
         }

@@ -69,6 +69,10 @@ public struct StepSummary: Sendable, Codable {
     /// Process CPU time (user + system) during the step, and per GB produced.
     public var cpuSeconds: Double = 0
     public var cpuSecondsPerGB: Double = 0
+    /// CPU time the hypervisor took from this machine during the measured window (`steal` in
+    /// `/proc/stat`, summed over all CPUs), in seconds; nil where it cannot be read. Above zero,
+    /// the whole machine stopped for a while and the latency tail of those seconds shows it.
+    public var hostStealSeconds: Double?
     /// Failed records and other errors.
     public var errors: Int = 0
     /// Backlog scenario: time to build the backlog and to drain it.
@@ -82,7 +86,7 @@ public struct StepSummary: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, backend, backendDetails = "backend_details", workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
         case targetRate = "target_rate", produce, consume, latency, compressionRatio = "compression_ratio"
-        case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", errors, backlog, probes
+        case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", hostStealSeconds = "host_steal_seconds", errors, backlog, probes
         case maxSustainableRate = "max_sustainable_rate", undrained
     }
 
@@ -127,6 +131,8 @@ public struct IntervalRow: Sendable, Equatable {
     public var publishP99: Double?
     public var endToEndP50: Double?
     public var endToEndP99: Double?
+    /// Hypervisor steal during the interval, milliseconds over all CPUs; nil when unknown.
+    public var stealMillis: Double?
 }
 
 /// A finished step: its summary plus the data behind the CSV, hgrm and HTML files.

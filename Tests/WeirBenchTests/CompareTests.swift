@@ -37,6 +37,19 @@ import Testing
         #expect(same.exitCode == 0)
     }
 
+    @Test func hostStealIsNotedButDoesNotChangeTheVerdict() {
+        var stolen = Self.run(100_000, p99: 5000)
+        stolen.steps[0].hostStealSeconds = 0.27
+        var quiet = Self.run(100_000, p99: 1000)
+        quiet.steps[0].hostStealSeconds = 0
+        let r = Compare.compare(base: [quiet, quiet], current: [stolen, quiet])
+        #expect(r.notes.count == 1)
+        #expect(r.notes.first?.contains("current 1 of 2 run(s), up to 270.00 ms") == true)
+        #expect(!(r.notes.first?.contains("base") ?? true))
+        #expect(r.table().contains("note: step: the hypervisor took CPU time"))
+        #expect(Compare.compare(base: [quiet], current: [quiet]).notes.isEmpty)
+    }
+
     @Test func improvementsOnlyExit4() {
         let r = Compare.compare(base: [Self.run(100_000, p99: 1000)], current: [Self.run(150_000, p99: 500)])
         #expect(r.exitCode == 4)

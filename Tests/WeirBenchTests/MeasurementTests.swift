@@ -96,7 +96,7 @@ import Testing
         var r0 = IntervalRow(second: 0)
         r0.produced = 60; r0.producedBytes = 6_000; r0.acked = 60; r0.publishP50 = 30; r0.publishP99 = 59
         var r1 = IntervalRow(second: 1)
-        r1.produced = 40; r1.producedBytes = 4_000; r1.acked = 40
+        r1.produced = 40; r1.producedBytes = 4_000; r1.acked = 40; r1.stealMillis = 20
         return StepResult(summary: s, intervals: [IntervalRow(second: -1), r0, r1], histograms: [.publish: h])
     }
 
@@ -104,9 +104,9 @@ import Testing
         let csv = RunWriter.intervalsCSV([Self.sampleResult()])
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines[0] == RunWriter.intervalsHeader)
-        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0,,,,")
-        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,59.000,,")
-        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0,,,,")
+        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0,,,,,")
+        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,59.000,,,")
+        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0,,,,,20")
     }
 
     @Test func latencyCSVSpectrumIsMonotonicAndEndsAtMax() {

@@ -58,6 +58,12 @@ private func summary(rps: Double, p99: Double) -> String {
         }
         let s = try RunWriter.readSummary(path: out + "/summary.json")
         #expect(s.steps.first?.produce.records ?? 0 > 0)
+        // The machine's steal time is read beside the measurement (Linux: /proc/stat).
+        #if os(Linux)
+        #expect((s.steps.first?.hostStealSeconds ?? -1) >= 0)
+        #endif
+        let csv = try String(contentsOfFile: out + "/intervals.csv", encoding: .utf8)
+        #expect(csv.hasPrefix(RunWriter.intervalsHeader) && RunWriter.intervalsHeader.hasSuffix(",host_steal_ms"))
         #expect(await WeirCommand.run(arguments: ["bench", "report", out, out, "--out", dir + "/both.html"]) == 0)
         #expect(FileManager.default.fileExists(atPath: dir + "/both.html"))
     }
