@@ -116,8 +116,10 @@ let package = Package(
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirClientTests", dependencies: ["WeirClient"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient"], swiftSettings: strictSettings),
+        // Helpers shared by test targets (not part of any product).
+        .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import WeirFormat
 import WeirLog
+import WeirTestSupport
 @testable import WeirClient
 
 /// Tracks which consumer owns which partition, from the rebalance listeners, and fails when a
@@ -265,24 +266,6 @@ func stableAssignment(_ coordinator: GroupCoordinator, _ group: String, members:
 
 /// What `close()` waits for, and what it does not.
 @Suite struct ConsumerCloseTests {
-    /// A gate a handler waits on until the test opens it.
-    final class Gate: Sendable {
-        let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-        func wait() async {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
-                    if s.open { return true }
-                    s.waiters.append(c)
-                    return false
-                }
-                if now { c.resume() }
-            }
-        }
-        func open() {
-            for w in state.withLock({ s -> [CheckedContinuation<Void, Never>] in s.open = true; defer { s.waiters = [] }; return s.waiters }) { w.resume() }
-        }
-    }
-
     @Test func closeWaitsForTheDeliveryInProgressThenCommitsAndLeaves() async throws {
         let d = try ConsumerTestDir()
         defer { d.remove() }

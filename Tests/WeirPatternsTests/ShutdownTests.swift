@@ -5,31 +5,13 @@ import Synchronization
 import Testing
 import WeirClient
 import WeirLog
+import WeirTestSupport
 @testable import WeirPatterns
 
 /// A ServiceGroup without signals and without log output.
 func ServiceGroupForTests(_ services: any Service...) -> ServiceGroup {
     ServiceGroup(configuration: ServiceGroupConfiguration(services: services.map { .init(service: $0) },
                                                           logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }))
-}
-
-/// Signals a waiting task once.
-final class Gate: Sendable {
-    let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-    func open() {
-        let w = state.withLock { s in s.open = true; defer { s.waiters = [] }; return s.waiters }
-        for c in w { c.resume() }
-    }
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
-                if s.open { return true }
-                s.waiters.append(c)
-                return false
-            }
-            if now { c.resume() }
-        }
-    }
 }
 
 @Suite struct ShutdownTests {
