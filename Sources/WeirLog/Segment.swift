@@ -37,9 +37,15 @@ final class _Segment: @unchecked Sendable {
     let _indexesDirty = Atomic<Bool>(false)
     /// Whether the directory entry of this segment's files is known to be on disk.
     let _dirSynced = Atomic<Bool>(true)
+    /// `seal()` has finished: no more appends and the last time-index entry is written, so the
+    /// files may be trimmed. `_active` turns false first, while that last entry is still being
+    /// written; trimming the time index then would leave the write past the file's end (SIGBUS).
+    let _sealed = Atomic<Bool>(false)
     /// The files of a sealed segment have been trimmed (`trimFiles()`); segments opened closed
     /// are trimmed already.
     let _trimmed = Atomic<Bool>(false)
+    /// Serialises `trimFiles()`: the background flush and `seal()` on close may both trim.
+    let _trimLock = Mutex<Void>(())
     /// Bytes the background pre-toucher has populated.
     let _pretouched: Atomic<Int>
 
@@ -132,7 +138,10 @@ final class _Segment: @unchecked Sendable {
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
         // A closed segment on disk has its real size (recovery truncated any zeroed tail).
-        if !active { s._trimmed.store(true, ordering: .relaxed) }
+        if !active {
+            s._sealed.store(true, ordering: .relaxed)
+            s._trimmed.store(true, ordering: .relaxed)
+        }
         if active {
             s._setReadahead(false)
             s._pretouch(upTo: end)
@@ -240,13 +249,19 @@ final class _Segment: @unchecked Sendable {
         let maxTs = maxTimestamp
         if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
         _indexesDirty.store(true, ordering: .releasing)
+        _sealed.store(true, ordering: .releasing)
         if trim { try trimFiles() }
     }
 
     /// Truncates a sealed segment's files to their real size (the log to its end, the indexes to
     /// their entries), once, after unmapping its pages from the process. Until then a crash
-    /// leaves a zeroed tail that recovery recognises.
+    /// leaves a zeroed tail that recovery recognises. Concurrent callers trim once: the second
+    /// waits for the first and finds nothing left to do.
     func trimFiles() throws(LogError) {
+        try _trimLock._withLock { (_: inout Void) throws(LogError) in try _trimFilesLocked() }
+    }
+
+    private func _trimFilesLocked() throws(LogError) {
         guard needsTrim else { return }
         // Unmapped from this process first (the page cache keeps every page, dirty ones too;
         // a reader faults them back), so that the flush that follows finds no mapping to
@@ -262,8 +277,9 @@ final class _Segment: @unchecked Sendable {
         _trimmed.store(true, ordering: .releasing)
     }
 
-    /// Whether `trimFiles()` still has work: a sealed segment, not trimmed yet, not deleted.
-    var needsTrim: Bool { !_active.load(ordering: .acquiring) && !_trimmed.load(ordering: .acquiring) && !_deleted.load(ordering: .acquiring) }
+    /// Whether `trimFiles()` still has work: a segment whose `seal()` has finished, not trimmed
+    /// yet, not deleted.
+    var needsTrim: Bool { _sealed.load(ordering: .acquiring) && !_trimmed.load(ordering: .acquiring) && !_deleted.load(ordering: .acquiring) }
 
     /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
     ///

@@ -116,4 +116,32 @@ import WeirFormat
         #expect(log.highWatermark == 600)
         try dir.close()
     }
+
+    /// A roll schedules a background flush that trims every sealed segment; closing right after
+    /// it seals the active segment on another thread. The flush must not trim a segment whose
+    /// `seal()` is still writing its last time-index entry (that write would land past the
+    /// trimmed file's end), and the two trims must not interleave.
+    @Test func closingWhileTheRollFlushRunsTrimsEachSegmentOnce() async throws {
+        for round in 0..<60 {
+            let tmp = TempDir(); defer { tmp.remove() }
+            do {
+                let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+                try dir.createTopic("t", partitions: 1, config: smallConfig(segmentBytes: 64 << 10))
+                let log = try dir.partition("t", 0)
+                try await log.append(makeBatch(firstSeq: 0, count: 5, timestamp: 1_700_000_000_000 + Int64(round)))
+                try log.roll()
+                try await log.append(makeBatch(firstSeq: 5, count: 5, timestamp: 1_700_000_000_100 + Int64(round)))
+                try dir.close()
+                // Both segments trimmed to their data and their index entries.
+                for s in log.segments {
+                    #expect(fileSize(s.logPath) == s.sizeInBytes)
+                    #expect(fileSize(s.logPath.replacingOccurrences(of: ".log", with: ".timeindex")) == s.timeIndexEntries * 12)
+                }
+            }
+            let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
+            #expect(dir.recovery.wasCleanShutdown)
+            #expect(try readAll(dir.partition("t", 0)).map(\.offset) == Array(0..<10))
+            try dir.close()
+        }
+    }
 }

@@ -212,6 +212,30 @@ import WeirFormat
         try dir.close()
     }
 
+    /// `seal()` turns the segment inactive before it writes the last time-index entry; a
+    /// background flush that trimmed it in between left that write past the end of the trimmed
+    /// file (SIGBUS). Only a finished seal makes a segment trimmable, and a trim runs once.
+    @Test func aSegmentIsNotTrimmedUntilItsSealHasFinished() throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let config = smallConfig(segmentBytes: 64 << 10)
+        let s = try _Segment.create(directory: tmp.path, baseOffset: 0, config: config)
+        let batch = makeBatch(firstSeq: 0, count: 3)
+        _ = batch.withUnsafeBytes { s.append($0, firstOffset: 0, indexIntervalBytes: config.indexIntervalBytes) }
+        // The moment inside seal() after the segment stopped being active.
+        s._active.store(false, ordering: .releasing)
+        #expect(!s.needsTrim)
+        try s.trimFiles()
+        #expect(fileSize(tmp.path + "/00000000000000000000.log") == 64 << 10)
+        s._active.store(true, ordering: .releasing)
+        try s.seal(trim: false)
+        #expect(s.needsTrim)
+        try s.trimFiles()
+        try s.trimFiles()
+        #expect(!s.needsTrim)
+        #expect(fileSize(tmp.path + "/00000000000000000000.log") == batch.count)
+        #expect(fileSize(tmp.path + "/00000000000000000000.timeindex") == 12)
+    }
+
     @Test func segmentMsRollsAnOldSegment() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
