@@ -27,7 +27,8 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     @usableFromInline let _types: [TimestampType]
     /// The timestamp type of every record when the fetch does not mix them.
     @usableFromInline let _type: TimestampType
-    /// Keeps the segments mapped.
+    /// Keeps the segments mapped: the fetch's batches (the last one is where the consumer's next
+    /// read of the partition goes on).
     let _views: [RecordBatchView]
     /// Decompressed record batches, rebuilt as uncompressed batches.
     let _owned: [_OwnedBytes]
@@ -140,20 +141,22 @@ struct _BatchDecoder {
         var types: [TimestampType] = []
         var firstType: TimestampType? = nil
         var owned: [_OwnedBytes] = []
-        var used: [RecordBatchView] = []
         var next = start
         // An upper bound of the records to collect (a damaged count is bounded by the batch's
         // size), so the views go straight into one allocation: no growth, no uniqueness check
         // per record.
+        // (The views are used in place, `batches[i]`, not bound to a local: a copy would retain and
+        // release its segment.)
         var capacity = 0
-        for b in batches where b.lastOffset >= start { capacity += Swift.min(Int(Swift.max(0, b.recordsCount)), b.size) }
+        for i in batches.indices where batches[i].lastOffset >= start {
+            capacity += Swift.min(Int(Swift.max(0, batches[i].recordsCount)), batches[i].size)
+        }
         capacity = Swift.min(maxRecords, capacity)
-        used.reserveCapacity(batches.count)
         var failure: ConsumerError? = nil
         let records = [UnsafeRecordView](unsafeUninitializedCapacity: capacity) { buffer, count in
             do throws(ConsumerError) {
-                batchLoop: for b in batches {
-                    let header = b.header
+                batchLoop: for i in batches.indices {
+                    let header = batches[i].header
                     if header.lastOffset < start { continue }
                     if count >= capacity { break }
                     if header.isControl || isAborted(header) {
@@ -167,7 +170,7 @@ struct _BatchDecoder {
                     }
                     if firstType == nil { firstType = type }
                     let before = count
-                    let (complete, last) = try b.withUnsafeBytes { (raw) throws(ConsumerError) -> (Bool, Int64?) in
+                    let (complete, last) = try batches[i].withUnsafeBytes { (raw) throws(ConsumerError) -> (Bool, Int64?) in
                         if checkCRCs {
                             do { _ = try RecordBatch.verify(raw) } catch {
                                 throw ConsumerError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) fails its CRC check (\(error)); the log is damaged, run `weir log verify`.")
@@ -182,7 +185,6 @@ struct _BatchDecoder {
                         return try Self._collect(bytes, from: start, tp, into: buffer, &count)
                     }
                     if !types.isEmpty || firstType != type { types.append(contentsOf: repeatElement(type, count: count - before)) }
-                    used.append(b)
                     if complete {
                         next = Swift.max(next, header.nextOffset)
                     } else {
@@ -195,8 +197,10 @@ struct _BatchDecoder {
             }
         }
         if let failure { throw failure }
+        // The views of every fetched batch keep the segments mapped (the same segments as those of
+        // the batches with records taken, and no new array).
         return ConsumerBatch(topicPartition: tp, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
-                             nextOffset: next, records: records, types: types, type: firstType ?? .createTime, views: used, owned: owned)
+                             nextOffset: next, records: records, types: types, type: firstType ?? .createTime, views: batches, owned: owned)
     }
 
     /// Writes the views of the records ≥ `start` into `buffer` from `count` on (up to its end);
