@@ -282,13 +282,9 @@ public final class PartitionLog: Sendable {
     /// - Parameters:
     ///   - maxOffset: an exclusive upper bound, such as `lastStableOffset` for `read_committed`;
     ///     the high-water mark when nil.
-    ///   - previous: the last batch of the caller's previous read of this log, for a reader that
-    ///     goes on where it stopped. When `offset` is the offset right after it and its segment
-    ///     still holds `offset`, the read starts right after it, without looking `offset` up in
-    ///     the segment's offset index and scanning from the index entry. The result is the same.
     /// - Throws: `.offsetOutOfRange` when `offset` is below the log-start offset or above the
     ///   log-end offset.
-    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil, continuing previous: RecordBatchView? = nil) throws(LogError) -> LogReadResult {
+    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil) throws(LogError) -> LogReadResult {
         let hwm = highWatermark
         let start = logStartOffset
         let lso = lastStableOffset
@@ -305,14 +301,7 @@ public final class PartitionLog: Sendable {
         reading: while i < segments.count {
             let s = segments[i]
             let end = s.end
-            var p: Int
-            if let previous, previous._segment === s, previous.lastOffset &+ 1 == next {
-                // A segment's batches below `end` never change and their offsets grow batch by
-                // batch: the first batch whose last offset is ≥ `next` is the one after `previous`.
-                p = Swift.min(previous.position &+ previous.size, end)
-            } else {
-                p = s.position(of: next, end: end)
-            }
+            var p = s.position(of: next, end: end)
             let base = UnsafeRawPointer(s.log.base)
             while p < end, let base {
                 let h = _BatchScan.header(base + p)

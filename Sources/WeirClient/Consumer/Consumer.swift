@@ -44,9 +44,6 @@ public final class Consumer: Sendable {
         var consumed: Int64?
         /// Bumped on seek and revocation: batches fetched before are stale.
         var epoch: UInt64 = 0
-        /// The last batch of the last delivered fetch (it keeps its segment mapped until the
-        /// next one): the next read goes on right after it when the position is there.
-        var lastBatch: RecordBatchView? = nil
 
         /// Adds what a fetch needs of this partition to `parts`, unless it is paused or has no
         /// position; false when it has none.
@@ -56,14 +53,13 @@ public final class Consumer: Sendable {
         /// release) for a few fields.
         mutating func _addFetchPart(_ tp: TopicPartition, to parts: inout _Few<_FetchPart>) -> Bool {
             guard let position else { return false }
-            if !paused { parts.append(_FetchPart(tp: tp, log: log, position: position, epoch: epoch, lastBatch: lastBatch)) }
+            if !paused { parts.append(_FetchPart(tp: tp, log: log, position: position, epoch: epoch)) }
             return true
         }
 
         /// Moves the position past a delivered batch.
         mutating func _advance(past b: ConsumerBatch) {
             position = b.nextOffset
-            lastBatch = b._views.last
         }
 
         /// Marks a delivered batch processed, unless the position moved since.
@@ -79,7 +75,6 @@ public final class Consumer: Sendable {
         var log: PartitionLog
         var position: Int64
         var epoch: UInt64
-        var lastBatch: RecordBatchView?
     }
 
     /// A few elements, the first one inline: a poll of one partition builds no array for its
@@ -553,8 +548,7 @@ public final class Consumer: Sendable {
             let limit = committed ? log.lastStableOffset : log.highWatermark
             var read: LogReadResult
             do {
-                read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - fetch.bytes)),
-                                    maxOffset: limit, continuing: part.lastBatch)
+                read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - fetch.bytes)), maxOffset: limit)
             } catch where error.code == .offsetOutOfRange {
                 position = try _reset(tp, reason: "position \(position) is out of range [\(log.logStartOffset), \(log.highWatermark)]")
                 _state._withLock { $0.partitions[tp]?.position = position }

@@ -27,8 +27,7 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     @usableFromInline let _types: [TimestampType]
     /// The timestamp type of every record when the fetch does not mix them.
     @usableFromInline let _type: TimestampType
-    /// Keeps the segments mapped: the fetch's batches (the last one is where the consumer's next
-    /// read of the partition goes on).
+    /// Keeps the segments mapped (the views of the fetch's batches).
     let _views: [RecordBatchView]
     /// Decompressed record batches, rebuilt as uncompressed batches.
     let _owned: [_OwnedBytes]
@@ -145,18 +144,14 @@ struct _BatchDecoder {
         // An upper bound of the records to collect (a damaged count is bounded by the batch's
         // size), so the views go straight into one allocation: no growth, no uniqueness check
         // per record.
-        // (The views are used in place, `batches[i]`, not bound to a local: a copy would retain and
-        // release its segment.)
         var capacity = 0
-        for i in batches.indices where batches[i].lastOffset >= start {
-            capacity += Swift.min(Int(Swift.max(0, batches[i].recordsCount)), batches[i].size)
-        }
+        for b in batches where b.lastOffset >= start { capacity += Swift.min(Int(Swift.max(0, b.recordsCount)), b.size) }
         capacity = Swift.min(maxRecords, capacity)
         var failure: ConsumerError? = nil
         let records = [UnsafeRecordView](unsafeUninitializedCapacity: capacity) { buffer, count in
             do throws(ConsumerError) {
-                batchLoop: for i in batches.indices {
-                    let header = batches[i].header
+                batchLoop: for b in batches {
+                    let header = b.header
                     if header.lastOffset < start { continue }
                     if count >= capacity { break }
                     if header.isControl || isAborted(header) {
@@ -170,7 +165,7 @@ struct _BatchDecoder {
                     }
                     if firstType == nil { firstType = type }
                     let before = count
-                    let (complete, last) = try batches[i].withUnsafeBytes { (raw) throws(ConsumerError) -> (Bool, Int64?) in
+                    let (complete, last) = try b.withUnsafeBytes { (raw) throws(ConsumerError) -> (Bool, Int64?) in
                         if checkCRCs {
                             do { _ = try RecordBatch.verify(raw) } catch {
                                 throw ConsumerError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) fails its CRC check (\(error)); the log is damaged, run `weir log verify`.")
