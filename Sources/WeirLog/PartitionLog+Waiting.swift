@@ -34,6 +34,16 @@ public final class HighWatermarkWaiter: Sendable {
     /// - Returns: true when data is there (some high-water mark moved past its offset).
     @discardableResult
     public func wait(for targets: [(log: PartitionLog, above: Int64)], timeoutNanos: UInt64, spinNanos: UInt64? = nil) -> Bool {
+        _wait(targets, timeoutNanos: timeoutNanos, spinNanos: spinNanos)
+    }
+
+    /// `wait(for:timeoutNanos:spinNanos:)` on one log, without building an array of targets.
+    @discardableResult
+    public func wait(for log: PartitionLog, above offset: Int64, timeoutNanos: UInt64, spinNanos: UInt64? = nil) -> Bool {
+        _wait(CollectionOfOne((log: log, above: offset)), timeoutNanos: timeoutNanos, spinNanos: spinNanos)
+    }
+
+    func _wait<Targets: Collection<(log: PartitionLog, above: Int64)>>(_ targets: Targets, timeoutNanos: UInt64, spinNanos: UInt64?) -> Bool {
         if Self._ready(targets) { return true }
         if _woken.exchange(false, ordering: .acquiring) { return false }
         let start = _Sys.monotonicNanos()
@@ -51,12 +61,16 @@ public final class HighWatermarkWaiter: Sendable {
                 }
             }
         }
-        var ids: [(PartitionLog, UInt64)] = []
-        ids.reserveCapacity(targets.count)
-        defer { for (log, id) in ids { log._waiters.unregister(id) } }
+        // The registrations to undo: the first one inline (a wait on one log allocates nothing).
+        var firstID: (PartitionLog, UInt64)? = nil
+        var moreIDs: [(PartitionLog, UInt64)] = []
+        defer {
+            if let (log, id) = firstID { log._waiters.unregister(id) }
+            for (log, id) in moreIDs { log._waiters.unregister(id) }
+        }
         for t in targets {
             guard let id = t.log._waiters.register(_parker, target: t.above) else { return false }
-            ids.append((t.log, id))
+            if firstID == nil { firstID = (t.log, id) } else { moreIDs.append((t.log, id)) }
         }
         while true {
             // Re-check after registering: an append may have published before it saw us.
@@ -95,7 +109,7 @@ public final class HighWatermarkWaiter: Sendable {
     }
 
     @inline(__always)
-    static func _ready(_ targets: [(log: PartitionLog, above: Int64)]) -> Bool {
+    static func _ready<Targets: Sequence<(log: PartitionLog, above: Int64)>>(_ targets: Targets) -> Bool {
         for t in targets where t.log.highWatermark > t.above { return true }
         return false
     }

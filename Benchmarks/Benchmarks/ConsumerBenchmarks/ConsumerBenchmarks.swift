@@ -11,7 +11,11 @@
 //   open-loop 100 k msg/s: p99 ≤ 20 µs, p99.9 ≤ 100 µs, measured from each record's intended send
 //   time; next to the latency of the log alone (a raw append → the same consumer handler) and
 //   of the producer path at 10 k msg/s, in the same run; once with the consumer parking at once,
-//   once spinning up to 50 µs before it parks.
+//   once spinning up to 50 µs before it parks;
+// - the consumer's cost per poll when every fetch returns one 1-record batch (the end-to-end
+//   latency path): append one 100 B record, `pollBlocking` it (the data is there, no wait), in a
+//   group with auto-commit as the bench's consumers run; next to a raw `PartitionLog.read` of the
+//   same batch with its CRC check and record walk, timed in the same loop.
 // Set WEIR_BENCH_DIR to put the files on another disk (default: the system temp folder).
 import Benchmark
 import Foundation
@@ -29,6 +33,9 @@ extension BenchmarkMetric {
     static let p999ns = BenchmarkMetric.custom("e2e_p99_9_ns", polarity: .prefersSmaller, useScalingFactor: false)
     static let baselineP99ns = BenchmarkMetric.custom("baseline_p99_ns", polarity: .prefersSmaller, useScalingFactor: false)
     static let tenKP99ns = BenchmarkMetric.custom("e2e_10k_p99_ns", polarity: .prefersSmaller, useScalingFactor: false)
+    static let nsPerRecord = BenchmarkMetric.custom("ns_per_record", polarity: .prefersSmaller, useScalingFactor: false)
+    static let baselineNsPerRecord = BenchmarkMetric.custom("baseline_ns_per_record", polarity: .prefersSmaller, useScalingFactor: false)
+    static let timesBaselineX100 = BenchmarkMetric.custom("times_baseline_x100", polarity: .prefersSmaller, useScalingFactor: false)
 }
 
 func thresholds(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: BenchmarkThresholds] {
@@ -254,6 +261,63 @@ func endToEnd(rate: Int, seconds duration: Double, warmup: Double, sender: Sende
     }
 }
 
+/// Appends one 1-record 100 B batch at a time and polls it with a group consumer
+/// (`pollBlocking`, auto-commit on, the data already there), `polls` times; each poll is timed,
+/// and so is a raw `PartitionLog.read` of the same batch with the work the consumer must do at
+/// least (CRC check, record walk, a touch of the value). Returns the mean ns of each.
+func pollOneRecordPerFetch(polls: Int) async throws -> (poll: Double, raw: Double) {
+    try await withLog("poll-one") { dir in
+        var cc = try ConsumerConfiguration(properties: ["group.id": "poll-one", "auto.offset.reset": "earliest", "fetch.max.wait.ms": "500"])
+        cc.checkCRCs = true
+        let consumer = try Consumer(configuration: cc, logDirectory: dir)
+        try consumer.subscribe(topics: ["bench"])
+        let log = try dir.partition("bench", 0)
+        let result = Mutex<(Double, Double)>((0, 0))
+        let worker = Worker("poll-one") {
+            let builder = try! RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 16)
+            let value = [UInt8](repeating: 0x61, count: valueSize)
+            func appendOne() {
+                builder.reset()
+                _ = builder.append(timestamp: 1_700_000_000_000, key: nil, value: value)
+                _ = try! builder.seal()
+                try! builder.withUnsafeSealedBytes { (b) throws(LogError) in _ = try log.append(b, verifyChecksums: false) }
+            }
+            var sum = 0
+            // Join the group and settle the position on the first record.
+            appendOne()
+            while (try? consumer.pollBlocking(timeout: .milliseconds(100)) { b in for m in b { sum &+= Int(m.value![0]) } }) != 1 {}
+            var pollNanos: UInt64 = 0, rawNanos: UInt64 = 0
+            var next = log.highWatermark
+            for _ in 0..<polls {
+                appendOne()
+                let t0 = nowNanos()
+                let r = try! log.read(from: next, maxBytes: 1 << 20)
+                for b in r.batches {
+                    b.withUnsafeBytes { bytes in
+                        _ = try? RecordBatch.verify(bytes)
+                        UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
+                            while let rec = try? it.next() { sum &+= Int(rec.value![0]) }
+                        }
+                    }
+                }
+                next = r.nextOffset
+                let t1 = nowNanos()
+                let n = try! consumer.pollBlocking(timeout: .milliseconds(100)) { b in for m in b { sum &+= Int(m.value![0]) } }
+                let t2 = nowNanos()
+                precondition(n == 1)
+                rawNanos &+= t1 &- t0
+                pollNanos &+= t2 &- t1
+            }
+            precondition(sum > 0)
+            result.withLock { $0 = (Double(pollNanos) / Double(polls), Double(rawNanos) / Double(polls)) }
+        }
+        await worker.join()
+        await consumer.close()
+        let (poll, raw) = result.withLock { $0 }
+        return (poll, raw)
+    }
+}
+
 func report(_ benchmark: Benchmark, figure: Double, baseline: Double) {
     benchmark.measurement(.recordsPerSecond, Int(figure))
     benchmark.measurement(.baselineRecordsPerSecond, Int(baseline))
@@ -290,6 +354,15 @@ let benchmarks: @Sendable () -> Void = {
             let figure = try await consumeBatches(dir, total: total, copy: true)
             report(benchmark, figure: figure, baseline: zero)
         }
+    }
+
+    let perRecord: [BenchmarkMetric] = [.nsPerRecord, .baselineNsPerRecord, .timesBaselineX100]
+    Benchmark("PollOneRecordPerFetchVsRawRead", configuration: .init(metrics: perRecord, maxIterations: 5, thresholds: thresholds(perRecord))) { benchmark in
+        let (poll, raw) = try await pollOneRecordPerFetch(polls: 200_000)
+        benchmark.measurement(.nsPerRecord, Int(poll.rounded()))
+        benchmark.measurement(.baselineNsPerRecord, Int(raw.rounded()))
+        benchmark.measurement(.timesBaselineX100, Int((poll / raw * 100).rounded()))
+        print(String(format: "%@: poll %.0f ns per record, raw read %.0f ns per record (%.2f×)", benchmark.name, poll, raw, poll / raw))
     }
 
     let latency: [BenchmarkMetric] = [.p50ns, .p99ns, .p999ns, .baselineP99ns, .tenKP99ns]

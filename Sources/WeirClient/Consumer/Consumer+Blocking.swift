@@ -32,34 +32,49 @@ extension Consumer {
         let start = _monotonicNanos()
         let deadline = start + Self._nanos(timeout)
         let fetchDeadline = start + configuration.fetchMaxWaitMs * 1_000_000
+        // One clock read per step: the poll's start (lastPoll, auto-commit, topic check), and
+        // after a fetch only when the answer depends on the time.
+        var now = start
         while true {
-            if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
-            _lastPoll._withLock { $0 = .now }
-            if _groupMaintenanceNeeded() { try _blockingOn { () async throws(ConsumerError) in try await self._maintainGroup() } }
-            try _maybeAutoCommit()
-            try _resolvePositions()
-            let (batches, bytes, targets) = try _fetchOnce()
-            let now = _monotonicNanos()
-            if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+            // Usually one lock hold for the checks and the partitions to fetch from; otherwise
+            // the steps one by one.
+            var fetchable = _Fetchable()
+            let settled = try _settledFetchable(now: now, into: &fetchable)
+            _lastPoll.store(now, ordering: .relaxed)
+            if !settled {
+                if _groupMaintenanceNeeded(now: now) { try _blockingOn { () async throws(ConsumerError) in try await self._maintainGroup() } }
+                try _maybeAutoCommit()
+                try _resolvePositions()
+                fetchable = _fetchable()
+            }
+            let fetch = try _fetchOnce(fetchable)
+            if !fetch.batches.isEmpty && fetch.bytes < configuration.fetchMinBytes { now = _monotonicNanos() }
+            if !fetch.batches.isEmpty && (fetch.bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
                 // A delivery: close() waits until `body` is done with these batches.
-                guard _beginActivity() else { throw Self._closedError }
-                defer { _endActivity() }
-                _advance(batches)
+                guard _beginDelivery(fetch.batches) else { throw Self._closedError }
                 var n = 0
-                for b in batches {
+                for b in fetch.batches {
                     body(b)
                     n += b.count
                 }
-                _markBatchesProcessed(batches)
+                _endDelivery(fetch.batches)
                 return n
             }
-            if batches.isEmpty, !targets.isEmpty, targets.allSatisfy({ $0.ended }) {
-                _advancePositions(targets)
+            if fetch.batches.isEmpty {
+                now = _monotonicNanos()
+                if !fetch.targets.isEmpty, fetch.targets.allSatisfy({ $0.ended }) { _advancePositions(fetch.targets) }
             }
             if now >= deadline { return 0 }
-            let until = min(deadline, batches.isEmpty ? deadline : fetchDeadline, now + max(1, configuration.fetchMaxWaitMs) * 1_000_000)
-            _threadWaiter.wait(for: targets.map { ($0.log, $0.waitAbove) }, timeoutNanos: UInt64(max(0, until - now)), spinNanos: spinNanos)
+            let until = min(deadline, fetch.batches.isEmpty ? deadline : fetchDeadline, now + max(1, configuration.fetchMaxWaitMs) * 1_000_000)
+            let timeoutNanos = UInt64(max(0, until - now))
+            if fetch.targets.count == 1 {
+                let t = fetch.targets[0]
+                _threadWaiter.wait(for: t.log, above: t.waitAbove, timeoutNanos: timeoutNanos, spinNanos: spinNanos)
+            } else {
+                _threadWaiter.wait(for: fetch.targets.map { ($0.log, $0.waitAbove) }, timeoutNanos: timeoutNanos, spinNanos: spinNanos)
+            }
             if _wakeupRequested.exchange(false, ordering: .acquiringAndReleasing) { return 0 }
+            now = _monotonicNanos()
         }
     }
 
@@ -78,7 +93,7 @@ extension Consumer {
 
     /// Whether the next poll must join or rejoin the group (cheap: atomics, one lock, and the
     /// topic list at most every 100 ms).
-    func _groupMaintenanceNeeded() -> Bool {
+    func _groupMaintenanceNeeded(now: Int64 = _monotonicNanos()) -> Bool {
         guard configuration.groupId != nil else { return false }
         let (sub, member, joined, generation) = _state._withLock { ($0.subscription, $0.memberId, $0.joinedTopics, $0.generation) }
         switch sub {
@@ -86,8 +101,7 @@ extension Consumer {
         default: return false
         }
         if member == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(generation) { return true }
-        let now = _monotonicNanos()
-        if now - _topicsCheckedNanos.load(ordering: .relaxed) < 100_000_000 { return false }
+        if now - _topicsCheckedNanos.load(ordering: .relaxed) < Self._topicsCheckIntervalNanos { return false }
         _topicsCheckedNanos.store(now, ordering: .relaxed)
         return _subscribedTopics() != joined
     }
@@ -109,14 +123,16 @@ extension Consumer {
         if let e = result.withLock({ $0 }) ?? nil { throw e }
     }
 
-    /// Marks the records of `batches` processed (`nextOffset` is committed next), unless the
-    /// partition was revoked or sought meanwhile.
-    func _markBatchesProcessed(_ batches: [ConsumerBatch]) {
-        _state._withLock { st in
+    /// Ends a delivery started by `_beginDelivery`: marks the records of `batches` processed
+    /// (`nextOffset` is committed next), unless the partition was revoked or sought meanwhile,
+    /// then ends the activity (as `_endActivity`).
+    func _endDelivery(_ batches: _Few<ConsumerBatch>) {
+        let waiters = _state._withLock { st -> [CheckedContinuation<Void, Never>] in
             for b in batches {
-                guard let p = st.partitions[b.topicPartition], p.position == b.nextOffset else { continue }
-                if (p.consumed ?? -1) < b.nextOffset { st.partitions[b.topicPartition]!.consumed = b.nextOffset }
+                if let i = st.partitions._index(of: b.topicPartition) { st.partitions.values[i]._markProcessed(b) }
             }
+            return st._endActivity()
         }
+        for w in waiters { w.resume() }
     }
 }

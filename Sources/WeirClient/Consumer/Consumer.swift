@@ -44,6 +44,61 @@ public final class Consumer: Sendable {
         var consumed: Int64?
         /// Bumped on seek and revocation: batches fetched before are stale.
         var epoch: UInt64 = 0
+
+        /// Adds what a fetch needs of this partition to `parts`, unless it is paused or has no
+        /// position; false when it has none.
+        ///
+        /// Mutating only so that a call through `Dictionary.Values`' subscript works on the entry
+        /// in place: its getter would copy the whole partition (two references to retain and
+        /// release) for a few fields.
+        mutating func _addFetchPart(_ tp: TopicPartition, to parts: inout _Few<_FetchPart>) -> Bool {
+            guard let position else { return false }
+            if !paused { parts.append(_FetchPart(tp: tp, log: log, position: position, epoch: epoch)) }
+            return true
+        }
+
+        /// Moves the position past a delivered batch.
+        mutating func _advance(past b: ConsumerBatch) {
+            position = b.nextOffset
+        }
+
+        /// Marks a delivered batch processed, unless the position moved since.
+        mutating func _markProcessed(_ b: ConsumerBatch) {
+            guard position == b.nextOffset else { return }
+            if (consumed ?? -1) < b.nextOffset { consumed = b.nextOffset }
+        }
+    }
+
+    /// What a fetch needs of an assigned partition, copied out of the state.
+    struct _FetchPart: Sendable {
+        var tp: TopicPartition
+        var log: PartitionLog
+        var position: Int64
+        var epoch: UInt64
+    }
+
+    /// A few elements, the first one inline: a poll of one partition builds no array for its
+    /// partitions, batches or wait targets.
+    struct _Few<Element>: RandomAccessCollection {
+        var _first: Element? = nil
+        var _rest: [Element] = []
+
+        init() {}
+        var startIndex: Int { 0 }
+        var endIndex: Int { _first == nil ? 0 : 1 &+ _rest.count }
+        subscript(i: Int) -> Element { i == 0 ? _first! : _rest[i &- 1] }
+
+        mutating func append(_ e: Element) {
+            if _first == nil { _first = e } else { _rest.append(e) }
+        }
+    }
+
+    /// A fetch's outcome: the batches (one per partition with records), their bytes, and what
+    /// to wait on for more.
+    struct _Fetch {
+        var batches = _Few<ConsumerBatch>()
+        var bytes = 0
+        var targets = _Few<_Target>()
     }
 
     struct _State: Sendable {
@@ -59,7 +114,8 @@ public final class Consumer: Sendable {
         var patternTopics: Set<String> = []
         var patternRefreshed: ContinuousClock.Instant?
         var lastCommitted: [TopicPartition: Int64] = [:]
-        var lastAutoCommit = ContinuousClock.now
+        /// When the last auto-commit happened (`_monotonicNanos`).
+        var lastAutoCommit = _monotonicNanos()
         var closed = false
         /// `close()` started: no more joins.
         var closing = false
@@ -69,6 +125,29 @@ public final class Consumer: Sendable {
         /// to `run`/`pollBlocking` handlers) in progress; `close()` waits for them to end.
         var activity = 0
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+        /// Ends an activity; returns the `close()` calls to resume when it was the last one.
+        mutating func _endActivity() -> [CheckedContinuation<Void, Never>] {
+            activity -= 1
+            guard activity == 0 else { return [] }
+            defer { idleWaiters = [] }
+            return idleWaiters
+        }
+
+        /// Whether `auto.commit.interval.ms` has passed since the last auto-commit, for a member
+        /// of the group or a consumer with assigned partitions.
+        func _autoCommitDue(now: Int64, intervalMs: Int64) -> Bool {
+            guard now - lastAutoCommit >= intervalMs * 1_000_000 else { return false }
+            if memberId != nil { return true }
+            if case .assigned = subscription { return true }
+            return false
+        }
+
+        /// Where a poll starts among the fetchable partitions (one further each poll).
+        mutating func _nextStart() -> Int {
+            defer { nextStart &+= 1 }
+            return nextStart
+        }
     }
 
     let _state = Mutex(_State())
@@ -78,7 +157,8 @@ public final class Consumer: Sendable {
     let _rejoinGeneration = Atomic<Int32>(-1)
     let _memberLost = Atomic<Bool>(false)
     let _joining = Atomic<Bool>(false)
-    let _lastPoll = Mutex(ContinuousClock.now)
+    /// When the last poll started (`_monotonicNanos`), for `max.poll.interval.ms`.
+    let _lastPoll = Atomic<Int64>(_monotonicNanos())
     /// Bumped to start or stop the heartbeat thread; a thread runs while it matches.
     let _heartbeatGeneration = Atomic<Int>(0)
     let _heartbeatRunning = Atomic<Bool>(false)
@@ -286,6 +366,8 @@ public final class Consumer: Sendable {
     }
 
     static let _closedError = ConsumerError(.consumerClosed, "the consumer is closed; create a new one.")
+    /// How often a poll compares the subscribed topics with the joined ones.
+    static let _topicsCheckIntervalNanos: Int64 = 100_000_000
 
     func _withPartition<R>(_ tp: TopicPartition, _ body: (inout _Partition, inout _State) -> R) throws(ConsumerError) -> R {
         try _state._withLock { (st) throws(ConsumerError) -> R in
@@ -356,25 +438,86 @@ public final class Consumer: Sendable {
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
         while true {
             if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
-            _lastPoll._withLock { $0 = clock.now }
+            _lastPoll.store(_monotonicNanos(), ordering: .relaxed)
             try await _maintainGroup()
             try _maybeAutoCommit()
             try _resolvePositions()
-            let (batches, bytes, targets) = try _fetchOnce(maxRecords: maxRecords)
+            let fetch = try _fetchOnce(_fetchable(), maxRecords: maxRecords)
             let now = clock.now
-            if !batches.isEmpty && (bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
-                if delivery && !_beginActivity() { throw Self._closedError }
-                _advance(batches)
-                return batches
+            if !fetch.batches.isEmpty && (fetch.bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+                if delivery {
+                    guard _beginDelivery(fetch.batches) else { throw Self._closedError }
+                } else {
+                    _advance(fetch.batches)
+                }
+                return Array(fetch.batches)
             }
-            if batches.isEmpty, !targets.isEmpty, targets.allSatisfy({ $0.ended }) {
+            if fetch.batches.isEmpty, !fetch.targets.isEmpty, fetch.targets.allSatisfy({ $0.ended }) {
                 // Only control records / aborted transactions were there: move past them.
-                _advancePositions(targets)
+                _advancePositions(fetch.targets)
             }
             if now >= deadline { return [] }
-            let until = min(deadline, batches.isEmpty ? deadline : fetchDeadline, now + .milliseconds(max(1, configuration.fetchMaxWaitMs)))
-            await _waitForData(targets, until: until)
+            let until = min(deadline, fetch.batches.isEmpty ? deadline : fetchDeadline, now + .milliseconds(max(1, configuration.fetchMaxWaitMs)))
+            await _waitForData(fetch.targets, until: until)
             if Task.isCancelled { throw ConsumerError(.cancelled, "the poll was cancelled.") }
+        }
+    }
+
+    /// The partitions a fetch reads, in `order` from `start` on (a poll starts one further than
+    /// the last).
+    struct _Fetchable {
+        var parts = _Few<_FetchPart>()
+        var start = 0
+    }
+
+    /// The partitions to fetch from: assigned, not paused, with a position.
+    func _fetchable() -> _Fetchable {
+        var f = _Fetchable()
+        _state._withLock { st in _ = _fetchable(&st, into: &f, unlessUnpositioned: false) }
+        return f
+    }
+
+    /// Under the state lock: fills `f` with the partitions to fetch from; with
+    /// `unlessUnpositioned`, returns false instead when an assigned partition has no position.
+    func _fetchable(_ st: inout _State, into f: inout _Fetchable, unlessUnpositioned: Bool) -> Bool {
+        if st.order.count == 1, st.partitions.count == 1, st.partitions.keys[st.partitions.startIndex] == st.order[0] {
+            // One partition: no hashing.
+            let i = st.partitions.startIndex
+            if !st.partitions.values[i]._addFetchPart(st.order[0], to: &f.parts) && unlessUnpositioned { return false }
+        } else {
+            for tp in st.order {
+                guard let i = st.partitions.index(forKey: tp) else { continue }
+                if !st.partitions.values[i]._addFetchPart(tp, to: &f.parts) && unlessUnpositioned { return false }
+            }
+        }
+        f.start = st._nextStart()
+        return true
+    }
+
+    /// The checks a poll makes before it fetches (closed; group join or rejoin needed;
+    /// auto-commit due; partitions without a position), and when none of them has work to do,
+    /// the partitions to fetch from, in `f`: one lock hold for a poll that finds everything
+    /// settled. False when there is work; the caller then goes through the steps one by one.
+    ///
+    /// - Parameter now: `_monotonicNanos()` at the start of the poll.
+    /// - Throws: `.consumerClosed`.
+    func _settledFetchable(now: Int64, into f: inout _Fetchable) throws(ConsumerError) -> Bool {
+        let group = configuration.groupId != nil
+        let autoCommit = group && configuration.enableAutoCommit
+        return try _state._withLock { (st) throws(ConsumerError) -> Bool in
+            if st.closed || st.closing { throw Self._closedError }
+            if group {
+                switch st.subscription {
+                case .topics, .pattern:
+                    // What `_groupMaintenanceNeeded` looks at; the periodic topic check is its job.
+                    if st.memberId == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(st.generation)
+                        || now - _topicsCheckedNanos.load(ordering: .relaxed) >= Self._topicsCheckIntervalNanos { return false }
+                case .none, .assigned:
+                    break
+                }
+            }
+            if autoCommit && st._autoCommitDue(now: now, intervalMs: configuration.autoCommitIntervalMs) { return false }
+            return _fetchable(&st, into: &f, unlessUnpositioned: true)
         }
     }
 
@@ -388,32 +531,24 @@ public final class Consumer: Sendable {
         var epoch: UInt64
     }
 
-    /// One fetch over the fetchable partitions, without waiting: at most `maxRecords` records
-    /// (nil: `max.poll.records`), within `max.partition.fetch.bytes` and `fetch.max.bytes`.
-    func _fetchOnce(maxRecords: Int? = nil) throws(ConsumerError) -> ([ConsumerBatch], Int, [_Target]) {
-        let (parts, start) = _state._withLock { st -> ([(TopicPartition, _Partition)], Int) in
-            let ps = st.order.compactMap { tp -> (TopicPartition, _Partition)? in
-                guard let p = st.partitions[tp], !p.paused, p.position != nil else { return nil }
-                return (tp, p)
-            }
-            let s = st.nextStart
-            st.nextStart &+= 1
-            return (ps, s)
-        }
-        guard !parts.isEmpty else { return ([], 0, []) }
-        var out: [ConsumerBatch] = []
-        var targets: [_Target] = []
-        var bytes = 0
+    /// One fetch over the fetchable partitions (`_fetchable`), without waiting: at most
+    /// `maxRecords` records (nil: `max.poll.records`), within `max.partition.fetch.bytes` and
+    /// `fetch.max.bytes`.
+    func _fetchOnce(_ fetchable: _Fetchable, maxRecords: Int? = nil) throws(ConsumerError) -> _Fetch {
+        let parts = fetchable.parts, start = fetchable.start
+        var fetch = _Fetch()
+        guard !parts.isEmpty else { return fetch }
         var budget = maxRecords ?? configuration.maxPollRecords
         let committed = configuration.isolationLevel == .readCommitted
         for i in 0..<parts.count {
-            let (tp, p) = parts[(start + i) % parts.count]
-            var position = p.position!
-            let log = p.log
+            let part = parts.count == 1 ? parts[0] : parts[(start &+ i) % parts.count]
+            let tp = part.tp
+            var position = part.position
+            let log = part.log
             let limit = committed ? log.lastStableOffset : log.highWatermark
             var read: LogReadResult
             do {
-                read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - bytes)), maxOffset: limit)
+                read = try log.read(from: position, maxBytes: max(1, min(configuration.maxPartitionFetchBytes, configuration.fetchMaxBytes - fetch.bytes)), maxOffset: limit)
             } catch where error.code == .offsetOutOfRange {
                 position = try _reset(tp, reason: "position \(position) is out of range [\(log.logStartOffset), \(log.highWatermark)]")
                 _state._withLock { $0.partitions[tp]?.position = position }
@@ -421,9 +556,9 @@ public final class Consumer: Sendable {
             } catch {
                 throw ConsumerError(error)
             }
-            var target = _Target(tp: tp, log: log, waitAbove: max(position, read.highWatermark), nextPosition: position, ended: false, epoch: p.epoch)
+            var target = _Target(tp: tp, log: log, waitAbove: max(position, read.highWatermark), nextPosition: position, ended: false, epoch: part.epoch)
             if read.batches.isEmpty || budget == 0 {
-                targets.append(target)
+                fetch.targets.append(target)
                 continue
             }
             // read_committed: the log's aborted-transaction index (Kafka's `.txnindex`) says which
@@ -440,31 +575,46 @@ public final class Consumer: Sendable {
             }
             target.nextPosition = batch.nextOffset
             target.ended = batch.isEmpty && batch.nextOffset > position
-            targets.append(target)
+            fetch.targets.append(target)
             if !batch.isEmpty {
-                out.append(batch)
-                bytes += read.byteCount
+                fetch.batches.append(batch)
+                fetch.bytes += read.byteCount
                 budget -= batch.count
             }
         }
-        return (out, bytes, targets)
+        return fetch
     }
 
-    /// Moves positions past delivered batches (unless a seek happened meanwhile).
-    func _advance(_ batches: [ConsumerBatch]) {
-        _state._withLock { st in
-            for b in batches { st.partitions[b.topicPartition]?.position = b.nextOffset }
+    /// Moves positions past delivered batches.
+    func _advance(_ batches: _Few<ConsumerBatch>) {
+        _state._withLock { st in _advance(&st, batches) }
+    }
+
+    func _advance(_ st: inout _State, _ batches: _Few<ConsumerBatch>) {
+        for b in batches {
+            if let i = st.partitions._index(of: b.topicPartition) { st.partitions.values[i]._advance(past: b) }
         }
     }
 
-    func _advancePositions(_ targets: [_Target]) {
+    /// Starts a delivery of `batches` (see `_beginActivity`) and moves the positions past them;
+    /// false when the consumer is closing.
+    func _beginDelivery(_ batches: _Few<ConsumerBatch>) -> Bool {
+        _state._withLock { st in
+            if st.closing { return false }
+            st.activity += 1
+            _advance(&st, batches)
+            return true
+        }
+    }
+
+    func _advancePositions(_ targets: _Few<_Target>) {
         _state._withLock { st in
             for t in targets where t.ended && st.partitions[t.tp]?.epoch == t.epoch { st.partitions[t.tp]?.position = t.nextPosition }
         }
     }
 
     /// Waits (without spinning) until one of the partitions gets new data, or `until`.
-    func _waitForData(_ targets: [_Target], until: ContinuousClock.Instant) async {
+    func _waitForData(_ targets: _Few<_Target>, until: ContinuousClock.Instant) async {
         let timeout = until - ContinuousClock.now
         guard timeout > .zero else { return }
         // One wait on every partition (with none, just the timeout), which the group
@@ -523,11 +673,12 @@ public final class Consumer: Sendable {
         try _maybeAutoCommit()
     }
 
-    func _maybeAutoCommit() throws(ConsumerError) {
+    /// - Parameter now: `_monotonicNanos()`, read by the caller or here.
+    func _maybeAutoCommit(now: Int64 = _monotonicNanos()) throws(ConsumerError) {
         guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
         let due = _state._withLock { st in
-            if ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) && st.memberId != nil || st.subscription == .assigned && ContinuousClock.now - st.lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs) {
-                st.lastAutoCommit = .now
+            if st._autoCommitDue(now: now, intervalMs: configuration.autoCommitIntervalMs) {
+                st.lastAutoCommit = now
                 return true
             }
             return false
@@ -705,8 +856,8 @@ public final class Consumer: Sendable {
         let (closed, memberId, generation) = _state._withLock { ($0.closed, $0.memberId, $0.generation) }
         if closed { return false }
         guard let memberId, !_joining.load(ordering: .acquiring) else { return true }
-        let sincePoll = ContinuousClock.now - _lastPoll._withLock { $0 }
-        if sincePoll > .milliseconds(configuration.maxPollIntervalMs) {
+        let sincePoll = _monotonicNanos() - _lastPoll.load(ordering: .relaxed)
+        if sincePoll > configuration.maxPollIntervalMs * 1_000_000 {
             // Kafka: the member leaves so the group can move on; the next poll rejoins.
             coordinator.leaveGroup(groupId: groupId, memberId: memberId)
             _state._withLock { if $0.memberId == memberId { $0.memberId = nil } }
@@ -807,12 +958,7 @@ public final class Consumer: Sendable {
     }
 
     func _endActivity() {
-        let waiters = _state._withLock { st -> [CheckedContinuation<Void, Never>] in
-            st.activity -= 1
-            guard st.activity == 0 else { return [] }
-            defer { st.idleWaiters = [] }
-            return st.idleWaiters
-        }
+        let waiters = _state._withLock { $0._endActivity() }
         for w in waiters { w.resume() }
     }
 
@@ -840,4 +986,18 @@ public final class Consumer: Sendable {
 /// wait for the delivery it is part of.
 enum _RunContext {
     @TaskLocal static var consumer: ObjectIdentifier?
+}
+
+extension Consumer._Few: Sendable where Element: Sendable {}
+
+extension Dictionary where Key == TopicPartition {
+    /// The index of `tp`'s entry; with a single entry, one comparison instead of a hash lookup.
+    @inline(__always)
+    func _index(of tp: TopicPartition) -> Index? {
+        if count == 1 {
+            let i = startIndex
+            return keys[i] == tp ? i : nil
+        }
+        return index(forKey: tp)
+    }
 }

@@ -27,7 +27,7 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     @usableFromInline let _types: [TimestampType]
     /// The timestamp type of every record when the fetch does not mix them.
     @usableFromInline let _type: TimestampType
-    /// Keeps the segments mapped.
+    /// Keeps the segments mapped (the views of the fetch's batches).
     let _views: [RecordBatchView]
     /// Decompressed record batches, rebuilt as uncompressed batches.
     let _owned: [_OwnedBytes]
@@ -140,7 +140,6 @@ struct _BatchDecoder {
         var types: [TimestampType] = []
         var firstType: TimestampType? = nil
         var owned: [_OwnedBytes] = []
-        var used: [RecordBatchView] = []
         var next = start
         // An upper bound of the records to collect (a damaged count is bounded by the batch's
         // size), so the views go straight into one allocation: no growth, no uniqueness check
@@ -148,7 +147,6 @@ struct _BatchDecoder {
         var capacity = 0
         for b in batches where b.lastOffset >= start { capacity += Swift.min(Int(Swift.max(0, b.recordsCount)), b.size) }
         capacity = Swift.min(maxRecords, capacity)
-        used.reserveCapacity(batches.count)
         var failure: ConsumerError? = nil
         let records = [UnsafeRecordView](unsafeUninitializedCapacity: capacity) { buffer, count in
             do throws(ConsumerError) {
@@ -182,7 +180,6 @@ struct _BatchDecoder {
                         return try Self._collect(bytes, from: start, tp, into: buffer, &count)
                     }
                     if !types.isEmpty || firstType != type { types.append(contentsOf: repeatElement(type, count: count - before)) }
-                    used.append(b)
                     if complete {
                         next = Swift.max(next, header.nextOffset)
                     } else {
@@ -195,8 +192,10 @@ struct _BatchDecoder {
             }
         }
         if let failure { throw failure }
+        // The views of every fetched batch keep the segments mapped (the same segments as those of
+        // the batches with records taken, and no new array).
         return ConsumerBatch(topicPartition: tp, highWatermark: highWatermark, lastStableOffset: lastStableOffset,
-                             nextOffset: next, records: records, types: types, type: firstType ?? .createTime, views: used, owned: owned)
+                             nextOffset: next, records: records, types: types, type: firstType ?? .createTime, views: batches, owned: owned)
     }
 
     /// Writes the views of the records ≥ `start` into `buffer` from `count` on (up to its end);
