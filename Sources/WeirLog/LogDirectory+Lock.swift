@@ -10,16 +10,28 @@ final class _DirectoryLock: Sendable {
     let _fd: Atomic<Int32>
     let path: String
 
+    /// How long an open waits for a lock that this process's own pid holds: a directory this
+    /// process just closed can stay locked for a moment while a child process that another
+    /// thread is spawning still shares the lock's descriptor (it goes at the child's `exec`).
+    static let selfHeldRetryNanos: UInt64 = 500_000_000
+
     /// Takes the lock or throws `.logDirectoryLocked` naming the directory and the holder's pid.
     init(directory: String) throws(LogError) {
         let path = directory + "/" + _DirectoryLock.fileName
         let fd = try _Sys.open(path, O_RDWR | O_CREAT)
-        if _Sys.retrying({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
+        let started = _Sys.monotonicNanos()
+        var pause: UInt32 = 1_000
+        while _Sys.retrying({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let err = errno
             var holder = "unknown"
             var buf = [UInt8](repeating: 0, count: 32)
             let n = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, 32, 0) }
             if n > 0 { holder = String(decoding: buf[0..<n], as: UTF8.self).trimmingWhitespace }
+            if err == EWOULDBLOCK && holder == String(getpid()) && _Sys.monotonicNanos() - started < Self.selfHeldRetryNanos {
+                usleep(pause)
+                pause = min(pause * 2, 50_000)
+                continue
+            }
             _Sys.close(fd)
             if err == EWOULDBLOCK {
                 throw LogError(.logDirectoryLocked, "the log directory \(directory) is in use by process \(holder) (lock file \(path)). Stop that process, or use another log directory.", isRetriable: true)

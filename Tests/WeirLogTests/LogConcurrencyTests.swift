@@ -122,7 +122,7 @@ import WeirFormat
     /// `seal()` is still writing its last time-index entry (that write would land past the
     /// trimmed file's end), and the two trims must not interleave.
     @Test func closingWhileTheRollFlushRunsTrimsEachSegmentOnce() async throws {
-        for round in 0..<60 {
+        for round in 0..<20 {
             let tmp = TempDir(); defer { tmp.remove() }
             do {
                 let dir = try LogDirectory.open(path: tmp.path, options: testOptions())

@@ -44,6 +44,23 @@ import Testing
         #expect(e.message.contains("4242"))
     }
 
+    /// A lock this process holds for a moment longer than the directory stays open (a child
+    /// being spawned on another thread shares the descriptor until its exec) is waited for.
+    @Test func anOpenWaitsBrieflyForALockThisProcessIsReleasing() throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let first = try LogDirectory.open(path: tmp.path, options: testOptions())
+        // A thread of its own: the open below blocks its thread while it waits.
+        let closed = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            usleep(20_000)
+            try? first.close()
+            closed.signal()
+        }
+        let second = try LogDirectory.open(path: tmp.path, options: testOptions())
+        closed.wait()
+        try second.close()
+    }
+
     @Test func lockIsReleasedOnClose() throws {
         let tmp = TempDir(); defer { tmp.remove() }
         try LogDirectory.open(path: tmp.path, options: testOptions()).close()
