@@ -49,10 +49,12 @@ import WeirLog
         var cc = ConsumerConfiguration(groupId: "g")
         cc.autoOffsetReset = .earliest
         cc.autoCommitIntervalMs = 200
+        // Before the consumer exists: its auto-commit interval starts when it is made, so
+        // nothing can be committed within 150 ms of this.
+        let start = ContinuousClock.now
         let c = try Consumer(configuration: cc, logDirectory: t.dir)
         try c.subscribe(topics: ["t"])
         try await Self.onThread {
-            let start = ContinuousClock.now
             var lastCommitted: Int64? = nil
             for i in 0..<300 {
                 let offset = try Self.appendOne(log, i)
