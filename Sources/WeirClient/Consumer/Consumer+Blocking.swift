@@ -94,16 +94,28 @@ extension Consumer {
     /// Whether the next poll must join or rejoin the group (cheap: atomics, one lock, and the
     /// topic list at most every 100 ms).
     func _groupMaintenanceNeeded(now: Int64 = _monotonicNanos()) -> Bool {
-        guard configuration.groupId != nil else { return false }
         let (sub, member, joined, generation) = _state._withLock { ($0.subscription, $0.memberId, $0.joinedTopics, $0.generation) }
+        switch _groupCheck(sub, memberId: member, generation: generation, now: now) {
+        case .settled: return false
+        case .rejoin: return true
+        case .topicsCheckDue:
+            _topicsCheckedNanos.store(now, ordering: .relaxed)
+            return _subscribedTopics() != joined
+        }
+    }
+
+    enum _GroupCheck { case settled, rejoin, topicsCheckDue }
+
+    /// The group checks a poll makes without I/O: whether a subscribed member must join or
+    /// rejoin, or else whether the periodic comparison of subscribed and joined topics is due.
+    func _groupCheck(_ sub: _Subscription, memberId: String?, generation: Int32, now: Int64) -> _GroupCheck {
+        guard configuration.groupId != nil else { return .settled }
         switch sub {
         case .topics, .pattern: break
-        default: return false
+        default: return .settled
         }
-        if member == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(generation) { return true }
-        if now - _topicsCheckedNanos.load(ordering: .relaxed) < Self._topicsCheckIntervalNanos { return false }
-        _topicsCheckedNanos.store(now, ordering: .relaxed)
-        return _subscribedTopics() != joined
+        if memberId == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(generation) { return .rejoin }
+        return now - _topicsCheckedNanos.load(ordering: .relaxed) >= Self._topicsCheckIntervalNanos ? .topicsCheckDue : .settled
     }
 
     /// Runs async group work from a thread and blocks the thread until it finishes.

@@ -502,20 +502,11 @@ public final class Consumer: Sendable {
     /// - Parameter now: `_monotonicNanos()` at the start of the poll.
     /// - Throws: `.consumerClosed`.
     func _settledFetchable(now: Int64, into f: inout _Fetchable) throws(ConsumerError) -> Bool {
-        let group = configuration.groupId != nil
-        let autoCommit = group && configuration.enableAutoCommit
+        let autoCommit = configuration.groupId != nil && configuration.enableAutoCommit
         return try _state._withLock { (st) throws(ConsumerError) -> Bool in
             if st.closed || st.closing { throw Self._closedError }
-            if group {
-                switch st.subscription {
-                case .topics, .pattern:
-                    // What `_groupMaintenanceNeeded` looks at; the periodic topic check is its job.
-                    if st.memberId == nil || _memberLost.load(ordering: .acquiring) || _rejoinRequested(st.generation)
-                        || now - _topicsCheckedNanos.load(ordering: .relaxed) >= Self._topicsCheckIntervalNanos { return false }
-                case .none, .assigned:
-                    break
-                }
-            }
+            // Join, rejoin or the periodic topic check: `_groupMaintenanceNeeded`'s job.
+            if _groupCheck(st.subscription, memberId: st.memberId, generation: st.generation, now: now) != .settled { return false }
             if autoCommit && st._autoCommitDue(now: now, intervalMs: configuration.autoCommitIntervalMs) { return false }
             return _fetchable(&st, into: &f, unlessUnpositioned: true)
         }
