@@ -483,7 +483,6 @@ final class _Collector: @unchecked Sendable {
                 row.endToEndP50 = Double(h.valueAtPercentile(50)) / 1000
                 row.endToEndP99 = Double(h.valueAtPercentile(99)) / 1000
             }
-            row.stealMillis = p.stealNanos.map { Double($0) / 1e6 }
             p.row = row
             if !closeAll {
                 for k in 0..<3 { if let h = p.histograms[k] { if live[k] == nil { live[k] = h } else { live[k]!.add(h) } } }

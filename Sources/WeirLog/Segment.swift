@@ -138,13 +138,12 @@ final class _Segment: @unchecked Sendable {
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
         // A closed segment on disk has its real size (recovery truncated any zeroed tail).
-        if !active {
-            s._sealed.store(true, ordering: .relaxed)
-            s._trimmed.store(true, ordering: .relaxed)
-        }
         if active {
             s._setReadahead(false)
             s._pretouch(upTo: end)
+        } else {
+            s._sealed.store(true, ordering: .relaxed)
+            s._trimmed.store(true, ordering: .relaxed)
         }
         return s
     }
