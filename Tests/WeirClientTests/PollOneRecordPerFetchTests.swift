@@ -29,6 +29,19 @@ import WeirLog
         #expect(failure._withLock { $0 } == nil)
     }
 
+    /// Topic `t`, one partition, 2 KiB segments (a roll every few records).
+    static func smallSegmentTopic(_ t: TestLog) throws -> (PartitionLog, TopicPartition) {
+        try t.createTopic("t", partitions: 1, configs: ["segment.bytes": "2048"])
+        return (try t.dir.partition("t", 0), TopicPartition("t", 0))
+    }
+
+    /// Group `g`, reading from the earliest offset.
+    static func groupConfiguration() -> ConsumerConfiguration {
+        var cc = ConsumerConfiguration(groupId: "g")
+        cc.autoOffsetReset = .earliest
+        return cc
+    }
+
     /// Polls until one record comes (joining the group first when needed).
     static func pollOne(_ c: Consumer) throws -> [(Int64, String)] {
         var got: [(Int64, String)] = []
@@ -43,11 +56,8 @@ import WeirLog
     @Test func eachRecordOnceInOrderThroughSegmentRollsWithAutoCommitOnItsInterval() async throws {
         let t = try TestLog()
         defer { t.remove() }
-        try t.createTopic("t", partitions: 1, configs: ["segment.bytes": "2048"])
-        let log = try t.dir.partition("t", 0)
-        let tp = TopicPartition("t", 0)
-        var cc = ConsumerConfiguration(groupId: "g")
-        cc.autoOffsetReset = .earliest
+        let (log, tp) = try Self.smallSegmentTopic(t)
+        var cc = Self.groupConfiguration()
         cc.autoCommitIntervalMs = 200
         // Before the consumer exists: its auto-commit interval starts when it is made, so
         // nothing can be committed within 150 ms of this.
@@ -83,11 +93,8 @@ import WeirLog
     @Test func seeksPausesAndANewMemberAreHonouredBetweenOneRecordFetches() async throws {
         let t = try TestLog()
         defer { t.remove() }
-        try t.createTopic("t", partitions: 1, configs: ["segment.bytes": "2048"])
-        let log = try t.dir.partition("t", 0)
-        let tp = TopicPartition("t", 0)
-        var cc = ConsumerConfiguration(groupId: "g")
-        cc.autoOffsetReset = .earliest
+        let (log, tp) = try Self.smallSegmentTopic(t)
+        var cc = Self.groupConfiguration()
         cc.enableAutoCommit = false
         let c = try Consumer(configuration: cc, logDirectory: t.dir)
         try c.subscribe(topics: ["t"])
