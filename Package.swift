@@ -137,3 +137,20 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     package.products = []
     package.dependencies = []
 }
+
+// `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
+// `--sanitize=fuzzer --sanitize=address` in its own scratch path; never part of `swift build`).
+// With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
+if Context.environment["WEIR_FUZZ"] == "1" {
+    let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRecordBatch", ["WeirFormat"]),
+        ("FuzzDecompress", ["WeirCompression"]),
+        ("FuzzIndex", ["WeirLog"]),
+        ("FuzzSegmentRecovery", ["WeirLog"]),
+    ] + (coreOnly ? [] : [("FuzzWorkload", ["WeirBench"])])
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: t.dependencies, path: "Fuzz/\(t.name)",
+                                                 swiftSettings: strictSettings))
+    }
+}
