@@ -139,7 +139,7 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
 }
 
 // `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
-// `--sanitize=fuzzer --sanitize=address` in its own scratch path; never part of `swift build`).
+// libFuzzer and AddressSanitizer in its own scratch path; never part of `swift build`).
 // With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
 if Context.environment["WEIR_FUZZ"] == "1" {
     let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"
