@@ -89,7 +89,7 @@ def run(cmd, stdin=None, timeout=30):
 
 def verify_directory(server):
     """The served directory is sound: weir log verify, and kafka-python reads every segment."""
-    out, _ = run([WEIR, "log", "verify", "--log-dir", server.log_dir], timeout=60)
+    out, _ = run([WEIR, "log", "verify", server.log_dir], timeout=60)
     from kafka.record.memory_records import MemoryRecords
     records = 0
     for part in sorted(os.listdir(server.log_dir)):
@@ -138,7 +138,7 @@ def kcat_group(s):
     run(["kcat", "-b", s.bootstrap, "-P", "-t", "kcat-g", "-K:"], stdin=msgs.encode())
     procs = []
     for i in range(2):
-        procs.append(subprocess.Popen(["kcat", "-b", s.bootstrap, "-G", "kcat-group", "kcat-g", "-f", "%p %o\\n",
+        procs.append(subprocess.Popen(["kcat", "-u", "-b", s.bootstrap, "-G", "kcat-group", "kcat-g", "-f", "%p %o\\n",
                                        "-X", "session.timeout.ms=6000", "-X", "auto.offset.reset=earliest"],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         time.sleep(2)
