@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

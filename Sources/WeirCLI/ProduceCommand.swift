@@ -41,7 +41,7 @@ public struct ProduceCommand: AsyncParsableCommand {
     public init() {}
 
     func configuration() throws -> ProducerConfiguration {
-        var props = try TopicsCommand.parseConfigs(configs)
+        var props = try parseKeyValuePairs(configs)
         if let compression { props["compression.type"] = compression }
         if let acks { props["acks"] = acks }
         if let transactionalId { props["transactional.id"] = transactionalId }
@@ -61,7 +61,7 @@ public struct ProduceCommand: AsyncParsableCommand {
         if abortTransaction && transactionalId == nil {
             throw CLIError.usage("--abort needs --transactional-id.")
         }
-        let recordHeaders = try TopicsCommand.parseConfigs(headers, flag: "--header").sorted { $0.key < $1.key }
+        let recordHeaders = try parseKeyValuePairs(headers, flag: "--header").sorted { $0.key < $1.key }
             .map { RecordHeader(key: $0.key, value: Array($0.value.utf8)) }
         // Lines are produced as they are read (standard input is streamed, not buffered whole).
         var nextLine: () -> Substring?
