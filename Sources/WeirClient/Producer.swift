@@ -57,12 +57,9 @@ public final class Producer: Sendable {
     let _closed = Atomic<Bool>(false)
     let _nextMessageID = Atomic<UInt64>(0)
     let _pools = Mutex<[[_Batch]]>(Array(repeating: [], count: 8))
-    let _reportContinuation: AsyncStream<[DeliveryReport]>.Continuation?
-    let _reportsEnabled: Bool
     /// The last topic looked up (an unretained `_Topic`, kept alive by `_topics`), so that a
     /// producer sending to one topic skips the dictionary.
     let _lastTopic = Atomic<UInt>(0)
-    let _reportStream: AsyncStream<[DeliveryReport]>?
     // Statistics.
     let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0)
     let _retries = Atomic<Int64>(0), _duplicates = Atomic<Int64>(0)
@@ -90,15 +87,6 @@ public final class Producer: Sendable {
         self.logDirectory = logDirectory
         self._memory = _BufferMemory(total: configuration.bufferMemory)
         self._idempotent = configuration.isIdempotent
-        self._reportsEnabled = configuration.deliveryReportsEnabled
-        if configuration.deliveryReportsEnabled {
-            let (stream, continuation) = AsyncStream<[DeliveryReport]>.makeStream(bufferingPolicy: .unbounded)
-            _reportStream = stream
-            _reportContinuation = continuation
-        } else {
-            _reportStream = nil
-            _reportContinuation = nil
-        }
         if configuration.transactionalId != nil {
             _transactions = _ProducerTransactions()
         } else {
@@ -122,10 +110,6 @@ public final class Producer: Sendable {
                            batchesSent: _batches.load(ordering: .relaxed), bytesSent: _bytes.load(ordering: .relaxed),
                            retries: _retries.load(ordering: .relaxed), duplicatesSuppressed: _duplicates.load(ordering: .relaxed))
     }
-
-    /// The delivery reports of records sent with `produce`, in batches' completion order
-    /// (needs `deliveryReportsEnabled`; empty otherwise). Ends when the producer closes.
-    public var deliveryReports: DeliveryReports { DeliveryReports(stream: _reportStream) }
 
     // MARK: - Topics
 
@@ -221,8 +205,19 @@ public final class Producer: Sendable {
     }
 
     // MARK: - Sending
+    //
+    // Three calls, one per kind of caller; each encodes the record into its partition's batch
+    // the same way and reports to `onDelivery` and `statistics`:
+    // - `send`: application code in a task that needs the record's offset (or its error) before
+    //   it goes on;
+    // - `produce`: code in a task that sends many records and learns the outcome later (from
+    //   `flush()`, `statistics`, or `onDelivery` by the returned id), without a suspension per
+    //   acknowledgement;
+    // - `produceNow`: code on its own threads (load generators, thread-per-partition apps), with
+    //   borrowed bytes and no task at all.
 
-    /// Sends a record and waits for its acknowledgement (`acks`).
+    /// Sends a record and waits for its acknowledgement (`acks`): Kafka's `send(...).get()`.
+    /// Use it when the caller needs the offset, or must not go on before the record is safe.
     ///
     /// Blocks (suspends) up to `max.block.ms` while `buffer.memory` is full.
     /// - Returns: the topic, partition, offset and timestamp of the record.
@@ -236,11 +231,12 @@ public final class Producer: Sendable {
     }
 
     /// Sends a record without waiting for its acknowledgement (fire and forget; librdkafka's
-    /// `produce`). The outcome appears on `deliveryReports` (when `deliveryReportsEnabled`) and in
-    /// `statistics`; `flush()` waits for it.
+    /// `produce`), from a task. Use it to send many records without a suspension per
+    /// acknowledgement; the outcome goes to the `onDelivery` handler (with the returned id as
+    /// the opaque) and to `statistics`, and `flush()` waits for it.
     ///
     /// Suspends only while `buffer.memory` is full (up to `max.block.ms`).
-    /// - Returns: the record's id, as found in its `DeliveryReport`.
+    /// - Returns: the record's id, the opaque its delivery report carries.
     @discardableResult
     nonisolated(nonsending) public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
@@ -259,13 +255,13 @@ public final class Producer: Sendable {
     /// thread appends it to the log itself, as the partition's one drainer: no task hop lies
     /// between this call and the record's visibility to consumers. With `acks=all`, and for
     /// retries after a retriable failure, a drainer task takes over. The outcome goes to the
-    /// `onDelivery` handler (with `opaque`, librdkafka's `msg_opaque`), to `deliveryReports` when
-    /// enabled, and to `statistics`; `flush()` waits for it.
+    /// `onDelivery` handler (with `opaque`, librdkafka's `msg_opaque`) and to `statistics`;
+    /// `flush()` waits for it. Use it from threads of your own: it never suspends.
     ///
     /// Blocks the calling thread (polling every 50 µs) while `buffer.memory` is full, up to
     /// `max.block.ms`. Call it from your own threads, not from an async task.
     ///
-    /// - Returns: the record's id, as found in its `DeliveryReport`.
+    /// - Returns: the record's id.
     /// - Throws: `.producerClosed`, `.unknownTopicOrPartition`, `.recordTooLarge`,
     ///   `.bufferExhausted` (retriable) after `max.block.ms`, `.producerFenced` and the other
     ///   transaction errors.
@@ -374,12 +370,10 @@ public final class Producer: Sendable {
     /// instead of a drainer task, unless `acks=all` needs the asynchronous durability wait.
     func _attempt(_ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?, inline: Bool,
                   _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) -> Bool {
-        let reports = _reportsEnabled
         let opaques = _hasDeliveryHandler.load(ordering: .relaxed)
         let opaque = send.opaque
         let linger = configuration.lingerMs
         let timestamp = send.timestamp
-        let id = send.id
         while true {
             let acc = send.topic.partitions[Int(send.partition)]
             if let txn = _transactions, send.inTransaction != send.partition {
@@ -394,7 +388,6 @@ public final class Producer: Sendable {
                     let index = Int32(o.builder.recordCount)
                     if write(o.builder, timestamp) {
                         if let promise { o.waiters.append((index, timestamp, promise)) }
-                        if reports { o.messageIDs.append(id); o.timestamps.append(timestamp) }
                         if opaques { o.opaques.append(opaque) }
                         if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) }
                         return .appended(drain: drain, timer: false)
@@ -411,7 +404,6 @@ public final class Producer: Sendable {
                 b.createdNanos = _monotonicNanos()
                 _ = write(b.builder, timestamp)
                 if let promise { b.waiters.append((0, timestamp, promise)) }
-                if reports { b.messageIDs.append(id); b.timestamps.append(timestamp) }
                 if opaques { b.opaques.append(opaque) }
                 s.open = b
                 if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) || drain }
@@ -716,7 +708,7 @@ public final class Producer: Sendable {
         }
     }
 
-    /// Resolves a batch's waiters and delivery reports, releases its memory and recycles it.
+    /// Resolves a batch's waiters and its delivery report, releases its memory and recycles it.
     func _complete(_ batch: _Batch, _ acc: _PartitionAccumulator, _ result: Result<AppendResult, ClientError>) {
         let tp = acc.topicPartition
         let count = Int64(batch.builder.recordCount)
@@ -726,22 +718,10 @@ public final class Producer: Sendable {
             for w in batch.waiters {
                 w.promise.fulfill(.success(RecordMetadata(topic: tp.topic, partition: tp.partition, offset: r.baseOffset + Int64(w.index), timestamp: w.timestamp)))
             }
-            if let reports = _reportContinuation {
-                var out: [DeliveryReport] = []
-                out.reserveCapacity(batch.messageIDs.count)
-                for (i, id) in batch.messageIDs.enumerated() {
-                    out.append(DeliveryReport(id: id, topic: tp.topic, partition: tp.partition,
-                                              result: .success(RecordMetadata(topic: tp.topic, partition: tp.partition, offset: r.baseOffset + Int64(i), timestamp: batch.timestamps[i]))))
-                }
-                reports.yield(out)
-            }
         case .failure(let e):
             _failed.add(count, ordering: .relaxed)
             _transactions?.recordFailure(e)
             for w in batch.waiters { w.promise.fulfill(.failure(e)) }
-            if let reports = _reportContinuation {
-                reports.yield(batch.messageIDs.map { DeliveryReport(id: $0, topic: tp.topic, partition: tp.partition, result: .failure(e)) })
-            }
         }
         if _hasDeliveryHandler.load(ordering: .relaxed), let handler = _deliveryHandler._withLock({ $0 })?.body {
             let report: DeliveryBatchReport
@@ -771,12 +751,11 @@ public final class Producer: Sendable {
         for (acc, target) in targets { await acc.waitCompleted(target) }
     }
 
-    /// Stops accepting records, sends and waits for everything buffered, and ends
-    /// `deliveryReports`. Kafka's `close()`. Idempotent.
+    /// Stops accepting records, then sends and waits for everything buffered. Kafka's
+    /// `close()`. Idempotent.
     public func close() async {
         if _closed.exchange(true, ordering: .acquiringAndReleasing) { return }
         await flush()
-        _reportContinuation?.finish()
     }
 }
 
@@ -790,29 +769,4 @@ final class _DeliveryHandler: Sendable {
 func _withOptional<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let bytes else { return body(nil) }
     return bytes.withUnsafeBytes { body($0) }
-}
-
-/// The delivery reports of a producer, one at a time (they arrive in batches internally).
-public struct DeliveryReports: AsyncSequence, Sendable {
-    public typealias Element = DeliveryReport
-    let stream: AsyncStream<[DeliveryReport]>?
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<[DeliveryReport]>.AsyncIterator?
-        var buffer: [DeliveryReport] = []
-        var index = 0
-
-        public mutating func next() async -> DeliveryReport? {
-            while index >= buffer.count {
-                guard var b = base, let more = await b.next() else { return nil }
-                base = b
-                buffer = more
-                index = 0
-            }
-            defer { index += 1 }
-            return buffer[index]
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream?.makeAsyncIterator()) }
 }

@@ -178,7 +178,7 @@ public final class Consumer: Sendable {
     static let _joinTokens = Atomic<UInt64>(0)
 
     /// A consumer of `logDirectory`.
-    public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ConsumerError) {
+    public init(configuration: ConsumerConfiguration = ConsumerConfiguration(), logDirectory: LogDirectory) throws(ClientError) {
         try configuration.validate()
         self.configuration = configuration
         self.logDirectory = logDirectory
@@ -186,7 +186,7 @@ public final class Consumer: Sendable {
     }
 
     /// Parses Kafka-style properties (`group.id`, `auto.offset.reset`, …).
-    public convenience init(properties: [String: String], logDirectory: LogDirectory) throws(ConsumerError) {
+    public convenience init(properties: [String: String], logDirectory: LogDirectory) throws(ClientError) {
         try self.init(configuration: ConsumerConfiguration(properties: properties), logDirectory: logDirectory)
     }
 
@@ -198,7 +198,7 @@ public final class Consumer: Sendable {
 
     /// Subscribes to `topics` with the group (`group.id` is required); partitions are assigned
     /// by the group coordinator at the next poll.
-    public func subscribe(topics: [String], listener: (any ConsumerRebalanceListener)? = nil) throws(ConsumerError) {
+    public func subscribe(topics: [String], listener: (any ConsumerRebalanceListener)? = nil) throws(ClientError) {
         try _authorizeRead(topics: topics, group: configuration.groupId)
         try _subscribe(.topics(Set(topics)), listener)
     }
@@ -206,22 +206,22 @@ public final class Consumer: Sendable {
     /// Subscribes to every topic whose whole name matches the regular expression `pattern`
     /// (internal topics such as `__consumer_offsets` excluded); new topics are picked up every
     /// `metadata.max.age.ms`.
-    public func subscribe(pattern: String, listener: (any ConsumerRebalanceListener)? = nil) throws(ConsumerError) {
+    public func subscribe(pattern: String, listener: (any ConsumerRebalanceListener)? = nil) throws(ClientError) {
         do { _ = try Regex(pattern) } catch {
-            throw ConsumerError(.invalidConfig, "the topic pattern '\(pattern)' is not a valid regular expression: \(error).")
+            throw ClientError(.invalidConfig, "the topic pattern '\(pattern)' is not a valid regular expression: \(error).")
         }
         try _authorizeRead(topics: [], group: configuration.groupId)
         try _subscribe(.pattern(pattern), listener)
     }
 
-    func _subscribe(_ s: _Subscription, _ listener: (any ConsumerRebalanceListener)?) throws(ConsumerError) {
+    func _subscribe(_ s: _Subscription, _ listener: (any ConsumerRebalanceListener)?) throws(ClientError) {
         guard configuration.groupId != nil else {
-            throw ConsumerError(.invalidConfig, "subscribe needs group.id; set group.id, or use assign(_:) without a group.", key: "group.id")
+            throw ClientError(.invalidConfig, "subscribe needs group.id; set group.id, or use assign(_:) without a group.", key: "group.id")
         }
-        try _state._withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ClientError) in
             if st.closed { throw Self._closedError }
             if st.subscription == .assigned {
-                throw ConsumerError(.illegalState, "this consumer uses assign(_:); call unsubscribe() before subscribe.")
+                throw ClientError(.illegalState, "this consumer uses assign(_:); call unsubscribe() before subscribe.")
             }
             st.subscription = s
             st.listener = listener
@@ -230,16 +230,16 @@ public final class Consumer: Sendable {
     }
 
     /// Assigns partitions manually (no group management; commits still go to `group.id` if set).
-    public func assign(_ partitions: [TopicPartition]) throws(ConsumerError) {
+    public func assign(_ partitions: [TopicPartition]) throws(ClientError) {
         try _authorizeRead(topics: Set(partitions.map(\.topic)), group: nil)
         var logs: [TopicPartition: PartitionLog] = [:]
         for tp in partitions {
-            do { logs[tp] = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
+            do { logs[tp] = try logDirectory.partition(tp) } catch { throw ClientError(error) }
         }
-        try _state._withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ClientError) in
             if st.closed { throw Self._closedError }
-            if case .topics = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
-            if case .pattern = st.subscription { throw ConsumerError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
+            if case .topics = st.subscription { throw ClientError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
+            if case .pattern = st.subscription { throw ClientError(.illegalState, "this consumer is subscribed; call unsubscribe() before assign.") }
             st.subscription = partitions.isEmpty ? .none : .assigned
             var next: [TopicPartition: _Partition] = [:]
             for tp in partitions { next[tp] = st.partitions[tp] ?? _Partition(log: logs[tp]!) }
@@ -283,7 +283,7 @@ public final class Consumer: Sendable {
     // MARK: - Positions
 
     /// Moves the position of an assigned partition: the next poll fetches from `offset`.
-    public func seek(_ tp: TopicPartition, to offset: Int64) throws(ConsumerError) {
+    public func seek(_ tp: TopicPartition, to offset: Int64) throws(ClientError) {
         try _withPartition(tp) { (p, st) in
             p.position = offset
             st.epochCounter += 1
@@ -292,17 +292,17 @@ public final class Consumer: Sendable {
     }
 
     /// Seeks to the log-start offset of each partition.
-    public func seekToBeginning(_ partitions: [TopicPartition]) throws(ConsumerError) {
+    public func seekToBeginning(_ partitions: [TopicPartition]) throws(ClientError) {
         for tp in partitions { try _withPartition(tp) { (p, st) in p.position = p.log.logStartOffset; st.epochCounter += 1; p.epoch = st.epochCounter } }
     }
 
     /// Seeks to the high-water mark of each partition.
-    public func seekToEnd(_ partitions: [TopicPartition]) throws(ConsumerError) {
+    public func seekToEnd(_ partitions: [TopicPartition]) throws(ClientError) {
         for tp in partitions { try _withPartition(tp) { (p, st) in p.position = p.log.highWatermark; st.epochCounter += 1; p.epoch = st.epochCounter } }
     }
 
     /// Seeks to the first record whose timestamp is ≥ `timestamp` (ms), or the end.
-    public func seek(_ tp: TopicPartition, toTimestamp timestamp: Int64) throws(ConsumerError) {
+    public func seek(_ tp: TopicPartition, toTimestamp timestamp: Int64) throws(ClientError) {
         try _withPartition(tp) { (p, st) in
             p.position = p.log.offset(forTimestamp: timestamp)?.offset ?? p.log.highWatermark
             st.epochCounter += 1
@@ -312,7 +312,7 @@ public final class Consumer: Sendable {
 
     /// The next offset this consumer fetches from `tp` (resolving it from the committed offset or
     /// `auto.offset.reset` when not yet known).
-    public func position(_ tp: TopicPartition) throws(ConsumerError) -> Int64 {
+    public func position(_ tp: TopicPartition) throws(ClientError) -> Int64 {
         try _resolvePositions()
         return try _withPartition(tp) { (p, _) in p.position ?? 0 }
     }
@@ -324,12 +324,12 @@ public final class Consumer: Sendable {
     }
 
     /// Stops fetching from these partitions (their positions are kept).
-    public func pause(_ partitions: [TopicPartition]) throws(ConsumerError) {
+    public func pause(_ partitions: [TopicPartition]) throws(ClientError) {
         for tp in partitions { try _withPartition(tp) { (p, _) in p.paused = true } }
     }
 
     /// Resumes fetching from these partitions.
-    public func resume(_ partitions: [TopicPartition]) throws(ConsumerError) {
+    public func resume(_ partitions: [TopicPartition]) throws(ClientError) {
         for tp in partitions { try _withPartition(tp) { (p, _) in p.paused = false } }
     }
 
@@ -337,20 +337,20 @@ public final class Consumer: Sendable {
     public func paused() -> [TopicPartition] { _state._withLock { st in st.order.filter { st.partitions[$0]!.paused } } }
 
     /// The log-start offsets (Kafka's `beginningOffsets`).
-    public func beginningOffsets(_ partitions: [TopicPartition]) throws(ConsumerError) -> [TopicPartition: Int64] {
+    public func beginningOffsets(_ partitions: [TopicPartition]) throws(ClientError) -> [TopicPartition: Int64] {
         var out: [TopicPartition: Int64] = [:]
-        for tp in partitions { do { out[tp] = try logDirectory.partition(tp).logStartOffset } catch { throw ConsumerError(error) } }
+        for tp in partitions { do { out[tp] = try logDirectory.partition(tp).logStartOffset } catch { throw ClientError(error) } }
         return out
     }
 
     /// The high-water marks, or last stable offsets with `read_committed` (Kafka's `endOffsets`).
-    public func endOffsets(_ partitions: [TopicPartition]) throws(ConsumerError) -> [TopicPartition: Int64] {
+    public func endOffsets(_ partitions: [TopicPartition]) throws(ClientError) -> [TopicPartition: Int64] {
         var out: [TopicPartition: Int64] = [:]
         for tp in partitions {
             do {
                 let log = try logDirectory.partition(tp)
                 out[tp] = configuration.isolationLevel == .readCommitted ? log.lastStableOffset : log.highWatermark
-            } catch { throw ConsumerError(error) }
+            } catch { throw ClientError(error) }
         }
         return out
     }
@@ -365,14 +365,14 @@ public final class Consumer: Sendable {
         }
     }
 
-    static let _closedError = ConsumerError(.consumerClosed, "the consumer is closed; create a new one.")
+    static let _closedError = ClientError(.consumerClosed, "the consumer is closed; create a new one.")
     /// How often a poll compares the subscribed topics with the joined ones.
     static let _topicsCheckIntervalNanos: Int64 = 100_000_000
 
-    func _withPartition<R>(_ tp: TopicPartition, _ body: (inout _Partition, inout _State) -> R) throws(ConsumerError) -> R {
-        try _state._withLock { (st) throws(ConsumerError) -> R in
+    func _withPartition<R>(_ tp: TopicPartition, _ body: (inout _Partition, inout _State) -> R) throws(ClientError) -> R {
+        try _state._withLock { (st) throws(ClientError) -> R in
             guard var p = st.partitions[tp] else {
-                throw ConsumerError(.illegalState, "\(tp) is not assigned to this consumer (assignment: \(st.order.map(\.description).joined(separator: ", "))).")
+                throw ClientError(.illegalState, "\(tp) is not assigned to this consumer (assignment: \(st.order.map(\.description).joined(separator: ", "))).")
             }
             let r = body(&p, &st)
             st.partitions[tp] = p
@@ -383,7 +383,7 @@ public final class Consumer: Sendable {
 
     /// Gives every partition without a position one: the committed offset, else
     /// `auto.offset.reset`.
-    func _resolvePositions() throws(ConsumerError) {
+    func _resolvePositions() throws(ClientError) {
         let missing = _state._withLock { st in st.order.filter { st.partitions[$0]!.position == nil } }
         guard !missing.isEmpty else { return }
         let committed = configuration.groupId.map { coordinator.committedOffsets(groupId: $0) } ?? [:]
@@ -404,14 +404,14 @@ public final class Consumer: Sendable {
     }
 
     /// The offset `auto.offset.reset` gives `tp`.
-    func _reset(_ tp: TopicPartition, reason: String) throws(ConsumerError) -> Int64 {
+    func _reset(_ tp: TopicPartition, reason: String) throws(ClientError) -> Int64 {
         let log: PartitionLog
-        do { log = try logDirectory.partition(tp) } catch { throw ConsumerError(error) }
+        do { log = try logDirectory.partition(tp) } catch { throw ClientError(error) }
         switch configuration.autoOffsetReset {
         case .earliest: return log.logStartOffset
         case .latest: return log.highWatermark
         case .none:
-            throw ConsumerError(.noOffset, "\(tp): \(reason) and auto.offset.reset=none; commit an offset, seek, or set auto.offset.reset to earliest or latest.")
+            throw ClientError(.noOffset, "\(tp): \(reason) and auto.offset.reset=none; commit an offset, seek, or set auto.offset.reset to earliest or latest.")
         }
     }
 
@@ -420,7 +420,7 @@ public final class Consumer: Sendable {
     /// Kafka's `poll`: returns up to `max.poll.records` owned records, waiting up to `timeout`
     /// for some (an empty array after the timeout). The records returned by the previous poll
     /// count as processed (their offsets are what auto-commit commits).
-    public func poll(timeout: Duration) async throws(ConsumerError) -> [ConsumerRecord] {
+    public func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] {
         _markPositionsConsumed()
         let batches = try await _pollBatches(timeout: timeout)
         var out: [ConsumerRecord] = []
@@ -432,7 +432,7 @@ public final class Consumer: Sendable {
     /// `maxRecords` bounds the records of the whole poll (nil: `max.poll.records`). With
     /// `delivery`, returning batches starts an activity (see `_beginActivity`) that the caller
     /// ends with `_endActivity()` once its handlers are done with them.
-    func _pollBatches(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async throws(ConsumerError) -> [ConsumerBatch] {
+    func _pollBatches(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async throws(ClientError) -> [ConsumerBatch] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
@@ -459,7 +459,7 @@ public final class Consumer: Sendable {
             if now >= deadline { return [] }
             let until = min(deadline, fetch.batches.isEmpty ? deadline : fetchDeadline, now + .milliseconds(max(1, configuration.fetchMaxWaitMs)))
             await _waitForData(fetch.targets, until: until)
-            if Task.isCancelled { throw ConsumerError(.cancelled, "the poll was cancelled.") }
+            if Task.isCancelled { throw ClientError(.cancelled, "the poll was cancelled.") }
         }
     }
 
@@ -501,9 +501,9 @@ public final class Consumer: Sendable {
     ///
     /// - Parameter now: `_monotonicNanos()` at the start of the poll.
     /// - Throws: `.consumerClosed`.
-    func _settledFetchable(now: Int64, into f: inout _Fetchable) throws(ConsumerError) -> Bool {
+    func _settledFetchable(now: Int64, into f: inout _Fetchable) throws(ClientError) -> Bool {
         let autoCommit = configuration.groupId != nil && configuration.enableAutoCommit
-        return try _state._withLock { (st) throws(ConsumerError) -> Bool in
+        return try _state._withLock { (st) throws(ClientError) -> Bool in
             if st.closed || st.closing { throw Self._closedError }
             // Join, rejoin or the periodic topic check: `_groupMaintenanceNeeded`'s job.
             if _groupCheck(st.subscription, memberId: st.memberId, generation: st.generation, now: now) != .settled { return false }
@@ -525,7 +525,7 @@ public final class Consumer: Sendable {
     /// One fetch over the fetchable partitions (`_fetchable`), without waiting: at most
     /// `maxRecords` records (nil: `max.poll.records`), within `max.partition.fetch.bytes` and
     /// `fetch.max.bytes`.
-    func _fetchOnce(_ fetchable: _Fetchable, maxRecords: Int? = nil) throws(ConsumerError) -> _Fetch {
+    func _fetchOnce(_ fetchable: _Fetchable, maxRecords: Int? = nil) throws(ClientError) -> _Fetch {
         let parts = fetchable.parts, start = fetchable.start
         var fetch = _Fetch()
         guard !parts.isEmpty else { return fetch }
@@ -543,9 +543,9 @@ public final class Consumer: Sendable {
             } catch where error.code == .offsetOutOfRange {
                 position = try _reset(tp, reason: "position \(position) is out of range [\(log.logStartOffset), \(log.highWatermark)]")
                 _state._withLock { $0.partitions[tp]?.position = position }
-                do { read = try log.read(from: position, maxBytes: configuration.maxPartitionFetchBytes, maxOffset: limit) } catch { throw ConsumerError(error) }
+                do { read = try log.read(from: position, maxBytes: configuration.maxPartitionFetchBytes, maxOffset: limit) } catch { throw ClientError(error) }
             } catch {
-                throw ConsumerError(error)
+                throw ClientError(error)
             }
             var target = _Target(tp: tp, log: log, waitAbove: max(position, read.highWatermark), nextPosition: position, ended: false, epoch: part.epoch)
             if read.batches.isEmpty || budget == 0 {
@@ -556,7 +556,7 @@ public final class Consumer: Sendable {
             // transactional batches to skip: those of an aborted transaction's producer between
             // its first offset and its abort marker.
             let aborted = committed ? log.abortedTransactions(from: position, upTo: read.nextOffset) : []
-            let batch = try _decoder._withLock { (d) throws(ConsumerError) -> ConsumerBatch in
+            let batch = try _decoder._withLock { (d) throws(ClientError) -> ConsumerBatch in
                 try d.decode(tp, batches: read.batches, from: position, maxRecords: budget, checkCRCs: configuration.checkCRCs,
                              highWatermark: read.highWatermark, lastStableOffset: read.lastStableOffset) { h in
                     h.isTransactional && !aborted.isEmpty && aborted.contains {
@@ -633,7 +633,7 @@ public final class Consumer: Sendable {
     }
 
     /// Commits the processed offsets of every assigned partition (Kafka's `commitSync()`).
-    public func commit() throws(ConsumerError) {
+    public func commit() throws(ClientError) {
         let offsets = _state._withLock { st in
             st.partitions.compactMapValues { p in p.consumed }.filter { st.lastCommitted[$0.key] != $0.value }
         }
@@ -642,15 +642,15 @@ public final class Consumer: Sendable {
 
     /// Commits explicit offsets: for each partition, the next offset to consume (last processed
     /// + 1), as Kafka's `commitSync(Map)` and KafkaJS's `commitOffsets` take them.
-    public func commit(_ offsets: [TopicPartition: Int64], metadata: String = "") throws(ConsumerError) {
+    public func commit(_ offsets: [TopicPartition: Int64], metadata: String = "") throws(ClientError) {
         guard !offsets.isEmpty else { return }
         guard let group = configuration.groupId else {
-            throw ConsumerError(.invalidConfig, "commit needs group.id; set group.id to store offsets.", key: "group.id")
+            throw ClientError(.invalidConfig, "commit needs group.id; set group.id to store offsets.", key: "group.id")
         }
         try _authorizeRead(topics: [], group: group)
         let (member, generation) = _state._withLock { st in (st.subscription == .assigned ? nil : st.memberId, st.generation) }
         if member == nil, _state._withLock({ st in st.subscription != .assigned && st.subscription != .none }) {
-            throw ConsumerError(.rebalanceInProgress, "not a member of group \(group) yet (or any more); poll to join, then commit.", isRetriable: true)
+            throw ClientError(.rebalanceInProgress, "not a member of group \(group) yet (or any more); poll to join, then commit.", isRetriable: true)
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try coordinator.commitOffsets(groupId: group, memberId: member, generationId: generation,
@@ -660,12 +660,12 @@ public final class Consumer: Sendable {
 
     /// Commits when `enable.auto.commit` is set and `auto.commit.interval.ms` has passed since
     /// the last auto-commit (KafkaJS's `commitOffsetsIfNecessary`).
-    public func commitOffsetsIfNecessary() throws(ConsumerError) {
+    public func commitOffsetsIfNecessary() throws(ClientError) {
         try _maybeAutoCommit()
     }
 
     /// - Parameter now: `_monotonicNanos()`, read by the caller or here.
-    func _maybeAutoCommit(now: Int64 = _monotonicNanos()) throws(ConsumerError) {
+    func _maybeAutoCommit(now: Int64 = _monotonicNanos()) throws(ClientError) {
         guard configuration.enableAutoCommit, configuration.groupId != nil else { return }
         let due = _state._withLock { st in
             if st._autoCommitDue(now: now, intervalMs: configuration.autoCommitIntervalMs) {
@@ -712,7 +712,7 @@ public final class Consumer: Sendable {
     }
 
     /// Joins or rejoins the group when needed, calling the rebalance listener.
-    func _maintainGroup() async throws(ConsumerError) {
+    func _maintainGroup() async throws(ClientError) {
         guard let groupId = configuration.groupId, let topics = _subscribedTopics() else { return }
         if _state._withLock({ $0.closing }) { throw Self._closedError }
         let (memberId, joined, listener, owned, proto, generation) = _state._withLock { st in
@@ -770,7 +770,7 @@ public final class Consumer: Sendable {
                 if coordinator.heartbeat(groupId: groupId, memberId: currentMember ?? "", generationId: -1) == .unknownMember {
                     currentMember = nil
                 }
-                if Task.isCancelled { throw ConsumerError(.cancelled, "joining group \(groupId) was cancelled.") }
+                if Task.isCancelled { throw ClientError(.cancelled, "joining group \(groupId) was cancelled.") }
                 continue
             }
         }

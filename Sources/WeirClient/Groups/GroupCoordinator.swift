@@ -135,7 +135,7 @@ public final class GroupCoordinator: Sendable {
         var owned: [TopicPartition] = []
         var assignment: [TopicPartition] = []
         var joined = false
-        var waiter: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>? = nil
+        var waiter: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>? = nil
         /// The `_joinToken` of the join that `waiter` answers.
         var joinToken: UInt64 = 0
         /// Called (under the coordinator's lock; it must only set flags) when a rebalance
@@ -188,16 +188,16 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `JoinGroup`: waits until every member of the group has (re)joined, or the
     /// rebalance timeout removed the ones that did not, and returns the new generation.
-    public func joinGroup(_ request: JoinGroupRequest) async throws(ConsumerError) -> JoinGroupResponse {
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>) in
+    public func joinGroup(_ request: JoinGroupRequest) async throws(ClientError) -> JoinGroupResponse {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>) in
             _join(request, c)
         }
         return try result.get()
     }
 
-    func _join(_ req: JoinGroupRequest, _ c: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>) {
+    func _join(_ req: JoinGroupRequest, _ c: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>) {
         let now = ContinuousClock.now
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             var g = all[req.groupId] ?? _Group()
@@ -212,7 +212,7 @@ public final class GroupCoordinator: Sendable {
                let old = g.members.values.first(where: { $0.instanceId == instance }) {
                 // Static membership: the instance comes back under a new member id; the old one is fenced.
                 var m = g.members.removeValue(forKey: old.memberId)!
-                if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "member \(old.memberId) was replaced by a new instance of group.instance.id \(instance)."))) ) }
+                if let w = m.waiter { resume.append((w, .failure(ClientError(.rebalanceInProgress, "member \(old.memberId) was replaced by a new instance of group.instance.id \(instance)."))) ) }
                 memberId = "\(instance)-\(UUID().uuidString.lowercased())"
                 m.memberId = memberId
                 m.waiter = nil
@@ -229,7 +229,7 @@ public final class GroupCoordinator: Sendable {
             } else if memberId.isEmpty {
                 memberId = "\(req.clientId.isEmpty ? "consumer" : req.clientId)-\(UUID().uuidString.lowercased())"
             } else if g.members[memberId] == nil {
-                resume.append((c, .failure(ConsumerError(.rebalanceInProgress, "member \(memberId) is not in group \(req.groupId) (session or rebalance timeout); rejoin with an empty member id."))))
+                resume.append((c, .failure(ClientError(.rebalanceInProgress, "member \(memberId) is not in group \(req.groupId) (session or rebalance timeout); rejoin with an empty member id."))))
                 return
             }
             var m = g.members[memberId] ?? _Member(memberId: memberId, instanceId: req.groupInstanceId, clientId: req.clientId, topics: req.topics,
@@ -242,7 +242,7 @@ public final class GroupCoordinator: Sendable {
             m.owned = req.ownedPartitions
             m.lastSeen = now
             m.joined = true
-            if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "a newer join of member \(memberId) replaced this one.")))) }
+            if let w = m.waiter { resume.append((w, .failure(ClientError(.rebalanceInProgress, "a newer join of member \(memberId) replaced this one.")))) }
             m.waiter = c
             m.joinToken = req._joinToken
             g.members[memberId] = m
@@ -255,15 +255,15 @@ public final class GroupCoordinator: Sendable {
         if let (round, ms) = timer { _scheduleRebalanceTimeout(req.groupId, round: round, afterMs: ms) }
     }
 
-    static func _joinCancelled(_ groupId: String) -> ConsumerError {
-        ConsumerError(.consumerClosed, "joining group \(groupId) was cancelled: the consumer is closing.")
+    static func _joinCancelled(_ groupId: String) -> ClientError {
+        ClientError(.consumerClosed, "joining group \(groupId) was cancelled: the consumer is closing.")
     }
 
     /// Ends the join identified by `token` (its consumer is closing): the member leaves the
     /// group as with `leaveGroup`, and its `joinGroup` returns `.consumerClosed`. A join that has
     /// not reached the coordinator yet fails when it does.
     func _cancelJoin(groupId: String, token: UInt64) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             var g = all[groupId] ?? _Group()
@@ -285,13 +285,13 @@ public final class GroupCoordinator: Sendable {
     }
 
     /// Kafka's `SyncGroup`: the member's assignment in `generationId`.
-    public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ConsumerError) -> [TopicPartition] {
-        try groups._withLock { (all) throws(ConsumerError) -> [TopicPartition] in
+    public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ClientError) -> [TopicPartition] {
+        try groups._withLock { (all) throws(ClientError) -> [TopicPartition] in
             guard let g = all[groupId], let m = g.members[memberId] else {
-                throw ConsumerError(.rebalanceInProgress, "member \(memberId) is not in group \(groupId); rejoin.")
+                throw ClientError(.rebalanceInProgress, "member \(memberId) is not in group \(groupId); rejoin.")
             }
             guard g.generation == generationId, g.state == .stable else {
-                throw ConsumerError(.rebalanceInProgress, "generation \(generationId) of group \(groupId) is over (now \(g.generation), \(g.state.rawValue)); rejoin.")
+                throw ClientError(.rebalanceInProgress, "generation \(generationId) of group \(groupId) is over (now \(g.generation), \(g.state.rawValue)); rejoin.")
             }
             return m.assignment
         }
@@ -300,7 +300,7 @@ public final class GroupCoordinator: Sendable {
     /// Kafka's `Heartbeat`: keeps the member's session alive and tells it when to rejoin.
     public func heartbeat(groupId: String, memberId: String, generationId: Int32) -> HeartbeatResult {
         let now = ContinuousClock.now
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         let r: HeartbeatResult = groups._withLock { all in
             guard var g = all[groupId] else { return .unknownMember }
@@ -320,13 +320,13 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `LeaveGroup`: the member leaves now and the others rebalance.
     public func leaveGroup(groupId: String, memberId: String) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             guard var g = all[groupId] else { return }
             defer { all[groupId] = g }
             timer = _remove(memberId, from: &g, groupId: groupId,
-                            answer: ConsumerError(.rebalanceInProgress, "member \(memberId) left group \(groupId)."), resume: &resume)
+                            answer: ClientError(.rebalanceInProgress, "member \(memberId) left group \(groupId)."), resume: &resume)
         }
         for (w, res) in resume { w.resume(returning: res) }
         if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
@@ -348,15 +348,15 @@ public final class GroupCoordinator: Sendable {
 
     /// Removes a member that left or whose join was cancelled: a join it is waiting in gets
     /// `answer`, and the others rebalance.
-    func _remove(_ memberId: String, from g: inout _Group, groupId: String, answer: ConsumerError,
-                 resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
+    func _remove(_ memberId: String, from g: inout _Group, groupId: String, answer: ClientError,
+                 resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) -> (Int, Int64)? {
         guard let m = g.members.removeValue(forKey: memberId) else { return nil }
         if let w = m.waiter { resume.append((w, .failure(answer))) }
         return _membershipChanged(&g, groupId: groupId, resume: &resume)
     }
 
     /// After a member left or expired: rebalance the rest, or empty the group.
-    func _membershipChanged(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
+    func _membershipChanged(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) -> (Int, Int64)? {
         if g.members.isEmpty {
             g.state = .empty
             g.generation += 1
@@ -371,7 +371,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Removes members whose session timed out (a member waiting in `joinGroup` is alive).
     @discardableResult
-    func _expire(_ g: inout _Group, groupId: String, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
+    func _expire(_ g: inout _Group, groupId: String, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) -> (Int, Int64)? {
         let dead = g.members.values.filter { $0.waiter == nil && now - $0.lastSeen > .milliseconds($0.sessionTimeoutMs) }
         guard !dead.isEmpty else { return nil }
         for m in dead { g.members[m.memberId] = nil }
@@ -380,7 +380,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Completes the round when every member has rejoined: runs the assignor, bumps the
     /// generation and answers every waiting join.
-    func _completeIfReady(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) {
+    func _completeIfReady(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) {
         guard g.state == .preparingRebalance, !g.members.isEmpty, g.members.values.allSatisfy(\.joined) else { return }
         let ids = g.members.keys.sorted()
         // The first strategy (in the leader's order) that every member supports.
@@ -441,7 +441,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Session expiry during a round; false once the round is over.
     func _tick(_ groupId: String, round: Int) -> Bool {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         let going = groups._withLock { all -> Bool in
             guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return false }
             defer { all[groupId] = g }
@@ -455,7 +455,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Members that did not rejoin within the rebalance timeout are removed.
     func _rebalanceTimedOut(_ groupId: String, round: Int) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         groups._withLock { all in
             guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return }
             defer { all[groupId] = g }
@@ -473,21 +473,21 @@ public final class GroupCoordinator: Sendable {
     /// `CommitFailedException`); without one (a consumer that uses `assign`, or an admin), only
     /// when the group has no members.
     public func commitOffsets(groupId: String, memberId: String? = nil, generationId: Int32 = -1,
-                              _ offsets: [TopicPartition: OffsetAndMetadata]) throws(ConsumerError) {
-        try groups._withLock { (all) throws(ConsumerError) in
+                              _ offsets: [TopicPartition: OffsetAndMetadata]) throws(ClientError) {
+        try groups._withLock { (all) throws(ClientError) in
             let g = all[groupId] ?? _Group()
             if let memberId {
                 guard g.members[memberId] != nil, g.generation == generationId else {
-                    throw ConsumerError(.rebalanceInProgress, "commit of group \(groupId) rejected: member \(memberId) of generation \(generationId) is not in the current generation \(g.generation); the partitions may have moved. Rejoin and process again from the committed offsets.")
+                    throw ClientError(.rebalanceInProgress, "commit of group \(groupId) rejected: member \(memberId) of generation \(generationId) is not in the current generation \(g.generation); the partitions may have moved. Rejoin and process again from the committed offsets.")
                 }
             } else if !g.members.isEmpty {
-                throw ConsumerError(.groupNotEmpty, "group \(groupId) has \(g.members.count) active member(s); commit as a member, or stop them first.")
+                throw ClientError(.groupNotEmpty, "group \(groupId) has \(g.members.count) active member(s); commit as a member, or stop them first.")
             }
         }
         try offsets_write(groupId, offsets.mapValues { Optional($0) })
     }
 
-    func offsets_write(_ groupId: String, _ o: [TopicPartition: OffsetAndMetadata?]) throws(ConsumerError) {
+    func offsets_write(_ groupId: String, _ o: [TopicPartition: OffsetAndMetadata?]) throws(ClientError) {
         try offsets.write(group: groupId, o)
     }
 
@@ -504,7 +504,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `DescribeGroups` plus the offsets and lag `kafka-consumer-groups --describe` shows.
     public func describeGroup(_ groupId: String) -> GroupDescription {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         let g: _Group = groups._withLock { all in
             guard var g = all[groupId] else { return _Group() }
@@ -538,17 +538,17 @@ public final class GroupCoordinator: Sendable {
     /// (all its partitions, or `partitions`) to `spec`. Only when the group has no active
     /// members, as Kafka requires. Returns the new offsets.
     @discardableResult
-    public func resetOffsets(groupId: String, topic: String, partitions: [Int32]? = nil, to spec: OffsetResetSpec) throws(ConsumerError) -> [TopicPartition: Int64] {
+    public func resetOffsets(groupId: String, topic: String, partitions: [Int32]? = nil, to spec: OffsetResetSpec) throws(ClientError) -> [TopicPartition: Int64] {
         let active = describeGroup(groupId).members.count
         if active > 0 {
-            throw ConsumerError(.groupNotEmpty, "group \(groupId) has \(active) active member(s); offsets can only be reset when the group is inactive. Stop its consumers first.")
+            throw ClientError(.groupNotEmpty, "group \(groupId) has \(active) active member(s); offsets can only be reset when the group is inactive. Stop its consumers first.")
         }
         let count: Int
-        do { count = try directory.partitionCount(topic) } catch { throw ConsumerError(error) }
+        do { count = try directory.partitionCount(topic) } catch { throw ClientError(error) }
         var out: [TopicPartition: OffsetAndMetadata] = [:]
         for p in partitions ?? (0..<Int32(count)).map({ $0 }) {
             let log: PartitionLog
-            do { log = try directory.partition(topic, p) } catch { throw ConsumerError(error) }
+            do { log = try directory.partition(topic, p) } catch { throw ClientError(error) }
             let o: Int64 = switch spec {
             case .earliest: log.logStartOffset
             case .latest: log.highWatermark
@@ -563,9 +563,9 @@ public final class GroupCoordinator: Sendable {
 
     /// Deletes a group's committed offsets (tombstones in `__consumer_offsets`); only when it has
     /// no active members.
-    public func deleteGroup(_ groupId: String) throws(ConsumerError) {
+    public func deleteGroup(_ groupId: String) throws(ClientError) {
         if !describeGroup(groupId).members.isEmpty {
-            throw ConsumerError(.groupNotEmpty, "group \(groupId) has active members; stop them first.")
+            throw ClientError(.groupNotEmpty, "group \(groupId) has active members; stop them first.")
         }
         let committed = offsets.committed(group: groupId)
         try offsets.write(group: groupId, committed.mapValues { _ in nil })
