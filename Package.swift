@@ -88,9 +88,10 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),

@@ -9,6 +9,8 @@ public struct BenchRun: Sendable {
     /// Backends beyond `embedded` and `null`, by name: `kafka` (WeirKafka's, registered by the
     /// CLI, which WeirBench cannot import).
     public var backendFactories: [String: @Sendable (Workload) async throws(BenchError) -> any BenchBackend] = [:]
+    /// `--metrics-listen`: every closed interval of every step goes here; nil = none.
+    public var live: LiveMetrics?
 
     public init(name: String, steps: [Workload], progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
@@ -77,6 +79,7 @@ public struct BenchRun: Sendable {
     }
 
     func runStep(_ w: Workload) async throws(BenchError) -> StepResult {
+        try w.checkRunnable()
         var backend: any BenchBackend
         if let factory = backendFactories[w.backend] {
             backend = try await factory(w)
@@ -96,7 +99,9 @@ public struct BenchRun: Sendable {
             }
         }
         do {
-            let r = try await LoadGenerator(workload: w, backend: backend, progress: progress).run()
+            var generator = LoadGenerator(workload: w, backend: backend, progress: progress)
+            generator.live = live
+            let r = try await generator.run()
             await backend.shutdown()
             return r
         } catch {

@@ -15,6 +15,8 @@ public struct LoadGenerator: Sendable {
     public var backend: any BenchBackend
     /// Receives the live lines (and scenario events) while the step runs.
     public var progress: @Sendable (String) -> Void
+    /// Receives every closed interval for `--metrics-listen`; nil = none.
+    public var live: LiveMetrics?
 
     public init(workload: Workload, backend: any BenchBackend, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.workload = workload
@@ -73,6 +75,7 @@ public struct LoadGenerator: Sendable {
         inbox.refillSpares()
         let cpu0 = processCPUNanos()
         let collector = _Collector(inbox: inbox, origin: origin, intervalNanos: intervalNanos, workload: w, progress: progress, shared: shared, start: start)
+        collector.liveMetrics = live
         let collectorThread = _spawn("weir-collector") { collector.loop() }
 
         var consumerThreads: [_Joinable] = []
@@ -112,7 +115,7 @@ public struct LoadGenerator: Sendable {
                 let ok = shared.ackedTotal - shared.failedTotal
                 let expected = ok * groups
                 let got = shared.consumed.load(ordering: .relaxed)
-                if got >= expected { break }
+                if got >= expected - w.backlogAllowance { break }
                 if monotonicNanos() >= deadline {
                     undrained = expected - got
                     progress("drain: \(undrained) records still unconsumed after drainTimeoutSeconds=\(w.drainTimeoutSeconds)")
@@ -179,7 +182,8 @@ public struct LoadGenerator: Sendable {
         _ = sent
         var histograms: [LatencyKind: Histogram<UInt64>] = [:]
         for kind in LatencyKind.allCases { if let h = collector.totals[kind.index], h.totalCount > 0 { histograms[kind] = h } }
-        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms)
+        let measureStartEpoch = Date().timeIntervalSince1970 - (Double(monotonicNanos()) - Double(origin)) / 1e9
+        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
     }
 }
 
@@ -416,7 +420,7 @@ final class _Collector: @unchecked Sendable {
                 let ok = shared.ackedTotal * workload.subscriptionsPerTopic
                 let got = shared.consumed.load(ordering: .relaxed)
                 // Caught up: within 100 ms worth of records (at least 1000).
-                let slack = max(1000, Int((workload.isMaxRate ? 100_000 : workload.producerRate) / 10) * workload.subscriptionsPerTopic)
+                let slack = max(1000, Int((workload.isMaxRate ? 100_000 : workload.producerRate) / 10) * workload.subscriptionsPerTopic, workload.backlogAllowance)
                 if ok - got <= slack {
                     shared.backlogDrainedAt.store(now, ordering: .relaxed)
                     progress(String(format: "backlog: drained in %.1f s", Double(now - built) / 1e9))
@@ -475,15 +479,9 @@ final class _Collector: @unchecked Sendable {
             row.consumed = p.counts[_Counter.consumed.rawValue]
             row.consumedBytes = p.bytes[_Counter.consumed.rawValue]
             row.errors = p.errors
-            if let h = p.histograms[LatencyKind.publish.index] {
-                row.publishP50 = Double(h.valueAtPercentile(50)) / 1000
-                row.publishP99 = Double(h.valueAtPercentile(99)) / 1000
-            }
-            if let h = p.histograms[LatencyKind.endToEnd.index] {
-                row.endToEndP50 = Double(h.valueAtPercentile(50)) / 1000
-                row.endToEndP99 = Double(h.valueAtPercentile(99)) / 1000
-            }
+            for kind in LatencyKind.allCases { if let h = p.histograms[kind.index] { closed(kind, key, h, &row) } }
             p.row = row
+            liveMetrics?.interval(step: workload.name, row: row, stealNanos: p.stealNanos, seconds: Double(intervalNanos) / 1e9)
             if !closeAll {
                 for k in 0..<3 { if let h = p.histograms[k] { if live[k] == nil { live[k] = h } else { live[k]!.add(h) } } }
                 for k in 0..<4 { liveCounts[k] += p.counts[k]; liveBytes[k] += p.bytes[k] }
@@ -493,6 +491,21 @@ final class _Collector: @unchecked Sendable {
             p.histograms = [nil, nil, nil]
             pending[key] = p
         }
+    }
+
+    /// `--metrics-listen`'s sink; nil = none.
+    var liveMetrics: LiveMetrics?
+
+    /// Every measured interval's histograms, encoded for the `.hlog` files.
+    var intervalHistograms: [IntervalHistogram] = []
+
+    /// An interval of `kind` closed: its statistics for `intervals.csv`, its histogram for the
+    /// interval log (the warmup, interval -1, is excluded from both logs and statistics).
+    func closed(_ kind: LatencyKind, _ interval: Int, _ h: Histogram<UInt64>, _ row: inout IntervalRow) {
+        row.latency[kind] = LatencyStats(h)
+        guard interval >= 0 else { return }
+        let seconds = Double(intervalNanos) / 1e9
+        intervalHistograms.append(IntervalHistogram(kind: kind, startSeconds: Double(interval) * seconds, lengthSeconds: seconds, histogram: h))
     }
 
     func printLive(_ now: UInt64) {

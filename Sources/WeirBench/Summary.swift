@@ -126,11 +126,14 @@ public struct IntervalRow: Sendable, Equatable {
     public var consumed = 0
     public var consumedBytes = 0
     public var errors = 0
+    /// Each latency kind's statistics in the interval (microseconds); absent when nothing was
+    /// recorded.
+    public var latency: [LatencyKind: LatencyStats] = [:]
     /// Microseconds; nil when nothing was recorded in the interval.
-    public var publishP50: Double?
-    public var publishP99: Double?
-    public var endToEndP50: Double?
-    public var endToEndP99: Double?
+    public var publishP50: Double? { latency[.publish]?.p50 }
+    public var publishP99: Double? { latency[.publish]?.p99 }
+    public var endToEndP50: Double? { latency[.endToEnd]?.p50 }
+    public var endToEndP99: Double? { latency[.endToEnd]?.p99 }
     /// Hypervisor steal during the interval, milliseconds over all CPUs; nil when unknown.
     public var stealMillis: Double?
 }
@@ -141,6 +144,18 @@ public struct StepResult: Sendable {
     public var intervals: [IntervalRow]
     /// Merged histograms (nanoseconds) by kind.
     public var histograms: [LatencyKind: Histogram<UInt64>]
+    /// Every measured interval's histogram of every kind, encoded (the `.hlog` files).
+    public var intervalHistograms: [IntervalHistogram] = []
+    /// Wall-clock time (Unix seconds) of the start of measurement; nil when unknown.
+    public var measureStartEpoch: Double?
+
+    public init(summary: StepSummary, intervals: [IntervalRow], histograms: [LatencyKind: Histogram<UInt64>], intervalHistograms: [IntervalHistogram] = [], measureStartEpoch: Double? = nil) {
+        self.summary = summary
+        self.intervals = intervals
+        self.histograms = histograms
+        self.intervalHistograms = intervalHistograms
+        self.measureStartEpoch = measureStartEpoch
+    }
 }
 
 /// What the run ran on, recorded with every result so that numbers are never read out of context.
