@@ -203,6 +203,7 @@ public enum SummaryTable {
                 lines.append(String(format: "  backlog: %.2f GB built in %.1f s, drained in ", Double(b.backlogBytes) / 1e9, b.buildSeconds) + (b.drainSeconds.map { String(format: "%.1f s", $0) } ?? "(not caught up)"))
             }
             if s.undrained > 0 { lines.append("  \(s.undrained) records were not consumed before drainTimeoutSeconds") }
+            if let u = s.unsent, u > 0 { lines.append("  \(u) scheduled records were not sent: the producers fell behind the target rate (lower producerRate, or 0 for max rate)") }
             if let steal = s.hostStealSeconds, steal > 0 {
                 lines.append("  host steal: the hypervisor took \(HTMLReport.formatMicros(steal * 1e6)) of CPU time from this machine's CPUs in the window; "
                     + "threads stop while it does, and the latency tail shows it (per second: host_steal_ms in intervals.csv)")

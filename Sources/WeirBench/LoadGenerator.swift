@@ -88,12 +88,17 @@ public struct LoadGenerator: Sendable {
         let total = producers.count
         var producerThreads: [_Joinable] = []
         for (j, (p, _, delay)) in producers.enumerated() {
-            let plan = _ProducerPlan(
+            var plan = _ProducerPlan(
                 index: j, count: total, start: start, end: end,
                 rate: w.isMaxRate ? 0 : w.producerRate / Double(max(total, 1)), burst: w.burst,
                 records: w.records > 0 ? w.records / total + (j < w.records % total ? 1 : 0) : 0)
+            // A paced producer this far behind its schedule stops (the window's end plus a
+            // tenth of it, at least 1 s) and counts what it never sent, instead of running on
+            // for as long as it takes to catch up with an unreachable rate.
+            if w.records == 0 { plan.overrun = end &+ max(1_000_000_000, duration / 10) }
+            let producerPlan = plan
             producerThreads.append(_spawn("weir-producer-\(j)") {
-                _producerLoop(p, delay, plan: plan, pool: pool, keys: keys, shared: shared)
+                _producerLoop(p, delay, plan: producerPlan, pool: pool, keys: keys, shared: shared)
             })
         }
         for t in producerThreads { await t.join() }
@@ -171,6 +176,11 @@ public struct LoadGenerator: Sendable {
         if recordBytes > 0 { s.cpuSecondsPerGB = s.cpuSeconds / (Double(recordBytes) / 1e9) }
         s.errors = Int(stats.failedRecords) + shared.failedTotal
         s.undrained = undrained
+        let unsent = shared.unsent.load(ordering: .relaxed)
+        if unsent > 0 {
+            s.unsent = unsent
+            progress("producers fell behind the target rate: \(unsent) scheduled records were not sent by the window's end plus its grace; the achieved rate is the sustainable one")
+        }
         if w.scenario == .backlog {
             let built = shared.backlogBuiltAt.load(ordering: .relaxed)
             let drained = shared.backlogDrainedAt.load(ordering: .relaxed)
@@ -203,6 +213,8 @@ final class _Shared: @unchecked Sendable {
     let stopProducers = Atomic<Bool>(false)
     let backlogBuiltAt = Atomic<UInt64>(0)
     let backlogDrainedAt = Atomic<UInt64>(0)
+    /// Scheduled records the producers never sent (they fell behind past the grace).
+    let unsent = Atomic<Int>(0)
 }
 
 struct _ProducerPlan: Sendable {
@@ -215,6 +227,8 @@ struct _ProducerPlan: Sendable {
     var burst: Int
     /// Records for this thread; 0 = until `end`.
     var records: Int
+    /// A paced producer still sending when the clock passes this stops.
+    var overrun: UInt64 = .max
 }
 
 /// The body of a producer thread (kept out of main.swift: a closure there would be
@@ -251,6 +265,12 @@ func _producerLoop(_ producer: any BenchProducer, _ delay: LatencyRecorder, plan
             intended = phase &+ UInt64(Double(slot) * period)
             if intended >= plan.end || shared.stopProducers.load(ordering: .relaxed) { break }
             now = monotonicNanos()
+            if now >= plan.overrun {
+                // Behind schedule past the grace: count the scheduled records never sent.
+                let groups = (Double(plan.end &- phase) / (Double(plan.burst) * period)).rounded(.up)
+                shared.unsent.add(max(0, Int(groups) * plan.burst - i), ordering: .relaxed)
+                break
+            }
             if now < intended {
                 // A wait longer than `_spinBelowNanos` sleeps until `_wakeEarlyNanos` before it
                 // is due (timer slack is 1 µs) and spins the rest; a shorter one (100 k rec/s

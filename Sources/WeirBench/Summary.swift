@@ -82,12 +82,15 @@ public struct StepSummary: Sendable, Codable {
     public var maxSustainableRate: Double?
     /// Records still unconsumed when the drain timed out (0 after a clean drain).
     public var undrained: Int = 0
+    /// Scheduled records the producers never sent: they fell so far behind the target rate
+    /// that the window's end plus its grace (a tenth, at least 1 s) passed; nil when none.
+    public var unsent: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, backend, backendDetails = "backend_details", workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
         case targetRate = "target_rate", produce, consume, latency, compressionRatio = "compression_ratio"
         case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", hostStealSeconds = "host_steal_seconds", errors, backlog, probes
-        case maxSustainableRate = "max_sustainable_rate", undrained
+        case maxSustainableRate = "max_sustainable_rate", undrained, unsent
     }
 
     public init(name: String, backend: String, workload: Workload) {

@@ -133,3 +133,24 @@ import Testing
         #expect(Workload.ranges.count >= 24)
     }
 }
+
+@Suite struct UnreachableRateTests {
+    /// An unreachable rate (OMB's "max-rate" files ask for 10,000,000 rec/s) used to run on
+    /// until every scheduled record was sent; now the producers stop at the window's end plus
+    /// its grace and the summary counts what they never sent.
+    @Test func producersBehindScheduleStopAndCountWhatTheyDidNotSend() async throws {
+        var w = Workload()
+        w.backend = "null"
+        w.subscriptionsPerTopic = 0
+        w.producerRate = 100_000_000
+        w.durationSeconds = 1
+        w.warmupSeconds = 0
+        let t0 = monotonicNanos()
+        let (summary, _) = try await BenchRun(name: "t", steps: [w]).run()
+        let seconds = Double(monotonicNanos() - t0) / 1e9
+        #expect(seconds < 10, "took \(seconds) s")
+        let s = try #require(summary.steps.first)
+        #expect((s.unsent ?? 0) > 0)
+        #expect(s.produce.records + (s.unsent ?? 0) >= 90_000_000)
+    }
+}
