@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WeirCompression", targets: ["WeirCompression"]),
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
+        .library(name: "WeirClientAPI", targets: ["WeirClientAPI"]),
         .library(name: "WeirClient", targets: ["WeirClient"]),
         .library(name: "WeirPatterns", targets: ["WeirPatterns"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
@@ -64,10 +65,17 @@ let package = Package(
             dependencies: ["WeirFormat", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
-        // Producer, consumer, admin on top of the log.
+        // The client seam: the protocols every backend implements (embedded, Kafka), ClientError,
+        // the record types and the one table of client property names.
+        .target(
+            name: "WeirClientAPI",
+            dependencies: ["WeirFormat", "WeirLog"],
+            swiftSettings: strictSettings
+        ),
+        // The embedded backend: producer, consumer, groups, admin on top of the log.
         .target(
             name: "WeirClient",
-            dependencies: ["WeirLog", "CWeirSupport"],
+            dependencies: ["WeirLog", "WeirClientAPI", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
         // The patterns of the reference document as components over the client protocols.
@@ -88,17 +96,17 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "CZlib",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
-        // A real Kafka cluster through librdkafka, behind the load generator's backend protocol.
+        // A real Kafka cluster through librdkafka, behind the client seam.
         .target(
             name: "WeirKafka",
-            dependencies: ["CRdKafka", "WeirBench"],
+            dependencies: ["CRdKafka", "WeirClientAPI"],
             swiftSettings: strictSettings
         ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
@@ -121,8 +129,8 @@ let package = Package(
         .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirClientAPI", "WeirBench", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
@@ -137,4 +145,21 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     package.targets = package.targets.filter { core.contains($0.name) }
     package.products = []
     package.dependencies = []
+}
+
+// `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
+// `--sanitize=fuzzer --sanitize=address` in its own scratch path; never part of `swift build`).
+// With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
+if Context.environment["WEIR_FUZZ"] == "1" {
+    let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRecordBatch", ["WeirFormat"]),
+        ("FuzzDecompress", ["WeirCompression"]),
+        ("FuzzIndex", ["WeirLog"]),
+        ("FuzzSegmentRecovery", ["WeirLog"]),
+    ] + (coreOnly ? [] : [("FuzzWorkload", ["WeirBench"])])
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: t.dependencies, path: "Fuzz/\(t.name)",
+                                                 swiftSettings: strictSettings))
+    }
 }

@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import WeirBench
 import WeirCompression
+import WeirLog
 import WeirPatterns
 
 /// `weir bench`: presets, workloads, reports, comparisons, codec comparisons and sweeps.
@@ -86,7 +87,7 @@ public struct BenchCommand: AsyncParsableCommand {
             var out = steps
             var printed = Set<String>()
             for i in out.indices {
-                let (config, notes) = file.resolved(for: out[i].backend)
+                let (config, notes) = file.resolved(for: out[i].backend, embeddedTopicKeys: LogConfig.knownKeys)
                 out[i].config = config.merging(out[i].config) { _, own in own }
                 for note in notes where printed.insert(note).inserted { printError("--driver \(driver): \(note)") }
             }
@@ -167,8 +168,7 @@ public struct BenchCommand: AsyncParsableCommand {
 /// Runs steps, prints live lines and the table, writes the run directory.
 func runAndWrite(name: String, steps: [Workload], options: BenchCommand.RunOptions) async throws {
     let quiet = options.quiet
-    var run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } })
-    run.backendFactories = try options.kafkaBackendFactories()
+    var run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
     var server: MetricsHTTPServer?
     if let listen = options.metricsListen {
         let address: (host: String, port: UInt16)

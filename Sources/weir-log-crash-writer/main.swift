@@ -3,6 +3,9 @@
 //
 //     weir-log-crash-writer LOG_DIR SEED
 //
+// With `--write` or `--check` first, it is scripts/crash-campaign's writer and checker
+// (Campaign.swift).
+//
 // Each record's value is `crashValue(offset)`, so the parent can check every acknowledged
 // record after recovery. Not part of the product.
 import Foundation
@@ -10,6 +13,8 @@ import WeirFormat
 import WeirLog
 
 let args = CommandLine.arguments
+// scripts/crash-campaign's modes (Campaign.swift).
+if args.count > 1, args[1] == "--write" || args[1] == "--check" { await campaignMain(args) }
 guard args.count >= 3, let seed = UInt64(args[2]) else {
     FileHandle.standardError.write(Data("usage: weir-log-crash-writer LOG_DIR SEED\n".utf8))
     exit(2)

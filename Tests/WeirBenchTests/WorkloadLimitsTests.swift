@@ -118,6 +118,10 @@ import Testing
         w.partitionsPerTopic = 10_000
         #expect { try w.checkRunnable() } throws: { ($0 as? BenchError)?.message.contains("partitions") == true }
         w = Workload()
+        w.partitionsPerTopic = 4_000
+        w.config["segment.bytes"] = String(1 << 40)
+        #expect { try w.checkRunnable() } throws: { ($0 as? BenchError)?.message.contains("segment.bytes") == true }
+        w = Workload()
         w.messageSize = Workload.maxMessageSize
         w.useRandomizedPayloads = true
         w.randomizedPayloadPoolSize = 100_000
@@ -146,7 +150,7 @@ import Testing
         w.durationSeconds = 1
         w.warmupSeconds = 0
         let t0 = monotonicNanos()
-        let (summary, _) = try await BenchRun(name: "t", steps: [w]).run()
+        let (summary, _) = try await BenchRun(name: "t", steps: [w], makeClient: { _ in NullClient() }).run()
         let seconds = Double(monotonicNanos() - t0) / 1e9
         #expect(seconds < 10, "took \(seconds) s")
         let s = try #require(summary.steps.first)

@@ -87,6 +87,14 @@ private let omb: String? = {
             let result = try OMBResult.read(path: dir + "/omb\(i).json")
             #expect(result.driver == "kafka-latency" && result.aggregatedEndToEndLatency50pct > 0)
         }
+        // Every OMB Kafka driver file's properties run on the embedded client, values included.
+        let drivers = (try FileManager.default.contentsOfDirectory(atPath: omb! + "/driver-kafka")).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(drivers.count >= 10)
+        for d in drivers {
+            let args = ["bench", "run", "--workload", omb! + "/workloads/simple-workload.yaml", "--driver", omb! + "/driver-kafka/" + d,
+                        "--records", "200", "--warmup", "0", "--rate", "2000", "--out", dir + "/d-" + d, "--quiet"]
+            #expect(await WeirCommand.run(arguments: args) == 0, "\(d)")
+        }
     }
 }
 
