@@ -137,3 +137,48 @@ let pythonHdrh: Bool = {
         #expect(h.valuesAreEquivalent(fields[3], h.max))
     }
 }
+
+@Suite struct RunMergeTests {
+    func runDirectory(_ name: String, steps: [String], records: Int) throws -> String {
+        let dir = NSTemporaryDirectory() + "weir-merge-\(getpid())-\(name)"
+        var summary = RunSummary(preset: "p")
+        var results: [StepResult] = []
+        for step in steps {
+            var w = Workload()
+            w.name = step
+            var s = StepSummary(name: step, backend: "null", workload: w)
+            s.durationSeconds = 1
+            s.produce.records = records
+            s.produce.recordsPerSec = Double(records)
+            var h = makeLatencyHistogram()
+            for v in 1...records { h.record(UInt64(v) * 1000) }
+            s.latency["publish"] = LatencyStats(h)
+            var row = IntervalRow(second: 0)
+            row.acked = records
+            row.latency[.publish] = LatencyStats(h)
+            summary.steps.append(s)
+            results.append(StepResult(summary: s, intervals: [row], histograms: [.publish: h],
+                                      intervalHistograms: [IntervalHistogram(kind: .publish, startSeconds: 0, lengthSeconds: 1, histogram: h)], measureStartEpoch: 1_765_000_000))
+        }
+        try RunWriter.write(summary, results: results, to: dir)
+        return dir
+    }
+
+    @Test func countsAddAndHistogramsMergeExactly() throws {
+        let a = try runDirectory("a", steps: ["s1", "s2"], records: 100), b = try runDirectory("b", steps: ["s1", "s2"], records: 300)
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        let (summary, results, _) = try RunMerge.merge(directories: [a, b])
+        #expect(summary.steps.map(\.name) == ["s1", "s2"])
+        #expect(summary.steps[0].produce.records == 400 && summary.steps[0].produce.recordsPerSec == 400)
+        #expect(summary.steps[1].latency["publish"]?.count == 400)
+        #expect(results[0].intervals.first?.acked == 400)
+        #expect(abs((summary.steps[0].latency["publish"]?.max ?? 0) - 300) < 1)
+    }
+
+    @Test func runsOfDifferentStepsOrOneRunAreUsageErrors() throws {
+        let a = try runDirectory("c", steps: ["s1"], records: 10), b = try runDirectory("d", steps: ["other"], records: 10)
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        #expect { try RunMerge.merge(directories: [a, b]) } throws: { ($0 as? BenchError)?.code == .usage }
+        #expect { try RunMerge.merge(directories: [a]) } throws: { ($0 as? BenchError)?.code == .usage }
+    }
+}

@@ -31,7 +31,7 @@ private let omb: String? = {
             ["--set", "consumerBacklogSizeGB=1e30"], ["--set", "messageSizeMax=9223372036854775807"],
             ["--set", "messageSize=2147483648"], ["--set", "keyCount=9223372036854775807"], ["--set", "producerRate=1e30"],
             ["--rate", "99999999999"], ["--set", "burst=9223372036854775807"], ["--set", "producersPerTopic=100000"],
-            ["--set", "messageSize=100000000"], ["--set", "producerRate=-5"], ["--rate", "-1"],
+            ["--set", "messageSize=100000000"], ["--set", "producerRate=-5"], ["--rate=-1"],
         ] {
             #expect(await WeirCommand.run(arguments: ["bench", "run", "quick"] + args + out) == 2, "\(args)")
         }
