@@ -111,9 +111,10 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
