@@ -66,6 +66,10 @@ public final class Producer: Sendable {
     // Statistics.
     let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0)
     let _retries = Atomic<Int64>(0), _duplicates = Atomic<Int64>(0)
+    /// Partitions whose last batch failed with a full disk after retrying for
+    /// `delivery.timeout.ms`: their next batches fail at the first `noSpace` instead of each
+    /// retrying for that long again, until an append succeeds (space was freed).
+    let _diskFull = Mutex<Set<TopicPartition>>([]), _anyDiskFull = Atomic<Bool>(false)
     /// Producer id and epoch (-1 when not idempotent); the epoch changes with `initTransactions`.
     let _producerId = Atomic<Int64>(-1)
     let _producerEpoch = Atomic<Int16>(-1)
@@ -698,10 +702,17 @@ public final class Producer: Sendable {
         while true {
             switch _appendOnce(batch, acc) {
             case .success(let r):
+                if _anyDiskFull.load(ordering: .relaxed) { _setDiskFull(acc.topicPartition, false) }
                 return .success(r)
             case .failure(let e):
                 attempt += 1
                 let now = _monotonicNanos()
+                if e.code == .noSpace && (now >= deadline || _isDiskFull(acc.topicPartition)) {
+                    // A full disk: every waiting batch gets the retriable `noSpace` itself, within
+                    // delivery.timeout.ms; later batches fail fast until space is freed.
+                    _setDiskFull(acc.topicPartition, true)
+                    return .failure(ClientError(e))
+                }
                 if e.isRetriable && attempt <= configuration.retries && now < deadline {
                     _retries.add(1, ordering: .relaxed)
                     if backoff > 0 { try? await Task.sleep(for: .milliseconds(min(backoff, max(0, (deadline - now) / 1_000_000)))) }
@@ -713,6 +724,17 @@ public final class Producer: Sendable {
                 }
                 return .failure(ClientError(e))
             }
+        }
+    }
+
+    func _isDiskFull(_ tp: TopicPartition) -> Bool {
+        _anyDiskFull.load(ordering: .relaxed) && _diskFull._withLock { $0.contains(tp) }
+    }
+
+    func _setDiskFull(_ tp: TopicPartition, _ full: Bool) {
+        _diskFull._withLock { set in
+            if full { set.insert(tp) } else { set.remove(tp) }
+            _anyDiskFull.store(!set.isEmpty, ordering: .relaxed)
         }
     }
 

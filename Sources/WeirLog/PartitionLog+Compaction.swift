@@ -119,6 +119,7 @@ extension PartitionLog {
         var p = 0
         while p < end {
             let h = _BatchScan.header(UnsafeRawPointer(base) + p)
+            guard _BatchScan.isPlausible(h, at: p, end: end) else { throw _damagedBatchError(s, position: p) }
             try body(RecordBatchView(segment: s, position: p, size: h.totalSize))
             p += h.totalSize
         }

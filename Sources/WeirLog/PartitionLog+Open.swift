@@ -14,15 +14,18 @@ public struct PartitionRecovery: Sendable, Hashable, CustomStringConvertible {
     /// Index pairs (`.index` + `.timeindex`) rewritten, because their segment was recovered or
     /// because they were missing or corrupt.
     public var indexesRebuilt: Int = 0
-    /// Base offsets of segments deleted because an earlier segment was truncated.
+    /// Base offsets of segments deleted on open. Always empty now: when a segment is cut short
+    /// the later ones are kept, and the offsets lost become a hole (`holes`).
     public var segmentsDeleted: [Int64] = []
     /// One line per repair, naming the file and the reason.
     public var messages: [String] = []
+    /// Offsets lost on disk (see `LogHole`), found on open.
+    public var holes: [LogHole] = []
 
     public init(topicPartition: TopicPartition) { self.topicPartition = topicPartition }
 
     /// Whether anything was repaired (beyond the routine recovery scan).
-    public var repairedDamage: Bool { bytesTruncated > 0 || !segmentsDeleted.isEmpty }
+    public var repairedDamage: Bool { bytesTruncated > 0 || !segmentsDeleted.isEmpty || !holes.isEmpty }
 
     public var description: String {
         "\(topicPartition): \(segmentsRecovered) segments recovered, \(bytesTruncated) bytes truncated, \(indexesRebuilt) indexes rebuilt, \(segmentsDeleted.count) segments deleted"
@@ -62,11 +65,11 @@ extension PartitionLog {
 
     /// Opens (or creates) a partition directory.
     ///
-    /// After a clean shutdown the segments are trusted and only their indexes are checked (a
-    /// missing or corrupt index is rebuilt). After an unclean one, every segment from the one
+    /// After a clean shutdown the indexes and the end of each segment are checked (a segment that
+    /// fails is recovered as below, a missing or corrupt index rebuilt). After an unclean one, every segment from the one
     /// holding `recoveryPoint` on is scanned: sizes, offsets and CRCs are checked, the log is
-    /// truncated at the first invalid byte, later segments are deleted when that happened, and
-    /// the indexes are rebuilt.
+    /// truncated at the first invalid byte, and the indexes are rebuilt. Later segments are kept
+    /// when an earlier one is cut short; the missing offsets become a hole (`damage`).
     static func _open(topicPartition: TopicPartition, directory: String, config: LogConfig, clean: Bool,
                       recoveryPoint: Int64?, logStartOffset: Int64?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
         var report = PartitionRecovery(topicPartition: topicPartition)
@@ -76,7 +79,7 @@ extension PartitionLog {
             try _Sys.unlink(directory + "/" + n)
             report.messages.append("removed leftover \(n)")
         }
-        var bases = names.compactMap(_baseOffset(ofLogFile:)).sorted()
+        let bases = names.compactMap(_baseOffset(ofLogFile:)).sorted()
         for n in names where n.hasSuffix(".index") || n.hasSuffix(".timeindex") {
             if let b = Int64(n.prefix(while: { $0 != "." })), !bases.contains(b) {
                 try _Sys.unlink(directory + "/" + n)
@@ -102,21 +105,25 @@ extension PartitionLog {
             let isLast = i == bases.count - 1
             let recovering = i >= firstToRecover
             let saneIndexes = recovering ? false : _Segment.indexesAreSane(directory: directory, baseOffset: base)
-            if recovering || !saneIndexes {
+            // Even after a clean shutdown, the end of every segment is checked before it is
+            // trusted (Kafka checks the active segment's): the batches after the last index entry
+            // must be whole, CRCs included, and end exactly at the file's end.
+            let tailProblem = recovering || !saneIndexes ? nil : _Segment.tailProblem(directory: directory, baseOffset: base)
+            if recovering || !saneIndexes || tailProblem != nil {
                 let scan = try _Segment.scan(directory: directory, baseOffset: base,
                                              indexIntervalBytes: config.indexIntervalBytes, checkZeroTail: !isLast)
                 if recovering { report.segmentsRecovered += 1 }
-                if !recovering { report.messages.append("\(_Segment.fileName(base, ".index")): missing or corrupt, rebuilt") }
+                if let tailProblem {
+                    report.segmentsRecovered += 1
+                    report.messages.append("\(_Segment.fileName(base, ".log")): \(tailProblem) although the shutdown was clean; recovered")
+                } else if !recovering {
+                    report.messages.append("\(_Segment.fileName(base, ".index")): missing or corrupt, rebuilt")
+                }
                 if let reason = scan.reason {
+                    // The later segments are kept: their records are intact, and the offsets cut
+                    // here become a hole that readers and `weir log verify` report.
                     report.bytesTruncated += scan.invalidBytes
                     report.messages.append("\(_Segment.fileName(base, ".log")): truncated \(scan.invalidBytes) bytes at position \(scan.validBytes): \(reason)")
-                    for later in bases[(i + 1)...] {
-                        let p = _Segment.paths(directory, later)
-                        for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
-                        report.segmentsDeleted.append(later)
-                        report.messages.append("\(_Segment.fileName(later, ".log")): deleted, it follows a truncated segment")
-                    }
-                    bases.removeSubrange((i + 1)...)
                 }
                 try _Segment.applyRecovery(scan, directory: directory)
                 report.indexesRebuilt += 1
@@ -134,6 +141,10 @@ extension PartitionLog {
         if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
         let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
                                logStartOffset: start, recoveryPoint: rp)
+        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset)
+        log._holes.set(holes)
+        for h in holes { report.messages.append("damage: \(h)") }
+        report.holes = holes
         return (log, report)
     }
 

@@ -40,6 +40,8 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
+    /// Offsets lost on disk (PartitionLog+Damage.swift).
+    let _holes = _HoleSet()
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
          logStartOffset: Int64, recoveryPoint: Int64) {
@@ -160,6 +162,7 @@ public final class PartitionLog: Sendable {
             }
             let position = w.active.end
             let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            if w.active.log.isDamaged { throw _shrunkError(w.active) }
             if hasProducerBatches { _recordProducerBatches(records, firstOffset: first) }
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
@@ -288,6 +291,7 @@ public final class PartitionLog: Sendable {
         let hwm = highWatermark
         let start = logStartOffset
         let lso = lastStableOffset
+        if let hole = _holes.hole(containing: offset) { throw _holeError(hole, offset: offset) }
         if offset < start || offset > hwm {
             throw LogError(.offsetOutOfRange, "offset \(offset) is outside \(topicPartition)'s log [\(start), \(hwm)]; seek to an offset in that range (auto.offset.reset).")
         }
@@ -305,6 +309,7 @@ public final class PartitionLog: Sendable {
             let base = UnsafeRawPointer(s.log.base)
             while p < end, let base {
                 let h = _BatchScan.header(base + p)
+                guard _BatchScan.isPlausible(h, at: p, end: end) else { throw _damagedBatchError(s, position: p) }
                 if h.baseOffset >= limit { break reading }
                 if !result.batches.isEmpty && result.byteCount + h.totalSize > maxBytes { break reading }
                 result.batches.append(RecordBatchView(segment: s, position: p, size: h.totalSize))
@@ -313,8 +318,14 @@ public final class PartitionLog: Sendable {
                 p += h.totalSize
                 if result.byteCount >= maxBytes { break reading }
             }
+            if s.log.isDamaged { throw _shrunkError(s) }
+            // Stop at a hole: the next read, from its first offset, reports it.
+            if i + 1 < segments.count && next < segments[i + 1].baseOffset && _holes.hole(containing: next) != nil { break reading }
             i += 1
         }
+        // A segment file shrunk by another process while it was read (CWeirSupport's SIGBUS
+        // guard turned the fault into zeros): what was read cannot be trusted.
+        if i < segments.count && segments[i].log.isDamaged { throw _shrunkError(segments[i]) }
         result.nextOffset = next
         return result
     }
@@ -359,7 +370,7 @@ public final class PartitionLog: Sendable {
             var p = s.position(of: from, end: end)
             while p < end {
                 let h = _BatchScan.header(base + p)
-                if h.baseOffset >= hwm { return nil }
+                if h.baseOffset >= hwm || !_BatchScan.isPlausible(h, at: p, end: end) { return nil }
                 if h.lastOffset >= start && h.maxTimestamp >= timestamp {
                     let view = RecordBatchView(segment: s, position: p, size: h.totalSize)
                     if let hit = _firstRecord(in: view, atOrAfter: timestamp, minOffset: start) { return hit }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CWeirSupport
 
 /// An open file and a shared mapping of it. Unmapped and closed when the last reference goes,
 /// so a segment that retention deletes stays readable for every view that still holds it.
@@ -13,6 +14,8 @@ final class _MappedFile: @unchecked Sendable {
     let writable: Bool
     /// The size of the file when it was opened, before any preallocation.
     let initialFileSize: Int
+    /// The mapping's slot in CWeirSupport's SIGBUS guard (-1: none).
+    let _guardSlot: Int32
 
     /// Opens (or creates) `path`. When `preallocate` is larger than the file, the file is
     /// extended with `fallocate` *before* mapping, so stores into the mapping never hit a hole.
@@ -32,6 +35,7 @@ final class _MappedFile: @unchecked Sendable {
             self.writable = writable
             self.mappedLength = size
             self.base = size > 0 ? try _Sys.mmap(fd, length: size, writable: writable, path: path) : nil
+            self._guardSlot = base.map { weir_guard_register($0, size) } ?? -1
         } catch {
             _Sys.close(fd)
             throw error
@@ -39,9 +43,14 @@ final class _MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        weir_guard_unregister(_guardSlot)
         if let base { _Sys.munmap(base, mappedLength) }
         _Sys.close(fd)
     }
+
+    /// Whether a read or write of the mapping faulted because another process shrank the file:
+    /// the bytes past the file's end read as zeros since, and nothing read from it can be trusted.
+    var isDamaged: Bool { weir_guard_damaged(_guardSlot) != 0 }
 
     /// The current size of the file on disk.
     func fileSize() throws(LogError) -> Int { try _Sys.fileSize(fd, path: path) }
