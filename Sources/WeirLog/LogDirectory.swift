@@ -151,7 +151,8 @@ public final class LogDirectory: Sendable {
         let now = _Sys.currentTimeMillis()
         self._state = Mutex(_State(topics: topics, lastRetentionMillis: now, lastCheckpointMillis: now))
         self.recovery = RecoveryReport(wasCleanShutdown: clean, partitions: reports, messages: messages)
-        try writeCheckpoints()
+        // On a full disk the previous checkpoints stay; the directory still opens and reads.
+        try? writeCheckpoints()
         _startMaintenance()
     }
 
@@ -218,7 +219,7 @@ public final class LogDirectory: Sendable {
                 }
                 do throws(LogError) {
                     let (log, _) = try PartitionLog._open(topicPartition: tp, directory: directory, config: config,
-                                                          clean: true, recoveryPoint: nil, logStartOffset: nil)
+                                                          clean: true, recoveryPoint: nil, logStartOffset: nil, creating: true)
                     logs.append(log)
                 } catch {
                     _removeTree(directory)
@@ -399,11 +400,20 @@ public final class LogDirectory: Sendable {
             return s.topics.keys.sorted().flatMap { s.topics[$0]!.partitions }
         }
         guard let logs else { return }
-        for l in logs { try l._close() }
-        try writeCheckpoints()
-        let marker = path + "/" + LogDirectory.cleanShutdownFileName
-        try _Sys.writeFileAtomically(marker, [], directory: path)
-        _lock.release()
+        // The lock goes even when closing fails (a full disk): the marker is written only when
+        // everything before it succeeded, so the next open recovers what needs it.
+        defer { _lock.release() }
+        var failure: LogError?
+        for l in logs {
+            do throws(LogError) { try l._close() } catch { failure = failure ?? error }
+        }
+        do throws(LogError) {
+            try writeCheckpoints()
+            if let failure { throw failure }
+            try _Sys.writeFileAtomically(path + "/" + LogDirectory.cleanShutdownFileName, [], directory: path)
+        } catch {
+            throw failure ?? error
+        }
     }
 
     deinit {

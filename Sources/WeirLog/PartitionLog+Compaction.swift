@@ -137,7 +137,9 @@ extension PartitionLog {
             if !bytes.isEmpty { try bytes._withBytes { (b) throws(LogError) in try _Sys.pwrite(fd, b, at: 0, path: cleaned) } }
             try _Sys.fsync(fd, path: cleaned)
         } catch {
+            // A full disk mid-rewrite: drop the partial copy (its space) and keep the original.
             _Sys.close(fd)
+            try? _Sys.unlink(cleaned)
             throw error
         }
         _Sys.close(fd)

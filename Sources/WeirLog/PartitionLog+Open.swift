@@ -71,7 +71,7 @@ extension PartitionLog {
     /// truncated at the first invalid byte, and the indexes are rebuilt. Later segments are kept
     /// when an earlier one is cut short; the missing offsets become a hole (`damage`).
     static func _open(topicPartition: TopicPartition, directory: String, config: LogConfig, clean: Bool,
-                      recoveryPoint: Int64?, logStartOffset: Int64?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
+                      recoveryPoint: Int64?, logStartOffset: Int64?, creating: Bool = false) throws(LogError) -> (PartitionLog, PartitionRecovery) {
         var report = PartitionRecovery(topicPartition: topicPartition)
         try _Sys.mkdir(directory)
         let names = try _Sys.listDirectory(directory)
@@ -87,7 +87,17 @@ extension PartitionLog {
             }
         }
         if bases.isEmpty {
-            let s = try _Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config)
+            let base = max(logStartOffset ?? 0, 0)
+            let s: _Segment
+            do throws(LogError) {
+                s = try _Segment.create(directory: directory, baseOffset: base, config: config)
+            } catch where error.code == .noSpace && !creating {
+                // A full disk: an empty, read-only segment keeps the partition readable; the
+                // first append rolls, which fails with noSpace until space is freed.
+                _Segment.createEmptyFiles(directory: directory, baseOffset: base)
+                s = try _Segment.open(directory: directory, baseOffset: base, active: false, config: config)
+                report.messages.append("\(_Segment.fileName(base, ".log")): created empty and read-only, the disk is full (\(error.message))")
+            }
             let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: [s],
                                    logStartOffset: s.baseOffset, recoveryPoint: s.baseOffset)
             return (log, report)
@@ -132,7 +142,12 @@ extension PartitionLog {
         }
         var segments: [_Segment] = []
         for (i, base) in bases.enumerated() {
-            segments.append(try _Segment.open(directory: directory, baseOffset: base, active: i == bases.count - 1, config: config))
+            let isLast = i == bases.count - 1
+            if isLast {
+                segments.append(try _openActive(directory: directory, baseOffset: base, config: config, &report))
+            } else {
+                segments.append(try _Segment.open(directory: directory, baseOffset: base, active: false, config: config))
+            }
         }
         // A closed segment that is full cannot take appends; `append` rolls past it.
         let leo = segments.last!.nextOffset
@@ -146,6 +161,27 @@ extension PartitionLog {
         for h in holes { report.messages.append("damage: \(h)") }
         report.holes = holes
         return (log, report)
+    }
+
+    /// Opens the last segment for appends, which preallocates it again. On a full disk it is
+    /// opened read-only instead, with its files put back to their sizes: the partition stays
+    /// readable, and the first append rolls, which fails with `noSpace` until space is freed.
+    static func _openActive(directory: String, baseOffset: Int64, config: LogConfig,
+                            _ report: inout PartitionRecovery) throws(LogError) -> _Segment {
+        let p = _Segment.paths(directory, baseOffset)
+        let sizes = [p.log, p.index, p.timeIndex].map { ($0, _Sys.fileSize(path: $0)) }
+        do throws(LogError) {
+            return try _Segment.open(directory: directory, baseOffset: baseOffset, active: true, config: config)
+        } catch where error.code == .noSpace {
+            for (path, size) in sizes {
+                guard let size, (_Sys.fileSize(path: path) ?? size) != size else { continue }
+                let fd = try _Sys.open(path, O_WRONLY)
+                defer { _Sys.close(fd) }
+                try _Sys.ftruncate(fd, size, path: path)
+            }
+            report.messages.append("\(_Segment.fileName(baseOffset, ".log")): opened read-only, the disk is full (\(error.message)); appends fail with noSpace until space is freed")
+            return try _Segment.open(directory: directory, baseOffset: baseOffset, active: false, config: config)
+        }
     }
 
     /// Flushes, trims the active segment and refuses further appends. Idempotent.

@@ -260,7 +260,18 @@ public final class PartitionLog: Sendable {
             _segments._withLock { segs in if segs.last === old { segs.removeLast() } }
             try old.deleteFiles()
         }
-        let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        let new: _Segment
+        do throws(LogError) {
+            new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        } catch {
+            if old._deleted.load(ordering: .acquiring) {
+                // The empty segment is gone from disk: put empty files back (they need no
+                // space) so the partition keeps its place and reopens on a full disk.
+                _segments._withLock { segs in if segs.last !== old { segs.append(old) } }
+                _Segment.createEmptyFiles(directory: directory, baseOffset: old.baseOffset)
+            }
+            throw error
+        }
         _segments._withLock { $0.append(new) }
         w.active = new
         try? old.seal(trim: false)

@@ -131,6 +131,15 @@ extension _Segment {
         return nil
     }
 
+    /// Creates a segment's three files empty (no space needed), best effort: what a partition
+    /// keeps on disk when a full disk stopped the creation of its only segment.
+    static func createEmptyFiles(directory: String, baseOffset: Int64) {
+        let p = paths(directory, baseOffset)
+        for path in [p.log, p.index, p.timeIndex] {
+            if let fd = try? _Sys.open(path, O_WRONLY | O_CREAT) { _Sys.close(fd) }
+        }
+    }
+
     static func _isZero(_ p: UnsafeRawPointer, _ count: Int) -> Bool {
         var i = 0
         while i + 8 <= count {
