@@ -47,7 +47,7 @@ public struct ThroughputSummary: Sendable, Codable, Equatable {
 public struct StepSummary: Sendable, Codable {
     public var name: String
     public var backend: String
-    /// What the backend reported about itself (`BenchBackend.details()`: a Kafka cluster's
+    /// What the backend reported about itself (`MessagingClient.details()`: a Kafka cluster's
     /// bootstrap servers, broker count, cluster id, client version); nil when nothing.
     public var backendDetails: [String: String]?
     /// The step's workload, every field resolved.

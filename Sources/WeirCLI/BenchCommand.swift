@@ -141,8 +141,7 @@ public struct BenchCommand: AsyncParsableCommand {
 /// Runs steps, prints live lines and the table, writes the run directory.
 func runAndWrite(name: String, steps: [Workload], options: BenchCommand.RunOptions) async throws {
     let quiet = options.quiet
-    var run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } })
-    run.backendFactories = try options.kafkaBackendFactories()
+    let run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
     let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
     let dir = options.out ?? defaultRunDirectory(preset: name)
     try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }

@@ -33,8 +33,7 @@ extension BenchCommand {
                 return try WeirBench.Sweep.grid(base: base, params: parsed)
             }
             let quiet = options.quiet
-            var run = BenchRun(name: "sweep", steps: grid, progress: { line in if !quiet { printError(line) } })
-            run.backendFactories = try options.kafkaBackendFactories()
+            let run = BenchRun(name: "sweep", steps: grid, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
             let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
             let dir = options.out ?? defaultRunDirectory(preset: "sweep")
             try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }

@@ -1,5 +1,6 @@
 import Testing
 @testable import WeirBench
+import WeirClientAPI
 
 @Suite struct WorkloadTests {
     @Test func ombFieldsAreAccepted() throws {
@@ -79,8 +80,12 @@ import Testing
         #expect(throws: BenchError.self) { try Sweep.parse(["batch.size"]) }
     }
 
-    @Test func embeddedBackendRejectsUnknownConfig() {
-        #expect(throws: BenchError.self) { try EmbeddedBackend(logDir: nil, config: ["batch.sise": "1"]) }
-        #expect(throws: BenchError.self) { try EmbeddedBackend(logDir: nil, config: ["linger.ms": "-1"]) }
+    /// Every key a client accepts has a scope; a topic key and a `topic.` key reach the topic.
+    @Test func configIsRoutedByScope() {
+        let r = ClientProperties.route(["batch.size": "1", "max.poll.interval.ms": "5", "segment.bytes": "7",
+                                        "compression.type": "lz4", "topic.compression.type": "zstd", "client.id": "c"])
+        #expect(r.producer == ["batch.size": "1", "compression.type": "lz4", "client.id": "c"])
+        #expect(r.consumer == ["max.poll.interval.ms": "5", "client.id": "c"])
+        #expect(r.topic == ["segment.bytes": "7", "compression.type": "zstd"])
     }
 }

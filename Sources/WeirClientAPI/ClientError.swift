@@ -107,7 +107,8 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
-    static func config(_ key: String, _ message: String) -> ClientError {
+    /// An `.invalidConfig` error for `key`.
+    package static func config(_ key: String, _ message: String) -> ClientError {
         ClientError(.invalidConfig, message, key: key)
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import WeirBench
+import WeirClient
 
-/// The embedded backend end to end: producers on the generator's threads (`produceNow`),
-/// consumers as `Consumer`s in a group (`pollBlocking`), and the earlier paths for comparison.
-@Suite struct EmbeddedBackendTests {
+/// The load generator on the embedded client end to end: producers on the generator's threads
+/// (`produceNow`), consumers as `Consumer`s in a group (`pollBlocking`), all through the seam.
+@Suite struct EmbeddedClientTests {
     static func workload(_ config: [String: String], consumers: Int = 2) -> Workload {
         var w = Workload()
         w.partitionsPerTopic = 4
@@ -20,16 +21,21 @@ import Testing
     }
 
     static func run(_ w: Workload) async throws -> StepResult {
-        let backend = try EmbeddedBackend(logDir: nil, config: w.config)
-        let r = try await LoadGenerator(workload: w, backend: backend).run()
-        await backend.shutdown()
-        return r
+        let client = try EmbeddedMessaging.open(path: nil)
+        do {
+            let r = try await LoadGenerator(workload: w, client: client).run()
+            await client.close()
+            return r
+        } catch {
+            await client.close()
+            throw error
+        }
     }
 
     @Test(arguments: [
         ["linger.ms": "0", "acks": "1", "enable.idempotence": "false"],
         ["linger.ms": "2", "acks": "all"],
-        ["linger.ms": "0", "acks": "1", "enable.idempotence": "false", "embedded.producer.path": "task", "embedded.consumer.path": "log"],
+        ["linger.ms": "0", "max.poll.interval.ms": "300000", "metadata.max.age.ms": "300000", "topic.compression.type": "lz4"],
     ])
     func everyRecordIsAcknowledgedAndConsumedOnce(config: [String: String]) async throws {
         let r = try await Self.run(Self.workload(config))
@@ -40,9 +46,14 @@ import Testing
         #expect(e2e.totalCount == 3_000)
     }
 
-    @Test func badPathValuesAreUsageErrors() {
-        #expect(throws: BenchError.self) { try EmbeddedBackend(logDir: nil, config: ["embedded.producer.path": "fast"]) }
-        #expect(throws: BenchError.self) { try EmbeddedBackend(logDir: nil, config: ["embedded.consumer.path": "direct"]) }
-        #expect(throws: BenchError.self) { try EmbeddedBackend(logDir: nil, config: ["fetch.max.wait.ms": "-5"]) }
+    /// Bad values and unknown keys fail the step as usage errors (exit code 2) naming the key.
+    @Test(arguments: [["fetch.max.wait.ms": "-5"], ["batch.sise": "1"], ["linger.ms": "-1"], ["segment.bytes": "x"]])
+    func badConfigIsAUsageError(config: [String: String]) async throws {
+        await #expect {
+            _ = try await Self.run(Self.workload(config))
+        } throws: { error in
+            guard let e = error as? BenchError else { return false }
+            return e.code == .usage && e.message.contains(config.keys.first!)
+        }
     }
 }
