@@ -175,7 +175,9 @@ private func truncateFile(_ path: String, to size: Int) {
         let ran = try await withTinyFileSystem { path in
             let dir = try LogDirectory.open(path: path + "/logs", options: testOptions())
             #expect(throws: LogError.self) {
-                try dir.createTopic("big", partitions: 2, config: LogConfig(segmentBytes: 768 << 10, segmentIndexBytes: 4096))
+                var config = LogConfig(segmentBytes: 768 << 10, segmentIndexBytes: 4096)
+                config.preallocate = true  // Kafka's `preallocate`: the create reserves each segment
+                try dir.createTopic("big", partitions: 2, config: config)
             }
             #expect(dir.topicNames.isEmpty)
             let left = try FileManager.default.contentsOfDirectory(atPath: path + "/logs").filter { !$0.hasPrefix(".") && !$0.contains("checkpoint") }
