@@ -97,8 +97,12 @@ public struct ProduceCommand: AsyncParsableCommand {
             throw CLIError.failure(error.message)
         }
         var lineNumber = 0
+        var stoppedEarly = false
         while var line = nextLine() {
             lineNumber += 1
+            // A batch failed in the log (a full disk, an I/O error): the partition cannot take
+            // more now, so stop reading instead of buffering the rest of the input into it.
+            if producer.statistics.recordsFailed > 0 { stoppedEarly = true; break }
             if line.hasSuffix("\r") { line = line.dropLast() }
             var key: [UInt8]? = nil
             var value = Array(line.utf8)
@@ -138,6 +142,7 @@ public struct ProduceCommand: AsyncParsableCommand {
                    + (transactionalId != nil ? (abortTransaction ? "; transaction aborted" : (failed > 0 ? "; transaction aborted" : "; transaction committed")) : ""))
         if let transactionError { throw CLIError.failure("the transaction failed: \(transactionError)") }
         if failed > 0 {
+            if stoppedEarly { printError("weir produce: stopped reading the input at line \(lineNumber) after a failed delivery") }
             throw CLIError.failure("\(failed) records failed; first error: \(firstError ?? "unknown")")
         }
         _ = records

@@ -188,10 +188,17 @@ extension Producer {
         while true {
             switch _appendOnce(batch, acc) {
             case .success(let r):
+                if _anyDiskFull.load(ordering: .relaxed) { _setDiskFull(acc.topicPartition, false) }
                 return .success(r)
             case .failure(let e):
                 attempt += 1
                 let now = _monotonicNanos()
+                if e.code == .noSpace && (now >= deadline || _isDiskFull(acc.topicPartition)) {
+                    // A full disk: every waiting batch gets the retriable `noSpace` itself, within
+                    // delivery.timeout.ms; later batches fail fast until space is freed.
+                    _setDiskFull(acc.topicPartition, true)
+                    return .failure(ClientError(e))
+                }
                 if e.isRetriable && attempt <= configuration.retries && now < deadline {
                     _retries.add(1, ordering: .relaxed)
                     if backoff > 0 { try? await Task.sleep(for: .milliseconds(min(backoff, max(0, (deadline - now) / 1_000_000)))) }
@@ -203,6 +210,17 @@ extension Producer {
                 }
                 return .failure(ClientError(e))
             }
+        }
+    }
+
+    func _isDiskFull(_ tp: TopicPartition) -> Bool {
+        _anyDiskFull.load(ordering: .relaxed) && _diskFull._withLock { $0.contains(tp) }
+    }
+
+    func _setDiskFull(_ tp: TopicPartition, _ full: Bool) {
+        _diskFull._withLock { set in
+            if full { set.insert(tp) } else { set.remove(tp) }
+            _anyDiskFull.store(!set.isEmpty, ordering: .relaxed)
         }
     }
 

@@ -63,6 +63,10 @@ public final class Producer: Sendable {
     // Statistics.
     let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0)
     let _retries = Atomic<Int64>(0), _duplicates = Atomic<Int64>(0)
+    /// Partitions whose last batch failed with a full disk after retrying for
+    /// `delivery.timeout.ms`: their next batches fail at the first `noSpace` instead of each
+    /// retrying for that long again, until an append succeeds (space was freed).
+    let _diskFull = Mutex<Set<TopicPartition>>([]), _anyDiskFull = Atomic<Bool>(false)
     /// Producer id and epoch (-1 when not idempotent); the epoch changes with `initTransactions`.
     let _producerId = Atomic<Int64>(-1)
     let _producerEpoch = Atomic<Int16>(-1)

@@ -40,6 +40,8 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
+    /// Offsets lost on disk (PartitionLog+Damage.swift).
+    let _holes = _HoleSet()
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
          logStartOffset: Int64, recoveryPoint: Int64) {
@@ -148,6 +150,7 @@ public final class PartitionLog: Sendable {
             }
             let position = w.active.end
             let written = try w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            if w.active.log.isDamaged { throw _shrunkError(w.active) }
             if hasProducerBatches { _recordProducerBatches(records, firstOffset: first) }
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
@@ -243,7 +246,18 @@ public final class PartitionLog: Sendable {
             _segments._withLock { segs in if segs.last === old { segs.removeLast() } }
             try old.deleteFiles()
         }
-        let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        let new: _Segment
+        do throws(LogError) {
+            new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        } catch {
+            if old._deleted.load(ordering: .acquiring) {
+                // The empty segment is gone from disk: put empty files back (they need no
+                // space) so the partition keeps its place and reopens on a full disk.
+                _segments._withLock { segs in if segs.last !== old { segs.append(old) } }
+                _Segment.createEmptyFiles(directory: directory, baseOffset: old.baseOffset)
+            }
+            throw error
+        }
         _segments._withLock { $0.append(new) }
         w.active = new
         try? old.seal(trim: false)
@@ -274,6 +288,7 @@ public final class PartitionLog: Sendable {
         let hwm = highWatermark
         let start = logStartOffset
         let lso = lastStableOffset
+        if let hole = _holes.hole(containing: offset) { throw _holeError(hole, offset: offset) }
         if offset < start || offset > hwm {
             throw LogError(.offsetOutOfRange, "offset \(offset) is outside \(topicPartition)'s log [\(start), \(hwm)]; seek to an offset in that range (auto.offset.reset).")
         }
@@ -291,6 +306,7 @@ public final class PartitionLog: Sendable {
             let base = UnsafeRawPointer(s.log.base)
             while p < end, let base {
                 let h = _BatchScan.header(base + p)
+                guard _BatchScan.isPlausible(h, at: p, end: end) else { throw _damagedBatchError(s, position: p) }
                 if h.baseOffset >= limit { break reading }
                 if !result.batches.isEmpty && result.byteCount + h.totalSize > maxBytes { break reading }
                 result.batches.append(RecordBatchView(segment: s, position: p, size: h.totalSize))
@@ -299,8 +315,14 @@ public final class PartitionLog: Sendable {
                 p += h.totalSize
                 if result.byteCount >= maxBytes { break reading }
             }
+            if s.log.isDamaged { throw _shrunkError(s) }
+            // Stop at a hole: the next read, from its first offset, reports it.
+            if i + 1 < segments.count && next < segments[i + 1].baseOffset && _holes.hole(containing: next) != nil { break reading }
             i += 1
         }
+        // A segment file shrunk by another process while it was read (CWeirSupport's SIGBUS
+        // guard turned the fault into zeros): what was read cannot be trusted.
+        if i < segments.count && segments[i].log.isDamaged { throw _shrunkError(segments[i]) }
         result.nextOffset = next
         return result
     }
@@ -345,7 +367,7 @@ public final class PartitionLog: Sendable {
             var p = s.position(of: from, end: end)
             while p < end {
                 let h = _BatchScan.header(base + p)
-                if h.baseOffset >= hwm { return nil }
+                if h.baseOffset >= hwm || !_BatchScan.isPlausible(h, at: p, end: end) { return nil }
                 if h.lastOffset >= start && h.maxTimestamp >= timestamp {
                     let view = RecordBatchView(segment: s, position: p, size: h.totalSize)
                     if let hit = _firstRecord(in: view, atOrAfter: timestamp, minOffset: start) { return hit }
