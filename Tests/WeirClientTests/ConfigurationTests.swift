@@ -95,10 +95,10 @@ import WeirLog
     }
 
     static let badTopics: [(NewTopic, ClientError.Code, String)] = [
-        (NewTopic(name: "", partitions: 1), .invalidTopic, "1 to 249"),
+        (NewTopic(name: "", partitions: 1), .invalidTopic, "1 to 240"),
         (NewTopic(name: ".", partitions: 1), .invalidTopic, "reserved"),
         (NewTopic(name: "..", partitions: 1), .invalidTopic, "reserved"),
-        (NewTopic(name: String(repeating: "a", count: 250), partitions: 1), .invalidTopic, "1 to 249"),
+        (NewTopic(name: String(repeating: "a", count: 250), partitions: 1), .invalidTopic, "1 to 240"),
         (NewTopic(name: "bad/name", partitions: 1), .invalidTopic, "'/'"),
         (NewTopic(name: "bad name", partitions: 1), .invalidTopic, "' '"),
         (NewTopic(name: "ok", partitions: 0), .invalidTopic, "allowed range 1...100000"),
