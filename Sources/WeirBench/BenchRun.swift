@@ -50,6 +50,8 @@ public struct BenchRun: Sendable {
             return NullBackend()
         case "embedded":
             return try EmbeddedBackend(logDir: w.logDir, config: w.config)
+        case let name where name.hasPrefix(MachineBaseline.backendPrefix):
+            return try MachineBaseline.backend(for: w)
         default:
             throw .usage("backend: '\(w.backend)' is not valid here; allowed: embedded, null (kafka through `weir bench run --backend kafka`).")
         }
