@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "WeirCompression", targets: ["WeirCompression"]),
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
+        .library(name: "WeirClientAPI", targets: ["WeirClientAPI"]),
         .library(name: "WeirClient", targets: ["WeirClient"]),
         .library(name: "WeirPatterns", targets: ["WeirPatterns"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
@@ -37,6 +38,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // WeirServer: the Kafka wire protocol over TCP (and TLS).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
@@ -64,10 +68,29 @@ let package = Package(
             dependencies: ["WeirFormat", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
-        // Producer, consumer, admin on top of the log.
+        // The client seam: the protocols every backend implements (embedded, Kafka), ClientError,
+        // the record types and the one table of client property names.
+        .target(
+            name: "WeirClientAPI",
+            dependencies: ["WeirFormat", "WeirLog"],
+            swiftSettings: strictSettings
+        ),
+        // The embedded backend: producer, consumer, groups, admin on top of the log.
         .target(
             name: "WeirClient",
-            dependencies: ["WeirLog", "CWeirSupport"],
+            dependencies: ["WeirLog", "WeirClientAPI", "CWeirSupport"],
+            swiftSettings: strictSettings
+        ),
+        // `weir serve`: the Kafka wire protocol over the embedded log and WeirClient's coordinator.
+        .target(
+            name: "WeirServer",
+            dependencies: [
+                "WeirLog", "WeirClient", "WeirFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // The patterns of the reference document as components over the client protocols.
@@ -88,24 +111,26 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
-        // A real Kafka cluster through librdkafka, behind the load generator's backend protocol.
+        // A real Kafka cluster through librdkafka, behind the client seam.
         .target(
             name: "WeirKafka",
-            dependencies: ["CRdKafka", "WeirBench"],
+            dependencies: ["CRdKafka", "WeirClientAPI"],
             swiftSettings: strictSettings
         ),
         // The CLI: parsing and printing only. Commands live in WeirCLI so tests can drive them.
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -120,8 +145,9 @@ let package = Package(
         .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "CRdKafka"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirClientAPI", "WeirBench", "CRdKafka"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirServerTests", dependencies: ["WeirServer", "WeirClient", "WeirLog", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), "WeirFormat"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
@@ -136,4 +162,21 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     package.targets = package.targets.filter { core.contains($0.name) }
     package.products = []
     package.dependencies = []
+}
+
+// `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
+// libFuzzer and AddressSanitizer in its own scratch path; never part of `swift build`).
+// With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
+if Context.environment["WEIR_FUZZ"] == "1" {
+    let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRecordBatch", ["WeirFormat"]),
+        ("FuzzDecompress", ["WeirCompression"]),
+        ("FuzzIndex", ["WeirLog"]),
+        ("FuzzSegmentRecovery", ["WeirLog"]),
+    ] + (coreOnly ? [] : [("FuzzWorkload", ["WeirBench"])])
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: t.dependencies, path: "Fuzz/\(t.name)",
+                                                 swiftSettings: strictSettings))
+    }
 }

@@ -1,19 +1,26 @@
 import Foundation
+public import WeirClientAPI
 
-/// Runs the steps of a preset or workload file, one fresh backend per step, and collects the
+/// Runs the steps of a preset or workload file, one fresh client per step, and collects the
 /// run's summary and results.
 public struct BenchRun: Sendable {
+    /// Makes the client of a step (its `backend`, `logDir` and `config` chosen): the caller
+    /// names the backends (the CLI: embedded, kafka, null); the bench never does.
+    public typealias ClientFactory = @Sendable (Workload) async throws(BenchError) -> any MessagingClient
+
     public var name: String
     public var steps: [Workload]
     public var progress: @Sendable (String) -> Void
-    /// Backends beyond `embedded` and `null`, by name: `kafka` (WeirKafka's, registered by the
-    /// CLI, which WeirBench cannot import).
-    public var backendFactories: [String: @Sendable (Workload) async throws(BenchError) -> any BenchBackend] = [:]
+    /// The client of each step; closed after the step.
+    public var makeClient: ClientFactory
+    /// `--metrics-listen`: every closed interval of every step goes here; nil = none.
+    public var live: LiveMetrics?
 
-    public init(name: String, steps: [Workload], progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(name: String, steps: [Workload], progress: @escaping @Sendable (String) -> Void = { _ in }, makeClient: @escaping ClientFactory) {
         self.name = name
         self.steps = steps
         self.progress = progress
+        self.makeClient = makeClient
     }
 
     /// Applies `--set key=value` and `--config key=value` overrides to every step.
@@ -42,22 +49,7 @@ public struct BenchRun: Sendable {
         return (String(pair[..<eq]), String(pair[pair.index(after: eq)...]))
     }
 
-    /// The backend a step names.
-    public static func makeBackend(for w: Workload) throws(BenchError) -> any BenchBackend {
-        switch w.backend {
-        case "null":
-            // The null backend has no client, so Kafka properties do not apply to it.
-            return NullBackend()
-        case "embedded":
-            return try EmbeddedBackend(logDir: w.logDir, config: w.config)
-        case let name where name.hasPrefix(MachineBaseline.backendPrefix):
-            return try MachineBaseline.backend(for: w)
-        default:
-            throw .usage("backend: '\(w.backend)' is not valid here; allowed: embedded, null (kafka through `weir bench run --backend kafka`).")
-        }
-    }
-
-    /// Runs every step. Each step gets a fresh backend (a fresh temporary log directory).
+    /// Runs every step. Each step gets a fresh client (a fresh temporary log directory).
     public func run() async throws(BenchError) -> (RunSummary, [StepResult]) {
         var summary = RunSummary(preset: name)
         let t0 = monotonicNanos()
@@ -79,30 +71,27 @@ public struct BenchRun: Sendable {
     }
 
     func runStep(_ w: Workload) async throws(BenchError) -> StepResult {
-        var backend: any BenchBackend
-        if let factory = backendFactories[w.backend] {
-            backend = try await factory(w)
-        } else {
-            backend = try Self.makeBackend(for: w)
+        try w.checkRunnable()
+        if w.pattern != nil && w.backend == "null" {
+            throw .usage("pattern: '\(w.pattern!)' needs a client stack; the null backend has none. Use backend embedded or kafka.")
         }
+        var client = try await makeClient(w)
         if let name = w.pattern, let scenario = PatternScenario.named(name) {
-            guard let client = backend.messagingClient() else {
-                await backend.shutdown()
-                throw .usage("pattern: '\(name)' needs a client stack; the \(backend.name) backend has none. Use backend embedded or kafka.")
-            }
             do {
-                backend = try await scenario.wrap(w, backend, client)
+                client = try await scenario.wrap(w, client)
             } catch {
-                await backend.shutdown()
+                await client.close()
                 throw error
             }
         }
         do {
-            let r = try await LoadGenerator(workload: w, backend: backend, progress: progress).run()
-            await backend.shutdown()
+            var generator = LoadGenerator(workload: w, client: client, progress: progress)
+            generator.live = live
+            let r = try await generator.run()
+            await client.close()
             return r
         } catch {
-            await backend.shutdown()
+            await client.close()
             throw error
         }
     }
@@ -200,6 +189,7 @@ public enum SummaryTable {
                 lines.append(String(format: "  backlog: %.2f GB built in %.1f s, drained in ", Double(b.backlogBytes) / 1e9, b.buildSeconds) + (b.drainSeconds.map { String(format: "%.1f s", $0) } ?? "(not caught up)"))
             }
             if s.undrained > 0 { lines.append("  \(s.undrained) records were not consumed before drainTimeoutSeconds") }
+            if let u = s.unsent, u > 0 { lines.append("  \(u) scheduled records were not sent: the producers fell behind the target rate (lower producerRate, or 0 for max rate)") }
             if let steal = s.hostStealSeconds, steal > 0 {
                 lines.append("  host steal: the hypervisor took \(HTMLReport.formatMicros(steal * 1e6)) of CPU time from this machine's CPUs in the window; "
                     + "threads stop while it does, and the latency tail shows it (per second: host_steal_ms in intervals.csv)")

@@ -37,11 +37,11 @@ public enum Microbenchmarks {
         w.subscriptionsPerTopic = 0
         w.warmupSeconds = 0.2
         w.durationSeconds = 2
-        let r = try await LoadGenerator(workload: w, backend: NullBackend()).run()
+        let r = try await LoadGenerator(workload: w, client: NullClient()).run()
         let perRecord = 1e9 / max(r.summary.produce.recordsPerSec, 1)
         figures.append(Figure(name: "generator iteration, null backend, 1 thread", nanosPerOperation: perRecord, target: 100))
         w.producersPerTopic = 2
-        let r2 = try await LoadGenerator(workload: w, backend: NullBackend()).run()
+        let r2 = try await LoadGenerator(workload: w, client: NullClient()).run()
         figures.append(Figure(name: "generator, null backend, 2 threads (ns per record overall)", nanosPerOperation: 1e9 / max(r2.summary.produce.recordsPerSec, 1), target: 100))
         if sink == 42 { figures.append(Figure(name: "", nanosPerOperation: 0)) }
         return figures

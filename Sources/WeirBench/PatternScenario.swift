@@ -1,14 +1,14 @@
-public import WeirClient
+public import WeirClientAPI
 
-/// A pattern benchmark: wraps a step's backend so that the load generator's records flow
+/// A pattern benchmark: wraps a step's client so that the load generator's records flow
 /// through a pattern component (retry/DLQ, outbox relay, saga, idempotent consumer,
 /// encryption, …) before the consumer side reports them.
 ///
 /// The load generator is unchanged: it still produces open-loop at `producerRate`, stamps each
 /// value with its intended send time and measures publish and end-to-end latency. A scenario's
-/// wrapped backend decides what "produced" and "consumed" mean for its pattern, e.g. the
-/// consumer side of the DLQ scenario reports a record only when it was finally processed after
-/// its retries, so `end_to_end` includes the retry delays.
+/// client decides what "produced" and "consumed" mean for its pattern, e.g. the consumer side
+/// of the DLQ scenario reports a record only when it was finally processed after its retries,
+/// so `end_to_end` includes the retry delays.
 ///
 /// A workload selects a scenario with `pattern: NAME` and passes options as
 /// `pattern.KEY=VALUE` (`--set pattern.failureRate=0.1`).
@@ -19,15 +19,15 @@ public struct PatternScenario: Sendable {
     public var summary: String
     /// Option keys the scenario accepts (after `pattern.`), with what each takes.
     public var options: [(name: String, help: String)]
-    /// Wraps the step's backend. `client` reaches the same backend's topics, producers and
-    /// consumers through the client protocols (for the pattern's own topics and clients).
-    public var wrap: @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend
+    /// Wraps the step's client: the pattern's own topics and clients run on `client`; the
+    /// returned client is what the load generator drives.
+    public var wrap: @Sendable (_ workload: Workload, _ client: any MessagingClient) async throws(BenchError) -> any MessagingClient
     /// The named presets that measure this pattern (listed by `weir bench list` after the
     /// built-in ones); each step sets `pattern` to this scenario's name.
     public var presets: [Preset]
 
     public init(name: String, summary: String, options: [(name: String, help: String)], presets: [Preset] = [],
-                wrap: @escaping @Sendable (_ workload: Workload, _ backend: any BenchBackend, _ client: any MessagingClient) async throws(BenchError) -> any BenchBackend) {
+                wrap: @escaping @Sendable (_ workload: Workload, _ client: any MessagingClient) async throws(BenchError) -> any MessagingClient) {
         self.name = name
         self.summary = summary
         self.options = options
@@ -51,20 +51,3 @@ let _registry: [PatternScenario] = [
     .encryption,
     .eventSourcing,
 ]
-
-extension BenchBackend {
-    /// The backend's client stack through WeirClient's protocols, for pattern scenarios; nil
-    /// when the backend has none (the null backend).
-    public func messagingClient() -> (any MessagingClient)? {
-        (self as? any _HasMessagingClient)?._messagingClient
-    }
-}
-
-/// Backends that reach a client stack (the embedded log; WeirKafka's cluster).
-public protocol _HasMessagingClient {
-    var _messagingClient: any MessagingClient { get }
-}
-
-extension EmbeddedBackend: _HasMessagingClient {
-    public var _messagingClient: any MessagingClient { EmbeddedMessaging(logDirectory: logDirectory) }
-}

@@ -55,7 +55,7 @@ public struct Preset: Sendable {
                 $0.partitionsPerTopic = 1; $0.producerRate = Double(rate); $0.messageSize = 100
                 $0.warmupSeconds = 2; $0.durationSeconds = 8
                 // The consumer parks at once: on 2 shared vCPUs a 50 µs spin before parking
-                // (embedded.consumer.spin.us=50) made the tail worse, not better (README).
+                // (Consumer.pollBlocking(idleSpin:)) made the tail worse, not better (docs/performance.md).
                 $0.config = ["linger.ms": "0", "acks": "1", "enable.idempotence": "false"]
             }
         }),
@@ -116,6 +116,5 @@ public struct Preset: Sendable {
                 $0.warmupSeconds = 1; $0.durationSeconds = 4; $0.config = ["linger.ms": "5"]
             },
         ]),
-        MachineBaseline.preset,
     ]
 }

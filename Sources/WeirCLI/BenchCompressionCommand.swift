@@ -32,8 +32,7 @@ extension BenchCommand {
             }
             let codecs = try bench { () throws(BenchError) in try CompressionBench.codecFigures(for: base) }
             let quiet = options.quiet
-            var run = BenchRun(name: "compression", steps: steps, progress: { line in if !quiet { printError(line) } })
-            run.backendFactories = try options.kafkaBackendFactories()
+            let run = BenchRun(name: "compression", steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
             let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
             let dir = options.out ?? defaultRunDirectory(preset: "compression")
             try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }

@@ -1,7 +1,7 @@
 import CRdKafka
 import Foundation
 import Synchronization
-public import WeirClient
+public import WeirClientAPI
 import WeirFormat
 
 /// A topic and partition.

@@ -1,5 +1,5 @@
 import CRdKafka
-public import WeirClient
+public import WeirClientAPI
 
 extension ClientError.Code {
     /// The Kafka cluster or librdkafka failed in a way no other code names (the brokers are

@@ -1,7 +1,5 @@
 import CRdKafka
-public import WeirClient
-public import WeirLog
-public import WeirPatterns
+public import WeirClientAPI
 
 extension KafkaAdmin {
     /// The committed offsets of `group` (Kafka's `AdminClient.listConsumerGroupOffsets`, an

@@ -1,10 +1,10 @@
 import CRdKafka
 import Dispatch
-public import WeirClient
-public import WeirLog
+import Synchronization
+public import WeirClientAPI
 import WeirFormat
 
-/// A Kafka cluster behind WeirClient's client protocols (`MessagingClient`, `MessageProducer`,
+/// A Kafka cluster behind the client seam (`MessagingClient`, `MessageProducer`,
 /// `MessageConsumer`), so that every WeirPatterns component runs over Kafka unchanged.
 ///
 /// Configured with librdkafka properties (`bootstrap.servers`, `security.protocol`, `sasl.*`,
@@ -24,11 +24,15 @@ public struct KafkaMessaging: MessagingClient {
     /// The in-process mock cluster, when `bootstrap.servers` was `mock:N` or one was given.
     public let mockCluster: KafkaMockCluster?
     let admin: KafkaAdmin
+    /// The consumers made here (weakly), for the offset resets `details()` reports.
+    let _consumers = _ConsumerRegistry()
     /// How long `ensureTopic`, `endOffsets` and `partitionCount` wait for the cluster per request
     /// before they fail (default 10 s); `ensureTopic` waits up to 3× this for the new topic's
     /// leaders.
     public var requestTimeout: Duration = .seconds(10)
     public var backendName: String { "kafka" }
+    /// `bootstrap.servers` as given (`mock:N` for a mock cluster), for reports.
+    public let requestedBootstrapServers: String
 
     /// Connects to the cluster at `bootstrapServers` (`mock:N` for an in-process mock cluster).
     ///
@@ -77,11 +81,46 @@ public struct KafkaMessaging: MessagingClient {
         }
         self.configuration = config
         self.mockCluster = mock
+        requestedBootstrapServers = mock.map { "mock:\($0.brokerCount)" } ?? config.bootstrapServers ?? ""
     }
 
-    public func makeProducer(properties: [String: String]) async throws(ClientError) -> any MessageProducer {
+    /// Bootstrap servers, brokers, cluster id and controller (`rd_kafka_metadata`,
+    /// `rd_kafka_clusterid`) and the librdkafka version. Kafka's protocol reports no broker
+    /// software version.
+    public func details() async -> [String: String] {
+        var out: [String: String] = [
+            "bootstrap_servers": requestedBootstrapServers,
+            "librdkafka": KafkaClusterMetadata.librdkafkaVersion,
+        ]
+        let resets = _consumers.offsetResets
+        if resets > 0 {
+            // Records were skipped: say so next to the numbers.
+            out["consumer_offset_resets"] = String(resets)
+        }
+        if mockCluster != nil { out["cluster"] = "librdkafka mock cluster (in-process, \(configuration.bootstrapServers ?? ""))" }
+        if let meta = try? await admin.metadata(timeout: .seconds(5)) {
+            out["brokers"] = String(meta.brokers.count)
+            out["broker_addresses"] = meta.brokers.sorted { $0.id < $1.id }.map { "\($0.id)=\($0.address)" }.joined(separator: ",")
+            if let id = meta.clusterID { out["cluster_id"] = id }
+            if let c = meta.controllerID { out["controller_id"] = String(c) }
+        }
+        return out
+    }
+
+    /// A producer; with `onDelivery`, librdkafka's statistics are collected too, for
+    /// `producerStatistics()` (batch bytes for a compression ratio).
+    public func makeProducer(properties: [String: String], onDelivery: DeliveryHandler?) async throws(ClientError) -> any MessageProducer {
+        var handler: (@Sendable (KafkaDelivery) -> Void)?
+        if let onDelivery {
+            handler = { (d: KafkaDelivery) in
+                let result: Result<Int64, ClientError>
+                if let error = d.error { result = .failure(ClientError(error)) } else { result = .success(d.offset) }
+                onDelivery(DeliveryBatchReport(topicPartition: TopicPartition(d.topic, d.partition), result: result, opaques: [d.token]))
+            }
+        }
         do {
-            return KafkaMessageProducer(try KafkaProducer(configuration: configuration.merging(properties)))
+            return KafkaMessageProducer(try KafkaProducer(configuration: configuration.merging(properties), statistics: onDelivery != nil, onDelivery: handler),
+                                        statistics: onDelivery != nil)
         } catch {
             throw ClientError(error)
         }
@@ -110,6 +149,7 @@ public struct KafkaMessaging: MessagingClient {
         if !grouped { props["group.id"] = "weir-assign-\(UInt64.random(in: 0...UInt64.max))" }
         do {
             let consumer = try KafkaConsumer(configuration: config.merging(props), group: nil, commitOnRevoke: false, onRebalance: nil)
+            _consumers.add(consumer)
             return KafkaMessageConsumer(consumer, maxPollRecords: maxRecords, canSubscribe: grouped)
         } catch {
             throw ClientError(error)
@@ -181,8 +221,34 @@ public struct KafkaMessaging: MessagingClient {
 public struct KafkaMessageProducer: MessageProducer {
     /// The librdkafka producer, for what the protocol does not cover.
     public let producer: KafkaProducer
+    /// Whether the producer collects librdkafka's statistics (`KafkaProducer(statistics:)`).
+    let _statistics: Bool
 
-    public init(_ producer: KafkaProducer) { self.producer = producer }
+    public init(_ producer: KafkaProducer) { self.init(producer, statistics: false) }
+
+    init(_ producer: KafkaProducer, statistics: Bool) {
+        self.producer = producer
+        _statistics = statistics
+    }
+
+    /// `rd_kafka_produce` with a copy of the bytes (blocking while librdkafka's queue is full);
+    /// `opaque` is the delivery report's token, below 2^63.
+    public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
+        do {
+            try producer.produce(to: try producer.topic(topic), key: key, value: value ?? UnsafeRawBufferPointer(start: nil, count: 0), token: opaque)
+        } catch {
+            throw ClientError(error)
+        }
+    }
+
+    /// librdkafka's statistics (with a delivery handler; nil otherwise), after one more
+    /// emission so that they cover what was sent.
+    public func producerStatistics() async -> ProducerStatistics? {
+        guard _statistics else { return nil }
+        await producer.awaitStatistics()
+        let s = producer.statistics()
+        return ProducerStatistics(recordsFailed: s.failedRecords, batchesSent: s.batches, bytesSent: s.batchBytes, retries: s.retries)
+    }
 
     public func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata {
         do {
@@ -258,6 +324,19 @@ public struct KafkaMessageConsumer: MessageConsumer {
     public func assign(_ partitions: [TopicPartition]) async throws(ClientError) {
         try checkOpen("assign")
         do { try consumer.assign(partitions.map(KafkaTopicPartition.init)) } catch { throw ClientError(error) }
+    }
+
+    /// `KafkaConsumer.poll(timeout:maxMessages:)` on the calling thread: views into librdkafka's
+    /// messages, at most `max.poll.records` per call.
+    public func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
+        try checkOpen("poll")
+        do {
+            return try consumer.poll(timeout: timeout, maxMessages: maxPollRecords) { m in
+                body(ConsumerRecordView(partition: m.partition, offset: m.offset, key: m.key, value: m.value))
+            }
+        } catch {
+            throw ClientError(error)
+        }
     }
 
     public func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] {
@@ -338,4 +417,21 @@ extension TopicPartition {
 extension KafkaTopicPartition {
     /// The same partition as WeirClient's `TopicPartition`.
     public init(_ tp: TopicPartition) { self.init(topic: tp.topic, partition: tp.partition) }
+}
+
+/// The consumers a `KafkaMessaging` made, held weakly.
+final class _ConsumerRegistry: Sendable {
+    struct _Weak: @unchecked Sendable { weak var consumer: KafkaConsumer? }
+    let consumers = Mutex<[_Weak]>([])
+
+    func add(_ consumer: KafkaConsumer) {
+        consumers.withLock { list in
+            list.removeAll { $0.consumer == nil }
+            list.append(_Weak(consumer: consumer))
+        }
+    }
+
+    /// Times librdkafka reset a consumer's position (`auto.offset.reset` after an out-of-range
+    /// offset), over the consumers still alive.
+    var offsetResets: Int { consumers.withLock { $0.reduce(0) { $0 + ($1.consumer?.offsetResets ?? 0) } } }
 }

@@ -8,6 +8,8 @@ public import WeirFormat
 public struct KafkaDelivery: Sendable {
     /// The token given to `produce` (librdkafka's per-message opaque).
     public var token: UInt64
+    /// The record's topic.
+    public var topic: String
     public var partition: Int32
     /// The offset the broker assigned, or -1 when unknown (`acks=0`) or failed.
     public var offset: Int64
@@ -316,7 +318,9 @@ public final class KafkaProducer: @unchecked Sendable {
             }
             return
         }
-        state.onDelivery?(KafkaDelivery(token: token, partition: m.partition, offset: error == nil ? m.offset : -1, valueCount: m.len, error: error))
+        guard let onDelivery = state.onDelivery else { return }
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        onDelivery(KafkaDelivery(token: token, topic: topic, partition: m.partition, offset: error == nil ? m.offset : -1, valueCount: m.len, error: error))
     }
 }
 

@@ -6,7 +6,8 @@ import WeirFormat
 enum _BatchScan {
     enum Outcome {
         case valid(RecordBatchHeader)
-        /// No bytes left, or a zero `baseOffset` and `batchLength` (the zeroed, preallocated tail).
+        /// No bytes left, a zero `baseOffset` and `batchLength`, or fewer than 12 bytes, all zero
+        /// (the zeroed, preallocated tail).
         case end
         case invalid(String)
     }
@@ -21,6 +22,11 @@ enum _BatchScan {
             && p.loadUnaligned(fromByteOffset: L.batchLength, as: UInt32.self) == 0 {
             return .end
         }
+        // A zeroed tail shorter than the 12-byte prefix: a closed segment that a crash left
+        // untrimmed whose last batch ends within 11 bytes of segment.bytes. Also the end.
+        if available < L.logOverhead && (0..<available).allSatisfy({ p.load(fromByteOffset: $0, as: UInt8.self) == 0 }) {
+            return .end
+        }
         let bytes = UnsafeRawBufferPointer(start: p, count: available)
         let header: RecordBatchHeader
         do {
@@ -30,6 +36,16 @@ enum _BatchScan {
         }
         if header.lastOffsetDelta < 0 { return .invalid("negative lastOffsetDelta \(header.lastOffsetDelta)") }
         return .valid(header)
+    }
+
+    /// The read path's cheap check of a batch header it did not validate itself (a closed
+    /// segment trusted after a clean shutdown, reached through an index entry): magic 2, a size
+    /// from the header size up to the bytes left before `end`, a non-negative `lastOffsetDelta`.
+    /// A damaged segment or index fails it instead of sending a reader astray.
+    @inline(__always)
+    static func isPlausible(_ h: RecordBatchHeader, at position: Int, end: Int) -> Bool {
+        h.magic == RecordBatchLayout.currentMagic && h.totalSize >= RecordBatchLayout.headerSize
+            && h.totalSize <= end - position && h.lastOffsetDelta >= 0
     }
 
     /// The header of a batch already known to be valid (the read path).

@@ -11,6 +11,9 @@
 //   that a kill lands while the background write-back (`sync_file_range`) and the roll's flush
 //   run; a process kill must not lose an `acks=1` append either (it is in the page cache).
 //
+// With `--write` or `--check` first, it is scripts/crash-campaign's writer and checker
+// (Campaign.swift).
+//
 // Each record's value is `crashValue(offset)`, so the parent can check every acknowledged
 // record after recovery. Not part of the product.
 import Foundation
@@ -18,6 +21,8 @@ import WeirFormat
 import WeirLog
 
 let args = CommandLine.arguments
+// scripts/crash-campaign's modes (Campaign.swift).
+if args.count > 1, args[1] == "--write" || args[1] == "--check" { await campaignMain(args) }
 let modes = ["acks-all", "roll", "writeback"]
 guard args.count >= 3, let seed = UInt64(args[2]), args.count < 4 || modes.contains(args[3]) else {
     FileHandle.standardError.write(Data("usage: weir-log-crash-writer LOG_DIR SEED [acks-all|roll|writeback]\n".utf8))

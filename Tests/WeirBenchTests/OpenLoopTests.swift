@@ -2,37 +2,40 @@ import Foundation
 import Synchronization
 import Testing
 @testable import WeirBench
+import WeirClientAPI
 
-/// A backend that acknowledges at once, except that one `send` stalls for `stallNanos`.
-struct StallBackend: BenchBackend {
+/// A client that acknowledges at once, except that one `produceNow` stalls for `stallNanos`.
+struct StallClient: MessagingClient {
+    let base = NullClient()
     let stallAtRecord: Int
     let stallNanos: UInt64
-    var name: String { "stall" }
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {}
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        StallProducer(sink: sink, stallAt: stallAtRecord, stallNanos: stallNanos)
+    var backendName: String { "stall" }
+    func makeProducer(properties: [String: String], onDelivery: DeliveryHandler?) async throws(ClientError) -> any MessageProducer {
+        StallProducer(base: try await base.makeProducer(properties: properties, onDelivery: onDelivery), stallAt: stallAtRecord, stallNanos: stallNanos)
     }
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
-        NullBackend.Consumer()
+    func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer { try await base.makeConsumer(properties: properties) }
+    func ensureTopic(_ name: String, partitions: Int, configs: [String: String]) async throws(ClientError) {
+        try await base.ensureTopic(name, partitions: partitions, configs: configs)
     }
-    func statistics() async -> BackendStatistics { BackendStatistics() }
-    func shutdown() async {}
+    func endOffsets(_ partitions: [TopicPartition]) async throws(ClientError) -> [TopicPartition: Int64] { try await base.endOffsets(partitions) }
+    func partitionCount(_ topic: String) async throws(ClientError) -> Int { try await base.partitionCount(topic) }
 
-    final class StallProducer: BenchProducer, Sendable {
-        let sink: DeliverySink
+    final class StallProducer: MessageProducer, Sendable {
+        let base: any MessageProducer
         let stallAt: Int
         let stallNanos: UInt64
         let count = Atomic<Int>(0)
-        init(sink: DeliverySink, stallAt: Int, stallNanos: UInt64) {
-            self.sink = sink
+        init(base: any MessageProducer, stallAt: Int, stallNanos: UInt64) {
+            self.base = base
             self.stallAt = stallAt
             self.stallNanos = stallNanos
         }
-        func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
+        func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata { try await base.send(record) }
+        func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
             if count.add(1, ordering: .relaxed).newValue == stallAt { sleepNanos(stallNanos) }
-            sink.delivered(intendedNanos: intendedNanos, bytes: value.count)
+            try base.produceNow(topic: topic, key: key, value: value, opaque: opaque)
         }
-        func flush() async {}
+        func flush() async throws(ClientError) {}
         func close() async {}
     }
 }
@@ -47,8 +50,8 @@ struct StallBackend: BenchBackend {
         w.warmupSeconds = 0
         w.subscriptionsPerTopic = 0
         w.messageSize = 16
-        let backend = StallBackend(stallAtRecord: 200, stallNanos: 300_000_000)
-        let r = try await LoadGenerator(workload: w, backend: backend).run()
+        let client = StallClient(stallAtRecord: 200, stallNanos: 300_000_000)
+        let r = try await LoadGenerator(workload: w, client: client).run()
         let publish = try #require(r.histograms[.publish])
         let delay = try #require(r.histograms[.publishDelay])
         // The stalled record itself waited 300 ms; the ones after it were sent late, oldest first.
@@ -61,7 +64,7 @@ struct StallBackend: BenchBackend {
         #expect(r.summary.latency["publish"]!.p99 >= 200_000)  // µs
     }
 
-    @Test func maxRateOnTheNullBackendCountsEveryRecord() async throws {
+    @Test func maxRateOnTheNullClientCountsEveryRecord() async throws {
         var w = Workload()
         w.backend = "null"
         w.producerRate = 0
@@ -69,7 +72,7 @@ struct StallBackend: BenchBackend {
         w.warmupSeconds = 0
         w.subscriptionsPerTopic = 0
         w.messageSize = 100
-        let r = try await LoadGenerator(workload: w, backend: NullBackend()).run()
+        let r = try await LoadGenerator(workload: w, client: NullClient()).run()
         #expect(r.summary.produce.records == 50_000)
         #expect(r.summary.produce.bytes == 5_000_000)
         #expect(r.histograms[.publishDelay] == nil)  // no schedule at max rate

@@ -320,20 +320,4 @@ struct MessagingTests {
         }
         await producer.close()
     }
-
-    @Test func benchBackendReachesTheSameClusterThroughTheProtocols() async throws {
-        let backend = try KafkaBenchBackend(properties: ["bootstrap.servers": "mock:1", "linger.ms": "1"])
-        let client = try #require(backend.messagingClient())
-        #expect(client.backendName == "kafka")
-        let topic = Self.uniqueName("bench")
-        try await backend.createTopics([topic], partitions: 2)
-        // The pattern's side sees the step's topic on the same (mock) cluster.
-        #expect(try await client.partitionCount(topic) == 2)
-        let producer = try await client.makeProducer(properties: [:])
-        let meta = try await producer.send(ProducerRecord(topic: topic, partition: 1, value: "through the protocol"))
-        #expect(meta.offset == 0)
-        await producer.close()
-        #expect(try await client.endOffsets([TopicPartition(topic, 1)]) == [TopicPartition(topic, 1): 1])
-        await backend.shutdown()
-    }
 }

@@ -68,10 +68,9 @@ struct RealBrokerSmokeTests {
         let quick = try #require(Preset.named("quick"))
         for var step in quick.steps {
             step.backend = "kafka"
-            let backend = try KafkaBenchBackend(properties: step.config.merging(["bootstrap.servers": bootstrap]) { _, new in new })
-            step.config["bootstrap.servers"] = bootstrap
-            let result = try await LoadGenerator(workload: step, backend: backend).run()
-            await backend.shutdown()
+            let client = try KafkaMessaging(bootstrapServers: bootstrap)
+            let result = try await LoadGenerator(workload: step, client: client).run()
+            await client.close()
             #expect(result.summary.produce.records > 0)
             #expect(result.summary.errors == 0)
             print("tansu \(step.name): \(SummaryTable.line(result.summary))")

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import WeirClient
+import WeirClientAPI
 import WeirPatterns
 
 /// The `dlq` pattern scenario: the step's consumers run the retry/DLQ pipeline
@@ -9,7 +9,7 @@ import WeirPatterns
 /// the attempt); failed records wait in the retry tiers (`<topic>.retry.<n>`, backoff from
 /// `baseBackoffMs`) and after `maxRetries` go to `<topic>.dlq`. A record reaches the load
 /// generator's consumer body only when it is finally processed or dead-lettered, so throughput
-/// and `end_to_end` include the retry delays. The backend's `details()` reports the pipeline's
+/// and `end_to_end` include the retry delays. The step's `backend_details` report the pipeline's
 /// counts (`dlq.processed`, `dlq.retried`, `dlq.deadLettered`, `dlq.pauses`).
 let dlqScenario = PatternScenario(
     name: "dlq",
@@ -35,12 +35,20 @@ let dlqScenario = PatternScenario(
             },
         ]),
     ],
-    wrap: { workload, backend, client async throws(BenchError) -> any BenchBackend in
-        DLQBenchBackend(base: backend, client: client, options: try DLQBenchBackend.Options(workload.patternOptions ?? [:]))
+    wrap: { workload, client async throws(BenchError) -> any MessagingClient in
+        let dlq = _DLQ(client: client, options: try _DLQ.Options(workload.patternOptions ?? [:]))
+        let members = workload.consumerPerSubscription
+        var scenario = _ScenarioClient(base: client)
+        scenario.makeFeed = { topic, group, member async throws(BenchError) in
+            try await dlq.makeFeed(topic: topic, group: group, member: member, members: members)
+        }
+        scenario.moreDetails = { dlq.details() }
+        scenario.onClose = { await dlq.shutdown() }
+        return scenario
     })
 
-/// The step's backend with retry/DLQ consumers.
-final class DLQBenchBackend: BenchBackend {
+/// The scenario's retry/DLQ pipelines, one per consumer of the step.
+final class _DLQ: Sendable {
     struct Options: Sendable {
         var failureRate = 0.1, retryFailureRate = 0.5, nonRetriableRate = 0.0
         var maxRetries = 3, baseBackoffMs = 50, maxBackoffMs = 1000
@@ -69,28 +77,16 @@ final class DLQBenchBackend: BenchBackend {
         }
     }
 
-    let base: any BenchBackend
     let client: any MessagingClient
     let options: Options
-    let consumers = Mutex<[DLQBenchConsumer]>([])
+    let consumers = Mutex<[_DLQFeed]>([])
 
-    init(base: any BenchBackend, client: any MessagingClient, options: Options) {
-        self.base = base
+    init(client: any MessagingClient, options: Options) {
         self.client = client
         self.options = options
     }
 
-    var name: String { base.name }
-
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
-        try await base.createTopics(names, partitions: partitions)
-    }
-
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        try await base.makeProducer(topic: topic, index: index, sink: sink)
-    }
-
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+    func makeFeed(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> (feed: any _Feed, partitions: [TopicPartition]) {
         let count: Int
         do { count = try await client.partitionCount(topic) } catch {
             throw BenchError(.backend, "cannot read '\(topic)': \(error.message)")
@@ -102,7 +98,7 @@ final class DLQBenchBackend: BenchBackend {
             backoff: Backoff(base: .milliseconds(o.baseBackoffMs), cap: .milliseconds(max(o.baseBackoffMs, o.maxBackoffMs)), jitter: .full),
             assignment: .partitions(mine), startSourceAtEnd: true, retryTopicPartitions: count,
             producerProperties: ["acks": "1"], pollTimeout: .milliseconds(20))
-        let consumer = DLQBenchConsumer()
+        let consumer = _DLQFeed()
         let pipeline = RetryPipeline(client: client, configuration: config, alert: { dead in
             if let v = dead.record.value { consumer.deliver(v) }
         }) { delivery in
@@ -115,13 +111,11 @@ final class DLQBenchBackend: BenchBackend {
         }
         consumer.run(pipeline)
         consumers.withLock { $0.append(consumer) }
-        return consumer
+        return (consumer, mine.map { TopicPartition(topic, $0) })
     }
 
-    func statistics() async -> BackendStatistics { await base.statistics() }
-
-    func details() async -> [String: String] {
-        var d = await base.details()
+    func details() -> [String: String] {
+        var d: [String: String] = [:]
         var total = RetryStatistics()
         for c in consumers.withLock({ $0 }) {
             guard let s = c.statistics else { continue }
@@ -139,7 +133,6 @@ final class DLQBenchBackend: BenchBackend {
 
     func shutdown() async {
         for c in consumers.withLock({ $0 }) { await c.close() }
-        await base.shutdown()
     }
 }
 
@@ -150,7 +143,7 @@ struct DLQBenchFailure: Error, ClassifiedError, CustomStringConvertible {
     var description: String { "simulated failure of attempt \(attempt)\(isRetriable ? "" : " (non-retriable)")" }
 }
 
-extension DLQBenchBackend.Options {
+extension _DLQ.Options {
     /// Whether attempt `attempt` of the record with `value` fails: decided by an FNV-1a hash of
     /// the value's first bytes (the unique send stamp), mixed with the attempt.
     func failure(value: [UInt8], attempt: Int) -> DLQBenchFailure? {
@@ -171,7 +164,7 @@ extension DLQBenchBackend.Options {
 
 /// The generator's view of one pipeline: `poll` hands over the values the pipeline finished
 /// (processed or dead-lettered).
-final class DLQBenchConsumer: BenchConsumer {
+final class _DLQFeed: _Feed {
     let queue = Mutex<[[UInt8]]>([])
     let task = Mutex<(pipeline: RetryPipeline, task: Task<Void, Never>)?>(nil)
     /// Kept after `close`, for the backend's `details()`.

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import WeirClient
+import WeirClientAPI
 import WeirPatterns
 
 // The `event-sourcing` scenario: every generated record becomes an event appended with its
@@ -30,7 +30,7 @@ extension PatternScenario {
                 },
             ]),
         ],
-        wrap: { workload, backend, client async throws(BenchError) in
+        wrap: { workload, client async throws(BenchError) in
             let options = _PatternOptions(workload)
             let aggregates = try options.int("aggregates", 1000, 1...10_000_000)
             let writers = min(aggregates, try options.int("writers", 128, 1...4096))
@@ -46,7 +46,13 @@ extension PatternScenario {
             }
             let stores = Mutex<[EventStore]>([])
             let producerProps = _producerProperties(workload)
-            return _PatternBackend(base: backend, makeProducer: { topic, index, sink async throws(BenchError) in
+            let producerCount = Atomic<Int>(0)
+            let members = workload.consumerPerSubscription
+            var scenario = _ScenarioClient(base: client)
+            scenario.makeProducer = { _, onDelivery async throws(BenchError) in
+                // The generator makes `producersPerTopic` producers per topic, topic by topic.
+                let index = producerCount.add(1, ordering: .relaxed).oldValue
+                let topic = workload.topicNames[min(index / max(workload.producersPerTopic, 1), workload.topicNames.count - 1)]
                 var config = EventStore.Configuration(topic: topic, partitions: workload.partitionsPerTopic)
                 config.producerProperties.merge(producerProps) { $1 }
                 let store: EventStore
@@ -58,7 +64,7 @@ extension PatternScenario {
                 // each with the version it last wrote as the expected version.
                 let state = Mutex<[(next: Int, versions: [Int: Int64])]>(Array(repeating: (0, [:]), count: writers))
                 let prefix = "p\(index)-agg-"
-                return _LanedBenchProducer(lanes: writers, sink: sink, send: { lane, _, value in
+                return _LanedProducer(lanes: writers, onDelivery: onDelivery, send: { lane, _, _, value in
                     let (aggregate, expected) = state.withLock { all -> (Int, Int64) in
                         let owned = (aggregates - lane + writers - 1) / writers
                         let a = lane + (all[lane].next % max(1, owned)) * writers
@@ -76,7 +82,8 @@ extension PatternScenario {
                         return false
                     }
                 }, close: { await store.close() })
-            }, makeConsumer: { topic, group, member, members async throws(BenchError) in
+            }
+            scenario.makeFeed = { topic, group, member async throws(BenchError) in
                 let projection: ReadModelProjection
                 do {
                     projection = try ReadModelProjection(name: "bench-\(group)", topic: topic, groupId: group, client: client, database: database) { tx, event in
@@ -91,13 +98,19 @@ extension PatternScenario {
                 } catch {
                     throw BenchError(.backend, "cannot create the projection: \(error)")
                 }
-                return _PatternConsumer(fetch: {
+                let feed = _PatternConsumer(fetch: {
                     try await projection.poll(timeout: .milliseconds(100)).map(\.payload)
                 }, close: { await projection.stop() })
-            }, onShutdown: {
+                // The projections of a group share its partitions through the group; the share
+                // reported here only tells the generator that the member is ready.
+                let count = (try? await client.partitionCount(topic)) ?? workload.partitionsPerTopic
+                return (feed, _share(of: topic, count: count, member: member, members: members))
+            }
+            scenario.onClose = {
                 for s in stores.withLock({ $0 }) { await s.close() }
                 database.close()
                 try? FileManager.default.removeItem(atPath: dir)
-            })
+            }
+            return scenario
         })
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
-import WeirClient
-import WeirLog
+import WeirClientAPI
 import WeirPatterns
 
 /// `pattern: idempotent`: the idempotent consumer's cost against a plain consumer.
@@ -35,15 +34,23 @@ let idempotentScenario = PatternScenario(
             }
         }),
     ]
-) { workload, backend, client throws(BenchError) in
+) { workload, client throws(BenchError) in
     let o = _PatternOptions(workload)
-    return try _IdempotentBackend(base: backend, client: client,
-                                  idempotent: o.choice("consumer", "idempotent", ["plain", "idempotent"]) == "idempotent",
-                                  duplicateRate: o.double("duplicateRate", 0, 0...1))
+    let scenario = try _Idempotent(client: client,
+                                   idempotent: o.choice("consumer", "idempotent", ["plain", "idempotent"]) == "idempotent",
+                                   duplicateRate: o.double("duplicateRate", 0, 0...1))
+    let members = workload.consumerPerSubscription
+    var wrapped = _ScenarioClient(base: client)
+    wrapped.makeFeed = { topic, group, member async throws(BenchError) in
+        try await scenario.makeFeed(topic: topic, group: group, member: member, members: members)
+    }
+    wrapped.moreDetails = { scenario.details() }
+    wrapped.onClose = { scenario.shutdown() }
+    return wrapped
 }
 
-final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
-    let base: any BenchBackend
+/// The scenario's SQLite database and counts, shared by its consumers.
+final class _Idempotent: @unchecked Sendable {
     let client: any MessagingClient
     let idempotent: Bool
     let duplicateRate: Double
@@ -56,25 +63,14 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
     let errors = Atomic<Int>(0)
     let lastError = _LastError()
 
-    init(base: any BenchBackend, client: any MessagingClient, idempotent: Bool, duplicateRate: Double) throws(BenchError) {
-        self.base = base
+    init(client: any MessagingClient, idempotent: Bool, duplicateRate: Double) throws(BenchError) {
         self.client = client
         self.idempotent = idempotent
         self.duplicateRate = duplicateRate
         (directory, db) = try _PatternOptions.openDatabase("idempotent", schema: "CREATE TABLE IF NOT EXISTS bench_effect (topic TEXT, partition INTEGER, offset INTEGER, payload BLOB)")
     }
 
-    var name: String { base.name }
-
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
-        try await base.createTopics(names, partitions: partitions)
-    }
-
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        try await base.makeProducer(topic: topic, index: index, sink: sink)
-    }
-
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+    func makeFeed(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> (feed: any _Feed, partitions: [TopicPartition]) {
         let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: topic, group: group, member: member, members: members)
         let idem: IdempotentConsumer?
         do {
@@ -82,7 +78,7 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
         } catch {
             throw BenchError(.backend, "idempotent scenario: \(error.message)")
         }
-        return _PatternConsumer { [self] deliver, stopped in
+        let feed = _PatternConsumer { [self] deliver, stopped in
             var redeliver: [ConsumerRecord] = []
             while !stopped() {
                 guard let fresh = try? await consumer.poll(timeout: .milliseconds(20)), !fresh.isEmpty || !redeliver.isEmpty else { continue }
@@ -94,6 +90,7 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
             }
             await consumer.close()
         }
+        return (feed, await consumer.assignment())
     }
 
     /// One poll batch in one transaction: an effect row per record (skipping processed ids when
@@ -124,10 +121,8 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
         }
     }
 
-    func statistics() async -> BackendStatistics { await base.statistics() }
-
-    func details() async -> [String: String] {
-        var d = await base.details()
+    func details() -> [String: String] {
+        var d: [String: String] = [:]
         d["idempotent.consumer"] = idempotent ? "idempotent" : "plain"
         d["idempotent.duplicate_rate"] = String(duplicateRate)
         d["idempotent.redelivered"] = String(redelivered.load(ordering: .relaxed))
@@ -139,8 +134,7 @@ final class _IdempotentBackend: BenchBackend, @unchecked Sendable {
         return d
     }
 
-    func shutdown() async {
-        await base.shutdown()
+    func shutdown() {
         db.close()
         try? FileManager.default.removeItem(atPath: directory)
     }

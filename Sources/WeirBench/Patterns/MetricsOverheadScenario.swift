@@ -1,5 +1,5 @@
 import Synchronization
-import WeirClient
+import WeirClientAPI
 import WeirPatterns
 
 /// `pattern: metrics-overhead`: the cost of instrumenting a consumer's handler with
@@ -29,36 +29,21 @@ let metricsOverheadScenario = PatternScenario(
             },
         ]),
     ]
-) { workload, backend, _ throws(BenchError) in
+) { workload, client throws(BenchError) in
     let mode = workload.patternOptions?["instrument"] ?? "metrics"
     guard mode == "metrics" || mode == "none" else {
         throw BenchError(.usage, "pattern.instrument: '\(mode)' is not valid; allowed: metrics, none.")
     }
-    return _MetricsOverheadBackend(base: backend, instrument: mode == "metrics")
-}
-
-/// The step's backend with instrumented consumers.
-struct _MetricsOverheadBackend: BenchBackend {
-    let base: any BenchBackend
-    let instrument: Bool
+    let instrument = mode == "metrics"
     let exporter = PrometheusExporter()
-
-    var name: String { base.name }
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) { try await base.createTopics(names, partitions: partitions) }
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        try await base.makeProducer(topic: topic, index: index, sink: sink)
+    var scenario = _ScenarioClient(base: client)
+    if instrument {
+        scenario.wrapConsumer = { consumer, group in
+            _InstrumentedConsumer(base: consumer, recorder: ProcessingMetrics(group: group, factory: exporter.factory).recorder(topic: workload.topicNames.first ?? "", partition: nil))
+        }
     }
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
-        let consumer = try await base.makeConsumer(topic: topic, group: group, member: member, members: members)
-        guard instrument else { return consumer }
-        let recorder = ProcessingMetrics(group: group, factory: exporter.factory).recorder(topic: topic, partition: nil)
-        return _InstrumentedConsumer(base: consumer, recorder: recorder)
-    }
-    func statistics() async -> BackendStatistics { await base.statistics() }
-    func shutdown() async { await base.shutdown() }
-    func details() async -> [String: String] {
-        var d = await base.details()
-        d["instrument"] = instrument ? "metrics" : "none"
+    scenario.moreDetails = {
+        var d = ["instrument": instrument ? "metrics" : "none"]
         if instrument {
             // The histogram's sample count: every consumed record was recorded.
             let count = exporter.render().split(separator: "\n")
@@ -67,19 +52,33 @@ struct _MetricsOverheadBackend: BenchBackend {
         }
         return d
     }
+    return scenario
 }
 
-struct _InstrumentedConsumer: BenchConsumer {
-    let base: any BenchConsumer
+/// A consumer whose thread-path records are timed, per record, into a `ProcessingMetrics`
+/// recorder (the generator's own per-record work is the handler).
+struct _InstrumentedConsumer: MessageConsumer {
+    let base: any MessageConsumer
     let recorder: ProcessingMetrics.Recorder
 
-    func poll(timeoutNanos: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> Int {
-        base.poll(timeoutNanos: timeoutNanos) { value in
+    func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
+        try base.pollBlocking(timeout: timeout) { record in
             let start = monotonicNanos()
-            body(value)
+            body(record)
             recorder.record(nanoseconds: Int64(monotonicNanos() &- start))
         }
     }
 
+    func subscribe(topics: [String], listener: (any MessageRebalanceListener)?) async throws(ClientError) {
+        try await base.subscribe(topics: topics, listener: listener)
+    }
+    func assign(_ partitions: [TopicPartition]) async throws(ClientError) { try await base.assign(partitions) }
+    func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] { try await base.poll(timeout: timeout) }
+    func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) { try await base.commit(offsets) }
+    func committed(_ partition: TopicPartition) async throws(ClientError) -> Int64? { try await base.committed(partition) }
+    func seek(_ partition: TopicPartition, to offset: Int64) async throws(ClientError) { try await base.seek(partition, to: offset) }
+    func pause(_ partitions: [TopicPartition]) async throws(ClientError) { try await base.pause(partitions) }
+    func resume(_ partitions: [TopicPartition]) async throws(ClientError) { try await base.resume(partitions) }
+    func assignment() async -> [TopicPartition] { await base.assignment() }
     func close() async { await base.close() }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
-import WeirClient
-import WeirLog
+import WeirClientAPI
 import WeirPatterns
 
 /// `pattern: outbox`: the transactional outbox under load.
@@ -13,6 +12,7 @@ import WeirPatterns
 /// `publish` latency, is the SQLite commit. An `OutboxRelay` (idempotent producer, `acks=all`)
 /// publishes the rows to the step's topic in order per aggregate; the consumer side reads the
 /// topic, so `end_to_end` = intended send → SQLite commit → relay publish → consumed.
+/// The relay starts with the first producer (after the generator created the topics).
 let outboxScenario = PatternScenario(
     name: "outbox",
     summary: "transactional outbox: entity+outbox rows in SQLite, relay publishes in order per aggregate",
@@ -31,16 +31,33 @@ let outboxScenario = PatternScenario(
             },
         ]),
     ]
-) { workload, backend, client throws(BenchError) in
+) { workload, client throws(BenchError) in
     let o = _PatternOptions(workload)
-    return try _OutboxBackend(base: backend, client: client,
-                              aggregates: o.int("aggregates", 64, 1...1_000_000),
-                              relayBatch: o.int("relayBatch", 256, 1...100_000),
-                              writeBatch: o.int("writeBatch", 64, 1...100_000))
+    let outbox = try _Outbox(client: client,
+                             aggregates: o.int("aggregates", 64, 1...1_000_000),
+                             relayBatch: o.int("relayBatch", 256, 1...100_000),
+                             writeBatch: o.int("writeBatch", 64, 1...100_000))
+    let members = workload.consumerPerSubscription
+    var scenario = _ScenarioClient(base: client)
+    scenario.makeProducer = { _, onDelivery async throws(BenchError) in outbox.makeWriter(onDelivery: onDelivery) }
+    scenario.makeFeed = { topic, group, member async throws(BenchError) in
+        let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: topic, group: group, member: member, members: members)
+        let feed = _PatternConsumer { deliver, stopped in
+            while !stopped() {
+                guard let records = try? await consumer.poll(timeout: .milliseconds(20)) else { continue }
+                for r in records { deliver(r.value ?? []) }
+            }
+            await consumer.close()
+        }
+        return (feed, await consumer.assignment())
+    }
+    scenario.moreDetails = { outbox.details() }
+    scenario.onClose = { await outbox.shutdown() }
+    return scenario
 }
 
-final class _OutboxBackend: BenchBackend, @unchecked Sendable {
-    let base: any BenchBackend
+/// The scenario's SQLite database, outbox store and relay, shared by its writers.
+final class _Outbox: @unchecked Sendable {
     let client: any MessagingClient
     let aggregates: Int
     let writeBatch: Int
@@ -52,8 +69,7 @@ final class _OutboxBackend: BenchBackend, @unchecked Sendable {
     let relayError = _LastError()
     let writers = Mutex<[_OutboxWriter]>([])
 
-    init(base: any BenchBackend, client: any MessagingClient, aggregates: Int, relayBatch: Int, writeBatch: Int) throws(BenchError) {
-        self.base = base
+    init(client: any MessagingClient, aggregates: Int, relayBatch: Int, writeBatch: Int) throws(BenchError) {
         self.client = client
         self.aggregates = aggregates
         self.writeBatch = writeBatch
@@ -70,43 +86,26 @@ final class _OutboxBackend: BenchBackend, @unchecked Sendable {
         relay = OutboxRelay(store: store, client: client, configuration: config)
     }
 
-    var name: String { base.name }
-
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
-        try await base.createTopics(names, partitions: partitions)
+    /// A writer for the generator (the first one starts the relay).
+    func makeWriter(onDelivery: DeliveryHandler?) -> _OutboxWriter {
         relayTask.withLock { t in
             guard t == nil else { return }
             t = Task { [relay, relayError] in
                 do throws(OutboxError) { try await relay.run() } catch { relayError.set(error.message) }
             }
         }
-    }
-
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        let w = _OutboxWriter(backend: self, topic: topic, index: index, sink: sink)
-        writers.withLock { $0.append(w) }
+        let w = writers.withLock { ws in
+            let w = _OutboxWriter(outbox: self, index: ws.count, onDelivery: onDelivery)
+            ws.append(w)
+            return w
+        }
         return w
     }
 
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
-        let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: topic, group: group, member: member, members: members)
-        return _PatternConsumer { deliver, stopped in
-            while !stopped() {
-                guard let records = try? await consumer.poll(timeout: .milliseconds(20)) else { continue }
-                for r in records { deliver(r.value ?? []) }
-            }
-            await consumer.close()
-        }
-    }
-
-    func statistics() async -> BackendStatistics {
-        var s = await base.statistics()
-        for w in writers.withLock({ $0 }) { s.failedRecords += Int64(w.failures.load(ordering: .relaxed)) }
-        return s
-    }
-
-    func details() async -> [String: String] {
-        var d = await base.details()
+    func details() -> [String: String] {
+        var d: [String: String] = [:]
+        let failures = writers.withLock { $0 }.reduce(0) { $0 + $1.failures.load(ordering: .relaxed) }
+        if failures > 0 { d["outbox.failed_records"] = String(failures) }
         let stats = relay.statistics
         let ws = writers.withLock { $0 }
         let tx = ws.reduce(0) { $0 + $1.transactions.load(ordering: .relaxed) }
@@ -126,24 +125,23 @@ final class _OutboxBackend: BenchBackend, @unchecked Sendable {
         for w in writers.withLock({ $0 }) { await w.close() }
         relay.stop()
         if let t = relayTask.withLock({ $0 }) { await t.value }
-        await base.shutdown()
         db.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
 
-/// One generator producer: queues stamped records; a writer thread commits them with their
+/// One generator producer: queues the stamped records; a writer thread commits them with their
 /// outbox rows (group commit) and acknowledges them.
-final class _OutboxWriter: BenchProducer, @unchecked Sendable {
+final class _OutboxWriter: MessageProducer, @unchecked Sendable {
     struct Item {
+        var topic: String
         var value: [UInt8]
-        var intended: UInt64
+        var opaque: UInt64
     }
 
-    let backend: _OutboxBackend
-    let topic: String
+    let outbox: _Outbox
     let index: Int
-    let sink: DeliverySink
+    let onDelivery: DeliveryHandler?
     let queue = Mutex<[Item]>([])
     let queued = Atomic<Int>(0)
     let completed = Atomic<Int>(0)
@@ -154,25 +152,27 @@ final class _OutboxWriter: BenchProducer, @unchecked Sendable {
     var thread: _Joinable?
     var sequence = 0
 
-    init(backend: _OutboxBackend, topic: String, index: Int, sink: DeliverySink) {
-        self.backend = backend
-        self.topic = topic
+    init(outbox: _Outbox, index: Int, onDelivery: DeliveryHandler?) {
+        self.outbox = outbox
         self.index = index
-        self.sink = sink
+        self.onDelivery = onDelivery
         thread = _spawn("weir-outbox-writer-\(index)") { [self] in loop() }
     }
 
-    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
-        let v = BenchStamp.stampedCopy(of: value, nanos: intendedNanos)
+    func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata {
+        throw ClientError(.invalidState, "a pattern scenario's producer takes records through produceNow only.")
+    }
+
+    func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
         queued.add(1, ordering: .relaxed)
-        queue.withLock { $0.append(Item(value: v, intended: intendedNanos)) }
+        queue.withLock { $0.append(Item(topic: topic, value: value.map { Array($0) } ?? [], opaque: opaque)) }
     }
 
     func loop() {
         var idle = 0
         while true {
             let batch = queue.withLock { q -> [Item] in
-                let n = min(q.count, backend.writeBatch)
+                let n = min(q.count, outbox.writeBatch)
                 defer { q.removeFirst(n) }
                 return Array(q.prefix(n))
             }
@@ -183,29 +183,27 @@ final class _OutboxWriter: BenchProducer, @unchecked Sendable {
                 continue
             }
             idle = 0
-            let store = backend.store, aggregates = backend.aggregates, topic = self.topic, index = self.index
+            let store = outbox.store, aggregates = outbox.aggregates, index = self.index
             var seq = sequence
             let r: Result<Void, SQLiteTransactionError<SQLiteError>> = Result { () throws(SQLiteTransactionError<SQLiteError>) in
-                try backend.db.transaction { (tx) throws(SQLiteError) in
+                try outbox.db.transaction { (tx) throws(SQLiteError) in
                     for item in batch {
                         let aggregate = "agg-\(index)-\(seq % aggregates)"
                         seq += 1
                         try tx.run("INSERT INTO bench_entity (aggregate_id, payload) VALUES (?, ?)", [.text(aggregate), .blob(item.value)])
-                        try store.write(in: tx, aggregateId: aggregate, topic: topic, key: nil, value: item.value)
+                        try store.write(in: tx, aggregateId: aggregate, topic: item.topic, key: nil, value: item.value)
                     }
                 }
             }
-            let now = monotonicNanos()
             switch r {
             case .success:
                 sequence = seq
                 transactions.add(1, ordering: .relaxed)
                 written.add(batch.count, ordering: .relaxed)
-                for item in batch { sink.delivered(intendedNanos: item.intended, bytes: item.value.count, at: now) }
             case .failure:
                 failures.add(batch.count, ordering: .relaxed)
-                sink.failed(batch.count)
             }
+            _report(onDelivery, topic: batch[0].topic, opaques: batch.map(\.opaque), ok: (try? r.get()) != nil)
             completed.add(batch.count, ordering: .relaxed)
         }
     }

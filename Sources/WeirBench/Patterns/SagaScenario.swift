@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
-import WeirClient
-import WeirLog
+import WeirClientAPI
 import WeirPatterns
 
 /// `pattern: saga`: saga completion latency.
@@ -31,12 +30,25 @@ let sagaScenario = PatternScenario(
             },
         ]),
     ]
-) { workload, backend, client throws(BenchError) in
+) { workload, client throws(BenchError) in
     let o = _PatternOptions(workload)
-    return try await _SagaBackend(base: backend, client: client, workload: workload,
-                                  steps: o.int("steps", 3, 1...100),
-                                  compensationRate: o.double("compensationRate", 0.1, 0...1),
-                                  stepMicros: o.int("stepMicros", 0, 0...10_000_000))
+    let saga = try await _Saga(client: client, workload: workload,
+                               steps: o.int("steps", 3, 1...100),
+                               compensationRate: o.double("compensationRate", 0.1, 0...1),
+                               stepMicros: o.int("stepMicros", 0, 0...10_000_000))
+    let members = workload.consumerPerSubscription
+    var scenario = _ScenarioClient(base: client)
+    scenario.makeProducer = { _, onDelivery async throws(BenchError) in
+        let p = _SagaStarter(saga: saga, onDelivery: onDelivery)
+        saga.producers.withLock { $0.append(p) }
+        return p
+    }
+    scenario.makeFeed = { _, group, member async throws(BenchError) in
+        try await saga.makeFeed(group: group, member: member, members: members)
+    }
+    scenario.moreDetails = { saga.details() }
+    scenario.onClose = { await saga.shutdown() }
+    return scenario
 }
 
 /// A benchmark saga's context: the record's stamp and size, and whether it fails.
@@ -51,8 +63,8 @@ struct _BenchSagaFailure: Error, CustomStringConvertible {
     var description: String { "the benchmark's last step fails for this saga (compensationRate)" }
 }
 
-final class _SagaBackend: BenchBackend, @unchecked Sendable {
-    let base: any BenchBackend
+/// The scenario's orchestrator and counts.
+final class _Saga: @unchecked Sendable {
     let client: any MessagingClient
     let orchestrator: SagaOrchestrator<_BenchSaga>
     let eventsTopic: String
@@ -63,8 +75,10 @@ final class _SagaBackend: BenchBackend, @unchecked Sendable {
     let beginFailures = Atomic<Int>(0)
     let producers = Mutex<[_SagaStarter]>([])
 
-    init(base: any BenchBackend, client: any MessagingClient, workload: Workload, steps: Int, compensationRate: Double, stepMicros: Int) async throws(BenchError) {
-        self.base = base
+    /// The first subscription's group (the one whose outcomes are counted).
+    let countingGroup = Mutex<String?>(nil)
+
+    init(client: any MessagingClient, workload: Workload, steps: Int, compensationRate: Double, stepMicros: Int) async throws(BenchError) {
         self.client = client
         self.compensationRate = compensationRate
         let work: Duration = .microseconds(stepMicros)
@@ -89,22 +103,13 @@ final class _SagaBackend: BenchBackend, @unchecked Sendable {
         }
     }
 
-    var name: String { base.name }
-
-    func createTopics(_ names: [String], partitions: Int) async throws(BenchError) {
-        try await base.createTopics(names, partitions: partitions)
-    }
-
-    func makeProducer(topic: String, index: Int, sink: DeliverySink) async throws(BenchError) -> any BenchProducer {
-        let p = _SagaStarter(backend: self, sink: _SerialSink(sink))
-        producers.withLock { $0.append(p) }
-        return p
-    }
-
-    func makeConsumer(topic: String, group: String, member: Int, members: Int) async throws(BenchError) -> any BenchConsumer {
+    func makeFeed(group: String, member: Int, members: Int) async throws(BenchError) -> (feed: any _Feed, partitions: [TopicPartition]) {
         let consumer = try await _PatternConsumer.assignedAtEnd(client, topic: eventsTopic, group: group, member: member, members: members)
-        let counting = group == "weir-bench-group-0"
-        return _PatternConsumer { [self] deliver, stopped in
+        let counting = countingGroup.withLock { g in
+            if g == nil { g = group }
+            return g == group
+        }
+        let feed = _PatternConsumer { [self] deliver, stopped in
             while !stopped() {
                 guard let records = try? await consumer.poll(timeout: .milliseconds(20)) else { continue }
                 for r in records {
@@ -126,16 +131,12 @@ final class _SagaBackend: BenchBackend, @unchecked Sendable {
             }
             await consumer.close()
         }
+        return (feed, await consumer.assignment())
     }
 
-    func statistics() async -> BackendStatistics {
-        var s = await base.statistics()
-        s.failedRecords += Int64(beginFailures.load(ordering: .relaxed))
-        return s
-    }
-
-    func details() async -> [String: String] {
-        var d = await base.details()
+    func details() -> [String: String] {
+        var d: [String: String] = [:]
+        d["saga.begin_failures"] = String(beginFailures.load(ordering: .relaxed))
         let c = completed.load(ordering: .relaxed), k = compensated.load(ordering: .relaxed), f = failed.load(ordering: .relaxed)
         d["saga.completed"] = String(c)
         d["saga.compensated"] = String(k)
@@ -149,34 +150,40 @@ final class _SagaBackend: BenchBackend, @unchecked Sendable {
     func shutdown() async {
         for p in producers.withLock({ $0 }) { await p.close() }
         await orchestrator.shutdown()
-        await base.shutdown()
     }
 }
 
-/// One generator producer: each record begins a saga; acknowledged when `SagaStarted` is.
-final class _SagaStarter: BenchProducer, @unchecked Sendable {
-    let backend: _SagaBackend
-    let sink: _SerialSink
+/// One generator producer: each record begins a saga (its context carries the record's stamp
+/// and size); acknowledged when `SagaStarted` is.
+final class _SagaStarter: MessageProducer, @unchecked Sendable {
+    let saga: _Saga
+    let onDelivery: DeliveryHandler?
     let inFlight = Atomic<Int>(0)
     static let maxInFlight = 20_000
 
-    init(backend: _SagaBackend, sink: _SerialSink) {
-        self.backend = backend
-        self.sink = sink
+    init(saga: _Saga, onDelivery: DeliveryHandler?) {
+        self.saga = saga
+        self.onDelivery = onDelivery
     }
 
-    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64, sentNanos: UInt64) {
+    func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata {
+        throw ClientError(.invalidState, "a pattern scenario's producer takes records through produceNow only.")
+    }
+
+    func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
         // Back-pressure, charged to the records' publish delay as a blocking send is.
         while inFlight.load(ordering: .relaxed) >= Self.maxInFlight { sleepNanos(50_000) }
         inFlight.add(1, ordering: .relaxed)
-        let context = _BenchSaga(stamp: intendedNanos, size: value.count, fail: Double.random(in: 0..<1) < backend.compensationRate)
+        let stamp = value.flatMap { BenchStamp.read($0) } ?? 0
+        let context = _BenchSaga(stamp: stamp, size: value?.count ?? 0, fail: Double.random(in: 0..<1) < saga.compensationRate)
+        let onDelivery = self.onDelivery
         Task { [self] in
             do {
-                _ = try await backend.orchestrator.begin(context: context)
-                sink.delivered(intendedNanos: intendedNanos, bytes: context.size)
+                _ = try await saga.orchestrator.begin(context: context)
+                _report(onDelivery, topic: topic, opaques: [opaque], ok: true)
             } catch {
-                backend.beginFailures.add(1, ordering: .relaxed)
-                sink.failed(1)
+                saga.beginFailures.add(1, ordering: .relaxed)
+                _report(onDelivery, topic: topic, opaques: [opaque], ok: false)
             }
             inFlight.add(-1, ordering: .relaxed)
         }

@@ -41,42 +41,6 @@ public struct ConsumerMessage {
     }
 }
 
-/// A consumed record that owns its bytes (Sendable): what the `AsyncSequence` delivers and what
-/// `ConsumerMessage.copy()` returns.
-public struct ConsumerRecord: Sendable, Hashable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var timestamp: Int64
-    public var timestampType: TimestampType
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: [RecordHeader]
-
-    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64, timestampType: TimestampType = .createTime,
-                key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.timestamp = timestamp
-        self.timestampType = timestampType
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
-
-    init(topicPartition: TopicPartition, timestampType: TimestampType, _ r: Record) {
-        self.init(topic: topicPartition.topic, partition: topicPartition.partition, offset: r.offset, timestamp: r.timestamp,
-                  timestampType: timestampType, key: r.key, value: r.value, headers: r.headers)
-    }
-
-    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
-    /// The value as UTF-8 text (nil for a null value).
-    public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
-    /// The key as UTF-8 text (nil for a null key).
-    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
-}
-
 /// A committed offset: the next offset to consume (last processed + 1), with its metadata.
 public struct OffsetAndMetadata: Sendable, Hashable {
     /// The next offset to consume.

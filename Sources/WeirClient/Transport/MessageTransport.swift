@@ -1,83 +1,5 @@
+import Foundation
 public import WeirLog
-
-// The client operations that the pattern components (WeirPatterns) and the pattern benchmarks
-// need, as protocols. The embedded log implements them here (`EmbeddedMessaging`); WeirKafka
-// implements them over librdkafka. A pattern written against these protocols runs unchanged on
-// either backend.
-//
-// Errors are `ClientError` on both sides: an implementation maps its own errors to the closest
-// code and keeps `isRetriable`.
-
-/// A producer as the patterns use it: one record at a time, acknowledged.
-public protocol MessageProducer: Sendable {
-    /// Sends one record and waits for its acknowledgement (Kafka's `send(...).get()`).
-    func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata
-    /// Sends everything buffered and waits for it (Kafka's `flush()`).
-    func flush() async throws(ClientError)
-    /// Flushes and releases the producer.
-    func close() async
-}
-
-/// Partition assignment callbacks of a `MessageConsumer` (Kafka's `ConsumerRebalanceListener`,
-/// without the consumer argument so that both backends can call it).
-public protocol MessageRebalanceListener: Sendable {
-    /// Before partitions are taken away in an orderly rebalance: commit or flush their state.
-    func partitionsRevoked(_ partitions: [TopicPartition]) async
-    /// After partitions are given to this member: load their state.
-    func partitionsAssigned(_ partitions: [TopicPartition]) async
-    /// The partitions already belong to another member (session timeout): drop their state
-    /// without committing. Defaults to `partitionsRevoked`.
-    func partitionsLost(_ partitions: [TopicPartition]) async
-}
-
-extension MessageRebalanceListener {
-    public func partitionsLost(_ partitions: [TopicPartition]) async { await partitionsRevoked(partitions) }
-}
-
-/// A consumer as the patterns use it: Kafka's poll loop with explicit commits.
-///
-/// `poll` returns owned records. Offsets are committed explicitly with `commit` (the next offset
-/// to read, last processed + 1, as Kafka does); a pattern that wants at-least-once commits after
-/// processing.
-public protocol MessageConsumer: Sendable {
-    /// Joins the consumer's group (`group.id`) subscribed to `topics`.
-    func subscribe(topics: [String], listener: (any MessageRebalanceListener)?) async throws(ClientError)
-    /// Reads the given partitions without a group.
-    func assign(_ partitions: [TopicPartition]) async throws(ClientError)
-    /// Waits up to `timeout` for records; an empty array after the timeout.
-    func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord]
-    /// Commits, per partition, the next offset to read (Kafka's `commitSync(Map)`).
-    func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError)
-    /// The group's committed offset of `partition` (the next offset to read), nil when none.
-    func committed(_ partition: TopicPartition) async throws(ClientError) -> Int64?
-    /// Moves the position of an assigned partition.
-    func seek(_ partition: TopicPartition, to offset: Int64) async throws(ClientError)
-    /// Stops fetching from the partitions (their position is kept) until `resume`.
-    func pause(_ partitions: [TopicPartition]) async throws(ClientError)
-    func resume(_ partitions: [TopicPartition]) async throws(ClientError)
-    /// The partitions currently assigned.
-    func assignment() async -> [TopicPartition]
-    /// Leaves the group and releases the consumer (without committing; commit first).
-    func close() async
-}
-
-/// Makes producers and consumers and topics on one backend: the embedded log
-/// (`EmbeddedMessaging`) or a Kafka cluster (WeirKafka's).
-public protocol MessagingClient: Sendable {
-    /// `embedded` or `kafka`.
-    var backendName: String { get }
-    /// A producer with Kafka producer properties (`acks`, `enable.idempotence`, `linger.ms`, …).
-    func makeProducer(properties: [String: String]) async throws(ClientError) -> any MessageProducer
-    /// A consumer with Kafka consumer properties (`group.id`, `auto.offset.reset`, …).
-    /// `enable.auto.commit` defaults to false here: patterns commit after processing.
-    func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer
-    /// Creates a topic, or does nothing when it exists with at least `partitions` partitions.
-    func ensureTopic(_ name: String, partitions: Int, configs: [String: String]) async throws(ClientError)
-    /// The high-water mark (next offset to be written) of each partition.
-    func endOffsets(_ partitions: [TopicPartition]) async throws(ClientError) -> [TopicPartition: Int64]
-    /// The number of partitions of `topic`.
-    func partitionCount(_ topic: String) async throws(ClientError) -> Int
-}
 
 // MARK: - The embedded log
 
@@ -90,10 +12,46 @@ public struct EmbeddedMessaging: MessagingClient {
     /// consumer made here (their own `sasl.username` property wins); nil is `User:ANONYMOUS`.
     public let saslUsername: String?
     public var backendName: String { "embedded" }
+    /// Whether `close()` closes the log directory, and the temporary directory it then removes.
+    let _ownsDirectory: Bool
+    let _temporaryPath: String?
 
+    /// A client on a log directory the caller opened and closes.
     public init(logDirectory: LogDirectory, saslUsername: String? = nil) {
         self.logDirectory = logDirectory
         self.saslUsername = saslUsername
+        _ownsDirectory = false
+        _temporaryPath = nil
+    }
+
+    /// A client on a log directory of its own, which `close()` closes: the directory at `path`
+    /// (kept), or with nil a fresh temporary directory (removed by `close()`).
+    ///
+    /// - Throws: `.log` when the directory cannot be opened (another process owns it, no space).
+    public static func open(path: String?, options: LogDirectory.Options = LogDirectory.Options()) throws(ClientError) -> EmbeddedMessaging {
+        let temporary = path == nil ? NSTemporaryDirectory() + "weir-\(getpid())-\(UInt32.random(in: 0...UInt32.max))" : nil
+        let directory: LogDirectory
+        do { directory = try LogDirectory.open(path: path ?? temporary!, options: options) } catch {
+            var e = ClientError(error)
+            e.message = "cannot open the log directory '\(path ?? temporary!)': \(error.message)"
+            throw e
+        }
+        return EmbeddedMessaging(directory, temporaryPath: temporary)
+    }
+
+    init(_ directory: LogDirectory, temporaryPath: String?) {
+        logDirectory = directory
+        saslUsername = nil
+        _ownsDirectory = true
+        _temporaryPath = temporaryPath
+    }
+
+    /// Closes the log directory when `open(path:)` opened it, and removes it when it was
+    /// temporary; a client on the caller's directory leaves it open.
+    public func close() async {
+        guard _ownsDirectory else { return }
+        try? logDirectory.close()
+        if let _temporaryPath { try? FileManager.default.removeItem(atPath: _temporaryPath) }
     }
 
     /// Who this client acts as.
@@ -105,9 +63,11 @@ public struct EmbeddedMessaging: MessagingClient {
         return props
     }
 
-    public func makeProducer(properties: [String: String]) async throws(ClientError) -> any MessageProducer {
+    public func makeProducer(properties: [String: String], onDelivery: DeliveryHandler?) async throws(ClientError) -> any MessageProducer {
         let config = try ProducerConfiguration(properties: _withPrincipal(properties))
-        return try Producer(configuration: config, logDirectory: logDirectory)
+        let producer = try Producer(configuration: config, logDirectory: logDirectory)
+        if let onDelivery { producer.onDelivery(onDelivery) }
+        return producer
     }
 
     public func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer {
@@ -146,7 +106,14 @@ public struct EmbeddedMessaging: MessagingClient {
     }
 }
 
-extension Producer: MessageProducer {}
+extension Producer: MessageProducer {
+    /// `produceNow(topic:partition:key:value:opaque:)` with the partitioner's choice.
+    public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
+        _ = try produceNow(topic: topic, partition: nil, key: key, value: value, opaque: opaque)
+    }
+
+    public func producerStatistics() async -> ProducerStatistics? { statistics }
+}
 
 /// A `Consumer` behind the `MessageConsumer` protocol.
 public struct EmbeddedMessageConsumer: MessageConsumer {
@@ -172,6 +139,15 @@ public struct EmbeddedMessageConsumer: MessageConsumer {
 
     public func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] {
         try await consumer.poll(timeout: timeout)
+    }
+
+    /// `Consumer.pollBlocking`: zero-copy views into the log's mapping; the thread parks until
+    /// the log's appender wakes it.
+    public func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
+        try consumer.pollBlocking(timeout: timeout) { batch in
+            let partition = batch.partition
+            for m in batch { body(ConsumerRecordView(partition: partition, offset: m.offset, key: m.key, value: m.value)) }
+        }
     }
 
     public func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) {

@@ -1,0 +1,288 @@
+import Foundation
+import Synchronization
+import WeirClientAPI
+
+// How a step reaches its client: topics, producers on the thread path (`produceNow` with an
+// opaque, acknowledgements through the delivery handler) and consumers in their groups
+// (`pollBlocking`), all through `any MessagingClient`.
+
+extension LoadGenerator {
+    /// `segment.bytes` of the topics a step creates unless the workload sets it: 128 MiB. A
+    /// backend that preallocates segments (the embedded log with `preallocate=true`) would
+    /// otherwise hold 1 GiB per partition.
+    public static let defaultTopicConfig = ["segment.bytes": String(128 << 20)]
+
+    /// Creates the step's topics with the workload's topic properties and checks that each has
+    /// at least `partitions` partitions.
+    func _createTopics(_ names: [String], partitions: Int, configs: [String: String]) async throws(BenchError) {
+        for name in names {
+            do {
+                try await client.ensureTopic(name, partitions: partitions, configs: Self.defaultTopicConfig.merging(configs) { $1 })
+                let have = try await client.partitionCount(name)
+                if have < partitions {
+                    throw BenchError(.backend, "topic '\(name)' exists with \(have) partitions, fewer than partitionsPerTopic=\(partitions); use a fresh log directory or topic, or fewer partitions.")
+                }
+            } catch let error as BenchError {
+                throw error
+            } catch let error as ClientError {
+                throw _benchError(error, "cannot create topic '\(name)'")
+            } catch {
+                throw BenchError(.backend, "cannot create topic '\(name)': \(error)")
+            }
+        }
+    }
+
+    /// Member `member` of consumer group `group` on `topic`, subscribed; the group's offsets
+    /// start at the topic's end (`auto.offset.reset=latest` on a group new to this run).
+    func _makeConsumer(topic: String, group: String, member: Int, properties: [String: String]) async throws(BenchError) -> any MessageConsumer {
+        var props = properties
+        props["group.id"] = group
+        props["client.id"] = "\(group)-\(member)"
+        if props["auto.offset.reset"] == nil { props["auto.offset.reset"] = "latest" }
+        if props["enable.auto.commit"] == nil { props["enable.auto.commit"] = "true" }
+        do {
+            let consumer = try await client.makeConsumer(properties: props)
+            try await consumer.subscribe(topics: [topic], listener: nil)
+            return consumer
+        } catch {
+            throw _benchError(error, "cannot create a consumer of '\(topic)' in group \(group)")
+        }
+    }
+
+    /// Polls the members of each group from tasks of their own until every group is settled:
+    /// its members together hold each of the topic's partitions once, and every member that
+    /// can have a partition has one. The step's schedule starts after that, so joining a
+    /// group is setup, not a stall of the step.
+    func _settle(groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
+        let deadline = ContinuousClock.now + .seconds(60)
+        for (topic, members) in groups where !members.isEmpty {
+            let partitions: Int
+            do { partitions = try await client.partitionCount(topic) } catch { throw _benchError(error, "cannot read topic '\(topic)'") }
+            let done = _Flag()
+            await withTaskGroup(of: Void.self) { tasks in
+                for c in members {
+                    tasks.addTask {
+                        while !done.isSet && ContinuousClock.now < deadline {
+                            _ = try? await c.poll(timeout: .milliseconds(5))
+                        }
+                    }
+                }
+                tasks.addTask {
+                    while ContinuousClock.now < deadline, !(await Self._settled(members, partitions: partitions)) {
+                        try? await Task.sleep(for: .milliseconds(5))
+                    }
+                    done.set()
+                }
+            }
+            if !(await Self._settled(members, partitions: partitions)) {
+                throw BenchError(.backend, "the \(members.count) consumers of '\(topic)' did not settle into one assignment of its \(partitions) partitions within 60 s.")
+            }
+        }
+    }
+
+    /// Whether `members` together hold each of `partitions` partitions once, and every member
+    /// that can have a partition has one.
+    static func _settled(_ members: [any MessageConsumer], partitions: Int) async -> Bool {
+        var held: [TopicPartition] = []
+        var busy = 0
+        for c in members {
+            let a = await c.assignment()
+            held += a
+            if !a.isEmpty { busy += 1 }
+        }
+        return held.count == partitions && Set(held).count == partitions && busy == min(members.count, partitions)
+    }
+
+    /// A producer on the thread path, its acknowledgements recorded into `sink`.
+    func _makeProducer(topic: String, index: Int, sink: DeliverySink, properties: [String: String]) async throws(BenchError) -> _BenchProducer {
+        var props = properties
+        if props["client.id"] == nil { props["client.id"] = "weir-bench-\(index)" }
+        let ring = _DeliveryRing(sink: sink)
+        do {
+            let producer = try await client.makeProducer(properties: props) { report in ring.delivered(report) }
+            return _BenchProducer(producer: producer, topic: topic, ring: ring)
+        } catch {
+            throw _benchError(error, "cannot create a producer")
+        }
+    }
+}
+
+/// A flag set once, read from other tasks.
+final class _Flag: Sendable {
+    let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}
+
+/// A client error as the bench reports it: a bad property is a usage error (exit code 2).
+func _benchError(_ error: ClientError, _ context: String) -> BenchError {
+    error.code == .invalidConfig ? .usage("--config: \(error.message)") : BenchError(.backend, "\(context): \(error.message)")
+}
+
+/// Where a producer's acknowledgements are recorded: the publish latency (acknowledgement time
+/// minus intended send time) into a single-writer `LatencyRecorder`; callers serialise.
+final class DeliverySink: Sendable {
+    let recorder: LatencyRecorder
+    let acked: _Counts
+
+    init(recorder: LatencyRecorder, acked: _Counts) {
+        self.recorder = recorder
+        self.acked = acked
+    }
+
+    /// A record was acknowledged at `now` (a `monotonicNanos()` reading).
+    @inline(__always)
+    func delivered(intendedNanos: UInt64, bytes: Int, at now: UInt64) {
+        recorder.record(latencyNanos: now &- intendedNanos, bytes: bytes, now: now)
+        acked._add(1)
+    }
+
+    /// `count` records failed.
+    func failed(_ count: Int) {
+        recorder.recordErrors(count, now: monotonicNanos())
+        acked._add(count)
+        acked._failed(count)
+    }
+}
+
+/// A counter the drain logic waits on: one per sink, so producers never share a cache line.
+final class _Counts: Sendable {
+    let value: Atomic<Int>
+    let failures: Atomic<Int>
+    init() {
+        value = Atomic(0)
+        failures = Atomic(0)
+    }
+    func _add(_ n: Int) { value.add(n, ordering: .relaxed) }
+    func _failed(_ n: Int) { failures.add(n, ordering: .relaxed) }
+    var current: Int { value.load(ordering: .relaxed) }
+}
+
+/// The intended send time and size of each record in flight, by opaque (a sequence number of
+/// the producer): written by the generator's thread before `produceNow`, read by the delivery
+/// handler, which may run inside `produceNow` or on the client's threads.
+final class _DeliveryRing: @unchecked Sendable {
+    static let capacity = 1 << 18
+    /// Records handed over but not yet acknowledged, at most: like `buffer.memory`, it bounds
+    /// the queue an unthrottled producer builds (and so its latency and the final drain), and
+    /// keeps every opaque in flight within the ring.
+    static let maxInFlight = 1 << 15
+    let mask = UInt64(_DeliveryRing.capacity - 1)
+    let intended: UnsafeMutablePointer<UInt64>
+    let sizes: UnsafeMutablePointer<Int32>
+    let sink: DeliverySink
+    /// The sink takes one thread at a time; reports may come from several.
+    let sinkLock = Mutex<Void>(())
+    let queued = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+
+    init(sink: DeliverySink) {
+        self.sink = sink
+        intended = .allocate(capacity: Self.capacity)
+        intended.initialize(repeating: 0, count: Self.capacity)
+        sizes = .allocate(capacity: Self.capacity)
+        sizes.initialize(repeating: 0, count: Self.capacity)
+    }
+
+    deinit {
+        intended.deallocate()
+        sizes.deallocate()
+    }
+
+    /// Back-pressure: waits while `maxInFlight` records are in flight, then counts one more.
+    /// The wait is charged to the records' publish delay and latency, as a blocking `send` in
+    /// Kafka is.
+    @inline(__always)
+    func admit(opaque: UInt64, intendedNanos: UInt64, bytes: Int) {
+        while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.maxInFlight {
+            sleepNanos(50_000)
+        }
+        queued.add(1, ordering: .relaxed)
+        intended[Int(opaque & mask)] = intendedNanos
+        sizes[Int(opaque & mask)] = Int32(truncatingIfNeeded: bytes)
+    }
+
+    func finished(_ count: Int) {
+        completed.add(count, ordering: .relaxed)
+    }
+
+    func delivered(_ report: DeliveryBatchReport) {
+        let now = monotonicNanos()
+        sinkLock.withLock { _ in
+            switch report.result {
+            case .success:
+                for o in report.opaques {
+                    let i = Int(o & mask)
+                    sink.delivered(intendedNanos: intended[i], bytes: Int(sizes[i]), at: now)
+                }
+            case .failure:
+                sink.failed(report.opaques.count)
+            }
+        }
+        finished(report.opaques.count)
+    }
+
+    var allCompleted: Bool { completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) }
+}
+
+/// One producer of the generator: stamps each record's value with its intended send time (see
+/// `BenchStamp`) in a scratch buffer and sends it with `produceNow` from the generator's
+/// thread; the delivery handler turns acknowledgements into publish latencies.
+final class _BenchProducer: @unchecked Sendable {
+    let producer: any MessageProducer
+    let topic: String
+    let ring: _DeliveryRing
+    /// The generator thread's next opaque, and its stamped copy of the value.
+    var next: UInt64 = 0
+    var scratch: UnsafeMutableRawBufferPointer
+    let sendErrors = Atomic<Int>(0)
+    let closed = Atomic<Bool>(false)
+
+    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing) {
+        self.producer = producer
+        self.topic = topic
+        self.ring = ring
+        scratch = .allocate(byteCount: 4096, alignment: 8)
+    }
+
+    deinit { scratch.deallocate() }
+
+    var sink: DeliverySink { ring.sink }
+
+    /// Sends a stamped copy of `value` (padded to 8 bytes when shorter).
+    func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
+        let count = max(BenchStamp.size, value.count)
+        if scratch.count < count {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: count, alignment: 8)
+        }
+        if value.count > 0 { scratch.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        if value.count < BenchStamp.size { (scratch.baseAddress! + value.count).initializeMemory(as: UInt8.self, repeating: 0, count: BenchStamp.size - value.count) }
+        BenchStamp.write(intendedNanos, into: scratch.baseAddress!)
+        let opaque = next
+        next &+= 1
+        ring.admit(opaque: opaque, intendedNanos: intendedNanos, bytes: count + (key?.count ?? 0))
+        do {
+            try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
+        } catch {
+            sendErrors.add(1, ordering: .relaxed)
+            ring.sinkLock.withLock { _ in ring.sink.failed(1) }
+            ring.finished(1)
+        }
+    }
+
+    /// Flushes until every record handed over is acknowledged or failed.
+    func flush() async {
+        while true {
+            try? await producer.flush()
+            if ring.allCompleted { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    func close() async {
+        if closed.exchange(true, ordering: .relaxed) { return }
+        await flush()
+        await producer.close()
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import WeirBench
+import WeirClientAPI
+@testable import WeirKafka
+
+/// The load generator on `KafkaMessaging`, through the seam, on librdkafka's mock cluster.
+@Suite("Bench on Kafka")
+struct BenchOnKafkaTests {
+    static func workload(rate: Double, seconds: Double, consumers: Int) -> Workload {
+        var w = Workload()
+        w.name = "kafka-test"
+        w.backend = "kafka"
+        w.partitionsPerTopic = 3
+        w.producerRate = rate
+        w.messageSize = 256
+        w.warmupSeconds = 1
+        w.durationSeconds = seconds
+        w.subscriptionsPerTopic = consumers
+        w.drainTimeoutSeconds = 20
+        w.config = ["compression.type": "zstd", "linger.ms": "2"]
+        return w
+    }
+
+    @Test func stepAgainstTheMockCluster() async throws {
+        let w = Self.workload(rate: 2000, seconds: 3, consumers: 1)
+        let client = try KafkaMessaging(bootstrapServers: "mock:3")
+        let result = try await LoadGenerator(workload: w, client: client).run()
+        await client.close()
+        let s = result.summary
+        #expect(s.backend == "kafka")
+        #expect(s.errors == 0)
+        #expect(s.produce.records > 0)
+        #expect(s.consume.records > 0)
+        #expect(s.latency["publish"] != nil)
+        #expect(s.latency["end_to_end"] != nil)
+        #expect((s.compressionRatio ?? 0) > 1)
+        let d = try #require(s.backendDetails)
+        #expect(d["bootstrap_servers"] == "mock:3")
+        #expect(d["brokers"] == "3")
+        #expect(d["cluster_id"] != nil)
+        #expect(d["librdkafka"] != nil)
+    }
+
+    /// A property librdkafka does not know fails the step as a usage error naming it.
+    @Test func unknownPropertyIsAUsageError() async throws {
+        var w = Self.workload(rate: 100, seconds: 1, consumers: 0)
+        w.config["linger.mss"] = "5"
+        let client = try KafkaMessaging(bootstrapServers: "mock:1")
+        await #expect {
+            _ = try await LoadGenerator(workload: w, client: client).run()
+        } throws: { error in
+            let e = error as! BenchError
+            return e.code == .usage && e.message.contains("linger.mss")
+        }
+        await client.close()
+    }
+
+    @Test func unreachableClusterFailsTheStepWithinTheTimeout() async throws {
+        let port = ConfigurationTests.closedPort()
+        var client = try KafkaMessaging(bootstrapServers: "127.0.0.1:\(port)")
+        client.requestTimeout = .seconds(2)
+        await #expect {
+            _ = try await LoadGenerator(workload: Self.workload(rate: 100, seconds: 1, consumers: 0), client: client).run()
+        } throws: { error in
+            let e = error as! BenchError
+            return e.code == .backend
+        }
+    }
+
+    /// Topic properties reach the topic, not librdkafka (which would reject `segment.bytes`).
+    @Test func topicPropertiesGoToTheTopic() async throws {
+        var w = Self.workload(rate: 500, seconds: 1, consumers: 0)
+        w.warmupSeconds = 0
+        w.config = ["segment.bytes": "1048576", "replication.factor": "1", "acks": "all"]
+        let client = try KafkaMessaging(bootstrapServers: "mock:1")
+        let result = try await LoadGenerator(workload: w, client: client).run()
+        await client.close()
+        #expect(result.summary.errors == 0)
+        #expect(result.summary.produce.records > 0)
+    }
+}
