@@ -116,5 +116,6 @@ public struct Preset: Sendable {
                 $0.warmupSeconds = 1; $0.durationSeconds = 4; $0.config = ["linger.ms": "5"]
             },
         ]),
+        MachineBaseline.preset,
     ]
 }

@@ -20,6 +20,8 @@ extension BenchCommand.RunOptions {
             switch w.backend {
             case "null":
                 return NullClient()
+            case let name where name.hasPrefix(MachineBaseline.backendPrefix):
+                return try MachineBaseline.client(for: w)
             case "embedded":
                 do throws(ClientError) {
                     return try EmbeddedMessaging.open(path: w.logDir)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The common part of `.index` and `.timeindex`: an mmap'd file of fixed-size big-endian
@@ -37,6 +40,10 @@ final class _IndexFile: @unchecked Sendable {
         self.capacity = f.mappedLength / entrySize
         self._count = Atomic(min(entries ?? capacity, capacity))
         self._allocated = writable ? f.initialFileSize : f.mappedLength
+        // No readahead on faults in the active index: a fault on a page past the entries would
+        // otherwise read ahead (zero) `read_ahead_kb` of the sparse file, which across
+        // thousands of partitions fills memory with zero pages and stalls readers on the I/O.
+        if writable, let base = f.base { _Sys.madvise(base, offset: 0, length: f.mappedLength, MADV_RANDOM) }
     }
 
     /// Makes sure `more` further entries (at most up to the capacity) land on allocated disk
