@@ -111,9 +111,10 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -127,7 +128,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
