@@ -119,9 +119,16 @@ final class _Segment: @unchecked Sendable {
     static func create(directory: String, baseOffset: Int64, config: LogConfig) throws(LogError) -> _Segment {
         let p = paths(directory, baseOffset)
         for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
-        let log = try _openActiveLog(p.log, create: true, config: config)
-        let oi = try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
-        let ti = try _IndexFile(path: p.timeIndex, entrySize: _TimeIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
+        let log: _MappedFile, oi: _IndexFile, ti: _IndexFile
+        do throws(LogError) {
+            log = try _openActiveLog(p.log, create: true, config: config)
+            oi = try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
+            ti = try _IndexFile(path: p.timeIndex, entrySize: _TimeIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
+        } catch {
+            // No half-made segment (a full disk at a preallocation): its space is freed at once.
+            for path in [p.log, p.index, p.timeIndex] { try? _Sys.unlink(path) }
+            throw error
+        }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: true, end: 0, nextOffset: baseOffset, maxTimestamp: -1, offsetOfMaxTimestamp: baseOffset)
         s._flushedEnd.store(0, ordering: .relaxed)
@@ -353,9 +360,11 @@ final class _Segment: @unchecked Sendable {
     func position(of offset: Int64, end: Int) -> Int {
         guard let base = log.base else { return end }
         var p = offsetIndex.lookup(offset)
+        if p < 0 || p >= end { p = 0 }  // a damaged index entry: scan from the start
         while p < end {
             let h = _BatchScan.header(UnsafeRawPointer(base) + p)
-            if h.lastOffset >= offset { return p }
+            // A damaged batch: the caller's own check of the header at `p` reports it.
+            if h.lastOffset >= offset || !_BatchScan.isPlausible(h, at: p, end: end) { return p }
             p += h.totalSize
         }
         return end

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CWeirSupport
 
 /// A file and a shared mapping of it. Unmapped (and its descriptor closed) when the last
 /// reference goes, so a segment that retention deletes stays readable for every view that still
@@ -28,6 +29,8 @@ final class _MappedFile: @unchecked Sendable {
     let writable: Bool
     /// The size of the file when it was opened, before any preallocation.
     let initialFileSize: Int
+    /// The mapping's slot in CWeirSupport's SIGBUS guard (-1: none).
+    let _guardSlot: Int32
 
     /// Opens (or creates) `path` and maps it: read-only and exactly the file, or, when
     /// `writable`, writable over `max(fileSize, preallocate)` bytes with disk blocks allocated
@@ -66,6 +69,7 @@ final class _MappedFile: @unchecked Sendable {
             self.writable = mapWritable
             self.mappedLength = length
             self.base = length > 0 ? try _Sys.mmap(fd, length: length, writable: mapWritable, path: path) : nil
+            self._guardSlot = base.map { weir_guard_register($0, length) } ?? -1
             if keepDescriptor {
                 self.fd = fd
             } else {
@@ -79,6 +83,7 @@ final class _MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        weir_guard_unregister(_guardSlot)
         if let base { _Sys.munmap(base, mappedLength) }
         if fd >= 0 { _Sys.close(fd) }
     }
@@ -91,6 +96,10 @@ final class _MappedFile: @unchecked Sendable {
         defer { _Sys.close(again) }
         return try body(again)
     }
+
+    /// Whether a read or write of the mapping faulted because another process shrank the file:
+    /// the bytes past the file's end read as zeros since, and nothing read from it can be trusted.
+    var isDamaged: Bool { weir_guard_damaged(_guardSlot) != 0 }
 
     /// The current size of the file on disk.
     func fileSize() throws(LogError) -> Int { try withDescriptor { (fd) throws(LogError) in try _Sys.fileSize(fd, path: path) } }
