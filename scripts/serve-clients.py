@@ -476,6 +476,28 @@ def aiokafka_resume(s):
     return "resumed after a broker restart: exactly the 10 new records"
 
 
+
+def ck_admin_groups_configs(s):
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+    a = AdminClient({"bootstrap.servers": s.bootstrap})
+    groups = [g.group_id for g in a.list_consumer_groups().result(10).valid]
+    if "ck-g" not in groups:
+        raise RuntimeError(f"list_consumer_groups: {groups}")
+    d = a.describe_consumer_groups(["ck-g"])["ck-g"].result(10)
+    r = ConfigResource(ResourceType.TOPIC, "ck-t")
+    before = a.describe_configs([r])[r].result(10)["retention.ms"].value
+    entry = ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)
+    f = a.incremental_alter_configs([ConfigResource(ResourceType.TOPIC, "ck-t", incremental_configs=[entry])])
+    for fut in f.values():
+        fut.result(10)
+    after = a.describe_configs([r])[r].result(10)["retention.ms"].value
+    if after != "3600000":
+        raise RuntimeError(f"retention.ms after incremental_alter_configs: {after}")
+    low = a.delete_records([TopicPartition("ck-t", 0, 1)])[TopicPartition("ck-t", 0, 1)].result(10)
+    return f"groups {groups}, ck-g {d.state.name} with {len(d.members)} members; retention.ms {before} -> {after}; delete_records -> low watermark {low.low_watermark}"
+
+
 CLIENTS = {
     "kcat": (lambda: shutil.which("kcat") is not None,
              [("kcat -L", kcat_metadata), ("kcat -P/-C keys+headers", kcat_produce_consume), ("kcat -G group of two", kcat_group),
@@ -487,7 +509,8 @@ CLIENTS = {
                         [("confluent-kafka codecs+idempotence", ck_produce_codecs_idempotent),
                          ("confluent-kafka group of two", ck_group_of_two), ("RESTART", None),
                          ("confluent-kafka resume", ck_resume), ("confluent-kafka admin", ck_admin),
-                         ("confluent-kafka transactions + read_committed", ck_transactions)]),
+                         ("confluent-kafka transactions + read_committed", ck_transactions),
+                         ("confluent-kafka admin: groups, configs, delete_records", ck_admin_groups_configs)]),
     "aiokafka": (lambda: _importable("aiokafka"),
                  [("aiokafka produce/consume/commit", aiokafka_roundtrip), ("RESTART", None), ("aiokafka resume", aiokafka_resume)]),
 }
