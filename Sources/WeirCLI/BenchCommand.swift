@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import WeirBench
+import WeirClientAPI
 import WeirCompression
 import WeirLog
 import WeirPatterns
@@ -28,6 +29,14 @@ public struct BenchCommand: AsyncParsableCommand {
             if fields {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
                 for f in Workload.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.help)") }
+                print("\nconfig keys (`config` in files, --config key=value), by where they go:")
+                for (scope, keys) in [("producers", ClientProperties.producerKeys + ClientProperties.producerAliases),
+                                      ("consumers", ClientProperties.consumerKeys),
+                                      ("producers and consumers", ClientProperties.clientKeys),
+                                      ("topics (a producer key too with the prefix topic.)", ClientProperties.topicKeys)] {
+                    print("  \(scope): \(keys.joined(separator: ", "))")
+                }
+                print("  any other key: to producers and consumers of the kafka backend (librdkafka's own properties)")
             }
         }
     }

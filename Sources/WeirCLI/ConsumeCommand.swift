@@ -12,7 +12,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
         abstract: "Print the records of a topic, one per line (like kcat -C).",
         discussion: """
             Without --group, reads every partition (or --partition N) from the end, from the beginning \
-            with --from-beginning, or from --offset O (an offset, 'beginning' or 'end'; needs --partition). \
+            with --from-beginning, or from --offset O (an offset, 'beginning', 'end', or -N: N records before the end, as in kcat; needs --partition). \
             With --group G, joins the consumer group, starts from its committed offsets (else the end, \
             or the beginning with --from-beginning) and commits what it printed when it exits.
 
@@ -47,7 +47,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     var fromBeginning = false
     @Option(help: "Read only this partition.")
     var partition: Int32?
-    @Option(help: "Start offset for --partition: a number, 'beginning' or 'end'.")
+    @Option(parsing: .unconditional, help: "Start offset for --partition: a number, 'beginning', 'end', or -N for N records before the end (as kcat).")
     var offset: String?
     @Option(name: .customLong("max-messages"), help: "Exit after this many records.")
     var maxMessages: Int?
@@ -72,7 +72,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     public init() {}
 
     func consumerConfiguration() throws -> ConsumerConfiguration {
-        var props = try TopicsCommand.parseConfigs(configs)
+        var props = try parseKeyValuePairs(configs)
         if let group { props["group.id"] = group }
         if let isolationLevel { props["isolation.level"] = isolationLevel }
         if props["auto.offset.reset"] == nil { props["auto.offset.reset"] = fromBeginning ? "earliest" : "latest" }
@@ -109,7 +109,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
         }
         try validate(formatter)
         let config = try consumerConfiguration()
-        let log = try TopicsCommand.open(dir.logDir)
+        let log = try TopicsCommand.open(dir.logDir, mustExist: true)
         defer { try? log.close() }
         let count: Int
         do { count = try log.partitionCount(topic) } catch {
@@ -124,7 +124,12 @@ public struct ConsumeCommand: AsyncParsableCommand {
             throw CLIError.usage(error.message)
         }
         // SIGINT / SIGTERM end the loop cleanly: commit what was printed, close the log.
-        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count, tracing) }
+        // kcat's negative offsets: N records before the high-water mark (not below the start).
+        let fromEnd: @Sendable (TopicPartition, Int64) -> Int64 = { tp, n in
+            guard let p = try? log.partition(tp) else { return 0 }
+            return max(p.logStartOffset, p.highWatermark - min(n, p.highWatermark))
+        }
+        let result = await GracefulShutdownSignals.withSignals { _ in await _consume(consumer, sink, formatter, count, tracing, fromEnd: fromEnd) }
         sink.close()
         await consumer.close()
         if case .failure(let error) = result {
@@ -133,9 +138,9 @@ public struct ConsumeCommand: AsyncParsableCommand {
     }
 
     func _consume(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int,
-                  _ tracing: ProcessingTracing? = nil) async -> Result<Void, ClientError> {
+                  _ tracing: ProcessingTracing? = nil, fromEnd: @Sendable (TopicPartition, Int64) -> Int64 = { _, _ in 0 }) async -> Result<Void, ClientError> {
         do {
-            try await _consumeLoop(consumer, sink, formatter, count, tracing)
+            try await _consumeLoop(consumer, sink, formatter, count, tracing, fromEnd: fromEnd)
             return .success(())
         } catch {
             return .failure(error)
@@ -143,7 +148,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     }
 
     func _consumeLoop(_ consumer: Consumer, _ sink: OutputSink, _ formatter: RecordFormatter, _ count: Int,
-                      _ tracing: ProcessingTracing?) async throws(ClientError) {
+                      _ tracing: ProcessingTracing?, fromEnd: @Sendable (TopicPartition, Int64) -> Int64) async throws(ClientError) {
         if group != nil {
             try consumer.subscribe(topics: [topic])
         } else {
@@ -154,7 +159,11 @@ public struct ConsumeCommand: AsyncParsableCommand {
                 switch offset {
                 case "beginning": try consumer.seekToBeginning([tp])
                 case "end": try consumer.seekToEnd([tp])
-                default: try consumer.seek(tp, to: Int64(offset)!)
+                default:
+                    let o = Int64(offset)!
+                    // kcat's meaning of a negative offset: that many records before the end
+                    // (clamped to the log-start offset).
+                    try consumer.seek(tp, to: o >= 0 ? o : fromEnd(tp, -o))
                 }
             }
         }

@@ -85,6 +85,12 @@ func parseRecordLine(_ line: String, at location: String) throws -> Record {
     let timestamp: Int64
     if let t = object["timestamp"] {
         guard let n = t as? NSNumber else { throw CLIError.usage("\(location): \"timestamp\" must be a number (ms)") }
+        // Kafka's range: a non-negative long. A value JSON gives as a double (too large, or with
+        // a fraction) must be a whole number that an Int64 holds exactly.
+        let d = n.doubleValue
+        guard d >= 0, d < 9.223372036854775807e18, d == d.rounded(), Double(n.int64Value) == d else {
+            throw CLIError.usage("\(location): \"timestamp\" \(n) is out of range; give whole milliseconds since the epoch in 0...\(Int64.max) (Kafka rejects negative timestamps).")
+        }
         timestamp = n.int64Value
     } else {
         timestamp = Int64(Date().timeIntervalSince1970 * 1000)

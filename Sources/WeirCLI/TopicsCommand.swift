@@ -1,6 +1,7 @@
 public import ArgumentParser
 import WeirClient
 import WeirLog
+import Foundation
 
 /// `weir topics`: create, list, describe and delete topics of the embedded log
 /// (kafka-topics.sh).
@@ -19,24 +20,28 @@ public struct TopicsCommand: AsyncParsableCommand {
     }
 
     /// Opens the log directory, turning a lock or I/O error into a failure that says what to do.
-    static func open(_ path: String) throws -> LogDirectory {
+    /// With `mustExist`, a missing directory is an error instead of being created (readers
+    /// must not leave an empty log directory behind a typo).
+    static func open(_ path: String, mustExist: Bool = false) throws -> LogDirectory {
+        if mustExist && !FileManager.default.fileExists(atPath: path) {
+            throw CLIError.failure("the log directory '\(path)' does not exist; check --log-dir (or $WEIR_LOG_DIR), or create a topic there first with weir topics create.")
+        }
         do {
-            return try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
+            let log = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
+            reportRecovery(log)
+            return log
         } catch {
             throw CLIError.failure("cannot open log directory '\(path)': \(error.message)")
         }
     }
 
-    /// Parses repeated `--config key=value` options.
-    static func parseConfigs(_ pairs: [String], flag: String = "--config") throws -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in pairs {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                throw CLIError.usage("\(flag) '\(pair)' is not key=value; write it as \(flag) segment.bytes=1048576.")
-            }
-            out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+    /// Prints to standard error what opening the directory repaired or found lost, so that
+    /// damage is never repaired silently.
+    static func reportRecovery(_ log: LogDirectory) {
+        for p in log.recovery.partitions where p.repairedDamage {
+            printError("weir: note: \(log.path): \(p.topicPartition) was damaged: \(p.bytesTruncated) bytes truncated, \(p.holes.count) range(s) of offsets lost")
+            for m in p.messages { printError("weir: note:   \(m)") }
         }
-        return out
     }
 
     struct Create: AsyncParsableCommand {
@@ -44,7 +49,7 @@ public struct TopicsCommand: AsyncParsableCommand {
             abstract: "Create a topic.",
             discussion: "Configs: partitions, segment.bytes, segment.ms, retention.ms, retention.bytes, cleanup.policy, compression.type, index.interval.bytes, flush.messages, flush.ms, max.message.bytes, min.insync.replicas (1 on one node), and the other topic configs the log knows.")
 
-        @Argument(help: "The topic name ([a-zA-Z0-9._-], at most 249 characters).")
+        @Argument(help: "The topic name ([a-zA-Z0-9._-], at most 240 characters).")
         var name: String
         @Option(help: "The number of partitions (1...100000).")
         var partitions: Int = 1
@@ -61,7 +66,7 @@ public struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let topic = NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor,
-                                 configs: try TopicsCommand.parseConfigs(configs))
+                                 configs: try parseKeyValuePairs(configs))
             do {
                 _ = try Admin.validate(topic)
                 if namingConvention { try TopicNamingPolicy.domainEntityEvent.validate(name) }
@@ -89,7 +94,7 @@ public struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var user: UserOption
 
         func run() async throws {
-            let log = try TopicsCommand.open(dir.logDir)
+            let log = try TopicsCommand.open(dir.logDir, mustExist: true)
             defer { try? log.close() }
             for name in Admin(logDirectory: log, principal: user.principal).listTopics(includeInternal: !excludeInternal) { print(name) }
         }
@@ -103,7 +108,7 @@ public struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var user: UserOption
 
         func run() async throws {
-            let log = try TopicsCommand.open(dir.logDir)
+            let log = try TopicsCommand.open(dir.logDir, mustExist: true)
             defer { try? log.close() }
             let admin = Admin(logDirectory: log, principal: user.principal)
             for topic in name.map({ [$0] }) ?? admin.listTopics(includeInternal: true) {
@@ -112,6 +117,12 @@ public struct TopicsCommand: AsyncParsableCommand {
                 let configs = d.overrides.keys.sorted().map { "\($0)=\(d.overrides[$0]!)" }.joined(separator: ",")
                 print("Topic: \(d.name)\tPartitionCount: \(d.partitions.count)\tReplicationFactor: 1\tConfigs: \(configs)")
                 for p in d.partitions {
+                    defer {
+                        // Offsets lost on disk (an emptied or missing segment): damage, shown.
+                        for hole in (try? log.partition(d.name, p.partition).damage) ?? [] {
+                            print("\tTopic: \(d.name)\tPartition: \(p.partition)\tDamage: \(hole)")
+                        }
+                    }
                     print("\tTopic: \(d.name)\tPartition: \(p.partition)\tLeader: \(p.leader)\tReplicas: 0\tIsr: 0\tLogStartOffset: \(p.offsets.logStartOffset)\tHighWatermark: \(p.offsets.highWatermark)\tLastStableOffset: \(p.offsets.lastStableOffset)\tSize: \(p.sizeInBytes)\tSegments: \(p.segmentCount)")
                 }
             }
@@ -128,7 +139,7 @@ public struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var user: UserOption
 
         func run() async throws {
-            let log = try TopicsCommand.open(dir.logDir)
+            let log = try TopicsCommand.open(dir.logDir, mustExist: true)
             defer { try? log.close() }
             do {
                 try Admin(logDirectory: log, principal: user.principal).deleteTopic(name)

@@ -151,7 +151,8 @@ public final class LogDirectory: Sendable {
         let now = _Sys.currentTimeMillis()
         self._state = Mutex(_State(topics: topics, lastRetentionMillis: now, lastCheckpointMillis: now))
         self.recovery = RecoveryReport(wasCleanShutdown: clean, partitions: reports, messages: messages)
-        try writeCheckpoints()
+        // On a full disk the previous checkpoints stay; the directory still opens and reads.
+        try? writeCheckpoints()
         _startMaintenance()
     }
 
@@ -167,16 +168,24 @@ public final class LogDirectory: Sendable {
 
     // MARK: - Topics
 
-    /// Checks Kafka's topic-name rules: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+    /// The longest topic name: a name must fit the longest file name Weir makes from it within
+    /// the file system's 255-byte `NAME_MAX`. That is `.topics/<topic>.properties.tmp` (15 bytes
+    /// more than the name), which beats `<topic>-<partition>` (at most 6 more, partitions being
+    /// at most 100000). Kafka's own limit, 249, comes the same way from its file names.
+    public static let maxTopicNameLength = 255 - ".properties.tmp".utf8.count
+
+    /// Checks the topic-name rules: 1–240 characters (`maxTopicNameLength`) of `[a-zA-Z0-9._-]`,
+    /// not `.` or `..` (Kafka's rules, with the length bounded by Weir's file names).
     public static func validateTopicName(_ name: String) throws(LogError) {
-        if name.isEmpty || name.utf8.count > 249 {
-            throw LogError(.invalidTopic, "topic name '\(name)' must be 1 to 249 characters long.")
+        if name.isEmpty || name.utf8.count > maxTopicNameLength {
+            let shown = name.utf8.count > 40 ? String(name.prefix(40)) + "…" : name
+            throw LogError(.invalidTopic, "topic name '\(shown)' has \(name.utf8.count) characters; a topic name must be 1 to \(maxTopicNameLength) characters long (the longest file name made from it must fit 255 bytes).")
         }
         if name == "." || name == ".." {
             throw LogError(.invalidTopic, "topic name '\(name)' is not allowed; '.' and '..' are reserved.")
         }
-        for c in name.utf8 where !(c >= 0x30 && c <= 0x39 || c >= 0x41 && c <= 0x5A || c >= 0x61 && c <= 0x7A || c == 0x2E || c == 0x5F || c == 0x2D) {
-            throw LogError(.invalidTopic, "topic name '\(name)' contains '\(Character(Unicode.Scalar(c)))'; use only ASCII letters, digits, '.', '_' and '-'.")
+        for c in name.unicodeScalars where !(c.isASCII && (("0"..."9").contains(c) || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "." || c == "_" || c == "-")) {
+            throw LogError(.invalidTopic, "topic name '\(name)' contains '\(c)' (U+\(String(c.value, radix: 16, uppercase: true))); use only ASCII letters, digits, '.', '_' and '-'.")
         }
     }
 
@@ -191,17 +200,53 @@ public final class LogDirectory: Sendable {
         try _state._withLock { (s: inout _State) throws(LogError) in
             if s.closed { throw LogError(.closed, "the log directory \(path) is closed.") }
             if s.topics[name] != nil { throw LogError(.topicAlreadyExists, "topic '\(name)' already exists in \(path).") }
-            try _writeTopicProperties(name, config: config, partitions: partitions)
-            var logs: [PartitionLog] = []
+            s.topics[name] = _Topic(config: config, partitions: try _createTopicFiles(name, partitions: partitions, config: config))
+        }
+    }
+
+    /// Creates a topic's partitions and then its properties file, all or nothing: when any step
+    /// fails (a full disk at a preallocation, say) every partition folder made so far and the
+    /// properties file are removed again, and the error is rethrown. A crash half-way leaves
+    /// partition folders without a properties file, which the next open adopts.
+    func _createTopicFiles(_ name: String, partitions: Int, config: LogConfig) throws(LogError) -> [PartitionLog] {
+        var logs: [PartitionLog] = []
+        do throws(LogError) {
             for p in 0..<Int32(partitions) {
                 let tp = TopicPartition(name, p)
-                let (log, _) = try PartitionLog._open(topicPartition: tp, directory: path + "/" + tp.directoryName, config: config,
-                                                      clean: true, recoveryPoint: nil, logStartOffset: nil)
-                logs.append(log)
+                let directory = path + "/" + tp.directoryName
+                if _Sys.exists(directory) {
+                    throw LogError(.topicAlreadyExists, "a partition folder \(directory) exists without a topic entry; move it away or delete it, then create '\(name)' again.")
+                }
+                do throws(LogError) {
+                    let (log, _) = try PartitionLog._open(topicPartition: tp, directory: directory, config: config,
+                                                          clean: true, recoveryPoint: nil, logStartOffset: nil, creating: true)
+                    logs.append(log)
+                } catch {
+                    _removeTree(directory)
+                    throw error
+                }
             }
-            s.topics[name] = _Topic(config: config, partitions: logs)
+            try _writeTopicProperties(name, config: config, partitions: partitions)
+            try _Sys.syncDirectory(path)
+            return logs
+        } catch {
+            for log in logs {
+                log._writer._withLock { $0.closed = true }
+                for s in log._segments._withLock({ $0 }) { try? s.deleteFiles() }
+                _removeTree(log.directory)
+            }
+            let properties = path + "/" + LogDirectory.topicsFolder + "/" + name + ".properties"
+            try? _Sys.unlink(properties)
+            try? _Sys.unlink(properties + ".tmp")
+            try? _Sys.syncDirectory(path)
+            throw error
         }
-        try _Sys.syncDirectory(path)
+    }
+
+    /// Removes a partition folder and the files in it (best effort, for rollbacks).
+    func _removeTree(_ directory: String) {
+        for n in (try? _Sys.listDirectory(directory)) ?? [] { try? _Sys.unlink(directory + "/" + n) }
+        try? _Sys.rmdir(directory)
     }
 
     func _writeTopicProperties(_ name: String, config: LogConfig, partitions: Int) throws(LogError) {
@@ -292,7 +337,7 @@ public final class LogDirectory: Sendable {
         var rp: [TopicPartition: Int64] = [:], ls: [TopicPartition: Int64] = [:]
         for l in logs {
             rp[l.topicPartition] = l.recoveryPoint
-            ls[l.topicPartition] = l.logStartOffset
+            ls[l.topicPartition] = l._checkpointLogStartOffset
         }
         try _checkpointLock._withLock { (_: inout Void) throws(LogError) in
             try _Sys.writeFileAtomically(path + "/" + LogDirectory.recoveryPointCheckpointFileName, _Checkpoint.encode(rp), directory: path)
@@ -355,11 +400,20 @@ public final class LogDirectory: Sendable {
             return s.topics.keys.sorted().flatMap { s.topics[$0]!.partitions }
         }
         guard let logs else { return }
-        for l in logs { try l._close() }
-        try writeCheckpoints()
-        let marker = path + "/" + LogDirectory.cleanShutdownFileName
-        try _Sys.writeFileAtomically(marker, [], directory: path)
-        _lock.release()
+        // The lock goes even when closing fails (a full disk): the marker is written only when
+        // everything before it succeeded, so the next open recovers what needs it.
+        defer { _lock.release() }
+        var failure: LogError?
+        for l in logs {
+            do throws(LogError) { try l._close() } catch { failure = failure ?? error }
+        }
+        do throws(LogError) {
+            try writeCheckpoints()
+            if let failure { throw failure }
+            try _Sys.writeFileAtomically(path + "/" + LogDirectory.cleanShutdownFileName, [], directory: path)
+        } catch {
+            throw failure ?? error
+        }
     }
 
     deinit {

@@ -33,6 +33,10 @@ public struct LogError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let closed = Code("closed")
         /// On-disk state that cannot be used (a corrupt checkpoint or properties file).
         public static let corruptState = Code("corruptState")
+        /// The log on disk is damaged where a reader asked: offsets are missing (an emptied or
+        /// deleted segment, a segment cut short), or a mapped file was shrunk by another process.
+        /// Kafka's `KAFKA_STORAGE_ERROR` / `CORRUPT_MESSAGE` on a fetch.
+        public static let corruptLog = Code("corruptLog")
         /// The wait was cancelled.
         public static let cancelled = Code("cancelled")
     }

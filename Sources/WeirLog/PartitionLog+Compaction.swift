@@ -119,6 +119,7 @@ extension PartitionLog {
         var p = 0
         while p < end {
             let h = _BatchScan.header(UnsafeRawPointer(base) + p)
+            guard _BatchScan.isPlausible(h, at: p, end: end) else { throw _damagedBatchError(s, position: p) }
             try body(RecordBatchView(segment: s, position: p, size: h.totalSize))
             p += h.totalSize
         }
@@ -136,7 +137,9 @@ extension PartitionLog {
             if !bytes.isEmpty { try bytes._withBytes { (b) throws(LogError) in try _Sys.pwrite(fd, b, at: 0, path: cleaned) } }
             try _Sys.fsync(fd, path: cleaned)
         } catch {
+            // A full disk mid-rewrite: drop the partial copy (its space) and keep the original.
             _Sys.close(fd)
+            try? _Sys.unlink(cleaned)
             throw error
         }
         _Sys.close(fd)

@@ -14,15 +14,18 @@ public struct PartitionRecovery: Sendable, Hashable, CustomStringConvertible {
     /// Index pairs (`.index` + `.timeindex`) rewritten, because their segment was recovered or
     /// because they were missing or corrupt.
     public var indexesRebuilt: Int = 0
-    /// Base offsets of segments deleted because an earlier segment was truncated.
+    /// Base offsets of segments deleted on open. Always empty now: when a segment is cut short
+    /// the later ones are kept, and the offsets lost become a hole (`holes`).
     public var segmentsDeleted: [Int64] = []
     /// One line per repair, naming the file and the reason.
     public var messages: [String] = []
+    /// Offsets lost on disk (see `LogHole`), found on open.
+    public var holes: [LogHole] = []
 
     public init(topicPartition: TopicPartition) { self.topicPartition = topicPartition }
 
     /// Whether anything was repaired (beyond the routine recovery scan).
-    public var repairedDamage: Bool { bytesTruncated > 0 || !segmentsDeleted.isEmpty }
+    public var repairedDamage: Bool { bytesTruncated > 0 || !segmentsDeleted.isEmpty || !holes.isEmpty }
 
     public var description: String {
         "\(topicPartition): \(segmentsRecovered) segments recovered, \(bytesTruncated) bytes truncated, \(indexesRebuilt) indexes rebuilt, \(segmentsDeleted.count) segments deleted"
@@ -62,13 +65,13 @@ extension PartitionLog {
 
     /// Opens (or creates) a partition directory.
     ///
-    /// After a clean shutdown the segments are trusted and only their indexes are checked (a
-    /// missing or corrupt index is rebuilt). After an unclean one, every segment from the one
+    /// After a clean shutdown the indexes and the end of each segment are checked (a segment that
+    /// fails is recovered as below, a missing or corrupt index rebuilt). After an unclean one, every segment from the one
     /// holding `recoveryPoint` on is scanned: sizes, offsets and CRCs are checked, the log is
-    /// truncated at the first invalid byte, later segments are deleted when that happened, and
-    /// the indexes are rebuilt.
+    /// truncated at the first invalid byte, and the indexes are rebuilt. Later segments are kept
+    /// when an earlier one is cut short; the missing offsets become a hole (`damage`).
     static func _open(topicPartition: TopicPartition, directory: String, config: LogConfig, clean: Bool,
-                      recoveryPoint: Int64?, logStartOffset: Int64?) throws(LogError) -> (PartitionLog, PartitionRecovery) {
+                      recoveryPoint: Int64?, logStartOffset: Int64?, creating: Bool = false) throws(LogError) -> (PartitionLog, PartitionRecovery) {
         var report = PartitionRecovery(topicPartition: topicPartition)
         try _Sys.mkdir(directory)
         let names = try _Sys.listDirectory(directory)
@@ -76,7 +79,7 @@ extension PartitionLog {
             try _Sys.unlink(directory + "/" + n)
             report.messages.append("removed leftover \(n)")
         }
-        var bases = names.compactMap(_baseOffset(ofLogFile:)).sorted()
+        let bases = names.compactMap(_baseOffset(ofLogFile:)).sorted()
         for n in names where n.hasSuffix(".index") || n.hasSuffix(".timeindex") {
             if let b = Int64(n.prefix(while: { $0 != "." })), !bases.contains(b) {
                 try _Sys.unlink(directory + "/" + n)
@@ -84,7 +87,17 @@ extension PartitionLog {
             }
         }
         if bases.isEmpty {
-            let s = try _Segment.create(directory: directory, baseOffset: max(logStartOffset ?? 0, 0), config: config)
+            let base = max(logStartOffset ?? 0, 0)
+            let s: _Segment
+            do throws(LogError) {
+                s = try _Segment.create(directory: directory, baseOffset: base, config: config)
+            } catch where error.code == .noSpace && !creating {
+                // A full disk: an empty, read-only segment keeps the partition readable; the
+                // first append rolls, which fails with noSpace until space is freed.
+                _Segment.createEmptyFiles(directory: directory, baseOffset: base)
+                s = try _Segment.open(directory: directory, baseOffset: base, active: false, config: config)
+                report.messages.append("\(_Segment.fileName(base, ".log")): created empty and read-only, the disk is full (\(error.message))")
+            }
             let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: [s],
                                    logStartOffset: s.baseOffset, recoveryPoint: s.baseOffset)
             return (log, report)
@@ -102,21 +115,25 @@ extension PartitionLog {
             let isLast = i == bases.count - 1
             let recovering = i >= firstToRecover
             let saneIndexes = recovering ? false : _Segment.indexesAreSane(directory: directory, baseOffset: base)
-            if recovering || !saneIndexes {
+            // Even after a clean shutdown, the end of every segment is checked before it is
+            // trusted (Kafka checks the active segment's): the batches after the last index entry
+            // must be whole, CRCs included, and end exactly at the file's end.
+            let tailProblem = recovering || !saneIndexes ? nil : _Segment.tailProblem(directory: directory, baseOffset: base)
+            if recovering || !saneIndexes || tailProblem != nil {
                 let scan = try _Segment.scan(directory: directory, baseOffset: base,
                                              indexIntervalBytes: config.indexIntervalBytes, checkZeroTail: !isLast)
                 if recovering { report.segmentsRecovered += 1 }
-                if !recovering { report.messages.append("\(_Segment.fileName(base, ".index")): missing or corrupt, rebuilt") }
+                if let tailProblem {
+                    report.segmentsRecovered += 1
+                    report.messages.append("\(_Segment.fileName(base, ".log")): \(tailProblem) although the shutdown was clean; recovered")
+                } else if !recovering {
+                    report.messages.append("\(_Segment.fileName(base, ".index")): missing or corrupt, rebuilt")
+                }
                 if let reason = scan.reason {
+                    // The later segments are kept: their records are intact, and the offsets cut
+                    // here become a hole that readers and `weir log verify` report.
                     report.bytesTruncated += scan.invalidBytes
                     report.messages.append("\(_Segment.fileName(base, ".log")): truncated \(scan.invalidBytes) bytes at position \(scan.validBytes): \(reason)")
-                    for later in bases[(i + 1)...] {
-                        let p = _Segment.paths(directory, later)
-                        for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
-                        report.segmentsDeleted.append(later)
-                        report.messages.append("\(_Segment.fileName(later, ".log")): deleted, it follows a truncated segment")
-                    }
-                    bases.removeSubrange((i + 1)...)
                 }
                 try _Segment.applyRecovery(scan, directory: directory)
                 report.indexesRebuilt += 1
@@ -125,7 +142,12 @@ extension PartitionLog {
         }
         var segments: [_Segment] = []
         for (i, base) in bases.enumerated() {
-            segments.append(try _Segment.open(directory: directory, baseOffset: base, active: i == bases.count - 1, config: config))
+            let isLast = i == bases.count - 1
+            if isLast {
+                segments.append(try _openActive(directory: directory, baseOffset: base, config: config, &report))
+            } else {
+                segments.append(try _Segment.open(directory: directory, baseOffset: base, active: false, config: config))
+            }
         }
         // A closed segment that is full cannot take appends; `append` rolls past it.
         let leo = segments.last!.nextOffset
@@ -134,7 +156,32 @@ extension PartitionLog {
         if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
         let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
                                logStartOffset: start, recoveryPoint: rp)
+        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset)
+        log._holes.set(holes)
+        for h in holes { report.messages.append("damage: \(h)") }
+        report.holes = holes
         return (log, report)
+    }
+
+    /// Opens the last segment for appends, which preallocates it again. On a full disk it is
+    /// opened read-only instead, with its files put back to their sizes: the partition stays
+    /// readable, and the first append rolls, which fails with `noSpace` until space is freed.
+    static func _openActive(directory: String, baseOffset: Int64, config: LogConfig,
+                            _ report: inout PartitionRecovery) throws(LogError) -> _Segment {
+        let p = _Segment.paths(directory, baseOffset)
+        let sizes = [p.log, p.index, p.timeIndex].map { ($0, _Sys.fileSize(path: $0)) }
+        do throws(LogError) {
+            return try _Segment.open(directory: directory, baseOffset: baseOffset, active: true, config: config)
+        } catch where error.code == .noSpace {
+            for (path, size) in sizes {
+                guard let size, (_Sys.fileSize(path: path) ?? size) != size else { continue }
+                let fd = try _Sys.open(path, O_WRONLY)
+                defer { _Sys.close(fd) }
+                try _Sys.ftruncate(fd, size, path: path)
+            }
+            report.messages.append("\(_Segment.fileName(baseOffset, ".log")): opened read-only, the disk is full (\(error.message)); appends fail with noSpace until space is freed")
+            return try _Segment.open(directory: directory, baseOffset: baseOffset, active: false, config: config)
+        }
     }
 
     /// Flushes, trims the active segment and refuses further appends. Idempotent.

@@ -72,6 +72,7 @@ extension PartitionLog {
             }
             return out
         }
+        _holes.drop(below: logStartOffset)
         var bytes: Int64 = 0
         for s in removed {
             bytes += Int64(s.end)
@@ -94,6 +95,8 @@ extension PartitionLog {
             if ok { break }
             current = orig
         }
+        // Moving the start past a hole accepts the loss (PartitionLog+Damage.swift).
+        _holes.drop(below: logStartOffset)
         let segments = _segments._withLock { $0 }
         var count = 0
         for s in segments.dropLast() where s.nextOffset <= offset { count += 1 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
-public import WeirFormat
+import WeirFormat
 
 /// The log of one partition: its segments, offsets and durability state.
 ///
@@ -40,6 +40,8 @@ public final class PartitionLog: Sendable {
     let _durability: _Durability
     /// Serialises retention and compaction passes (never taken by the writer or readers).
     let _cleanerLock = Mutex<Void>(())
+    /// Offsets lost on disk (PartitionLog+Damage.swift).
+    let _holes = _HoleSet()
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
          logStartOffset: Int64, recoveryPoint: Int64) {
@@ -108,39 +110,27 @@ public final class PartitionLog: Sendable {
     // MARK: - Appending
 
     /// Appends one or more record batches (RecordBatch v2, back to back) and returns their
-    /// offsets once they are in the mapping (`acks=1`).
+    /// offsets once they are in the page cache (`acks=1`).
     ///
     /// Each batch is checked (sizes, magic, `max.message.bytes` and, unless `verifyChecksums` is
-    /// false, its CRC-32C), then all of them are copied with one `memcpy` and their base offsets
-    /// rewritten in place. Rolls the active segment first when the batches do not fit, when
+    /// false, its CRC-32C), then all of them are written with one `pwritev` that gives each
+    /// batch its base offset (the caller's bytes are not modified). Rolls the active segment first when the batches do not fit, when
     /// `segment.ms` has passed, or when an index is full.
-    ///
-    /// - Parameter precheck: runs under the writer's lock before anything is written, with the
-    ///   first batch's header and the base offset it would get: the hook for producer state
-    ///   (idempotence, epochs, transactions). Throw to reject the append; return an earlier
-    ///   `AppendResult` to acknowledge a duplicate without writing it; return nil to append.
+    /// Producer state (idempotence, epochs, transactions) is checked under the writer's lock by
+    /// the log itself (`PartitionLog+ProducerState`).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) throws(LogError) -> AppendResult {
-        try _append(records, verifyChecksums: verifyChecksums, precheck: precheck).result
+    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: verifyChecksums).result
     }
 
-    /// Checks an append under the writer's lock; see `append(_:verifyChecksums:precheck:)`.
-    public typealias AppendPrecheck = (_ firstBatch: RecordBatchHeader, _ baseOffset: Int64) throws(LogError) -> AppendResult?
-
     /// The append, also returning where the bytes went (for `acks=all` writeback); a nil segment
-    /// for a duplicate the precheck acknowledged.
-    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
-                 precheck: AppendPrecheck? = nil, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
+    /// for a duplicate the producer-state check acknowledged.
+    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
         var duplicate: AppendResult?
         let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
-            if let precheck, let earlier = try precheck(RecordBatchHeader(unsafeUncheckedBytes: records.baseAddress!), w.nextOffset) {
-                duplicate = earlier
-                return (0, 0, false, nil, 0)
-            }
             if hasProducerBatches, let dup = try _checkProducerBatches(records, batchCount: batchCount) {
                 duplicate = dup
                 return (0, 0, false, nil, 0)
@@ -159,7 +149,8 @@ public final class PartitionLog: Sendable {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
             }
             let position = w.active.end
-            let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            let written = try w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            if w.active.log.isDamaged { throw _shrunkError(w.active) }
             if hasProducerBatches { _recordProducerBatches(records, firstOffset: first) }
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
@@ -192,14 +183,13 @@ public final class PartitionLog: Sendable {
     }
 
     /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches
-    /// are in the mapping, `.all` once they are on disk (group commit: one `msync` covers every
-    /// appender waiting at that moment).
+    /// are in the page cache, `.all` once they are on disk (group commit: one `fdatasync` covers
+    /// every appender waiting at that moment).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums, precheck: precheck)
+    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums)
         if acks == .all {
-            // Start writing these pages now; the group commit's msync then mostly waits for
+            // Start writing these pages now; the group commit's fdatasync then mostly waits for
             // I/O already in flight (as `dd` benefits from background writeback).
             if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)
@@ -209,9 +199,8 @@ public final class PartitionLog: Sendable {
 
     /// `append(_:acks:)` for batches in an array.
     @discardableResult
-    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums, precheck: precheck) }
+    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums) }
         if acks == .all {
             if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)
@@ -257,7 +246,18 @@ public final class PartitionLog: Sendable {
             _segments._withLock { segs in if segs.last === old { segs.removeLast() } }
             try old.deleteFiles()
         }
-        let new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        let new: _Segment
+        do throws(LogError) {
+            new = try _Segment.create(directory: directory, baseOffset: w.nextOffset, config: w.config)
+        } catch {
+            if old._deleted.load(ordering: .acquiring) {
+                // The empty segment is gone from disk: put empty files back (they need no
+                // space) so the partition keeps its place and reopens on a full disk.
+                _segments._withLock { segs in if segs.last !== old { segs.append(old) } }
+                _Segment.createEmptyFiles(directory: directory, baseOffset: old.baseOffset)
+            }
+            throw error
+        }
         _segments._withLock { $0.append(new) }
         w.active = new
         try? old.seal(trim: false)
@@ -288,6 +288,7 @@ public final class PartitionLog: Sendable {
         let hwm = highWatermark
         let start = logStartOffset
         let lso = lastStableOffset
+        if let hole = _holes.hole(containing: offset) { throw _holeError(hole, offset: offset) }
         if offset < start || offset > hwm {
             throw LogError(.offsetOutOfRange, "offset \(offset) is outside \(topicPartition)'s log [\(start), \(hwm)]; seek to an offset in that range (auto.offset.reset).")
         }
@@ -305,6 +306,7 @@ public final class PartitionLog: Sendable {
             let base = UnsafeRawPointer(s.log.base)
             while p < end, let base {
                 let h = _BatchScan.header(base + p)
+                guard _BatchScan.isPlausible(h, at: p, end: end) else { throw _damagedBatchError(s, position: p) }
                 if h.baseOffset >= limit { break reading }
                 if !result.batches.isEmpty && result.byteCount + h.totalSize > maxBytes { break reading }
                 result.batches.append(RecordBatchView(segment: s, position: p, size: h.totalSize))
@@ -313,8 +315,14 @@ public final class PartitionLog: Sendable {
                 p += h.totalSize
                 if result.byteCount >= maxBytes { break reading }
             }
+            if s.log.isDamaged { throw _shrunkError(s) }
+            // Stop at a hole: the next read, from its first offset, reports it.
+            if i + 1 < segments.count && next < segments[i + 1].baseOffset && _holes.hole(containing: next) != nil { break reading }
             i += 1
         }
+        // A segment file shrunk by another process while it was read (CWeirSupport's SIGBUS
+        // guard turned the fault into zeros): what was read cannot be trusted.
+        if i < segments.count && segments[i].log.isDamaged { throw _shrunkError(segments[i]) }
         result.nextOffset = next
         return result
     }
@@ -359,7 +367,7 @@ public final class PartitionLog: Sendable {
             var p = s.position(of: from, end: end)
             while p < end {
                 let h = _BatchScan.header(base + p)
-                if h.baseOffset >= hwm { return nil }
+                if h.baseOffset >= hwm || !_BatchScan.isPlausible(h, at: p, end: end) { return nil }
                 if h.lastOffset >= start && h.maxTimestamp >= timestamp {
                     let view = RecordBatchView(segment: s, position: p, size: h.totalSize)
                     if let hit = _firstRecord(in: view, atOrAfter: timestamp, minOffset: start) { return hit }

@@ -86,6 +86,60 @@ extension _Segment {
         return r
     }
 
+    /// Why the end of a segment that a clean shutdown left cannot be trusted, or nil when it
+    /// checks out: from the last `.index` entry (whose batch must end at the entry's offset) to
+    /// the end of the file, every batch must be whole with a matching CRC-32C and offsets at or
+    /// above the entry's, and the last one must end exactly at the file's end. Reads at most
+    /// about `index.interval.bytes` plus one batch. Call after `indexesAreSane`.
+    static func tailProblem(directory: String, baseOffset: Int64) -> String? {
+        let p = paths(directory, baseOffset)
+        let file: _MappedFile, index: _IndexFile
+        do {
+            file = try _MappedFile(path: p.log, create: false, writable: false)
+            index = try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: 0)
+        } catch {
+            return "cannot be read (\(error.message))"
+        }
+        let size = file.mappedLength
+        guard let base = file.base.map({ UnsafeRawPointer($0) }) else { return nil }
+        let offsets = _OffsetIndex(file: index, baseOffset: baseOffset)
+        var position = 0
+        var expected = baseOffset
+        var indexed: Int64?
+        if index.count > 0 {
+            position = offsets.position(index.count - 1)
+            indexed = offsets.lastOffset
+        }
+        while position < size {
+            switch _BatchScan.check(base + position, available: size - position, verifyCRC: true) {
+            case .end:
+                return "zero bytes at position \(position) of \(size)"
+            case .invalid(let why):
+                return "\(why) at position \(position)"
+            case .valid(let h):
+                if let entry = indexed {
+                    if h.lastOffset != entry { return "the last .index entry (offset \(entry)) points at a batch ending at \(h.lastOffset)" }
+                    indexed = nil
+                } else if h.baseOffset < expected {
+                    return "batch base offset \(h.baseOffset) at position \(position) is below the expected \(expected)"
+                }
+                expected = h.nextOffset
+                position += h.totalSize
+            }
+        }
+        if file.isDamaged { return "the file shrank while it was checked" }
+        return nil
+    }
+
+    /// Creates a segment's three files empty (no space needed), best effort: what a partition
+    /// keeps on disk when a full disk stopped the creation of its only segment.
+    static func createEmptyFiles(directory: String, baseOffset: Int64) {
+        let p = paths(directory, baseOffset)
+        for path in [p.log, p.index, p.timeIndex] {
+            if let fd = try? _Sys.open(path, O_WRONLY | O_CREAT) { _Sys.close(fd) }
+        }
+    }
+
     static func _isZero(_ p: UnsafeRawPointer, _ count: Int) -> Bool {
         var i = 0
         while i + 8 <= count {

@@ -38,6 +38,16 @@ enum _BatchScan {
         return .valid(header)
     }
 
+    /// The read path's cheap check of a batch header it did not validate itself (a closed
+    /// segment trusted after a clean shutdown, reached through an index entry): magic 2, a size
+    /// from the header size up to the bytes left before `end`, a non-negative `lastOffsetDelta`.
+    /// A damaged segment or index fails it instead of sending a reader astray.
+    @inline(__always)
+    static func isPlausible(_ h: RecordBatchHeader, at position: Int, end: Int) -> Bool {
+        h.magic == RecordBatchLayout.currentMagic && h.totalSize >= RecordBatchLayout.headerSize
+            && h.totalSize <= end - position && h.lastOffsetDelta >= 0
+    }
+
     /// The header of a batch already known to be valid (the read path).
     @inline(__always)
     static func header(_ p: UnsafeRawPointer) -> RecordBatchHeader {

@@ -42,7 +42,9 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
 @Suite struct LogRecoveryTests {
     @Test func uncleanShutdownWithAZeroedPreallocatedTailLosesNothing() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
-        _ = try await writeAndAbandon(tmp.path, batches: 40)
+        var config = smallConfig(segmentBytes: 64 << 10)
+        config.preallocate = true
+        _ = try await writeAndAbandon(tmp.path, batches: 40, config: config)
         #expect(fileSize(activeLogPath(tmp.path)) == 64 << 10, "still preallocated")
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
         #expect(!dir.recovery.wasCleanShutdown)
@@ -113,7 +115,7 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
         try dir.close()
     }
 
-    @Test func damageInAnEarlierSegmentDeletesTheLaterOnes() async throws {
+    @Test func damageInAnEarlierSegmentKeepsTheLaterOnesAndLeavesAHole() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
         _ = try await writeAndAbandon(tmp.path, batches: 200, config: smallConfig(segmentBytes: 8 << 10))
         let files = segmentFiles(tmp.path + "/t-0")
@@ -121,13 +123,18 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
         try modify(tmp.path + "/t-0/" + files[1]) { $0[200] ^= 0xFF }
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
         let report = dir.recovery.partitions[0]
-        #expect(report.segmentsDeleted.count == files.count - 2)
+        #expect(report.segmentsDeleted.isEmpty, "the later segments' records are intact and kept")
         #expect(report.bytesTruncated > 0)
-        #expect(segmentFiles(tmp.path + "/t-0").count == 2)
+        #expect(segmentFiles(tmp.path + "/t-0").count == files.count)
         let log = try dir.partition("t", 0)
-        let records = try readAll(log)
-        #expect(records.compactMap(sequence(of:)) == Array(0..<records.count))
-        #expect(log.highWatermark == Int64(records.count))
+        let hole = try #require(log.damage.first)
+        #expect(report.holes == log.damage)
+        #expect(hole.offsets.upperBound == LogInspector.baseOffset(ofSegmentFile: files[2]))
+        // Everything before the hole and everything after it is readable, in order.
+        #expect(try readUpToHole(log) == Array(0..<Int(hole.offsets.lowerBound)))
+        let after = try readAll(log, from: hole.offsets.upperBound)
+        #expect(after.compactMap(sequence(of:)) == Array(Int(hole.offsets.upperBound)..<1000))
+        #expect(log.highWatermark == 1000)
         try dir.close()
     }
 

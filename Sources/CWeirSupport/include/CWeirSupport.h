@@ -31,6 +31,17 @@ void weir_tsan_release(void *addr);
 /// range without waiting (needs _GNU_SOURCE). Returns 0 or -1 and errno.
 int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes);
 
+/// Registers a file mapping with the process-wide SIGBUS guard (installed on first use): a fault
+/// inside it (another process shrank the file) maps a zero page over the faulting page and marks
+/// the mapping damaged instead of killing the process. Returns the slot, or -1 when unguarded.
+int weir_guard_register(const void *base, size_t length);
+
+/// Forgets a slot; call before unmapping.
+void weir_guard_unregister(int slot);
+
+/// 1 once a fault hit the mapping in `slot` (its bytes past the file's end now read as zeros).
+int weir_guard_damaged(int slot);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import WeirLog
+@testable import WeirClient
+
+/// Mounts a tmpfs of `size` for the body; false (nothing run) when not root or mounting fails.
+private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) async throws -> Bool {
+    let template = NSTemporaryDirectory() + "weir-producer-full-XXXXXX"
+    var bytes = Array(template.utf8CString)
+    let path = String(cString: bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    func run(_ tool: String, _ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+    guard geteuid() == 0, run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]) == 0 else { return false }
+    defer { _ = run("/bin/umount", [path]) }
+    try await body(path)
+    return true
+}
+
+@Suite struct ProducerFullDiskTests {
+    /// Issue 16, defect 4: a full disk at a roll reaches every waiting send as the retriable
+    /// `noSpace` (not a hang, not a generic timeout), and producing works once space is freed.
+    @Test(.enabled(if: geteuid() == 0, "mounts a tmpfs: needs root"))
+    func aFullDiskAtARollFailsEveryWaitingSendWithNoSpace() async throws {
+        let ran = try await withTmpfs("2m") { path in
+            let dir = try LogDirectory.open(path: path + "/logs", options: LogDirectory.Options(maintenanceIntervalMs: nil))
+            try Admin(logDirectory: dir).createTopic("t", partitions: 1, configs: ["segment.bytes": "524288", "segment.index.bytes": "4096"])
+            let producer = try Producer(configuration: try config(["acks": "all", "linger.ms": "0", "delivery.timeout.ms": "2000",
+                                                                   "request.timeout.ms": "1000", "retry.backoff.ms": "50"]),
+                                        logDirectory: dir)
+            let value = [UInt8](repeating: 0x61, count: 2000)
+            var acknowledged: [Int64] = []
+            var failures: [ClientError] = []
+            let start = ContinuousClock.now
+            await withTaskGroup(of: Result<RecordMetadata, ClientError>.self) { group in
+                for _ in 0..<1500 {
+                    group.addTask {
+                        do throws(ClientError) { return .success(try await producer.send(ProducerRecord(topic: "t", key: nil, value: value))) } catch { return .failure(error) }
+                    }
+                }
+                for await r in group {
+                    switch r {
+                    case .success(let md): acknowledged.append(md.offset)
+                    case .failure(let e): failures.append(e)
+                    }
+                }
+            }
+            let elapsed = ContinuousClock.now - start
+            #expect(!failures.isEmpty, "2 MiB must fill up")
+            #expect(failures.allSatisfy { $0.code != .deliveryTimeout && $0.logError?.code == .noSpace && $0.isRetriable }, "\(failures.first.map(\.description) ?? "")")
+            // Every send ended: the first waiting batch within delivery.timeout.ms, the rest fast.
+            #expect(elapsed < .seconds(30))
+            // Every acknowledged record is there.
+            let log = try dir.partition("t", 0)
+            #expect(Set(acknowledged).count == acknowledged.count)
+            #expect(acknowledged.allSatisfy { $0 < log.highWatermark })
+            // After freeing space, sends succeed again.
+            _ = try log.deleteRecords(before: log.highWatermark)
+            let md = try await producer.send(ProducerRecord(topic: "t", key: nil, value: value))
+            #expect(md.offset == log.highWatermark - 1)
+            await producer.close()
+            try dir.close()
+        }
+        #expect(ran)
+    }
+}
