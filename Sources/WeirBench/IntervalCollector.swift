@@ -97,7 +97,13 @@ final class _Collector: @unchecked Sendable {
             p.errors += slice.errors
             if let h = slice.histogram {
                 if p.closed {
-                    // Late slice (its thread stalled past the grace period): totals only.
+                    // Late slice (its thread stalled past the grace period): totals only, and
+                    // one more interval-log entry for its second, so that the logs add up to
+                    // the totals.
+                    if slice.interval >= 0 {
+                        let seconds = Double(intervalNanos) / 1e9
+                        intervalHistograms.append(IntervalHistogram(kind: slice.kind, startSeconds: Double(slice.interval) * seconds, lengthSeconds: seconds, histogram: h))
+                    }
                 } else if p.histograms[slice.kind.index] == nil {
                     p.histograms[slice.kind.index] = h
                 } else {

@@ -125,7 +125,8 @@ public final class LatencyRecorder: @unchecked Sendable {
     let kind: LatencyKind
     let counter: _Counter
     let inbox: _Inbox
-    let origin: UInt64
+    /// The start of measurement; set before the recorder's thread starts (`_setOrigin`).
+    private(set) var origin: UInt64
     let intervalNanos: UInt64
     let recordsLatency: Bool
     @usableFromInline let _state: UnsafeMutablePointer<_State>
@@ -146,6 +147,10 @@ public final class LatencyRecorder: @unchecked Sendable {
         _state.deinitialize(count: 1)
         _state.deallocate()
     }
+
+    /// Moves the start of measurement, before any sample (the generator's schedule starts
+    /// after its producers are made).
+    func _setOrigin(_ newOrigin: UInt64) { origin = newOrigin }
 
     /// Records one sample observed at `now`: `latencyNanos` and the record's size.
     @inlinable

@@ -49,17 +49,27 @@ extension LoadGenerator {
         }
     }
 
-    /// Polls the members of each group from tasks of their own until every group is settled:
+    /// Polls the members of every group from tasks of their own until every group is settled:
     /// its members together hold each of the topic's partitions once, and every member that
     /// can have a partition has one. The step's schedule starts after that, so joining a
     /// group is setup, not a stall of the step.
+    ///
+    /// All groups settle together: settling them one after another left the members of the
+    /// later groups unpolled for minutes (a hundred topics), and their groups then waited out
+    /// rebalance timeouts. The deadline is 60 s plus 0.5 s per group.
     func _settle(groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
-        let deadline = ContinuousClock.now + .seconds(60)
-        for (topic, members) in groups where !members.isEmpty {
-            let partitions: Int
-            do { partitions = try await client.partitionCount(topic) } catch { throw _benchError(error, "cannot read topic '\(topic)'") }
-            let done = _Flag()
-            await withTaskGroup(of: Void.self) { tasks in
+        let pending = groups.filter { !$0.members.isEmpty }
+        guard !pending.isEmpty else { return }
+        var partitions: [Int] = []
+        for (topic, _) in pending {
+            do { partitions.append(try await client.partitionCount(topic)) } catch { throw _benchError(error, "cannot read topic '\(topic)'") }
+        }
+        let seconds = 60.0 + 0.5 * Double(pending.count)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let counts = partitions
+        let done = _Flag()
+        await withTaskGroup(of: Void.self) { tasks in
+            for (_, members) in pending {
                 for c in members {
                     tasks.addTask {
                         while !done.isSet && ContinuousClock.now < deadline {
@@ -67,16 +77,22 @@ extension LoadGenerator {
                         }
                     }
                 }
-                tasks.addTask {
-                    while ContinuousClock.now < deadline, !(await Self._settled(members, partitions: partitions)) {
+            }
+            tasks.addTask {
+                var next = 0
+                // Groups settle in any order; once settled, a group is checked again at the end.
+                while ContinuousClock.now < deadline, next < pending.count {
+                    if await Self._settled(pending[next].members, partitions: counts[next]) {
+                        next += 1
+                    } else {
                         try? await Task.sleep(for: .milliseconds(5))
                     }
-                    done.set()
                 }
+                done.set()
             }
-            if !(await Self._settled(members, partitions: partitions)) {
-                throw BenchError(.backend, "the \(members.count) consumers of '\(topic)' did not settle into one assignment of its \(partitions) partitions within 60 s.")
-            }
+        }
+        for (i, (topic, members)) in pending.enumerated() where !(await Self._settled(members, partitions: counts[i])) {
+            throw BenchError(.backend, "the \(members.count) consumers of '\(topic)' did not settle into one assignment of its \(counts[i]) partitions within \(Int(seconds)) s.")
         }
     }
 

@@ -67,27 +67,40 @@ public struct LoadGenerator: Sendable {
         let intervalNanos: UInt64 = 1_000_000_000
         let warmup = UInt64(w.warmupSeconds * 1e9)
         let duration = UInt64(w.durationSeconds * 1e9)
-        // Everything is timed from `start`, a little ahead so that every thread is up.
-        let start = monotonicNanos() + 50_000_000
-        let origin = start + warmup
-        let end = w.records > 0 ? UInt64.max : origin + duration
+        // Everything is timed from `start`, a little ahead so that every thread is up; it moves
+        // later when making the producers takes longer than that (below).
+        let start0 = monotonicNanos() + 50_000_000
+        let origin0 = start0 + warmup
         let inbox = _Inbox()
         let shared = _Shared()
         if w.scenario == .backlog { shared.consumersPaused.store(true, ordering: .relaxed) }
         let consumers: [(any MessageConsumer, LatencyRecorder)] = madeConsumers.map {
-            ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin, intervalNanos: intervalNanos))
+            ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
         }
         var producers: [(_BenchProducer, DeliverySink, LatencyRecorder)] = []
         var index = 0
         for topic in topics {
             for _ in 0..<w.producersPerTopic {
-                let ackRecorder = LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin, intervalNanos: intervalNanos)
+                let ackRecorder = LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin0, intervalNanos: intervalNanos)
                 let sink = DeliverySink(recorder: ackRecorder, acked: _Counts())
                 shared.sinks.append(sink.acked)
                 let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer)
-                let delay = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
+                let delay = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin0, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
                 producers.append((p, sink, delay))
                 index += 1
+            }
+        }
+        // Making producers takes time (hundreds of them; a cluster's metadata): the schedule
+        // starts after the last one, or the first records would be charged the setup as latency.
+        let shift = max(monotonicNanos() + 50_000_000, start0) - start0
+        let start = start0 + shift
+        let origin = origin0 + shift
+        let end = w.records > 0 ? UInt64.max : origin + duration
+        if shift > 0 {
+            for (_, recorder) in consumers { recorder._setOrigin(origin) }
+            for (_, sink, delay) in producers {
+                sink.recorder._setOrigin(origin)
+                delay._setOrigin(origin)
             }
         }
 

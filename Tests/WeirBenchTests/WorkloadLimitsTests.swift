@@ -152,7 +152,9 @@ import Testing
         let t0 = monotonicNanos()
         let (summary, _) = try await BenchRun(name: "t", steps: [w], makeClient: { _ in NullClient() }).run()
         let seconds = Double(monotonicNanos() - t0) / 1e9
-        #expect(seconds < 10, "took \(seconds) s")
+        // Not a timing check: before, this step ran for about 100 s of sending per second of
+        // window (on a loaded 2-core machine it now ends within a few seconds of its window).
+        #expect(seconds < 120, "took \(seconds) s")
         let s = try #require(summary.steps.first)
         #expect((s.unsent ?? 0) > 0)
         #expect(s.produce.records + (s.unsent ?? 0) >= 90_000_000)
