@@ -111,9 +111,10 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -127,7 +128,7 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -164,7 +165,7 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
 }
 
 // `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
-// `--sanitize=fuzzer --sanitize=address` in its own scratch path; never part of `swift build`).
+// libFuzzer and AddressSanitizer in its own scratch path; never part of `swift build`).
 // With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
 if Context.environment["WEIR_FUZZ"] == "1" {
     let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"

@@ -185,6 +185,42 @@ def _last_assignment(lines):
     return last or set()
 
 
+def kcat_tls_sasl(s):
+    """A second server with TLS and SASL/SCRAM-SHA-512 (SASL_SSL); a wrong password is refused."""
+    root = tempfile.mkdtemp(prefix="weir-serve-tls-")
+    try:
+        cert, key = os.path.join(root, "cert.pem"), os.path.join(root, "key.pem")
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        data = os.path.join(root, "data")
+        run([WEIR, "users", "add", "alice", "--password", "s3cret", "--log-dir", data])
+        port = free_port()
+        proc = subprocess.Popen([WEIR, "serve", "--log-dir", data, "--listen", f"127.0.0.1:{port}", "--tls-cert", cert,
+                                 "--tls-key", key, "--sasl-mechanisms", "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            proc.stdout.readline()
+            base = ["kcat", "-b", f"127.0.0.1:{port}", "-X", "security.protocol=sasl_ssl", "-X", f"ssl.ca.location={cert}",
+                    "-X", "sasl.username=alice"]
+            for mech in ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]:
+                run(base + ["-X", f"sasl.mechanisms={mech}", "-X", "sasl.password=s3cret", "-P", "-t", "secure", "-K:"],
+                    stdin=f"{mech}:over TLS\n".encode())
+            out, _ = run(base + ["-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.password=s3cret", "-C", "-t", "secure",
+                                 "-o", "beginning", "-e", "-q", "-f", "%k\\n"])
+            if out.split() != ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]:
+                raise RuntimeError(f"read back {out.split()}")
+            bad = subprocess.run(base + ["-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.password=wrong", "-L", "-m", "5"],
+                                 capture_output=True, timeout=20)
+            if bad.returncode == 0 or b"Authentication failed" not in bad.stderr + bad.stdout:
+                raise RuntimeError(f"a wrong password was not refused: {bad.stderr[-300:]!r}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+        return "SASL_SSL with SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN; wrong password refused"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------- kafka-python
 
 def kp_produce_consume_commit_resume(s):
@@ -442,7 +478,8 @@ def aiokafka_resume(s):
 
 CLIENTS = {
     "kcat": (lambda: shutil.which("kcat") is not None,
-             [("kcat -L", kcat_metadata), ("kcat -P/-C keys+headers", kcat_produce_consume), ("kcat -G group of two", kcat_group)]),
+             [("kcat -L", kcat_metadata), ("kcat -P/-C keys+headers", kcat_produce_consume), ("kcat -G group of two", kcat_group),
+              ("kcat TLS + SASL users", kcat_tls_sasl)]),
     "kafka-python": (lambda: _importable("kafka"),
                      [("kafka-python produce/consume/commit", kp_produce_consume_commit_resume), ("RESTART", None),
                       ("kafka-python resume", kp_resume)]),

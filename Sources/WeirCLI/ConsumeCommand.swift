@@ -72,7 +72,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     public init() {}
 
     func consumerConfiguration() throws -> ConsumerConfiguration {
-        var props = try TopicsCommand.parseConfigs(configs)
+        var props = try parseKeyValuePairs(configs)
         if let group { props["group.id"] = group }
         if let isolationLevel { props["isolation.level"] = isolationLevel }
         if props["auto.offset.reset"] == nil { props["auto.offset.reset"] = fromBeginning ? "earliest" : "latest" }

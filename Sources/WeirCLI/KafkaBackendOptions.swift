@@ -45,10 +45,7 @@ public struct KafkaBackendOptions: ParsableArguments {
 
     /// The cluster from the options, with the same property precedence as `weir bench run`.
     func kafkaClient() throws(CLIError) -> KafkaMessaging {
-        let config: [String: String]
-        do { config = try TopicsCommand.parseConfigs(configs) } catch let error as CLIError { throw error } catch {
-            throw .usage("--config: \(error)")
-        }
+        let config = try parseKeyValuePairs(configs)
         let props = KafkaCLIConfiguration.merge(secrets: try KafkaCLIConfiguration.secretProperties(configFile: configFile),
                                                 config: config, bootstrapServers: bootstrapDescription)
         do {

@@ -45,7 +45,7 @@ extension LogCommand {
             guard let acks = Acks(kafkaValue: self.acks) else { throw CLIError.usage("--acks must be 0, 1 or all (got '\(self.acks)')") }
             let codec: CompressionCodec
             do { codec = try CompressionCodec(name: self.codec) } catch { throw CLIError.usage(error.description) }
-            let properties = try parseConfigPairs(configs)
+            let properties = try parseKeyValuePairs(configs)
             let config: LogConfig
             do { config = try LogConfig(properties: properties) } catch { throw CLIError.usage(error.message) }
             let records = try readRecordLines(input)
@@ -87,16 +87,4 @@ extension LogCommand {
             }
         }
     }
-}
-
-/// Parses repeated `key=value` flags; a missing `=` is a usage error naming the flag.
-func parseConfigPairs(_ pairs: [String], flag: String = "--config") throws -> [String: String] {
-    var out: [String: String] = [:]
-    for pair in pairs {
-        guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-            throw CLIError.usage("\(flag) '\(pair)' must be key=value, e.g. \(flag) segment.bytes=1048576")
-        }
-        out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-    }
-    return out
 }

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import Synchronization
 import WeirClient
 import WeirFormat
 import WeirLog
@@ -41,7 +42,7 @@ public struct ProduceCommand: AsyncParsableCommand {
     public init() {}
 
     func configuration() throws -> ProducerConfiguration {
-        var props = try TopicsCommand.parseConfigs(configs)
+        var props = try parseKeyValuePairs(configs)
         if let compression { props["compression.type"] = compression }
         if let acks { props["acks"] = acks }
         if let transactionalId { props["transactional.id"] = transactionalId }
@@ -49,7 +50,6 @@ public struct ProduceCommand: AsyncParsableCommand {
         do { c = try ProducerConfiguration(properties: props) } catch {
             throw CLIError.usage("\(error.message)\(error.key.map { " (set with --config \($0)=VALUE)" } ?? "")")
         }
-        c.deliveryReportsEnabled = true
         return c
     }
 
@@ -61,7 +61,7 @@ public struct ProduceCommand: AsyncParsableCommand {
         if abortTransaction && transactionalId == nil {
             throw CLIError.usage("--abort needs --transactional-id.")
         }
-        let recordHeaders = try TopicsCommand.parseConfigs(headers, flag: "--header").sorted { $0.key < $1.key }
+        let recordHeaders = try parseKeyValuePairs(headers, flag: "--header").sorted { $0.key < $1.key }
             .map { RecordHeader(key: $0.key, value: Array($0.value.utf8)) }
         // Lines are produced as they are read (standard input is streamed, not buffered whole).
         var nextLine: () -> Substring?
@@ -81,12 +81,9 @@ public struct ProduceCommand: AsyncParsableCommand {
         do { producer = try Producer(configuration: config, logDirectory: log) } catch {
             throw CLIError.usage(error.message)
         }
-        let reports = Task {
-            var firstError: String? = nil
-            for await r in producer.deliveryReports {
-                if case .failure(let e) = r.result, firstError == nil { firstError = e.message }
-            }
-            return firstError
+        let deliveryError = _FirstDeliveryError()
+        producer.onDelivery { report in
+            if case .failure(let e) = report.result { deliveryError.set(e.message) }
         }
         var failed = 0, bytes = 0, records = 0
         var firstError: String? = nil
@@ -137,7 +134,7 @@ public struct ProduceCommand: AsyncParsableCommand {
             }
         }
         await producer.close()
-        if let e = await reports.value, firstError == nil { firstError = e }
+        if let e = deliveryError.value, firstError == nil { firstError = e }
         let s = producer.statistics
         failed += Int(s.recordsFailed)
         let delivered = Int(s.recordsSent)
@@ -150,4 +147,11 @@ public struct ProduceCommand: AsyncParsableCommand {
         }
         _ = records
     }
+}
+
+/// The first delivery failure the producer reported (from any thread).
+final class _FirstDeliveryError: Sendable {
+    let message = Mutex<String?>(nil)
+    func set(_ m: String) { message.withLock { $0 = $0 ?? m } }
+    var value: String? { message.withLock { $0 } }
 }

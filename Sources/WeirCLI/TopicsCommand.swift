@@ -44,18 +44,6 @@ public struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    /// Parses repeated `--config key=value` options.
-    static func parseConfigs(_ pairs: [String], flag: String = "--config") throws -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in pairs {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                throw CLIError.usage("\(flag) '\(pair)' is not key=value; write it as \(flag) segment.bytes=1048576.")
-            }
-            out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-        }
-        return out
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a topic.",
@@ -78,7 +66,7 @@ public struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let topic = NewTopic(name: name, partitions: partitions, replicationFactor: replicationFactor,
-                                 configs: try TopicsCommand.parseConfigs(configs))
+                                 configs: try parseKeyValuePairs(configs))
             do {
                 _ = try Admin.validate(topic)
                 if namingConvention { try TopicNamingPolicy.domainEntityEvent.validate(name) }

@@ -98,9 +98,6 @@ public struct ProducerConfiguration: Sendable, Equatable {
     /// `allowAutoTopicCreation`): create an unknown topic (one partition, the directory's default
     /// config) on the first send instead of failing with `.unknownTopicOrPartition`.
     public var allowAutoCreateTopics: Bool = false
-    /// Not a Kafka property: publish a `DeliveryReport` for every record sent with `produce` on
-    /// `Producer.deliveryReports` (librdkafka's delivery-report callback). Default false.
-    public var deliveryReportsEnabled: Bool = false
     /// `sasl.username` (default none): the user; the embedded log's ACLs see the producer as
     /// principal `User:<sasl.username>` (`User:ANONYMOUS` without it).
     public var saslUsername: String? = nil

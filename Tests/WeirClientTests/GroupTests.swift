@@ -336,11 +336,11 @@ func stableAssignment(_ coordinator: GroupCoordinator, _ group: String, members:
         try await waitUntil("a stable") { stableAssignment(coordinator, "close-join", members: 1, partitions: 2) }
         let b = try Consumer(configuration: config, logDirectory: d.log)
         try b.subscribe(topics: ["t"])
-        let polling = Task { () async throws(ConsumerError) -> [ConsumerRecord] in try await b.poll(timeout: .seconds(600)) }
+        let polling = Task { () async throws(ClientError) -> [ConsumerRecord] in try await b.poll(timeout: .seconds(600)) }
         try await waitUntil("b waits in the join") { coordinator.describeGroup("close-join").members.count == 2 }
         await b.close()
         let result = await polling.result
-        #expect(throws: ConsumerError.self) { try result.get() }
+        #expect(throws: ClientError.self) { try result.get() }
         // b's join was cancelled: it left, and a (still a member) was not removed by a timeout.
         let members = coordinator.describeGroup("close-join").members
         #expect(members.count == 1)

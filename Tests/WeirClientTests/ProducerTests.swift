@@ -154,16 +154,14 @@ import WeirLog
         let t = try TestLog()
         defer { t.remove() }
         try t.createTopic("shared", partitions: 3)
-        var c = try config(["acks": "1", "linger.ms": "1"])
-        c.deliveryReportsEnabled = true
-        let p = try Producer(configuration: c, logDirectory: t.dir)
-        let reports = Task {
-            var ok = 0, ids = Set<UInt64>()
-            for await r in p.deliveryReports {
-                if case .success = r.result { ok += 1 }
-                ids.insert(r.id)
+        let p = try Producer(configuration: try config(["acks": "1", "linger.ms": "1"]), logDirectory: t.dir)
+        final class Seen: Sendable { let value = Mutex<(ok: Int, ids: Set<UInt64>)>((0, [])) }
+        let seen = Seen()
+        p.onDelivery { report in
+            seen.value.withLock { s in
+                if case .success = report.result { s.ok += report.opaques.count }
+                s.ids.formUnion(report.opaques)
             }
-            return (ok, ids.count)
         }
         try await withThrowingTaskGroup(of: Void.self) { g in
             for task in 0..<8 {
@@ -174,7 +172,7 @@ import WeirLog
             try await g.waitForAll()
         }
         await p.close()
-        let (ok, distinct) = await reports.value
+        let (ok, distinct) = seen.value.withLock { ($0.ok, $0.ids.count) }
         #expect(ok == 16000 && distinct == 16000)
         let total = try (0..<3).reduce(Int64(0)) { $0 + (try t.dir.partition("shared", Int32($1)).highWatermark) }
         #expect(total == 16000)

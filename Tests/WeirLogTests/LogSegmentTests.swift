@@ -164,40 +164,6 @@ import WeirFormat
         try dir.close()
     }
 
-    @Test func precheckRejectsOrAcknowledgesDuplicatesUnderTheWriterLock() async throws {
-        let tmp = TempDir(); defer { tmp.remove() }
-        let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
-        try dir.createTopic("t", partitions: 1)
-        let log = try dir.partition("t", 0)
-        // A toy producer-state table: the last base sequence seen and its result.
-        var last: (sequence: Int32, result: AppendResult)?
-        func batch(sequence: Int32) -> [UInt8] {
-            let b = try! RecordBatchBuilder(codec: .none)
-            b.producerId = 7; b.producerEpoch = 0; b.baseSequence = sequence
-            b.append(timestamp: 1, key: nil, value: testValue(Int(sequence)))
-            return try! b.build()
-        }
-        func send(_ sequence: Int32) async throws(LogError) -> AppendResult {
-            let r = try await log.append(batch(sequence: sequence), acks: .leader) { (header, baseOffset) throws(LogError) -> AppendResult? in
-                if let l = last, header.baseSequence == l.sequence { return l.result }
-                if let l = last, header.baseSequence != l.sequence + 1 {
-                    throw LogError(.corruptRecord, "out of order sequence \(header.baseSequence) at offset \(baseOffset)")
-                }
-                return nil
-            }
-            last = (sequence, r)
-            return r
-        }
-        let a = try await send(0)
-        let b = try await send(1)
-        let again = try await send(1)
-        #expect(again == b)
-        #expect(log.highWatermark == 2)
-        do throws(LogError) { _ = try await send(5); Issue.record("accepted") } catch { #expect(error.message.contains("out of order")) }
-        #expect(a.baseOffset == 0 && b.baseOffset == 1 && log.highWatermark == 2)
-        try dir.close()
-    }
-
     @Test func compressedBatchesRoundTrip() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())

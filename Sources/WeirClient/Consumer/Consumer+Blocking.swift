@@ -27,7 +27,7 @@ extension Consumer {
     ///   when `wakeup()` interrupted the wait).
     /// - Throws: `.consumerClosed`, and the errors of `poll`.
     @discardableResult
-    public func pollBlocking(timeout: Duration, idleSpin: Duration = .zero, _ body: (ConsumerBatch) -> Void) throws(ConsumerError) -> Int {
+    public func pollBlocking(timeout: Duration, idleSpin: Duration = .zero, _ body: (ConsumerBatch) -> Void) throws(ClientError) -> Int {
         let spinNanos = UInt64(Self._nanos(idleSpin))
         let start = _monotonicNanos()
         let deadline = start + Self._nanos(timeout)
@@ -42,7 +42,7 @@ extension Consumer {
             let settled = try _settledFetchable(now: now, into: &fetchable)
             _lastPoll.store(now, ordering: .relaxed)
             if !settled {
-                if _groupMaintenanceNeeded(now: now) { try _blockingOn { () async throws(ConsumerError) in try await self._maintainGroup() } }
+                if _groupMaintenanceNeeded(now: now) { try _blockingOn { () async throws(ClientError) in try await self._maintainGroup() } }
                 try _maybeAutoCommit()
                 try _resolvePositions()
                 fetchable = _fetchable()
@@ -119,11 +119,11 @@ extension Consumer {
     }
 
     /// Runs async group work from a thread and blocks the thread until it finishes.
-    func _blockingOn(_ op: @escaping @Sendable () async throws(ConsumerError) -> Void) throws(ConsumerError) {
-        let result = Mutex<ConsumerError??>(nil)
+    func _blockingOn(_ op: @escaping @Sendable () async throws(ClientError) -> Void) throws(ClientError) {
+        let result = Mutex<ClientError??>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
-            do throws(ConsumerError) {
+            do throws(ClientError) {
                 try await op()
                 result.withLock { $0 = .some(nil) }
             } catch {

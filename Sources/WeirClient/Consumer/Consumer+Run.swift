@@ -11,7 +11,7 @@ public struct EachMessageContext: Sendable {
     /// Pauses this message's partition; the run loop stops fetching it after this message.
     public func pause() { try? consumer.pause([topicPartition]) }
     /// Commits processed offsets if `auto.commit.interval.ms` has passed.
-    public func commitOffsetsIfNecessary() throws(ConsumerError) {
+    public func commitOffsetsIfNecessary() throws(ClientError) {
         progress.flush(consumer)
         try consumer.commitOffsetsIfNecessary()
     }
@@ -49,7 +49,7 @@ public struct EachBatchContext: Sendable {
     /// Sends a heartbeat now.
     public func heartbeat() { consumer.heartbeat() }
     /// Commits processed offsets if `auto.commit.interval.ms` has passed.
-    public func commitOffsetsIfNecessary() throws(ConsumerError) { try consumer.commitOffsetsIfNecessary() }
+    public func commitOffsetsIfNecessary() throws(ClientError) { try consumer.commitOffsetsIfNecessary() }
     /// The offsets processed and not yet committed.
     public func uncommittedOffsets() -> [TopicPartition: Int64] {
         consumer._state._withLock { st in
@@ -151,7 +151,7 @@ extension Consumer {
     /// The run loop. With `split`, a poll fetches whatever the byte limits allow and each
     /// partition's records go to `handle` in pieces of at most `max.poll.records`.
     func _run(_ concurrency: Int, split: Bool = false, _ handle: @escaping @Sendable (ConsumerBatch, UInt64) async throws -> Void) async throws {
-        try _state._withLock { (st) throws(ConsumerError) in
+        try _state._withLock { (st) throws(ClientError) in
             if st.closed { throw Self._closedError }
             st.running = true
         }
@@ -198,7 +198,7 @@ extension Consumer {
         }
     }
 
-    func _pollResult(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async -> Result<[ConsumerBatch], ConsumerError> {
+    func _pollResult(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async -> Result<[ConsumerBatch], ClientError> {
         do { return .success(try await _pollBatches(timeout: timeout, maxRecords: maxRecords, delivery: delivery)) } catch { return .failure(error) }
     }
 
@@ -251,18 +251,18 @@ extension Consumer {
 /// The records of a consumer as an `AsyncSequence`.
 public struct ConsumerMessages: AsyncSequence, Sendable {
     public typealias Element = ConsumerRecord
-    public typealias Failure = ConsumerError
+    public typealias Failure = ClientError
     let consumer: Consumer
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         public typealias Element = ConsumerRecord
-        public typealias Failure = ConsumerError
+        public typealias Failure = ClientError
         let consumer: Consumer
         var buffer: [ConsumerRecord] = []
         var index = 0
         var previous: ConsumerRecord?
 
-        public mutating func next() async throws(ConsumerError) -> ConsumerRecord? {
+        public mutating func next() async throws(ClientError) -> ConsumerRecord? {
             if let p = previous { consumer._markProcessed(p.topicPartition, offset: p.offset) }
             previous = nil
             while index >= buffer.count {

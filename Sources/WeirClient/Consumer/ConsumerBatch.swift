@@ -136,7 +136,7 @@ struct _BatchDecoder {
     mutating func decode(
         _ tp: TopicPartition, batches: [RecordBatchView], from start: Int64, maxRecords: Int, checkCRCs: Bool,
         highWatermark: Int64, lastStableOffset: Int64, isAborted: (RecordBatchHeader) -> Bool
-    ) throws(ConsumerError) -> ConsumerBatch {
+    ) throws(ClientError) -> ConsumerBatch {
         var types: [TimestampType] = []
         var firstType: TimestampType? = nil
         var owned: [_OwnedBytes] = []
@@ -147,9 +147,9 @@ struct _BatchDecoder {
         var capacity = 0
         for b in batches where b.lastOffset >= start { capacity += Swift.min(Int(Swift.max(0, b.recordsCount)), b.size) }
         capacity = Swift.min(maxRecords, capacity)
-        var failure: ConsumerError? = nil
+        var failure: ClientError? = nil
         let records = [UnsafeRecordView](unsafeUninitializedCapacity: capacity) { buffer, count in
-            do throws(ConsumerError) {
+            do throws(ClientError) {
                 batchLoop: for b in batches {
                     let header = b.header
                     if header.lastOffset < start { continue }
@@ -165,10 +165,10 @@ struct _BatchDecoder {
                     }
                     if firstType == nil { firstType = type }
                     let before = count
-                    let (complete, last) = try b.withUnsafeBytes { (raw) throws(ConsumerError) -> (Bool, Int64?) in
+                    let (complete, last) = try b.withUnsafeBytes { (raw) throws(ClientError) -> (Bool, Int64?) in
                         if checkCRCs {
                             do { _ = try RecordBatch.verify(raw) } catch {
-                                throw ConsumerError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) fails its CRC check (\(error)); the log is damaged, run `weir log verify`.")
+                                throw ClientError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) fails its CRC check (\(error)); the log is damaged, run `weir log verify`.")
                             }
                         }
                         var bytes = raw
@@ -201,7 +201,7 @@ struct _BatchDecoder {
     /// Writes the views of the records ≥ `start` into `buffer` from `count` on (up to its end);
     /// returns whether the whole batch was taken, and the last offset taken.
     static func _collect(_ bytes: UnsafeRawBufferPointer, from start: Int64, _ tp: TopicPartition,
-                         into buffer: UnsafeMutableBufferPointer<UnsafeRecordView>, _ count: inout Int) throws(ConsumerError) -> (Bool, Int64?) {
+                         into buffer: UnsafeMutableBufferPointer<UnsafeRecordView>, _ count: inout Int) throws(ClientError) -> (Bool, Int64?) {
         let limit = buffer.count
         var n = count
         defer { count = n }
@@ -222,27 +222,27 @@ struct _BatchDecoder {
         }
         switch r {
         case .success(let v): return v
-        case .failure(let e): throw ConsumerError(.corruptRecord, "\(tp): a record cannot be decoded (\(e.message)); the log is damaged, run `weir log verify`.")
+        case .failure(let e): throw ClientError(.corruptRecord, "\(tp): a record cannot be decoded (\(e.message)); the log is damaged, run `weir log verify`.")
         }
     }
 
     /// Decompresses a batch into owned memory, as an uncompressed batch with the same header.
-    mutating func _inflate(_ raw: UnsafeRawBufferPointer, _ header: RecordBatchHeader, _ tp: TopicPartition) throws(ConsumerError) -> _OwnedBytes {
+    mutating func _inflate(_ raw: UnsafeRawBufferPointer, _ header: RecordBatchHeader, _ tp: TopicPartition) throws(ClientError) -> _OwnedBytes {
         guard let codec = header.codec else {
-            throw ConsumerError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) has an unknown codec.")
+            throw ClientError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) has an unknown codec.")
         }
         let i = Int(codec.rawValue)
         let d: Decompressor
         if let cached = decompressors[i] { d = cached } else {
             do { d = try Decompressor(codec: codec) } catch {
-                throw ConsumerError(.corruptRecord, "\(tp): no \(codec) decompressor: \(error)")
+                throw ClientError(.corruptRecord, "\(tp): no \(codec) decompressor: \(error)")
             }
             decompressors[i] = d
         }
         scratch.removeAll(keepingCapacity: true)
         let section = UnsafeRawBufferPointer(rebasing: raw[RecordBatchLayout.headerSize..<header.totalSize])
         do { try d.decompress(section, appendingTo: &scratch) } catch {
-            throw ConsumerError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) cannot be decompressed (\(error)).")
+            throw ClientError(.corruptRecord, "\(tp): the batch at offset \(header.baseOffset) cannot be decompressed (\(error)).")
         }
         let o = _OwnedBytes(count: RecordBatchLayout.headerSize + scratch.count)
         var h = header

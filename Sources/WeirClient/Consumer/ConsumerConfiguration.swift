@@ -9,7 +9,7 @@
 /// let parsed = try ConsumerConfiguration(properties: ["group.id": "orders", "auto.offset.reset": "earliest"])
 /// ```
 ///
-/// Unknown keys and out-of-range values are `ConsumerError.invalidConfig` errors naming the key
+/// Unknown keys and out-of-range values are `ClientError.invalidConfig` errors naming the key
 /// and the allowed range.
 public struct ConsumerConfiguration: Sendable, Equatable {
     /// `auto.offset.reset`: where to start when there is no committed offset, or the position is
@@ -19,7 +19,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         case earliest
         /// The high-water mark (only records appended from now on).
         case latest
-        /// Fail with `ConsumerError.noOffset`.
+        /// Fail with `ClientError.noOffset`.
         case none
     }
 
@@ -97,7 +97,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     }
 
     /// Parses Kafka-style properties on top of the defaults, then validates.
-    public init(properties: [String: String]) throws(ConsumerError) {
+    public init(properties: [String: String]) throws(ClientError) {
         self.init()
         try apply(properties)
     }
@@ -112,7 +112,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     ]
 
     /// Applies Kafka-style properties on top of this configuration, then validates.
-    public mutating func apply(_ properties: [String: String]) throws(ConsumerError) {
+    public mutating func apply(_ properties: [String: String]) throws(ClientError) {
         for key in properties.keys.sorted() {
             let v = properties[key]!._consumerTrimmed
             switch key {
@@ -168,7 +168,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     }
 
     /// Checks every value against its allowed range and the combinations Kafka rejects.
-    public func validate() throws(ConsumerError) {
+    public func validate() throws(ClientError) {
         let i32 = Int64(Int32.max)
         try Self._check("fetch.min.bytes", Int64(fetchMinBytes), 0...i32)
         try Self._check("fetch.max.wait.ms", fetchMaxWaitMs, 0...i32)
@@ -209,12 +209,12 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         ]
     }
 
-    static func _int<T: FixedWidthInteger>(_ key: String, _ v: String) throws(ConsumerError) -> T {
+    static func _int<T: FixedWidthInteger>(_ key: String, _ v: String) throws(ClientError) -> T {
         guard let n = T(v) else { throw .config(key, "\(key)=\(v) is not an integer; allowed range 0...2147483647.") }
         return n
     }
 
-    static func _bool(_ key: String, _ v: String) throws(ConsumerError) -> Bool {
+    static func _bool(_ key: String, _ v: String) throws(ClientError) -> Bool {
         switch v.lowercased() {
         case "true": return true
         case "false": return false
@@ -222,7 +222,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         }
     }
 
-    static func _check(_ key: String, _ n: Int64, _ range: ClosedRange<Int64>) throws(ConsumerError) {
+    static func _check(_ key: String, _ n: Int64, _ range: ClosedRange<Int64>) throws(ClientError) {
         if !range.contains(n) {
             throw .config(key, "\(key)=\(n) is out of range; allowed range \(range.lowerBound)...\(range.upperBound).")
         }

@@ -135,7 +135,7 @@ public final class GroupCoordinator: Sendable {
         var owned: [TopicPartition] = []
         var assignment: [TopicPartition] = []
         var joined = false
-        var waiter: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>? = nil
+        var waiter: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>? = nil
         /// The `_joinToken` of the join that `waiter` answers.
         var joinToken: UInt64 = 0
         /// Called (under the coordinator's lock; it must only set flags) when a rebalance
@@ -188,16 +188,16 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `JoinGroup`: waits until every member of the group has (re)joined, or the
     /// rebalance timeout removed the ones that did not, and returns the new generation.
-    public func joinGroup(_ request: JoinGroupRequest) async throws(ConsumerError) -> JoinGroupResponse {
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>) in
+    public func joinGroup(_ request: JoinGroupRequest) async throws(ClientError) -> JoinGroupResponse {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>) in
             _join(request, c)
         }
         return try result.get()
     }
 
-    func _join(_ req: JoinGroupRequest, _ c: CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>) {
+    func _join(_ req: JoinGroupRequest, _ c: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>) {
         let now = ContinuousClock.now
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             var g = all[req.groupId] ?? _Group()
@@ -212,7 +212,7 @@ public final class GroupCoordinator: Sendable {
                let old = g.members.values.first(where: { $0.instanceId == instance }) {
                 // Static membership: the instance comes back under a new member id; the old one is fenced.
                 var m = g.members.removeValue(forKey: old.memberId)!
-                if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "member \(old.memberId) was replaced by a new instance of group.instance.id \(instance)."))) ) }
+                if let w = m.waiter { resume.append((w, .failure(ClientError(.rebalanceInProgress, "member \(old.memberId) was replaced by a new instance of group.instance.id \(instance)."))) ) }
                 memberId = "\(instance)-\(UUID().uuidString.lowercased())"
                 m.memberId = memberId
                 m.waiter = nil
@@ -229,7 +229,7 @@ public final class GroupCoordinator: Sendable {
             } else if memberId.isEmpty {
                 memberId = "\(req.clientId.isEmpty ? "consumer" : req.clientId)-\(UUID().uuidString.lowercased())"
             } else if g.members[memberId] == nil {
-                resume.append((c, .failure(ConsumerError(.rebalanceInProgress, "member \(memberId) is not in group \(req.groupId) (session or rebalance timeout); rejoin with an empty member id."))))
+                resume.append((c, .failure(ClientError(.rebalanceInProgress, "member \(memberId) is not in group \(req.groupId) (session or rebalance timeout); rejoin with an empty member id."))))
                 return
             }
             var m = g.members[memberId] ?? _Member(memberId: memberId, instanceId: req.groupInstanceId, clientId: req.clientId, topics: req.topics,
@@ -242,7 +242,7 @@ public final class GroupCoordinator: Sendable {
             m.owned = req.ownedPartitions
             m.lastSeen = now
             m.joined = true
-            if let w = m.waiter { resume.append((w, .failure(ConsumerError(.rebalanceInProgress, "a newer join of member \(memberId) replaced this one.")))) }
+            if let w = m.waiter { resume.append((w, .failure(ClientError(.rebalanceInProgress, "a newer join of member \(memberId) replaced this one.")))) }
             m.waiter = c
             m.joinToken = req._joinToken
             g.members[memberId] = m
@@ -255,15 +255,15 @@ public final class GroupCoordinator: Sendable {
         if let (round, ms) = timer { _scheduleRebalanceTimeout(req.groupId, round: round, afterMs: ms) }
     }
 
-    static func _joinCancelled(_ groupId: String) -> ConsumerError {
-        ConsumerError(.consumerClosed, "joining group \(groupId) was cancelled: the consumer is closing.")
+    static func _joinCancelled(_ groupId: String) -> ClientError {
+        ClientError(.consumerClosed, "joining group \(groupId) was cancelled: the consumer is closing.")
     }
 
     /// Ends the join identified by `token` (its consumer is closing): the member leaves the
     /// group as with `leaveGroup`, and its `joinGroup` returns `.consumerClosed`. A join that has
     /// not reached the coordinator yet fails when it does.
     func _cancelJoin(groupId: String, token: UInt64) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             var g = all[groupId] ?? _Group()
@@ -285,13 +285,13 @@ public final class GroupCoordinator: Sendable {
     }
 
     /// Kafka's `SyncGroup`: the member's assignment in `generationId`.
-    public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ConsumerError) -> [TopicPartition] {
-        try groups._withLock { (all) throws(ConsumerError) -> [TopicPartition] in
+    public func syncGroup(groupId: String, memberId: String, generationId: Int32) throws(ClientError) -> [TopicPartition] {
+        try groups._withLock { (all) throws(ClientError) -> [TopicPartition] in
             guard let g = all[groupId], let m = g.members[memberId] else {
-                throw ConsumerError(.rebalanceInProgress, "member \(memberId) is not in group \(groupId); rejoin.")
+                throw ClientError(.rebalanceInProgress, "member \(memberId) is not in group \(groupId); rejoin.")
             }
             guard g.generation == generationId, g.state == .stable else {
-                throw ConsumerError(.rebalanceInProgress, "generation \(generationId) of group \(groupId) is over (now \(g.generation), \(g.state.rawValue)); rejoin.")
+                throw ClientError(.rebalanceInProgress, "generation \(generationId) of group \(groupId) is over (now \(g.generation), \(g.state.rawValue)); rejoin.")
             }
             return m.assignment
         }
@@ -300,7 +300,7 @@ public final class GroupCoordinator: Sendable {
     /// Kafka's `Heartbeat`: keeps the member's session alive and tells it when to rejoin.
     public func heartbeat(groupId: String, memberId: String, generationId: Int32) -> HeartbeatResult {
         let now = ContinuousClock.now
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         let r: HeartbeatResult = groups._withLock { all in
             guard var g = all[groupId] else { return .unknownMember }
@@ -320,255 +320,15 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `LeaveGroup`: the member leaves now and the others rebalance.
     public func leaveGroup(groupId: String, memberId: String) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
+        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
             guard var g = all[groupId] else { return }
             defer { all[groupId] = g }
             timer = _remove(memberId, from: &g, groupId: groupId,
-                            answer: ConsumerError(.rebalanceInProgress, "member \(memberId) left group \(groupId)."), resume: &resume)
+                            answer: ClientError(.rebalanceInProgress, "member \(memberId) left group \(groupId)."), resume: &resume)
         }
         for (w, res) in resume { w.resume(returning: res) }
         if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
-    }
-
-    // MARK: - Internals (called with the lock held)
-
-    /// Starts a rebalance round: every member must rejoin within the rebalance timeout.
-    func _startRebalance(_ g: inout _Group, except: String?) -> (Int, Int64) {
-        g.state = .preparingRebalance
-        g.round += 1
-        for id in g.members.keys where id != except {
-            g.members[id]!.joined = false
-            g.members[id]!.onRebalance?(g.generation)
-        }
-        let timeout = g.members.values.map(\.rebalanceTimeoutMs).max() ?? 0
-        return (g.round, timeout)
-    }
-
-    /// Removes a member that left or whose join was cancelled: a join it is waiting in gets
-    /// `answer`, and the others rebalance.
-    func _remove(_ memberId: String, from g: inout _Group, groupId: String, answer: ConsumerError,
-                 resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
-        guard let m = g.members.removeValue(forKey: memberId) else { return nil }
-        if let w = m.waiter { resume.append((w, .failure(answer))) }
-        return _membershipChanged(&g, groupId: groupId, resume: &resume)
-    }
-
-    /// After a member left or expired: rebalance the rest, or empty the group.
-    func _membershipChanged(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
-        if g.members.isEmpty {
-            g.state = .empty
-            g.generation += 1
-            g.leaderId = nil
-            return nil
-        }
-        var timer: (Int, Int64)? = nil
-        if g.state != .preparingRebalance { timer = _startRebalance(&g, except: nil) }
-        _completeIfReady(&g, groupId: groupId, resume: &resume)
-        return timer
-    }
-
-    /// Removes members whose session timed out (a member waiting in `joinGroup` is alive).
-    @discardableResult
-    func _expire(_ g: inout _Group, groupId: String, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) -> (Int, Int64)? {
-        let dead = g.members.values.filter { $0.waiter == nil && now - $0.lastSeen > .milliseconds($0.sessionTimeoutMs) }
-        guard !dead.isEmpty else { return nil }
-        for m in dead { g.members[m.memberId] = nil }
-        return _membershipChanged(&g, groupId: groupId, resume: &resume)
-    }
-
-    /// Completes the round when every member has rejoined: runs the assignor, bumps the
-    /// generation and answers every waiting join.
-    func _completeIfReady(_ g: inout _Group, groupId: String, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)]) {
-        guard g.state == .preparingRebalance, !g.members.isEmpty, g.members.values.allSatisfy(\.joined) else { return }
-        let ids = g.members.keys.sorted()
-        // The first strategy (in the leader's order) that every member supports.
-        if g.leaderId == nil || g.members[g.leaderId!] == nil { g.leaderId = ids.first }
-        let leader = g.members[g.leaderId!]!
-        let common = leader.protocols.filter { p in g.members.values.allSatisfy { $0.protocols.contains(p) } }
-        let proto = common.first ?? leader.protocols[0]
-        g.protocolName = proto
-        var topics: [String: Int] = [:]
-        for t in Set(g.members.values.flatMap(\.topics)) {
-            if let n = try? directory.partitionCount(t) { topics[t] = n }
-        }
-        let input = ids.map { id in
-            let m = g.members[id]!
-            return AssignorMember(memberId: id, groupInstanceId: m.instanceId, topics: m.topics, ownedPartitions: m.owned)
-        }
-        var target = PartitionAssignors.assign(proto, members: input, partitionsPerTopic: topics)
-        if proto == .cooperativeSticky {
-            // Incremental: a partition still owned by another member is withheld this round;
-            // its owner revokes it and rejoins, and the next round hands it over.
-            var owner: [TopicPartition: String] = [:]
-            for id in ids { for tp in g.members[id]!.owned where owner[tp] == nil { owner[tp] = id } }
-            for id in ids {
-                target[id] = target[id]!.filter { tp in owner[tp] == nil || owner[tp] == id }
-            }
-        }
-        g.generation += 1
-        g.state = .stable
-        let generation = g.generation
-        _history._withLock { $0[groupId, default: []].append((generation, target)) }
-        for id in ids {
-            g.members[id]!.assignment = target[id] ?? []
-            g.members[id]!.joined = false
-            if let w = g.members[id]!.waiter {
-                g.members[id]!.waiter = nil
-                resume.append((w, .success(JoinGroupResponse(generationId: g.generation, memberId: id, leaderId: g.leaderId!,
-                                                              protocolName: proto, members: ids))))
-            }
-            g.members[id]!.lastSeen = .now
-        }
-    }
-
-    /// Watches a rebalance round: expires members whose session times out meanwhile (checking
-    /// every half of the shortest `session.timeout.ms`), and at the rebalance timeout removes
-    /// the members that did not rejoin.
-    func _scheduleRebalanceTimeout(_ groupId: String, round: Int, afterMs: Int64) {
-        Task { [weak self] in
-            let deadline = ContinuousClock.now + .milliseconds(afterMs)
-            while ContinuousClock.now < deadline {
-                let session = self?.groups._withLock { $0[groupId]?.members.values.map(\.sessionTimeoutMs).min() } ?? nil
-                let step = Duration.milliseconds(max(5, (session ?? afterMs) / 2))
-                try? await Task.sleep(until: min(deadline, ContinuousClock.now + step), clock: .continuous)
-                guard let self, self._tick(groupId, round: round) else { return }
-            }
-            self?._rebalanceTimedOut(groupId, round: round)
-        }
-    }
-
-    /// Session expiry during a round; false once the round is over.
-    func _tick(_ groupId: String, round: Int) -> Bool {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
-        let going = groups._withLock { all -> Bool in
-            guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return false }
-            defer { all[groupId] = g }
-            _expire(&g, groupId: groupId, now: .now, resume: &resume)
-            _completeIfReady(&g, groupId: groupId, resume: &resume)
-            return g.round == round && g.state == .preparingRebalance
-        }
-        for (w, r) in resume { w.resume(returning: r) }
-        return going
-    }
-
-    /// Members that did not rejoin within the rebalance timeout are removed.
-    func _rebalanceTimedOut(_ groupId: String, round: Int) {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
-        groups._withLock { all in
-            guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return }
-            defer { all[groupId] = g }
-            for m in g.members.values where !m.joined { g.members[m.memberId] = nil }
-            if g.members.isEmpty { g.state = .empty; g.leaderId = nil; return }
-            _completeIfReady(&g, groupId: groupId, resume: &resume)
-        }
-        for (w, r) in resume { w.resume(returning: r) }
-    }
-
-    // MARK: - Offsets
-
-    /// Kafka's `OffsetCommit`. With a `memberId`, the commit is accepted only from a member of
-    /// the group's current generation (otherwise `.rebalanceInProgress`, Kafka's
-    /// `CommitFailedException`); without one (a consumer that uses `assign`, or an admin), only
-    /// when the group has no members.
-    public func commitOffsets(groupId: String, memberId: String? = nil, generationId: Int32 = -1,
-                              _ offsets: [TopicPartition: OffsetAndMetadata]) throws(ConsumerError) {
-        try groups._withLock { (all) throws(ConsumerError) in
-            let g = all[groupId] ?? _Group()
-            if let memberId {
-                guard g.members[memberId] != nil, g.generation == generationId else {
-                    throw ConsumerError(.rebalanceInProgress, "commit of group \(groupId) rejected: member \(memberId) of generation \(generationId) is not in the current generation \(g.generation); the partitions may have moved. Rejoin and process again from the committed offsets.")
-                }
-            } else if !g.members.isEmpty {
-                throw ConsumerError(.groupNotEmpty, "group \(groupId) has \(g.members.count) active member(s); commit as a member, or stop them first.")
-            }
-        }
-        try offsets_write(groupId, offsets.mapValues { Optional($0) })
-    }
-
-    func offsets_write(_ groupId: String, _ o: [TopicPartition: OffsetAndMetadata?]) throws(ConsumerError) {
-        try offsets.write(group: groupId, o)
-    }
-
-    /// Kafka's `OffsetFetch`: the group's committed offsets.
-    public func committedOffsets(groupId: String) -> [TopicPartition: OffsetAndMetadata] {
-        offsets.committed(group: groupId)
-    }
-
-    /// Every group with members or committed offsets, sorted.
-    public func listGroups() -> [String] {
-        let live = groups._withLock { all in all.filter { !$0.value.members.isEmpty }.keys }
-        return Set(live).union(offsets.groups()).sorted()
-    }
-
-    /// Kafka's `DescribeGroups` plus the offsets and lag `kafka-consumer-groups --describe` shows.
-    public func describeGroup(_ groupId: String) -> GroupDescription {
-        var resume: [(CheckedContinuation<Result<JoinGroupResponse, ConsumerError>, Never>, Result<JoinGroupResponse, ConsumerError>)] = []
-        var timer: (Int, Int64)? = nil
-        let g: _Group = groups._withLock { all in
-            guard var g = all[groupId] else { return _Group() }
-            timer = _expire(&g, groupId: groupId, now: .now, resume: &resume)
-            all[groupId] = g
-            return g
-        }
-        for (w, r) in resume { w.resume(returning: r) }
-        if let (round, ms) = timer { _scheduleRebalanceTimeout(groupId, round: round, afterMs: ms) }
-        let committed = offsets.committed(group: groupId)
-        var owners: [TopicPartition: String] = [:]
-        if g.state == .stable { for m in g.members.values { for tp in m.assignment { owners[tp] = m.memberId } } }
-        var lags: [PartitionLag] = []
-        for tp in Set(committed.keys).union(owners.keys).sorted() {
-            let hwm = (try? directory.partition(tp))?.highWatermark ?? 0
-            lags.append(PartitionLag(topicPartition: tp, committedOffset: committed[tp]?.offset, highWatermark: hwm, memberId: owners[tp]))
-        }
-        let state: GroupState = g.members.isEmpty ? (committed.isEmpty ? .dead : .empty) : g.state
-        let members = g.members.values.sorted { $0.memberId < $1.memberId }.map {
-            MemberDescription(memberId: $0.memberId, groupInstanceId: $0.instanceId, clientId: $0.clientId, topics: $0.topics.sorted(),
-                              assignment: g.state == .stable ? $0.assignment.sorted() : [])
-        }
-        return GroupDescription(groupId: groupId, state: state, protocolName: g.protocolName?.rawValue, generationId: g.generation,
-                                leaderId: g.leaderId, members: members, offsets: lags)
-    }
-
-    /// Lag per partition: high-water mark − committed offset.
-    public func lag(groupId: String) -> [PartitionLag] { describeGroup(groupId).offsets }
-
-    /// `kafka-consumer-groups --reset-offsets --execute`: moves the committed offsets of `topic`
-    /// (all its partitions, or `partitions`) to `spec`. Only when the group has no active
-    /// members, as Kafka requires. Returns the new offsets.
-    @discardableResult
-    public func resetOffsets(groupId: String, topic: String, partitions: [Int32]? = nil, to spec: OffsetResetSpec) throws(ConsumerError) -> [TopicPartition: Int64] {
-        let active = describeGroup(groupId).members.count
-        if active > 0 {
-            throw ConsumerError(.groupNotEmpty, "group \(groupId) has \(active) active member(s); offsets can only be reset when the group is inactive. Stop its consumers first.")
-        }
-        let count: Int
-        do { count = try directory.partitionCount(topic) } catch { throw ConsumerError(error) }
-        var out: [TopicPartition: OffsetAndMetadata] = [:]
-        for p in partitions ?? (0..<Int32(count)).map({ $0 }) {
-            let log: PartitionLog
-            do { log = try directory.partition(topic, p) } catch { throw ConsumerError(error) }
-            let o: Int64 = switch spec {
-            case .earliest: log.logStartOffset
-            case .latest: log.highWatermark
-            case .offset(let n): min(max(n, log.logStartOffset), log.highWatermark)
-            case .timestamp(let ts): log.offset(forTimestamp: ts)?.offset ?? log.highWatermark
-            }
-            out[log.topicPartition] = OffsetAndMetadata(offset: o)
-        }
-        try commitOffsets(groupId: groupId, out)
-        return out.mapValues(\.offset)
-    }
-
-    /// Deletes a group's committed offsets (tombstones in `__consumer_offsets`); only when it has
-    /// no active members.
-    public func deleteGroup(_ groupId: String) throws(ConsumerError) {
-        if !describeGroup(groupId).members.isEmpty {
-            throw ConsumerError(.groupNotEmpty, "group \(groupId) has active members; stop them first.")
-        }
-        let committed = offsets.committed(group: groupId)
-        try offsets.write(group: groupId, committed.mapValues { _ in nil })
-        _ = groups._withLock { $0.removeValue(forKey: groupId) }
     }
 }

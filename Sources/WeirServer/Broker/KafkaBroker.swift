@@ -65,7 +65,7 @@ public final class KafkaBroker: Sendable {
         .createPartitions: 0...3, .deleteGroups: 0...2, .describeCluster: 0...1,
         .offsetForLeaderEpoch: 0...4, .initProducerId: 0...5, .addPartitionsToTxn: 0...3,
         .addOffsetsToTxn: 0...4, .endTxn: 0...4, .txnOffsetCommit: 0...4,
-        .saslHandshake: 1...1, .saslAuthenticate: 0...2,
+        .saslHandshake: 0...1, .saslAuthenticate: 0...2,
     ]
 
     /// Answers one request; nil when no response is sent (Produce with acks=0).

@@ -63,8 +63,14 @@ struct SaslAuthenticator: Sendable {
         guard let proofRange = text.range(of: ",p=") else { throw SaslError("malformed SCRAM client-final message") }
         let withoutProof = String(text[..<proofRange.lowerBound])
         let a = Self.attributes(Substring(text))
-        guard a["r"] == s.nonce, let proof = a["p"].flatMap({ Data(base64Encoded: $0) }) else {
-            throw SaslError("Authentication failed: SCRAM nonce or proof mismatch")
+        // RFC 5802: the client echoes the whole nonce. librdkafka 2.0 sends its own nonce once
+        // more in front of it; the proof below still binds the exchange to this server's nonce.
+        let cnonce = Self.attributes(Substring(s.clientFirstBare))["r"] ?? ""
+        guard a["r"] == s.nonce || a["r"] == cnonce + s.nonce else {
+            throw SaslError("Authentication failed: the SCRAM nonce of the client-final message is not the server's")
+        }
+        guard let proof = a["p"].flatMap({ Data(base64Encoded: $0) }) else {
+            throw SaslError("Authentication failed: the SCRAM proof is not base64")
         }
         let authMessage = Array("\(s.clientFirstBare),\(s.serverFirst),\(withoutProof)".utf8)
         let clientSignature = Scram.hmac(mechanism, key: Array(storedKey), authMessage)
