@@ -5,7 +5,6 @@ public import Glibc
 /// The monotonic clock every Weir measurement uses, in nanoseconds.
 ///
 /// The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
-@inlinable
 public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
