@@ -5,8 +5,8 @@ extension Workload {
     /// thread per producer and per consumer).
     public static let maxThreadsPerSide = 1_024
     /// The most partitions (over all topics) one step may create on the embedded log (each
-    /// holds three open files and a mapped active segment).
-    public static let maxEmbeddedPartitions = 4_096
+    /// holds an open file and a mapped active segment; OMB's 10,000-partition files fit).
+    public static let maxEmbeddedPartitions = 16_384
 
     /// Checks what this machine must hold for the step, before anything is started: producer
     /// and consumer threads, embedded partitions, and the payload pool's memory. A workload
@@ -28,13 +28,15 @@ extension Workload {
         if backend == "embedded", partitions.overflow || partitions.partialValue > Self.maxEmbeddedPartitions {
             throw .usage("topics × partitionsPerTopic = \(topics) × \(partitionsPerTopic) partitions; the embedded log allows at most \(Self.maxEmbeddedPartitions) per step (open files and mappings). Lower topics or partitionsPerTopic, or run against a cluster (--bootstrap-servers).")
         }
-        if backend == "embedded" {
-            // The embedded log maps each partition's active segment at its full segment.bytes
-            // (preallocated), so the partitions must fit on the log directory's disk.
+        let preallocate = (config["preallocate"] ?? config["topic.preallocate"])?.lowercased() == "true"
+        if backend == "embedded" && preallocate {
+            // With `preallocate=true` each partition's active segment takes its full
+            // segment.bytes on disk at once, so the partitions must fit on the log directory's
+            // disk. Without it (Kafka's default) a segment grows with its data.
             let segment = Int(config["segment.bytes"] ?? config["topic.segment.bytes"] ?? LoadGenerator.defaultTopicConfig["segment.bytes"]!) ?? 0
             let need = partitions.partialValue.multipliedReportingOverflow(by: segment)
             if let free = Self.freeBytes(near: logDir ?? NSTemporaryDirectory()), need.overflow || need.partialValue > free {
-                throw .usage("topics × partitionsPerTopic × segment.bytes = \(topics) × \(partitionsPerTopic) × \(segment) bytes, more than the \(free) bytes free where the log directory goes; lower partitionsPerTopic or --config segment.bytes (e.g. 1048576), or use --log-dir on a larger disk.")
+                throw .usage("topics × partitionsPerTopic × segment.bytes = \(topics) × \(partitionsPerTopic) × \(segment) bytes, more than the \(free) bytes free where the log directory goes; lower partitionsPerTopic or --config segment.bytes (e.g. 1048576), drop preallocate=true, or use --log-dir on a larger disk.")
             }
         }
         let sizes = max(messageSize, messageSizeMax)

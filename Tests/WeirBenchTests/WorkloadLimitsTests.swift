@@ -120,6 +120,7 @@ import Testing
         w = Workload()
         w.partitionsPerTopic = 4_000
         w.config["segment.bytes"] = String(1 << 40)
+        w.config["preallocate"] = "true"
         #expect { try w.checkRunnable() } throws: { ($0 as? BenchError)?.message.contains("segment.bytes") == true }
         w = Workload()
         w.messageSize = Workload.maxMessageSize
