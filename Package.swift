@@ -38,6 +38,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // WeirServer: the Kafka wire protocol over TCP (and TLS).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System library shims (apt: libzstd-dev, liblz4-dev, libsnappy-dev, zlib1g-dev).
@@ -78,6 +81,18 @@ let package = Package(
             dependencies: ["WeirLog", "WeirClientAPI", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
+        // `weir serve`: the Kafka wire protocol over the embedded log and WeirClient's coordinator.
+        .target(
+            name: "WeirServer",
+            dependencies: [
+                "WeirLog", "WeirClient", "WeirFormat",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The patterns of the reference document as components over the client protocols.
         .target(
             name: "WeirPatterns",
@@ -96,9 +111,10 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -112,8 +128,9 @@ let package = Package(
         .target(
             name: "WeirCLI",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka",
+                "WeirCompression", "WeirFormat", "WeirLog", "WeirClientAPI", "WeirClient", "WeirPatterns", "WeirBench", "WeirKafka", "WeirServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -130,6 +147,7 @@ let package = Package(
         .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirClientAPI", "WeirBench", "CRdKafka"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirServerTests", dependencies: ["WeirServer", "WeirClient", "WeirLog", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), "WeirFormat"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
@@ -144,4 +162,21 @@ if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     package.targets = package.targets.filter { core.contains($0.name) }
     package.products = []
     package.dependencies = []
+}
+
+// `WEIR_FUZZ=1` adds the libFuzzer targets of Fuzz/ (built only by scripts/fuzz, with
+// libFuzzer and AddressSanitizer in its own scratch path; never part of `swift build`).
+// With `WEIR_LOG_CORE_ONLY=1` as well, only the log-core targets are added.
+if Context.environment["WEIR_FUZZ"] == "1" {
+    let coreOnly = Context.environment["WEIR_LOG_CORE_ONLY"] == "1"
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzRecordBatch", ["WeirFormat"]),
+        ("FuzzDecompress", ["WeirCompression"]),
+        ("FuzzIndex", ["WeirLog"]),
+        ("FuzzSegmentRecovery", ["WeirLog"]),
+    ] + (coreOnly ? [] : [("FuzzWorkload", ["WeirBench"])])
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(name: t.name, dependencies: t.dependencies, path: "Fuzz/\(t.name)",
+                                                 swiftSettings: strictSettings))
+    }
 }

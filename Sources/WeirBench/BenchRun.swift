@@ -13,6 +13,8 @@ public struct BenchRun: Sendable {
     public var progress: @Sendable (String) -> Void
     /// The client of each step; closed after the step.
     public var makeClient: ClientFactory
+    /// `--metrics-listen`: every closed interval of every step goes here; nil = none.
+    public var live: LiveMetrics?
 
     public init(name: String, steps: [Workload], progress: @escaping @Sendable (String) -> Void = { _ in }, makeClient: @escaping ClientFactory) {
         self.name = name
@@ -69,6 +71,7 @@ public struct BenchRun: Sendable {
     }
 
     func runStep(_ w: Workload) async throws(BenchError) -> StepResult {
+        try w.checkRunnable()
         if w.pattern != nil && w.backend == "null" {
             throw .usage("pattern: '\(w.pattern!)' needs a client stack; the null backend has none. Use backend embedded or kafka.")
         }
@@ -82,7 +85,9 @@ public struct BenchRun: Sendable {
             }
         }
         do {
-            let r = try await LoadGenerator(workload: w, client: client, progress: progress).run()
+            var generator = LoadGenerator(workload: w, client: client, progress: progress)
+            generator.live = live
+            let r = try await generator.run()
             await client.close()
             return r
         } catch {
@@ -184,6 +189,7 @@ public enum SummaryTable {
                 lines.append(String(format: "  backlog: %.2f GB built in %.1f s, drained in ", Double(b.backlogBytes) / 1e9, b.buildSeconds) + (b.drainSeconds.map { String(format: "%.1f s", $0) } ?? "(not caught up)"))
             }
             if s.undrained > 0 { lines.append("  \(s.undrained) records were not consumed before drainTimeoutSeconds") }
+            if let u = s.unsent, u > 0 { lines.append("  \(u) scheduled records were not sent: the producers fell behind the target rate (lower producerRate, or 0 for max rate)") }
             if let steal = s.hostStealSeconds, steal > 0 {
                 lines.append("  host steal: the hypervisor took \(HTMLReport.formatMicros(steal * 1e6)) of CPU time from this machine's CPUs in the window; "
                     + "threads stop while it does, and the latency tail shows it (per second: host_steal_ms in intervals.csv)")

@@ -120,21 +120,57 @@ public enum Compare {
             return 0
         }
 
-        /// The comparison table.
+        /// Set when every compared metric improved beyond its threshold: the baseline is
+        /// older than the code it gates, and the line says how to refresh it.
+        public var staleBaseline: String?
+
+        /// The comparison table: each row names its unit, values in human units.
         public func table() -> String {
-            var lines = [pad("step", 24) + pad("metric", 28) + pad("base", 24, right: true) + pad("current", 24, right: true) + pad("change", 9, right: true) + pad("limit", 8, right: true) + "  status"]
-            func side(_ s: (median: Double, min: Double, max: Double, runs: Int)) -> String {
-                s.runs > 1 ? String(format: "%.4g [%.4g–%.4g]", s.median, s.min, s.max) : String(format: "%.4g", s.median)
+            var lines = [pad("step", 24) + pad("metric", 28) + pad("unit", 7) + pad("base", 30, right: true) + pad("current", 30, right: true) + pad("change", 9, right: true) + pad("limit", 8, right: true) + "  status"]
+            func side(_ s: (median: Double, min: Double, max: Double, runs: Int), _ metric: String) -> String {
+                let f = { (v: Double) in Compare.format(v, metric: metric) }
+                return s.runs > 1 ? "\(f(s.median)) [\(f(s.min))–\(f(s.max))]" : f(s.median)
             }
             for r in rows {
-                lines.append(pad(r.step, 24) + pad(r.metric, 28) + pad(side(r.base), 24, right: true) + pad(side(r.current), 24, right: true)
+                lines.append(pad(r.step, 24) + pad(r.metric, 28) + pad(Compare.unit(r.metric), 7) + pad(side(r.base, r.metric), 30, right: true) + pad(side(r.current, r.metric), 30, right: true)
                     + pad(String(format: "%+.1f%%", r.change * 100), 9, right: true) + pad(String(format: "%+.0f%%", r.limit * 100), 8, right: true)
                     + "  " + r.status.rawValue.uppercased())
             }
             let verdict = exitCode == 2 ? "REGRESSION" : exitCode == 4 ? "improvement only" : "within thresholds"
             for n in notes { lines.append("note: " + n) }
-            lines.append("result: \(verdict) (latency in µs; a change counts only beyond its limit and outside the spread of repeats)")
+            if let staleBaseline { lines.append("STALE BASELINE: " + staleBaseline) }
+            lines.append("result: \(verdict) (medians over repeats; a change counts only beyond its limit and outside the spread of repeats)")
             return lines.joined(separator: "\n")
+        }
+    }
+
+    /// The unit a metric's values are shown in.
+    public static func unit(_ metric: String) -> String {
+        if metric.hasSuffix("records_per_sec") { return "rec/s" }
+        if metric.hasSuffix("mb_per_sec") { return "MB/s" }
+        if metric.hasPrefix("latency.") { return "time" }
+        if metric == "cpu_seconds_per_gb" { return "s/GB" }
+        return ""
+    }
+
+    /// A metric's value in human units: `10.0 k rec/s`, `47.8 ms`, `512 µs`, `3.2 MB/s`.
+    public static func format(_ v: Double, metric: String) -> String {
+        switch unit(metric) {
+        case "rec/s":
+            let a = abs(v)
+            if a >= 1e9 { return String(format: "%.2f G rec/s", v / 1e9) }
+            if a >= 1e6 { return String(format: "%.2f M rec/s", v / 1e6) }
+            if a >= 1e3 { return String(format: "%.1f k rec/s", v / 1e3) }
+            return String(format: "%.0f rec/s", v)
+        case "MB/s": return String(format: v >= 100 ? "%.0f MB/s" : "%.1f MB/s", v)
+        case "time":
+            // Latencies are stored in µs.
+            if v >= 1_000_000 { return String(format: "%.2f s", v / 1_000_000) }
+            if v >= 1000 { return String(format: "%.1f ms", v / 1000) }
+            if v >= 10 { return String(format: "%.0f µs", v) }
+            return String(format: "%.1f µs", v)
+        case "s/GB": return String(format: "%.2f s/GB", v)
+        default: return String(format: "%.4g", v)
         }
     }
 
@@ -158,7 +194,9 @@ public enum Compare {
     }
 
     /// Compares `current` with `base` under `thresholds` (default `defaultThresholds`).
-    public static func compare(base: [RunSummary], current: [RunSummary], thresholds: [Threshold] = []) -> Result {
+    ///
+    /// `basePath` names the baseline in the refresh command of a stale-baseline line.
+    public static func compare(base: [RunSummary], current: [RunSummary], thresholds: [Threshold] = [], basePath: String? = nil) -> Result {
         let ts = thresholds.isEmpty ? defaultThresholds : thresholds
         var rows: [Row] = []
         var notes: [String] = []
@@ -196,7 +234,19 @@ public enum Compare {
                 notes.append("\(step): the hypervisor took CPU time (host steal) during \(stolen.joined(separator: "; ")); latency there includes whole-machine stalls, so rerun before trusting a latency change.")
             }
         }
-        return Result(rows: rows, notes: notes)
+        var result = Result(rows: rows, notes: notes)
+        if rows.count >= 2, rows.allSatisfy({ $0.status == .improvement }) {
+            let preset = base.first?.preset ?? "PRESET"
+            let day = ISO8601DateFormatter()
+            day.formatOptions = [.withFullDate]
+            let age = base.compactMap { ISO8601DateFormatter().date(from: $0.startedAt) }.max().map { " (recorded \(day.string(from: $0)))" } ?? ""
+            let target = basePath ?? "BASE"
+            let refresh = target.hasSuffix(".json")
+                ? "weir bench run \(preset) --out /tmp/weir-baseline && cp /tmp/weir-baseline/summary.json \(target)"
+                : "weir bench run \(preset) --out \(target)/$(date +%Y%m%d-%H%M%S)"
+            result.staleBaseline = "every metric is better than the baseline\(age) beyond its threshold: the baseline predates the code it gates. Refresh it: \(refresh)"
+        }
+        return result
     }
 
     static func stats(_ v: [Double]) -> (median: Double, min: Double, max: Double, runs: Int) {

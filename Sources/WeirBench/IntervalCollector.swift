@@ -65,7 +65,7 @@ final class _Collector: @unchecked Sendable {
                 let ok = shared.ackedTotal * workload.subscriptionsPerTopic
                 let got = shared.consumed.load(ordering: .relaxed)
                 // Caught up: within 100 ms worth of records (at least 1000).
-                let slack = max(1000, Int((workload.isMaxRate ? 100_000 : workload.producerRate) / 10) * workload.subscriptionsPerTopic)
+                let slack = max(1000, Int((workload.isMaxRate ? 100_000 : workload.producerRate) / 10) * workload.subscriptionsPerTopic, workload.backlogAllowance)
                 if ok - got <= slack {
                     shared.backlogDrainedAt.store(now, ordering: .relaxed)
                     progress(String(format: "backlog: drained in %.1f s", Double(now - built) / 1e9))
@@ -124,15 +124,9 @@ final class _Collector: @unchecked Sendable {
             row.consumed = p.counts[_Counter.consumed.rawValue]
             row.consumedBytes = p.bytes[_Counter.consumed.rawValue]
             row.errors = p.errors
-            if let h = p.histograms[LatencyKind.publish.index] {
-                row.publishP50 = Double(h.valueAtPercentile(50)) / 1000
-                row.publishP99 = Double(h.valueAtPercentile(99)) / 1000
-            }
-            if let h = p.histograms[LatencyKind.endToEnd.index] {
-                row.endToEndP50 = Double(h.valueAtPercentile(50)) / 1000
-                row.endToEndP99 = Double(h.valueAtPercentile(99)) / 1000
-            }
+            for kind in LatencyKind.allCases { if let h = p.histograms[kind.index] { closed(kind, key, h, &row) } }
             p.row = row
+            liveMetrics?.interval(step: workload.name, row: row, stealNanos: p.stealNanos, seconds: Double(intervalNanos) / 1e9)
             if !closeAll {
                 for k in 0..<3 { if let h = p.histograms[k] { if live[k] == nil { live[k] = h } else { live[k]!.add(h) } } }
                 for k in 0..<4 { liveCounts[k] += p.counts[k]; liveBytes[k] += p.bytes[k] }
@@ -142,6 +136,20 @@ final class _Collector: @unchecked Sendable {
             p.histograms = [nil, nil, nil]
             pending[key] = p
         }
+    }
+
+    /// `--metrics-listen`'s sink; nil = none.
+    var liveMetrics: LiveMetrics?
+    /// Every measured interval's histograms, encoded for the `.hlog` files.
+    var intervalHistograms: [IntervalHistogram] = []
+
+    /// An interval of `kind` closed: its statistics for `intervals.csv`, its histogram for the
+    /// interval log (the warmup, interval -1, is excluded from both logs and statistics).
+    func closed(_ kind: LatencyKind, _ interval: Int, _ h: Histogram<UInt64>, _ row: inout IntervalRow) {
+        row.latency[kind] = LatencyStats(h)
+        guard interval >= 0 else { return }
+        let seconds = Double(intervalNanos) / 1e9
+        intervalHistograms.append(IntervalHistogram(kind: kind, startSeconds: Double(interval) * seconds, lengthSeconds: seconds, histogram: h))
     }
 
     func printLive(_ now: UInt64) {

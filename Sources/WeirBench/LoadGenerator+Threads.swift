@@ -23,6 +23,8 @@ final class _Shared: @unchecked Sendable {
     let backlogDrainedAt = Atomic<UInt64>(0)
     /// Failed polls of the consumer threads.
     let consumeErrors = Atomic<Int>(0)
+    /// Scheduled records the producers never sent (they fell behind past the grace).
+    let unsent = Atomic<Int>(0)
 }
 
 struct _ProducerPlan: Sendable {
@@ -35,6 +37,8 @@ struct _ProducerPlan: Sendable {
     var burst: Int
     /// Records for this thread; 0 = until `end`.
     var records: Int
+    /// A paced producer still sending when the clock passes this stops.
+    var overrun: UInt64 = .max
 }
 
 /// The body of a producer thread (kept out of main.swift: a closure there would be
@@ -54,6 +58,10 @@ func _producerLoop(_ producer: _BenchProducer, _ delay: LatencyRecorder, plan: _
         // Start together with the paced producers.
         while monotonicNanos() < plan.start { sleepNanos(100_000) }
     }
+    // A thread that starts late (producers are made after the schedule's start) gets its
+    // whole window and grace from its own start before it counts as behind.
+    let late = monotonicNanos() &- min(monotonicNanos(), plan.start)
+    let overrun = plan.overrun == .max ? plan.overrun : plan.overrun &+ late
     var now = monotonicNanos()
     while true {
         if plan.records > 0 && i >= plan.records { break }
@@ -71,6 +79,12 @@ func _producerLoop(_ producer: _BenchProducer, _ delay: LatencyRecorder, plan: _
             intended = phase &+ UInt64(Double(slot) * period)
             if intended >= plan.end || shared.stopProducers.load(ordering: .relaxed) { break }
             now = monotonicNanos()
+            if now >= overrun {
+                // Behind schedule past the grace: count the scheduled records never sent.
+                let groups = (Double(plan.end &- phase) / (Double(plan.burst) * period)).rounded(.up)
+                shared.unsent.add(max(0, Int(groups) * plan.burst - i), ordering: .relaxed)
+                break
+            }
             if now < intended {
                 // A wait longer than `_spinBelowNanos` sleeps until `_wakeEarlyNanos` before it
                 // is due (timer slack is 1 µs) and spins the rest; a shorter one (100 k rec/s

@@ -22,6 +22,8 @@ public struct LoadGenerator: Sendable {
     public var client: any MessagingClient
     /// Receives the live lines (and scenario events) while the step runs.
     public var progress: @Sendable (String) -> Void
+    /// Receives every closed interval for `--metrics-listen`; nil = none.
+    public var live: LiveMetrics?
 
     public init(workload: Workload, client: any MessagingClient, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.workload = workload
@@ -92,6 +94,7 @@ public struct LoadGenerator: Sendable {
         inbox.refillSpares()
         let cpu0 = processCPUNanos()
         let collector = _Collector(inbox: inbox, origin: origin, intervalNanos: intervalNanos, workload: w, progress: progress, shared: shared, start: start)
+        collector.liveMetrics = live
         let collectorThread = _spawn("weir-collector") { collector.loop() }
 
         var consumerThreads: [_Joinable] = []
@@ -104,12 +107,17 @@ public struct LoadGenerator: Sendable {
         let total = producers.count
         var producerThreads: [_Joinable] = []
         for (j, (p, _, delay)) in producers.enumerated() {
-            let plan = _ProducerPlan(
+            var plan = _ProducerPlan(
                 index: j, count: total, start: start, end: end,
                 rate: w.isMaxRate ? 0 : w.producerRate / Double(max(total, 1)), burst: w.burst,
                 records: w.records > 0 ? w.records / total + (j < w.records % total ? 1 : 0) : 0)
+            // A paced producer this far behind its schedule stops (the window's end plus a
+            // tenth of it, at least 1 s) and counts what it never sent, instead of running on
+            // for as long as it takes to catch up with an unreachable rate.
+            if w.records == 0 { plan.overrun = end &+ max(1_000_000_000, duration / 10) }
+            let producerPlan = plan
             producerThreads.append(_spawn("weir-producer-\(j)") {
-                _producerLoop(p, delay, plan: plan, pool: pool, keys: keys, shared: shared)
+                _producerLoop(p, delay, plan: producerPlan, pool: pool, keys: keys, shared: shared)
             })
         }
         for t in producerThreads { await t.join() }
@@ -130,7 +138,7 @@ public struct LoadGenerator: Sendable {
                 let ok = shared.ackedTotal - shared.failedTotal
                 let expected = ok * groups
                 let got = shared.consumed.load(ordering: .relaxed)
-                if got >= expected { break }
+                if got >= expected - w.backlogAllowance { break }
                 if monotonicNanos() >= deadline {
                     undrained = expected - got
                     progress("drain: \(undrained) records still unconsumed after drainTimeoutSeconds=\(w.drainTimeoutSeconds)")
@@ -194,6 +202,11 @@ public struct LoadGenerator: Sendable {
         if recordBytes > 0 { s.cpuSecondsPerGB = s.cpuSeconds / (Double(recordBytes) / 1e9) }
         s.errors = Int(failedRecords) + shared.failedTotal
         s.undrained = undrained
+        let unsent = shared.unsent.load(ordering: .relaxed)
+        if unsent > 0 {
+            s.unsent = unsent
+            progress("producers fell behind the target rate: \(unsent) scheduled records were not sent by the window's end plus its grace; the achieved rate is the sustainable one")
+        }
         if w.scenario == .backlog {
             let built = shared.backlogBuiltAt.load(ordering: .relaxed)
             let drained = shared.backlogDrainedAt.load(ordering: .relaxed)
@@ -204,7 +217,8 @@ public struct LoadGenerator: Sendable {
         }
         var histograms: [LatencyKind: Histogram<UInt64>] = [:]
         for kind in LatencyKind.allCases { if let h = collector.totals[kind.index], h.totalCount > 0 { histograms[kind] = h } }
-        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms)
+        let measureStartEpoch = Date().timeIntervalSince1970 - (Double(monotonicNanos()) - Double(origin)) / 1e9
+        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
     }
 }
 

@@ -34,33 +34,36 @@ public final class PayloadPool: Sendable {
         return bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[offsets[j]..<(offsets[j] + lengths[j])])) }
     }
 
-    /// Builds the pool a workload describes.
+    /// The most memory a payload pool may take: a quarter of the machine's memory.
+    public static var memoryLimit: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max / 4))) }
+
+    /// Builds the pool a workload describes. Sizes are checked against memory before anything
+    /// is allocated.
     ///
-    /// - Throws: `.usage` when a payload file cannot be read or is empty.
+    /// - Throws: `.usage` when a payload file cannot be read, is empty or too large, or the
+    ///   pool would not fit in memory (naming the fields to lower).
     public static func make(for w: Workload, seed: UInt64 = 0x5745_4952) throws(BenchError) -> PayloadPool {
-        if !w.payloadFile.isEmpty {
-            var templates: [[UInt8]] = []
-            for path in w.payloadFile {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw .usage("payloadFile: cannot read '\(path)'; give readable file(s).")
-                }
-                if w.payloadLines {
-                    for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty { templates.append(padded(Array(line))) }
-                } else {
-                    templates.append(padded([UInt8](data)))
-                }
-            }
-            guard !templates.isEmpty else { throw .usage("payloadFile: '\(w.payloadFile.joined(separator: ","))' holds no payload.") }
-            return PayloadPool(templates: templates)
+        if w.useRandomizedPayloads != true, !w.payloadFile.isEmpty {
+            return try fromFiles(w)
         }
         var gen = PayloadGenerator(seed: seed)
-        let variable = w.messageSizeMax > w.messageSize
-        let poolSize = variable ? 1024 : 64
-        var sizes: [Int] = []
-        for _ in 0..<poolSize {
-            sizes.append(variable ? w.messageSize + gen.next(below: w.messageSizeMax - w.messageSize + 1) : w.messageSize)
-        }
+        let sizes = try templateSizes(w, gen: &gen)
         let total = sizes.reduce(0, +)
+        // The stream, the templates cut from it and the pool's copy live at once.
+        guard total <= memoryLimit / 3 else {
+            throw .usage("the payload pool needs \(total) bytes × 3 (\(sizes.count) payloads up to \(sizes.max() ?? 0) bytes), more than a quarter of this machine's memory; lower messageSize/messageSizeMax or randomizedPayloadPoolSize.")
+        }
+        if w.useRandomizedPayloads == true {
+            // OMB's randomized payloads: randomBytesRatio of each payload random, the rest zeros.
+            let ratio = w.randomBytesRatio ?? 0
+            var templates: [[UInt8]] = []
+            templates.reserveCapacity(sizes.count)
+            for s in sizes {
+                let random = min(s, Int(Double(s) * ratio))
+                templates.append(gen.randomBytes(random) + [UInt8](repeating: 0, count: s - random))
+            }
+            return PayloadPool(templates: templates)
+        }
         let stream: [UInt8]
         switch w.payload {
         case .random: stream = gen.randomBytes(total)
@@ -74,6 +77,71 @@ public final class PayloadPool: Sendable {
             templates.append(Array(stream[at..<(at + s)]))
             at += s
         }
+        return PayloadPool(templates: templates)
+    }
+
+    /// The size of every template: OMB's randomized pool (`randomizedPayloadPoolSize` of
+    /// `messageSize`), a weighted `messageSizeDistribution`, uniform sizes up to
+    /// `messageSizeMax`, or 64 of `messageSize`.
+    static func templateSizes(_ w: Workload, gen: inout PayloadGenerator) throws(BenchError) -> [Int] {
+        let count: Int
+        if w.useRandomizedPayloads == true {
+            count = w.randomizedPayloadPoolSize ?? 1
+        } else if w.messageSizeDistribution != nil || w.messageSizeMax > w.messageSize {
+            count = 1024
+        } else {
+            count = 64
+        }
+        if let d = w.messageSizeDistribution {
+            let buckets = try Workload.sizeBuckets(d)
+            let sum = buckets.reduce(0) { $0 + $1.weight }
+            var sizes: [Int] = []
+            sizes.reserveCapacity(count)
+            // Each bucket gets its share of the pool (rounded, at least one for a weight > 0),
+            // sizes uniform within the bucket.
+            for b in buckets where b.weight > 0 {
+                let n = max(1, Int((b.weight / sum * Double(count)).rounded()))
+                for _ in 0..<n { sizes.append(b.lo + gen.next(below: b.hi - b.lo + 1)) }
+            }
+            // Interleave deterministically so that consecutive records differ in size.
+            for i in stride(from: sizes.count - 1, to: 0, by: -1) { sizes.swapAt(i, gen.next(below: i + 1)) }
+            return sizes
+        }
+        // Checked before any allocation: the ranges bound each factor, not their product.
+        guard count <= memoryLimit / max(1, max(w.messageSize, w.messageSizeMax)) else {
+            throw .usage("the payload pool (\(count) payloads of up to \(max(w.messageSize, w.messageSizeMax)) bytes) does not fit in a quarter of this machine's memory; lower messageSize or randomizedPayloadPoolSize.")
+        }
+        let variable = w.messageSizeMax > w.messageSize
+        return (0..<count).map { _ in variable ? w.messageSize + gen.next(below: w.messageSizeMax - w.messageSize + 1) : w.messageSize }
+    }
+
+    /// One payload per file (OMB's `payloadFile`), or per non-empty line with `payloadLines`.
+    static func fromFiles(_ w: Workload) throws(BenchError) -> PayloadPool {
+        var templates: [[UInt8]] = []
+        var total = 0
+        for path in w.payloadFile {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw .usage("payloadFile: cannot read '\(path)'; give readable file(s).")
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            total += size
+            guard total <= memoryLimit / 3 else {
+                throw .usage("payloadFile: '\(path)' brings the payloads to \(total) bytes, more than this machine's memory allows (\(memoryLimit / 3) bytes); give smaller files.")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .usage("payloadFile: cannot read '\(path)'; give readable file(s).")
+            }
+            guard !data.isEmpty else {
+                throw .usage("payloadFile: '\(path)' is empty; a payload file holds the bytes of one payload (or lines, with payloadLines: true).")
+            }
+            if w.payloadLines {
+                for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty { templates.append(padded(Array(line))) }
+            } else {
+                templates.append(padded([UInt8](data)))
+            }
+        }
+        guard !templates.isEmpty else { throw .usage("payloadFile: '\(w.payloadFile.joined(separator: ","))' holds no payload (no non-empty line).") }
         return PayloadPool(templates: templates)
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 public import Histogram
 
-/// Writes a run's directory: `summary.json`, `intervals.csv`, `latency.csv`, one `.hgrm` per
-/// step and latency kind, and `report.html`.
+/// Writes a run's directory: `summary.json`, `intervals.csv`, `latency.csv`, one `.hgrm` and
+/// one `.hlog` (HdrHistogram interval log) per step and latency kind, and `report.html`.
 public enum RunWriter {
     /// Writes every file of a run into `dir` (created if needed) and returns the paths written.
     @discardableResult
@@ -31,12 +31,25 @@ public enum RunWriter {
                 try put(name, hgrm(h))
             }
         }
+        for r in results {
+            for kind in LatencyKind.allCases {
+                let entries = r.intervalHistograms.filter { $0.kind == kind }
+                guard !entries.isEmpty else { continue }
+                let name = single ? "\(kind.rawValue).hlog" : "\(fileSafe(r.summary.name))-\(kind.rawValue).hlog"
+                let comment = "Weir \(kind.rawValue) latency, step \(r.summary.name), values in ns"
+                try put(name, HistogramLog.text(entries, startEpoch: r.measureStartEpoch ?? 0, comment: comment))
+            }
+        }
+        for r in results {
+            let name = single ? "omb-result.json" : "\(fileSafe(r.summary.name))-omb-result.json"
+            try put(name, try OMBResult(r).json())
+        }
         let report = try HTMLReport.render(runs: [HTMLReport.RunData.read(directory: dir)])
         try put("report.html", report)
         return written
     }
 
-    static func fileSafe(_ s: String) -> String {
+    public static func fileSafe(_ s: String) -> String {
         String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }
 
@@ -58,7 +71,19 @@ public enum RunWriter {
         }
     }
 
-    public static let intervalsHeader = "step,second,phase,produced_records,produced_mb,acked_records,consumed_records,consumed_mb,errors,publish_p50_us,publish_p99_us,e2e_p50_us,e2e_p99_us,host_steal_ms"
+    /// The percentiles `intervals.csv` carries per interval and latency kind (µs), as OMB's
+    /// per-window statistics do, plus the interval's max.
+    public static let intervalStatistics = ["p50", "p90", "p99", "p99_9", "p99_99", "max"]
+    /// The column prefix of each latency kind in `intervals.csv`.
+    static func columnPrefix(_ kind: LatencyKind) -> String { kind == .endToEnd ? "e2e" : kind.rawValue }
+
+    public static let intervalsHeader: String = {
+        var columns = ["step", "second", "phase", "produced_records", "produced_mb", "acked_records", "consumed_records", "consumed_mb", "errors"]
+        for k in LatencyKind.allCases {
+            for stat in intervalStatistics { columns.append("\(columnPrefix(k))_\(stat)_us") }
+        }
+        return (columns + ["host_steal_ms"]).joined(separator: ",")
+    }()
 
     /// `intervals.csv`: one row per step and second (`second` -1 is the warmup; `phase` is
     /// `warmup`, `measure` or `drain`).
@@ -69,13 +94,16 @@ public enum RunWriter {
             let window = Int(r.summary.durationSeconds.rounded(.up))
             for row in r.intervals {
                 let phase = row.second < 0 ? "warmup" : row.second < window ? "measure" : "drain"
-                lines.append([
+                var fields: [String] = [
                     csvField(r.summary.name), String(row.second), phase, String(row.produced),
                     String(format: "%.3f", Double(row.producedBytes) / 1e6), String(row.acked), String(row.consumed),
                     String(format: "%.3f", Double(row.consumedBytes) / 1e6), String(row.errors),
-                    f(row.publishP50), f(row.publishP99), f(row.endToEndP50), f(row.endToEndP99),
-                    row.stealMillis.map { String(format: "%.0f", $0) } ?? "",
-                ].joined(separator: ","))
+                ]
+                for k in LatencyKind.allCases {
+                    for stat in intervalStatistics { fields.append(f(row.latency[k]?.value(named: stat))) }
+                }
+                fields.append(row.stealMillis.map { String(format: "%.0f", $0) } ?? "")
+                lines.append(fields.joined(separator: ","))
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -82,12 +82,15 @@ public struct StepSummary: Sendable, Codable {
     public var maxSustainableRate: Double?
     /// Records still unconsumed when the drain timed out (0 after a clean drain).
     public var undrained: Int = 0
+    /// Scheduled records the producers never sent: they fell so far behind the target rate
+    /// that the window's end plus its grace (a tenth, at least 1 s) passed; nil when none.
+    public var unsent: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, backend, backendDetails = "backend_details", workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
         case targetRate = "target_rate", produce, consume, latency, compressionRatio = "compression_ratio"
         case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", hostStealSeconds = "host_steal_seconds", errors, backlog, probes
-        case maxSustainableRate = "max_sustainable_rate", undrained
+        case maxSustainableRate = "max_sustainable_rate", undrained, unsent
     }
 
     public init(name: String, backend: String, workload: Workload) {
@@ -126,11 +129,14 @@ public struct IntervalRow: Sendable, Equatable {
     public var consumed = 0
     public var consumedBytes = 0
     public var errors = 0
+    /// Each latency kind's statistics in the interval (microseconds); absent when nothing was
+    /// recorded.
+    public var latency: [LatencyKind: LatencyStats] = [:]
     /// Microseconds; nil when nothing was recorded in the interval.
-    public var publishP50: Double?
-    public var publishP99: Double?
-    public var endToEndP50: Double?
-    public var endToEndP99: Double?
+    public var publishP50: Double? { latency[.publish]?.p50 }
+    public var publishP99: Double? { latency[.publish]?.p99 }
+    public var endToEndP50: Double? { latency[.endToEnd]?.p50 }
+    public var endToEndP99: Double? { latency[.endToEnd]?.p99 }
     /// Hypervisor steal during the interval, milliseconds over all CPUs; nil when unknown.
     public var stealMillis: Double?
 }
@@ -141,6 +147,18 @@ public struct StepResult: Sendable {
     public var intervals: [IntervalRow]
     /// Merged histograms (nanoseconds) by kind.
     public var histograms: [LatencyKind: Histogram<UInt64>]
+    /// Every measured interval's histogram of every kind, encoded (the `.hlog` files).
+    public var intervalHistograms: [IntervalHistogram] = []
+    /// Wall-clock time (Unix seconds) of the start of measurement; nil when unknown.
+    public var measureStartEpoch: Double?
+
+    public init(summary: StepSummary, intervals: [IntervalRow], histograms: [LatencyKind: Histogram<UInt64>], intervalHistograms: [IntervalHistogram] = [], measureStartEpoch: Double? = nil) {
+        self.summary = summary
+        self.intervals = intervals
+        self.histograms = histograms
+        self.intervalHistograms = intervalHistograms
+        self.measureStartEpoch = measureStartEpoch
+    }
 }
 
 /// What the run ran on, recorded with every result so that numbers are never read out of context.

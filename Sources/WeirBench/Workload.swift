@@ -17,12 +17,12 @@ public struct Workload: Sendable, Codable, Equatable {
     public var subscriptionsPerTopic = 1
     /// Consumers in each group.
     public var consumerPerSubscription = 1
-    /// Total records per second over all producers; 0 or less = max rate (unthrottled).
+    /// Total records per second over all producers, 0…100,000,000; 0 = max rate (unthrottled).
     public var producerRate: Double = 10_000
     /// Records per burst: records are scheduled in groups of this many at the same intended
     /// time, at the same average rate (1 = evenly spaced).
     public var burst = 1
-    /// Value size in bytes (at least 8: the first 8 bytes carry the intended send time).
+    /// Value size in bytes, 8…16 MiB (the first 8 bytes carry the intended send time).
     public var messageSize = 1024
     /// When greater than `messageSize`, sizes are uniform in `messageSize...messageSizeMax`.
     public var messageSizeMax = 0
@@ -73,6 +73,22 @@ public struct Workload: Sendable, Codable, Equatable {
     /// The pattern scenario's options, as `pattern.KEY=VALUE`.
     public var patternOptions: [String: String]?
 
+    /// OMB's `useRandomizedPayloads`: each payload is `randomBytesRatio` × `messageSize` random
+    /// bytes followed by zeros, from a pool of `randomizedPayloadPoolSize` payloads (nil = false).
+    public var useRandomizedPayloads: Bool?
+    /// OMB's `randomBytesRatio`: the random fraction of a randomized payload, 0…1.
+    public var randomBytesRatio: Double?
+    /// OMB's `randomizedPayloadPoolSize`: how many randomized payloads the pool holds.
+    public var randomizedPayloadPoolSize: Int?
+    /// OMB's `backlogDrainRatio` (default 1.0): the fraction of the backlog the consumers must
+    /// drain before it counts as drained; 0 = do not wait for the drain.
+    public var backlogDrainRatio: Double?
+    /// Message sizes by weight: `"SIZE"` or `"LO-HI"` (bytes) → weight, e.g.
+    /// `{ "100": 70, "1024-4096": 30 }` (the size-distribution extension of OMB workloads).
+    public var messageSizeDistribution: [String: Double]?
+    /// OMB's `driverClass`, recorded only (Weir picks its backend with `backend`).
+    public var driverClass: String?
+
     public init() {}
 
     public enum PayloadKind: String, Sendable, Codable, CaseIterable { case random, json, text, zeros }
@@ -84,153 +100,8 @@ public struct Workload: Sendable, Codable, Equatable {
 
     /// True when producers run unthrottled.
     public var isMaxRate: Bool { producerRate <= 0 }
-}
-
-extension Workload {
-    /// Every field a workload file or `--set` accepts, with what it takes.
-    public static let fields: [(name: String, help: String)] = [
-        ("name", "string"), ("backend", "embedded | null | kafka"), ("topics", "integer ≥ 1"),
-        ("partitionsPerTopic", "integer ≥ 1"), ("producersPerTopic", "integer ≥ 0"),
-        ("subscriptionsPerTopic", "integer ≥ 0"), ("consumerPerSubscription", "integer ≥ 1"),
-        ("producerRate", "records/s over all producers; 0 = max rate"), ("burst", "integer ≥ 1"),
-        ("messageSize", "bytes ≥ 8"), ("messageSizeMax", "bytes (uniform sizes up to it)"),
-        ("payload", "random | json | text | zeros"), ("compressionRatio", "number ≥ 1 (text payloads)"),
-        ("payloadFile", "path or list of paths"), ("payloadLines", "true | false"),
-        ("keyDistributor", "NO_KEY | KEY_ROUND_ROBIN | RANDOM_NANO | UNIFORM | ZIPFIAN"),
-        ("keyCount", "integer ≥ 1"), ("zipfExponent", "number > 0"),
-        ("testDurationMinutes", "minutes"), ("warmupDurationMinutes", "minutes"),
-        ("durationSeconds", "seconds"), ("warmupSeconds", "seconds"), ("records", "integer ≥ 0"),
-        ("drainTimeoutSeconds", "seconds"), ("scenario", "steady | backlog | slowConsumer"),
-        ("consumerBacklogSizeGB", "GB"), ("consumerDelayMicros", "µs per record"),
-        ("mode", "fixed | findMaxRate"), ("maxP99Millis", "ms"), ("reportIntervalSeconds", "seconds"),
-        ("config", "map of Kafka properties"), ("logDir", "path"),
-        ("pattern", "a pattern scenario: see `weir bench list`"), ("pattern.KEY", "an option of the pattern scenario"),
-    ]
-
-    /// Sets one field from its text form (`--set key=value`, or a scalar in a workload file).
-    ///
-    /// - Throws: `.usage` naming the field and what it accepts.
-    public mutating func set(_ key: String, _ value: String) throws(BenchError) {
-        func int(_ min: Int = 0) throws(BenchError) -> Int {
-            guard let n = Int(value), n >= min else { throw Self.bad(key, value) }
-            return n
-        }
-        func double(_ min: Double = 0) throws(BenchError) -> Double {
-            guard let n = Double(value), n >= min, n.isFinite else { throw Self.bad(key, value) }
-            return n
-        }
-        func bool() throws(BenchError) -> Bool {
-            switch value.lowercased() {
-            case "true", "yes", "1": return true
-            case "false", "no", "0": return false
-            default: throw Self.bad(key, value)
-            }
-        }
-        func choice<E: RawRepresentable & CaseIterable>(_: E.Type) throws(BenchError) -> E where E.RawValue == String {
-            guard let e = E(rawValue: value) else { throw Self.bad(key, value) }
-            return e
-        }
-        switch key {
-        case "name": name = value
-        case "backend":
-            guard ["embedded", "null", "kafka"].contains(value) else { throw Self.bad(key, value) }
-            backend = value
-        case "topics": topics = try int(1)
-        case "partitionsPerTopic": partitionsPerTopic = try int(1)
-        case "producersPerTopic": producersPerTopic = try int(0)
-        case "subscriptionsPerTopic": subscriptionsPerTopic = try int(0)
-        case "consumerPerSubscription": consumerPerSubscription = try int(1)
-        case "producerRate":
-            guard let n = Double(value), n.isFinite else { throw Self.bad(key, value) }
-            producerRate = n
-        case "burst": burst = try int(1)
-        case "messageSize": messageSize = try int(BenchStamp.size)
-        case "messageSizeMax": messageSizeMax = try int(0)
-        case "payload": payload = try choice(PayloadKind.self)
-        case "compressionRatio": compressionRatio = try double(1)
-        case "payloadFile": payloadFile = value.split(separator: ",").map(String.init)
-        case "payloadLines": payloadLines = try bool()
-        case "keyDistributor":
-            switch value {
-            case "UNIFORM", "RANDOM": keyDistributor = .uniform
-            case "SEQUENTIAL": keyDistributor = .sequential
-            case "NONE": keyDistributor = .none
-            default: keyDistributor = try choice(KeyDistribution.self)
-            }
-        case "keyCount": keyCount = try int(1)
-        case "zipfExponent":
-            let z = try double(0)
-            guard z > 0 else { throw Self.bad(key, value) }
-            zipfExponent = z
-        case "testDurationMinutes": durationSeconds = try double() * 60
-        case "warmupDurationMinutes": warmupSeconds = try double() * 60
-        case "durationSeconds": durationSeconds = try double()
-        case "warmupSeconds": warmupSeconds = try double()
-        case "records": records = try int(0)
-        case "drainTimeoutSeconds": drainTimeoutSeconds = try double()
-        case "scenario": scenario = try choice(Scenario.self)
-        case "consumerBacklogSizeGB": consumerBacklogSizeGB = try double()
-        case "consumerDelayMicros": consumerDelayMicros = try double()
-        case "mode": mode = try choice(Mode.self)
-        case "maxP99Millis":
-            let m = try double()
-            guard m > 0 else { throw Self.bad(key, value) }
-            maxP99Millis = m
-        case "reportIntervalSeconds":
-            let s = try double()
-            guard s > 0 else { throw Self.bad(key, value) }
-            reportIntervalSeconds = s
-        case "logDir": logDir = value
-        case "pattern":
-            guard PatternScenario.named(value) != nil else {
-                throw .usage("pattern: '\(value)' is not valid; allowed: \(PatternScenario.all.map(\.name).joined(separator: ", ")).")
-            }
-            pattern = value
-        default:
-            if key.hasPrefix("pattern.") {
-                patternOptions = (patternOptions ?? [:]).merging([String(key.dropFirst("pattern.".count)): value]) { $1 }
-                return
-            }
-            if key.hasPrefix("config.") {
-                config[String(key.dropFirst("config.".count))] = value
-                return
-            }
-            throw .usage("unknown workload field '\(key)'. Known fields: \(Self.fields.map(\.name).joined(separator: ", ")).")
-        }
-    }
-
-    static func bad(_ key: String, _ value: String) -> BenchError {
-        let help = fields.first { $0.name == key }?.help ?? "?"
-        return .usage("\(key): '\(value)' is not valid; allowed: \(help).")
-    }
-
-    /// Checks the combination of fields.
-    public func validate() throws(BenchError) {
-        if messageSizeMax > 0 && messageSizeMax < messageSize {
-            throw .usage("messageSizeMax (\(messageSizeMax)) is smaller than messageSize (\(messageSize)); allowed: ≥ messageSize, or 0 for fixed sizes.")
-        }
-        if producersPerTopic == 0 && subscriptionsPerTopic == 0 {
-            throw .usage("producersPerTopic and subscriptionsPerTopic are both 0; nothing would run.")
-        }
-        if scenario == .backlog && consumerBacklogSizeGB <= 0 {
-            throw .usage("scenario: backlog needs consumerBacklogSizeGB > 0.")
-        }
-        if scenario == .backlog && subscriptionsPerTopic == 0 {
-            throw .usage("scenario: backlog needs subscriptionsPerTopic ≥ 1.")
-        }
-        if let pattern {
-            guard let scenario = PatternScenario.named(pattern) else {
-                throw .usage("pattern: '\(pattern)' is not valid; allowed: \(PatternScenario.all.map(\.name).joined(separator: ", ")).")
-            }
-            for key in (patternOptions ?? [:]).keys where !scenario.options.contains(where: { $0.name == key }) {
-                throw .usage("pattern.\(key): unknown option of pattern '\(pattern)'; allowed: \(scenario.options.map { "pattern.\($0.name) (\($0.help))" }.joined(separator: ", ")).")
-            }
-        }
-        if durationSeconds <= 0 && records == 0 {
-            throw .usage("durationSeconds (or testDurationMinutes) must be > 0 unless records is set.")
-        }
-    }
 
     /// The Kafka properties of this step, for reports (`--config` plus nothing implicit).
     public var topicNames: [String] { (0..<topics).map { "weir-bench-\($0)" } }
 }
+

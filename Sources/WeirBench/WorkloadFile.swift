@@ -21,14 +21,96 @@ public enum WorkloadFile {
     ///
     /// - Throws: `.usage` with the file, the line, the field and the allowed values.
     public static func load(path: String) throws(BenchError) -> [Workload] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw .usage("cannot read workload file '\(path)'; give a readable YAML or JSON file.")
         }
-        return try parse(text, source: path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw .usage("workload file '\(path)' is \(size) bytes; allowed: at most \(maxFileBytes) (a workload file is a short mapping of fields).")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw .usage("cannot read workload file '\(path)'; give a readable UTF-8 YAML or JSON file.")
+        }
+        var steps = try parse(text, source: path)
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        for i in steps.indices {
+            steps[i].payloadFile = steps[i].payloadFile.map { resolve($0, near: dir) }
+        }
+        return steps
+    }
+
+    /// The largest workload file read (1 MiB).
+    public static let maxFileBytes = 1 << 20
+    /// The deepest nesting of mappings and lists a workload file may have (a workload needs 4).
+    public static let maxDepth = 32
+    /// The most steps one file may hold.
+    public static let maxSteps = 10_000
+
+    /// A relative payload path as OMB resolves it (from the working directory), else next to
+    /// the workload file, else next to its folder (OMB's `workloads/` and `payload/` are
+    /// siblings, and its files name `payload/payload-1Kb.data`).
+    static func resolve(_ path: String, near dir: URL) -> String {
+        guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) else { return path }
+        for base in [dir, dir.deletingLastPathComponent()] {
+            let candidate = base.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return path
+    }
+
+    /// The deepest nesting in `text`, over-estimated without parsing: flow brackets outside
+    /// quotes and comments, plus each line's indentation and leading `- `/`? ` markers. The
+    /// YAML composer recurses once per level, so a deep file must be refused before it runs.
+    static func nestingEstimate(_ text: String) -> Int {
+        var deepest = 0
+        var flow = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var block = 0
+            var leading = true
+            var quote: UInt8? = nil
+            var previous: UInt8 = 0
+            for c in line.utf8 {
+                if let q = quote {
+                    if c == q && previous != UInt8(ascii: "\\") { quote = nil }
+                    previous = c
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                    if leading { block += 1 }
+                case UInt8(ascii: "-"), UInt8(ascii: "?"):
+                    if leading { block += 2 }
+                case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                    leading = false
+                    quote = c
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    leading = false
+                    flow += 1
+                case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    leading = false
+                    flow = max(0, flow - 1)
+                default:
+                    leading = false
+                }
+                // A comment ends the line.
+                if c == UInt8(ascii: "#") && (previous == UInt8(ascii: " ") || previous == 0) && quote == nil { break }
+                previous = c
+                deepest = max(deepest, flow + block / 2)
+            }
+        }
+        return deepest
     }
 
     /// Parses workload text (`source` names it in errors).
     public static func parse(_ text: String, source: String = "workload") throws(BenchError) -> [Workload] {
+        guard text.utf8.count <= maxFileBytes else {
+            throw .usage("\(source): \(text.utf8.count) bytes; allowed: at most \(maxFileBytes) (a workload file is a short mapping of fields).")
+        }
+        let depth = nestingEstimate(text)
+        guard depth <= maxDepth else {
+            throw .usage("\(source): nested about \(depth) levels deep; allowed: at most \(maxDepth) (a workload is a mapping of fields with config and steps).")
+        }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
             throw .usage("\(source): not valid YAML or JSON: \(error)")
@@ -41,6 +123,14 @@ public enum WorkloadFile {
         var base = Workload()
         var steps: [Node] = []
         try apply(mapping, to: &base, source: source, steps: &steps)
+        // OMB warms up for warmupDurationMinutes, default 1, before its testDurationMinutes.
+        let keys = Set(mapping.keys.compactMap(\.string))
+        if keys.contains("testDurationMinutes") && keys.isDisjoint(with: ["warmupDurationMinutes", "warmupSeconds"]) {
+            base.warmupSeconds = 60
+        }
+        guard steps.count <= maxSteps else {
+            throw .usage("\(source): \(steps.count) steps; allowed: at most \(maxSteps).")
+        }
         if steps.isEmpty {
             try base.validate()
             return [base]
@@ -95,9 +185,19 @@ public enum WorkloadFile {
                 } else {
                     throw .usage("\(at): payloadFile must be a path or a list of paths.")
                 }
-            // OMB fields Weir reads but does not need.
-            case "driverClass", "useRandomizedPayloads", "randomBytesRatio", "randomizedPayloadPoolSize", "producerRateDelta":
-                continue
+            case "messageSizeDistribution":
+                guard let m = v.mapping else {
+                    throw .usage("\(at): messageSizeDistribution must be a mapping of SIZE or LO-HI (bytes) to a weight, e.g. { \"100\": 70, \"1024-4096\": 30 }.")
+                }
+                var d: [String: Double] = [:]
+                for (sk, sv) in m {
+                    guard let size = sk.string, let text = sv.string, let weight = Double(text) else {
+                        throw .usage("\(source):\(line(sk)): messageSizeDistribution maps SIZE or LO-HI to a number (a weight).")
+                    }
+                    d[size] = weight
+                }
+                do { _ = try Workload.sizeBuckets(d) } catch { throw .usage("\(at): \(error.message)") }
+                w.messageSizeDistribution = d
             default:
                 guard let value = v.string else {
                     throw .usage("\(at): \(key) must be a scalar; allowed: \(Workload.fields.first { $0.name == key }?.help ?? "see weir bench workload-fields").")

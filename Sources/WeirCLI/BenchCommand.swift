@@ -3,13 +3,15 @@ import Foundation
 import WeirBench
 import WeirClientAPI
 import WeirCompression
+import WeirLog
+import WeirPatterns
 
 /// `weir bench`: presets, workloads, reports, comparisons, codec comparisons and sweeps.
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmark presets and workloads, write and compare reports.",
-        subcommands: [List.self, Run.self, Report.self, Compare.self, Compression.self, Sweep.self, Micro.self]
+        subcommands: [List.self, Run.self, Report.self, Compare.self, Merge.self, Compression.self, Sweep.self, Micro.self]
     )
 
     public init() {}
@@ -74,8 +76,32 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Directory for the run's files (default results/runs/<timestamp>-<name>).")
         var out: String?
 
+        @Option(help: "An OpenMessaging Benchmark driver file (driver-kafka/*.yaml): its commonConfig, producerConfig, consumerConfig and topicConfig become the run's Kafka properties (--config still wins); fields that do not apply to the backend are reported.")
+        var driver: String?
+
+        @Option(help: "Also write OMB's result JSON (TestResult: rates in rec/s, latencies in ms, publish delay in µs) to this file; with several steps, FILE-<step>.json each.")
+        var ombResult: String?
+
+        @Option(help: "Serve the run's live metrics (rates, latency percentiles per interval, errors, host steal) in Prometheus format on GET /metrics at this IPv4 address and port while it runs, e.g. 127.0.0.1:9465.")
+        var metricsListen: String?
+
         @Flag(help: "No live lines.")
         var quiet = false
+
+        /// Applies `--driver` to resolved steps: the file's properties under each step's own
+        /// (so the workload's `config` and `--config` win), notes printed once.
+        func applyDriver(_ steps: [Workload]) throws(CLIError) -> [Workload] {
+            guard let driver else { return steps }
+            let file = try bench { () throws(BenchError) in try OMBDriverFile.load(path: driver) }
+            var out = steps
+            var printed = Set<String>()
+            for i in out.indices {
+                let (config, notes) = file.resolved(for: out[i].backend, embeddedTopicKeys: LogConfig.knownKeys)
+                out[i].config = config.merging(out[i].config) { _, own in own }
+                for note in notes where printed.insert(note).inserted { printError("--driver \(driver): \(note)") }
+            }
+            return out
+        }
 
         var allSets: [String] {
             var s = sets
@@ -120,7 +146,8 @@ public struct BenchCommand: AsyncParsableCommand {
             case (.some, .some):
                 throw CLIError.usage("give either a preset or --workload FILE, not both.")
             }
-            let resolved = try bench { () throws(BenchError) in try BenchRun.applyOverrides(steps, set: options.allSets, config: options.configs) }
+            let overridden = try bench { () throws(BenchError) in try BenchRun.applyOverrides(steps, set: options.allSets, config: options.configs) }
+            let resolved = try options.applyDriver(overridden)
             try await runAndWrite(name: name, steps: resolved, options: options)
         }
     }
@@ -150,12 +177,39 @@ public struct BenchCommand: AsyncParsableCommand {
 /// Runs steps, prints live lines and the table, writes the run directory.
 func runAndWrite(name: String, steps: [Workload], options: BenchCommand.RunOptions) async throws {
     let quiet = options.quiet
-    let run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
+    var run = BenchRun(name: name, steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
+    var server: MetricsHTTPServer?
+    if let listen = options.metricsListen {
+        let address: (host: String, port: UInt16)
+        do { address = try MetricsHTTPServer.parseAddress(listen) } catch { throw CLIError.usage("--metrics-listen: \(error.message)") }
+        let live = LiveMetrics()
+        let s = MetricsHTTPServer(host: address.host, port: address.port, render: { live.render() })
+        let port: UInt16
+        do { port = try s.start() } catch { throw CLIError.failure("--metrics-listen: \(error.message)") }
+        printError("serving live metrics on http://\(address.host):\(port)/metrics while the run goes")
+        run.live = live
+        server = s
+    }
+    defer { server?.stop() }
     let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
     let dir = options.out ?? defaultRunDirectory(preset: name)
     try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }
+    if let path = options.ombResult {
+        for r in results {
+            var file = path
+            if results.count > 1 {
+                let url = URL(fileURLWithPath: path)
+                let ext = url.pathExtension.isEmpty ? "json" : url.pathExtension
+                file = url.deletingPathExtension().path + "-" + RunWriter.fileSafe(r.summary.name) + "." + ext
+            }
+            let json = try bench { () throws(BenchError) in try OMBResult(r, driver: options.driver.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }).json() }
+            do { try json.write(toFile: file, atomically: true, encoding: .utf8) } catch {
+                throw CLIError.failure("--omb-result: cannot write '\(file)': \(error.localizedDescription)")
+            }
+        }
+    }
     print(SummaryTable.render(summary))
-    print("wrote \(dir)/ (summary.json, intervals.csv, latency.csv, *.hgrm, report.html)")
+    print("wrote \(dir)/ (summary.json, intervals.csv, latency.csv, *.hgrm, *.hlog, omb-result.json, report.html)")
 }
 
 /// Maps a `BenchError` to the CLI's exit codes (2 usage, 1 failure).

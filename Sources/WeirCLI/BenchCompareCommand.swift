@@ -25,7 +25,7 @@ extension BenchCommand {
             let ts = try bench { () throws(BenchError) in try thresholds.map { (t) throws(BenchError) in try WeirBench.Compare.Threshold(parsing: t) } }
             let b = try bench { () throws(BenchError) in try WeirBench.Compare.loadSet(base) }
             let c = try bench { () throws(BenchError) in try WeirBench.Compare.loadSet(current) }
-            let result = WeirBench.Compare.compare(base: b, current: c, thresholds: ts)
+            let result = WeirBench.Compare.compare(base: b, current: c, thresholds: ts, basePath: base)
             print(result.table())
             if result.rows.isEmpty {
                 throw CLIError.usage("no step of BASE appears in CURRENT with the compared metrics; compare runs of the same preset.")

@@ -32,8 +32,9 @@ extension BenchCommand {
                 base = try BenchRun.applyOverrides([base], set: options.allSets, config: options.configs)[0]
                 return try WeirBench.Sweep.grid(base: base, params: parsed)
             }
+            let steps = try options.applyDriver(grid)
             let quiet = options.quiet
-            let run = BenchRun(name: "sweep", steps: grid, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
+            let run = BenchRun(name: "sweep", steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())
             let (summary, results) = try await bench { () async throws(BenchError) in try await run.run() }
             let dir = options.out ?? defaultRunDirectory(preset: "sweep")
             try bench { () throws(BenchError) in _ = try RunWriter.write(summary, results: results, to: dir) }

@@ -11,7 +11,7 @@ public struct WeirCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [BenchCommand.self, FormatCommand.self, LogCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupsCommand.self,
                       ExampleCommand.self, OutboxCommand.self, HealthCommand.self, MetricsCommand.self, LagCommand.self,
-                      DLQCommand.self, ACLsCommand.self, KeysCommand.self]
+                      DLQCommand.self, ACLsCommand.self, KeysCommand.self, ServeCommand.self, UsersCommand.self]
     )
 
     public init() {}

@@ -24,7 +24,8 @@ public struct LogConfig: Sendable, Equatable {
     }
 
     /// `segment.bytes` (default 1073741824 = 1 GiB, at least 14): the size at which the active
-    /// segment rolls. Each active segment is preallocated to this size and mapped.
+    /// segment rolls. Each active segment reserves this much address space for its read-only
+    /// mapping; its disk space is preallocated only with `preallocate`.
     public var segmentBytes: Int = 1 << 30
     /// `segment.ms` (default 604800000 = 7 days, at least 1): the age at which the active segment
     /// rolls even when not full, checked at append time.
@@ -58,13 +59,19 @@ public struct LogConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 1_048_588
     /// `compression.type` (default `producer`).
     public var compressionType: CompressionType = .producer
+    /// `preallocate` (Kafka's topic `preallocate` / broker `log.preallocate`, default false):
+    /// whether a new active segment's `.log` gets `segment.bytes` of disk blocks (`fallocate`)
+    /// when it is created. Off, the file grows with each append, so thousands of partitions fit
+    /// on one disk; on, a full disk shows up at the roll rather than at an append.
+    public var preallocate: Bool = false
 
     public init(
         segmentBytes: Int = 1 << 30, segmentMs: Int64 = 604_800_000, segmentIndexBytes: Int = 10 << 20,
         indexIntervalBytes: Int = 4096, retentionMs: Int64 = 604_800_000, retentionBytes: Int64 = -1,
         cleanupPolicy: CleanupPolicy = .delete, deleteRetentionMs: Int64 = 86_400_000,
         minCompactionLagMs: Int64 = 0, flushMessages: Int64 = .max, flushMs: Int64 = .max,
-        maxMessageBytes: Int = 1_048_588, compressionType: CompressionType = .producer
+        maxMessageBytes: Int = 1_048_588, compressionType: CompressionType = .producer,
+        preallocate: Bool = false
     ) {
         self.segmentBytes = segmentBytes
         self.segmentMs = segmentMs
@@ -79,6 +86,7 @@ public struct LogConfig: Sendable, Equatable {
         self.flushMs = flushMs
         self.maxMessageBytes = maxMessageBytes
         self.compressionType = compressionType
+        self.preallocate = preallocate
     }
 
     /// Every property name this struct understands.
@@ -148,6 +156,21 @@ public struct LogConfig: Sendable, Equatable {
         )
     }
 
+    static func _bool(_ key: String, _ path: any WritableKeyPath<LogConfig, Bool> & Sendable) -> _Spec {
+        _Spec(
+            key: key,
+            get: { String($0[keyPath: path]) },
+            set: { (c: inout LogConfig, v: String) throws(LogError) in
+                switch v.lowercased() {
+                case "true": c[keyPath: path] = true
+                case "false": c[keyPath: path] = false
+                default: throw LogError(.invalidConfig, "\(key)=\(v) is not a boolean; allowed values are true and false.")
+                }
+            },
+            check: { (_: LogConfig) throws(LogError) in }
+        )
+    }
+
     static let _specs: [_Spec] = [
         _int("segment.bytes", \.segmentBytes, 14...Int(Int32.max)),
         _int("segment.ms", \.segmentMs, 1...Int64.max),
@@ -188,6 +211,7 @@ public struct LogConfig: Sendable, Equatable {
             },
             check: { (_: LogConfig) throws(LogError) in }
         ),
+        _bool("preallocate", \.preallocate),
     ]
 }
 

@@ -25,7 +25,7 @@ public enum Acks: Sendable, Hashable, CustomStringConvertible {
     case none
     /// `acks=1`: once the batch is in the mapping (survives a process crash, not a power loss).
     case leader
-    /// `acks=all` (or `-1`): once the batch is on disk (`msync`), group-committed across the
+    /// `acks=all` (or `-1`): once the batch is on disk (`fdatasync`), group-committed across the
     /// appenders waiting at the same time.
     case all
 

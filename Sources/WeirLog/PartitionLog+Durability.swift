@@ -1,7 +1,7 @@
 import Dispatch
 import Synchronization
 
-/// Flushing for one partition: a serial queue that `msync`s everything appended so far and
+/// Flushing for one partition: a serial queue that `fdatasync`s everything appended so far and
 /// resumes every `acks=all` appender whose data that covered (group commit).
 final class _Durability: Sendable {
     struct State: ~Copyable {
@@ -24,7 +24,7 @@ final class _Durability: Sendable {
 
     var durableOffset: Int64 { state._withLock { $0.durableOffset } }
     var lastFlushMillis: Int64 { state._withLock { $0.lastFlushMillis } }
-    /// How many flushes (msync rounds) ran; tests use it to see group commit at work.
+    /// How many flushes (fdatasync rounds) ran; tests use it to see group commit at work.
     var flushCount: Int { state._withLock { $0.flushCount } }
 
     /// Starts a flush on the queue unless one is already pending.
@@ -110,7 +110,7 @@ final class _Durability: Sendable {
 
 extension PartitionLog {
     /// Waits until every record below `offset` is on disk (`acks=all`). Concurrent waiters share
-    /// one `msync`.
+    /// one `fdatasync`.
     public func waitUntilDurable(_ offset: Int64) async throws(LogError) {
         try await _durability.wait(self, until: offset)
     }
@@ -120,7 +120,7 @@ extension PartitionLog {
         try await waitUntilDurable(highWatermark)
     }
 
-    /// Trims rolled segments, `msync`s every segment up to its current end, fsyncs the directory
+    /// Trims rolled segments, `fdatasync`s every segment up to its current end, fsyncs the directory
     /// for new segments, and returns the offset everything below which is now on disk.
     func _flushAll() throws(LogError) -> Int64 {
         let target = highWatermark

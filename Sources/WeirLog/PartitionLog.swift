@@ -108,11 +108,11 @@ public final class PartitionLog: Sendable {
     // MARK: - Appending
 
     /// Appends one or more record batches (RecordBatch v2, back to back) and returns their
-    /// offsets once they are in the mapping (`acks=1`).
+    /// offsets once they are in the page cache (`acks=1`).
     ///
     /// Each batch is checked (sizes, magic, `max.message.bytes` and, unless `verifyChecksums` is
-    /// false, its CRC-32C), then all of them are copied with one `memcpy` and their base offsets
-    /// rewritten in place. Rolls the active segment first when the batches do not fit, when
+    /// false, its CRC-32C), then all of them are written with one `pwritev` that gives each
+    /// batch its base offset (the caller's bytes are not modified). Rolls the active segment first when the batches do not fit, when
     /// `segment.ms` has passed, or when an index is full.
     /// Producer state (idempotence, epochs, transactions) is checked under the writer's lock by
     /// the log itself (`PartitionLog+ProducerState`).
@@ -147,7 +147,7 @@ public final class PartitionLog: Sendable {
                 throw LogError(.recordBatchTooLarge, "\(records.count) bytes of batches do not fit a new segment of \(topicPartition) (segment.bytes=\(w.config.segmentBytes), segment.index.bytes=\(w.config.segmentIndexBytes)).")
             }
             let position = w.active.end
-            let written = w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
+            let written = try w.active.append(records, firstOffset: first, indexIntervalBytes: w.config.indexIntervalBytes)
             if hasProducerBatches { _recordProducerBatches(records, firstOffset: first) }
             w.nextOffset = written + 1
             w.unflushedMessages += Int64(recordCount)
@@ -180,13 +180,13 @@ public final class PartitionLog: Sendable {
     }
 
     /// Appends and acknowledges according to `acks`: `.none` and `.leader` return once the batches
-    /// are in the mapping, `.all` once they are on disk (group commit: one `msync` covers every
-    /// appender waiting at that moment).
+    /// are in the page cache, `.all` once they are on disk (group commit: one `fdatasync` covers
+    /// every appender waiting at that moment).
     @discardableResult
     public func append(_ records: UnsafeRawBufferPointer, acks: Acks, verifyChecksums: Bool = true) async throws(LogError) -> AppendResult {
         let (r, segment, position) = try _append(records, verifyChecksums: verifyChecksums)
         if acks == .all {
-            // Start writing these pages now; the group commit's msync then mostly waits for
+            // Start writing these pages now; the group commit's fdatasync then mostly waits for
             // I/O already in flight (as `dd` benefits from background writeback).
             if let segment { _Sys.startWriteback(segment.log.fd, offset: position, length: records.count) }
             try await waitUntilDurable(r.lastOffset + 1)

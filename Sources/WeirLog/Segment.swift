@@ -7,11 +7,17 @@ import WeirFormat
 
 /// One segment of a partition: `<base>.log` plus its `.index` and `.timeindex`, all mapped.
 ///
-/// The active segment is preallocated to `segment.bytes` and mapped writable; an append is one
-/// `memcpy` into the mapping followed by a release store of the new end. Readers load the end
-/// (acquire) and never take the writer's lock. Closed segments are trimmed to their real size and
-/// mapped read-only. The mappings live as long as the object, so a deleted segment stays readable
-/// for every `RecordBatchView` that still holds it.
+/// The active segment's `.log` is mapped **read-only** over `segment.bytes` of address space
+/// (its disk blocks preallocated only with `preallocate`). An append is one `pwritev` of the
+/// batches into the page cache at the end of the file (each batch's base offset supplied from
+/// a small vector of its own, so the caller's bytes are never modified), followed by a release
+/// store of the new end. Readers load the end (acquire) and read whole batches below it through
+/// the mapping, zero-copy, without the writer's lock; the page cache makes the written bytes
+/// visible there. A read-only mapping needs no page zeroing before a copy and no
+/// write-protect or TLB shoot-down when the kernel writes the pages back.
+///
+/// Closed segments are trimmed to their real size. The mappings live as long as the object, so
+/// a deleted segment stays readable for every `RecordBatchView` that still holds it.
 final class _Segment: @unchecked Sendable {
     let baseOffset: Int64
     let directory: String
@@ -29,7 +35,7 @@ final class _Segment: @unchecked Sendable {
     private let _nextOffset: Atomic<Int64>
     /// The largest batch `maxTimestamp` in this segment, -1 when empty.
     private let _maxTimestamp: Atomic<Int64>
-    /// Bytes known to be on disk (msync'd).
+    /// Bytes known to be on disk (fdatasync'd).
     let _flushedEnd: Atomic<Int>
     let _active: Atomic<Bool>
     let _deleted: Atomic<Bool>
@@ -46,17 +52,16 @@ final class _Segment: @unchecked Sendable {
     let _trimmed = Atomic<Bool>(false)
     /// Serialises `trimFiles()`: the background flush and `seal()` on close may both trim.
     let _trimLock = Mutex<Void>(())
-    /// Bytes the background pre-toucher has populated.
-    let _pretouched: Atomic<Int>
 
     // Writer-only state, touched under the partition's writer lock.
     var _bytesSinceIndexEntry = 0
     var _offsetOfMaxTimestamp: Int64
-    var _pretouchRequested = 0
-    /// How far ahead the pre-toucher works: grows while the writer is fast, shrinks when it is
-    /// slow, so that an idle partition holds little populated memory.
-    var _pretouchWindow = _Segment.minPretouchWindow
-    var _lastPretouchNanos: UInt64 = 0
+    /// The end up to which write-back has been requested (`_Writeback`).
+    var _writebackRequested = 0
+    /// The append's scratch: the I/O vectors and the big-endian base offsets they point at.
+    var _vectors: UnsafeMutablePointer<iovec>
+    var _offsets: UnsafeMutablePointer<Int64>
+    var _scratchBatches = 0
 
     var end: Int { _end.load(ordering: .acquiring) }
     var nextOffset: Int64 { _nextOffset.load(ordering: .acquiring) }
@@ -90,25 +95,37 @@ final class _Segment: @unchecked Sendable {
         self._flushedEnd = Atomic(end)
         self._active = Atomic(active)
         self._deleted = Atomic(false)
-        self._pretouched = Atomic(end)
         self._offsetOfMaxTimestamp = offsetOfMaxTimestamp
-        self._pretouchRequested = end
+        self._writebackRequested = end
+        self._vectors = .allocate(capacity: 0)
+        self._offsets = .allocate(capacity: 0)
     }
 
-    /// Creates a new, empty active segment: the `.log` is preallocated to `segment.bytes` and the
-    /// indexes to `segment.index.bytes` before they are mapped.
+    deinit {
+        _vectors.deallocate()
+        _offsets.deallocate()
+    }
+
+    /// Opens an active segment's `.log`: for `pwrite`, mapped read-only over `segment.bytes` (or
+    /// the file, when larger), with disk blocks allocated up front only with `preallocate`.
+    static func _openActiveLog(_ path: String, create: Bool, config: LogConfig) throws(LogError) -> _MappedFile {
+        try _MappedFile(path: path, create: create, openForWriting: true, mapWritable: false,
+                        reserve: config.segmentBytes, allocate: config.preallocate ? config.segmentBytes : 0,
+                        sparse: false, keepDescriptor: true)
+    }
+
+    /// Creates a new, empty active segment: an empty `.log` (preallocated to `segment.bytes` only
+    /// with `preallocate`) and sparse indexes of `segment.index.bytes`.
     static func create(directory: String, baseOffset: Int64, config: LogConfig) throws(LogError) -> _Segment {
         let p = paths(directory, baseOffset)
         for path in [p.log, p.index, p.timeIndex] { try _Sys.unlink(path) }
-        let log = try _MappedFile(path: p.log, create: true, writable: true, preallocate: config.segmentBytes)
+        let log = try _openActiveLog(p.log, create: true, config: config)
         let oi = try _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
         let ti = try _IndexFile(path: p.timeIndex, entrySize: _TimeIndex.entrySize, maxBytes: config.segmentIndexBytes, entries: 0)
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: true, end: 0, nextOffset: baseOffset, maxTimestamp: -1, offsetOfMaxTimestamp: baseOffset)
         s._flushedEnd.store(0, ordering: .relaxed)
         s._dirSynced.store(false, ordering: .relaxed)
-        s._setReadahead(false)
-        s._pretouch(upTo: 0)
         return s
     }
 
@@ -116,7 +133,8 @@ final class _Segment: @unchecked Sendable {
     /// are correct (recovery has run if it had to). `active` reopens it for appends.
     static func open(directory: String, baseOffset: Int64, active: Bool, config: LogConfig) throws(LogError) -> _Segment {
         let p = paths(directory, baseOffset)
-        let log = try _MappedFile(path: p.log, create: false, writable: active, preallocate: active ? config.segmentBytes : 0)
+        let log = active ? try _openActiveLog(p.log, create: false, config: config)
+                         : try _MappedFile(path: p.log, create: false, writable: false)
         let end = log.initialFileSize
         let oi = try _openIndex(p.index, _OffsetIndex.entrySize, active: active, config: config)
         let ti = try _openIndex(p.timeIndex, _TimeIndex.entrySize, active: active, config: config)
@@ -138,10 +156,7 @@ final class _Segment: @unchecked Sendable {
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
         // A closed segment on disk has its real size (recovery truncated any zeroed tail).
-        if active {
-            s._setReadahead(false)
-            s._pretouch(upTo: end)
-        } else {
+        if !active {
             s._sealed.store(true, ordering: .relaxed)
             s._trimmed.store(true, ordering: .relaxed)
         }
@@ -166,71 +181,98 @@ final class _Segment: @unchecked Sendable {
             && !offsetIndex.file.isFull && !timeIndex.file.isFull
     }
 
-    /// Copies `bytes` (one or more batches) to the end with one `memcpy`, rewrites each batch's
-    /// base offset in place starting at `firstOffset`, adds sparse index entries and publishes
-    /// the new end. Returns the last offset written.
-    func append(_ bytes: UnsafeRawBufferPointer, firstOffset: Int64, indexIntervalBytes: Int) -> Int64 {
+    /// Writes `bytes` (one or more batches) at the end with one `pwritev`, each batch's base
+    /// offset supplied from a vector of its own starting at `firstOffset` (the CRC-32C does not
+    /// cover it, and the caller's bytes stay untouched), then adds sparse index entries and
+    /// publishes the new end. Returns the last offset written.
+    ///
+    /// Disk blocks for the index entries are allocated first, so a full disk fails the append
+    /// before anything is published. A failed or short write publishes nothing: the next append
+    /// writes over whatever part of it reached the file, and a roll or close trims the file to
+    /// the published end.
+    func append(_ bytes: UnsafeRawBufferPointer, firstOffset: Int64, indexIntervalBytes: Int) throws(LogError) -> Int64 {
         let position = _end.load(ordering: .relaxed)
         let newEnd = position + bytes.count
-        if newEnd > _pretouchRequested - _pretouchWindow / 2 { _pretouch(upTo: newEnd) }
-        let dst = log.base! + position
-        dst.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        let src = bytes.baseAddress!
+        var batches = 0
+        var p = 0
+        while p < bytes.count {
+            p += _BatchScan.header(src + p).totalSize
+            batches += 1
+        }
+        try offsetIndex.file.reserve(entries: batches)
+        // One more time-index entry for the one `seal()` adds.
+        try timeIndex.file.reserve(entries: batches + 1)
+        _ensureScratch(batches)
+
+        // The vectors: [base offset][the rest of the batch] per batch (the base offset is the
+        // batch's first 8 bytes); a batch that already carries its offset joins the previous
+        // vector when the two are contiguous.
+        var count = 0
         var next = firstOffset
+        p = 0
+        for i in 0..<batches {
+            let h = _BatchScan.header(src + p)
+            let start = UnsafeMutableRawPointer(mutating: src + p)
+            if h.baseOffset == next {
+                if count > 0, let last = _vectors[count - 1].iov_base, last + _vectors[count - 1].iov_len == start {
+                    _vectors[count - 1].iov_len += h.totalSize
+                } else {
+                    _vectors[count] = iovec(iov_base: start, iov_len: h.totalSize)
+                    count += 1
+                }
+            } else {
+                _offsets[i] = next.bigEndian
+                _vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(_offsets + i), iov_len: 8)
+                _vectors[count + 1] = iovec(iov_base: start + 8, iov_len: h.totalSize - 8)
+                count += 2
+            }
+            next += h.lastOffset - h.baseOffset + 1
+            p += h.totalSize
+        }
+        if count == 1 {
+            try log.write(UnsafeRawBufferPointer(start: _vectors[0].iov_base, count: _vectors[0].iov_len), at: position)
+        } else {
+            try _Sys.pwritev(log.fd, UnsafeMutableBufferPointer(start: _vectors, count: count), at: position, path: log.path)
+        }
+
+        // Index entries and the max timestamp, from the caller's headers with the new offsets.
+        next = firstOffset
         var maxTs = _maxTimestamp.load(ordering: .relaxed)
-        var p = position
-        while p < newEnd {
-            let b = log.base! + p
-            RecordBatch.unsafeSetBaseOffset(next, at: b)
-            let h = _BatchScan.header(UnsafeRawPointer(b))
-            if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; _offsetOfMaxTimestamp = h.lastOffset }
+        p = 0
+        while p < bytes.count {
+            let h = _BatchScan.header(src + p)
+            let last = next + h.lastOffset - h.baseOffset
+            if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; _offsetOfMaxTimestamp = last }
             if _bytesSinceIndexEntry > indexIntervalBytes {
-                offsetIndex.append(offset: h.lastOffset, position: p)
+                offsetIndex.append(offset: last, position: position + p)
                 timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
                 _indexesDirty.store(true, ordering: .releasing)
                 _bytesSinceIndexEntry = 0
             }
             _bytesSinceIndexEntry += h.totalSize
-            next = h.nextOffset
+            next = last + 1
             p += h.totalSize
         }
         _maxTimestamp.store(maxTs, ordering: .relaxed)
         _nextOffset.store(next, ordering: .releasing)
         _end.store(newEnd, ordering: .releasing)
+        if newEnd - _writebackRequested >= _Writeback.step(capacity: capacity) {
+            _Writeback.shared.submit(log, from: _writebackRequested, to: newEnd)
+            _writebackRequested = newEnd
+        }
         return next - 1
     }
 
-    // MARK: - Pre-touching
-
-    /// How far ahead of the writer pages are populated.
-    static let maxPretouchWindow = 32 << 20
-    static let minPretouchWindow = 2 << 20
-    /// Turns the kernel's readahead off (`MADV_RANDOM`) while the segment is active, and on
-    /// again when it is sealed. A fault in the active segment's unwritten tail would otherwise
-    /// read ahead — zero — `read_ahead_kb` of pages in one go (8 MiB, about 13 ms, on this
-    /// kind of VM), without a preemption point: the pre-toucher's populate steps and a writer
-    /// that outran it both stalled other threads that long. Its pages are in the page cache
-    /// anyway, having just been written; closed segments read sequentially get it back.
-    func _setReadahead(_ on: Bool) {
-        guard let base = log.base else { return }
-        _ = _Sys.madvise(base, offset: 0, length: capacity, on ? MADV_NORMAL : MADV_RANDOM)
-    }
-
-    /// Asks the background pre-toucher to populate (`madvise(MADV_POPULATE_WRITE)`) the pages
-    /// from the last request up to `position + window` (2–32 MiB, adapted to the append rate), so
-    /// that the writer's `memcpy` finds them mapped. First-touch page faults on a shared file
-    /// mapping, not the copy, bound append bandwidth.
-    func _pretouch(upTo position: Int) {
-        let now = _Sys.monotonicNanos()
-        // A writer that used up half a window within 200 ms gets a bigger one.
-        _pretouchWindow = now &- _lastPretouchNanos < 200_000_000
-            ? min(_pretouchWindow * 2, _Segment.maxPretouchWindow)
-            : max(_pretouchWindow / 2, _Segment.minPretouchWindow)
-        _lastPretouchNanos = now
-        let from = max(_pretouchRequested, position)
-        let to = min(capacity, max(position, _pretouchRequested) + _pretouchWindow)
-        guard to > from, log.base != nil else { return }
-        _pretouchRequested = to
-        _Pretoucher.shared.submit(self, from: from, to: to)
+    /// Grows the append's scratch to `batches` batches (writer only).
+    func _ensureScratch(_ batches: Int) {
+        guard batches > _scratchBatches else { return }
+        let n = max(batches, 2 * _scratchBatches, 16)
+        _vectors.deallocate()
+        _offsets.deallocate()
+        _vectors = .allocate(capacity: 2 * n)
+        _offsets = .allocate(capacity: n)
+        _scratchBatches = n
     }
 
     // MARK: - Closing, flushing, deleting
@@ -240,37 +282,33 @@ final class _Segment: @unchecked Sendable {
     /// (`trimFiles()`). The mappings stay as they are.
     ///
     /// A roll passes `trim: false` and leaves the trim to the background flush (`_flushAll`):
-    /// on a file system mounted with `discard`, truncating away the preallocated tail waits for
+    /// on a file system mounted with `discard`, truncating away a preallocated tail waits for
     /// the device to discard it, which held the appending thread for about 30 ms here.
     func seal(trim: Bool = true) throws(LogError) {
         guard _active.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        _setReadahead(true)
         let maxTs = maxTimestamp
-        if maxTs >= 0 { timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp) }
+        // The entry is optional: without disk space for it (a full disk) the index ends earlier.
+        if maxTs >= 0, (try? timeIndex.file.reserve(entries: 1)) != nil {
+            timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+        }
         _indexesDirty.store(true, ordering: .releasing)
         _sealed.store(true, ordering: .releasing)
         if trim { try trimFiles() }
     }
 
     /// Truncates a sealed segment's files to their real size (the log to its end, the indexes to
-    /// their entries), once, after unmapping its pages from the process. Until then a crash
-    /// leaves a zeroed tail that recovery recognises. Concurrent callers trim once: the second
-    /// waits for the first and finds nothing left to do.
+    /// their entries), once. Until then a crash leaves a zeroed (preallocated) tail, or the torn
+    /// rest of a failed write, that recovery recognises. Concurrent callers trim once: the
+    /// second waits for the first and finds nothing left to do.
     func trimFiles() throws(LogError) {
         try _trimLock._withLock { (_: inout Void) throws(LogError) in try _trimFilesLocked() }
     }
 
     private func _trimFilesLocked() throws(LogError) {
         guard needsTrim else { return }
-        // Unmapped from this process first (the page cache keeps every page, dirty ones too;
-        // a reader faults them back), so that the flush that follows finds no mapping to
-        // write-protect. Otherwise cleaning each of a rolled segment's 32 768 pages (128 MiB)
-        // write-protects it in the writer's mapping, and every batch of those is a TLB
-        // shoot-down that interrupts each core the process runs on: about 200 ms of the
-        // flushing thread's CPU a second, for over a second, with producers and consumers
-        // stalled 10–40 ms at a time. One unmap costs one shoot-down.
-        if let base = log.base { _ = _Sys.madvise(base, offset: 0, length: capacity, MADV_DONTNEED) }
-        try log.truncate(to: end)
+        // The log's mapping is read-only: unlike a writable one, it needs no unmapping before
+        // the flush that follows (no page of it is write-protected at write-back).
+        if try log.fileSize() != end { try log.truncate(to: end) }
         try offsetIndex.file.trim()
         try timeIndex.file.trim()
         _trimmed.store(true, ordering: .releasing)
@@ -280,7 +318,7 @@ final class _Segment: @unchecked Sendable {
     /// yet, not deleted.
     var needsTrim: Bool { _sealed.load(ordering: .acquiring) && !_trimmed.load(ordering: .acquiring) && !_deleted.load(ordering: .acquiring) }
 
-    /// Writes the log up to `upTo` bytes to disk and, when asked, the indexes.
+    /// Writes the log up to `upTo` bytes to disk (`fdatasync`) and, when asked, the indexes.
     ///
     /// The group commit of an active segment skips the indexes: recovery rebuilds the indexes of
     /// every segment from the recovery point on, and an index entry only ever points at data
@@ -289,7 +327,7 @@ final class _Segment: @unchecked Sendable {
     func flush(upTo: Int, syncIndexes: Bool) throws(LogError) {
         let from = _flushedEnd.load(ordering: .acquiring)
         if upTo > from {
-            try log.sync(offset: from, length: upTo - from)
+            try log.fdatasync()
             _flushedEnd.store(upTo, ordering: .releasing)
         }
         if syncIndexes && _indexesDirty.exchange(false, ordering: .acquiringAndReleasing) {
@@ -322,76 +360,4 @@ final class _Segment: @unchecked Sendable {
         }
         return end
     }
-}
-
-#if canImport(Glibc)
-let _madvPopulateWrite: Int32 = 23  // MADV_POPULATE_WRITE, Linux 5.14+
-#endif
-
-/// The process's pre-touch thread: it populates the pages of active segments ahead of their
-/// writers (`_Segment._pretouch`).
-///
-/// It works in 64 KiB steps, one `madvise` each, with the segment's readahead off
-/// (`_setReadahead`): the kernel zeroes every page it populates (about 3–4 ms per MiB on this
-/// kind of VM) without a preemption point inside the call, so a step must be short for a
-/// writer, or a reader woken for new data, to get the core back quickly. With 4 MiB steps and
-/// an 8 MiB readahead, one step kept a consumer thread off its core for 14 ms; back-to-back
-/// 64 KiB steps still did for 1–4.5 ms, hence the pauses (`pacedAhead`).
-///
-/// It stays in the normal scheduling class. In the idle class (`SCHED_IDLE`) a woken reader
-/// preempted it at once, but it was then preempted while holding a page it was populating, or
-/// the process's mmap lock, and the writer faulting on that page, or growing its heap, waited
-/// 10–15 ms for it to be scheduled again.
-final class _Pretoucher: Sendable {
-    static let shared = _Pretoucher()
-    static let step = 64 << 10
-
-    /// A segment's range to populate. The segment is held weakly: a segment that retention
-    /// deleted meanwhile is unmapped (its disk space freed) without waiting for this thread.
-    struct _Job: Sendable {
-        weak var segment: _Segment?
-        let from: Int
-        let to: Int
-    }
-
-    let jobs = Mutex<[_Job]>([])
-    let pending = DispatchSemaphore(value: 0)
-
-    private init() {
-        _startDetachedThread { [self] in _Pretoucher._run(self) }
-    }
-
-    func submit(_ segment: _Segment, from: Int, to: Int) {
-        jobs._withLock { $0.append(_Job(segment: segment, from: from, to: to)) }
-        pending.signal()
-    }
-
-    static func _run(_ p: _Pretoucher) {
-        while true {
-            p.pending.wait()
-            while let job = p.jobs._withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                var position = job.from
-                while position < job.to {
-                    guard let segment = job.segment, segment.isActive, !segment._deleted.load(ordering: .relaxed),
-                          let base = segment.log.base else { break }
-                    let n = min(step, job.to - position)
-                    _ = _Sys.madvise(base, offset: position, length: n, _madvPopulateWrite)
-                    position += n
-                    segment._pretouched.store(position, ordering: .releasing)
-                    // Paced while well ahead of the writer: a short sleep after each step gives
-                    // the core back, so that a reader woken for new data (or any other thread)
-                    // waits at most one step for it, not a whole window of steps. Close behind
-                    // the writer it runs flat out.
-                    if position - segment.end > pacedAhead {
-                        var pause = timespec(tv_sec: 0, tv_nsec: pauseNanos)
-                        nanosleep(&pause, nil)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Further ahead of the writer than this, the thread pauses `pauseNanos` after each step.
-    static let pacedAhead = 1 << 20
-    static let pauseNanos = 100_000
 }

@@ -6,7 +6,8 @@ import WeirFormat
 enum _BatchScan {
     enum Outcome {
         case valid(RecordBatchHeader)
-        /// No bytes left, or a zero `baseOffset` and `batchLength` (the zeroed, preallocated tail).
+        /// No bytes left, a zero `baseOffset` and `batchLength`, or fewer than 12 bytes, all zero
+        /// (the zeroed, preallocated tail).
         case end
         case invalid(String)
     }
@@ -19,6 +20,11 @@ enum _BatchScan {
         if available <= 0 { return .end }
         if available >= L.logOverhead && p.loadUnaligned(fromByteOffset: L.baseOffset, as: UInt64.self) == 0
             && p.loadUnaligned(fromByteOffset: L.batchLength, as: UInt32.self) == 0 {
+            return .end
+        }
+        // A zeroed tail shorter than the 12-byte prefix: a closed segment that a crash left
+        // untrimmed whose last batch ends within 11 bytes of segment.bytes. Also the end.
+        if available < L.logOverhead && (0..<available).allSatisfy({ p.load(fromByteOffset: $0, as: UInt8.self) == 0 }) {
             return .end
         }
         let bytes = UnsafeRawBufferPointer(start: p, count: available)

@@ -134,6 +134,39 @@ enum _Sys {
         }
     }
 
+    /// Writes every byte the vectors describe, back to back from `offset`, retrying on `EINTR`
+    /// and after short writes (the vectors are advanced in place). At most `IOV_MAX` (1024)
+    /// vectors per call. The corresponding C function is `pwritev`.
+    static func pwritev(_ fd: Int32, _ vectors: UnsafeMutableBufferPointer<iovec>, at offset: Int, path: String) throws(LogError) {
+        var first = 0
+        var position = offset
+        while first < vectors.count {
+            let count = min(vectors.count - first, 1024)
+            var n = Glibc.pwritev(fd, vectors.baseAddress! + first, Int32(count), off_t(position))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("pwritev", path)
+            }
+            position += n
+            // Skip the vectors written in full, then shorten a partly written one.
+            while first < vectors.count && n >= vectors[first].iov_len {
+                n -= vectors[first].iov_len
+                first += 1
+            }
+            if n > 0 {
+                vectors[first].iov_base = vectors[first].iov_base! + n
+                vectors[first].iov_len -= n
+            }
+        }
+    }
+
+    /// Advises the kernel about the use of a file range; advisory, failures are ignored.
+    /// The corresponding C function is `posix_fadvise`.
+    static func fadvise(_ fd: Int32, offset: Int, length: Int, _ advice: Int32) {
+        var rc: Int32
+        repeat { rc = posix_fadvise(fd, off_t(offset), off_t(length), advice) } while rc == EINTR
+    }
+
     /// Reads up to `count` bytes at `offset`. The corresponding C function is `pread`.
     static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(LogError) -> Int {
         var done = 0

@@ -63,3 +63,31 @@ import Testing
         #expect((try? Compare.Threshold(parsing: "records_per_sec=-5%"))?.limit == -0.05)
     }
 }
+
+@Suite struct CompareUnitsTests {
+    @Test func valuesPrintInHumanUnitsAndRowsNameTheirUnit() throws {
+        #expect(Compare.format(10_000, metric: "produce.records_per_sec") == "10.0 k rec/s")
+        #expect(Compare.format(1_234_567, metric: "consume.records_per_sec") == "1.23 M rec/s")
+        #expect(Compare.format(950, metric: "produce.records_per_sec") == "950 rec/s")
+        #expect(Compare.format(47_800, metric: "latency.publish.p99") == "47.8 ms")
+        #expect(Compare.format(512, metric: "latency.end_to_end.p50") == "512 µs")
+        #expect(Compare.format(2_500_000, metric: "latency.publish.max") == "2.50 s")
+        #expect(Compare.format(12.34, metric: "produce.mb_per_sec") == "12.3 MB/s")
+        let r = Compare.compare(base: [CompareTests.run(10_000, p99: 47_800)], current: [CompareTests.run(10_100, p99: 47_900)])
+        let table = r.table()
+        #expect(table.contains("10.0 k rec/s") && table.contains("47.8 ms") && table.contains(" unit "))
+        #expect(table.contains("rec/s") && table.contains("time"))
+        #expect(!table.contains("e+"))
+        #expect(r.staleBaseline == nil)
+    }
+
+    @Test func aBaselineBeatenOnEveryMetricIsCalledStaleWithTheRefreshCommand() {
+        let r = Compare.compare(base: [CompareTests.run(10_000, p99: 5_000)], current: [CompareTests.run(20_000, p99: 1_000)], basePath: "results/baselines/ci.json")
+        #expect(r.exitCode == 4)
+        let line = r.staleBaseline ?? ""
+        #expect(line.contains("weir bench run ci --out /tmp/weir-baseline && cp /tmp/weir-baseline/summary.json results/baselines/ci.json"))
+        #expect(r.table().contains("STALE BASELINE"))
+        // One metric better, one the same: not stale.
+        #expect(Compare.compare(base: [CompareTests.run(10_000, p99: 1_000)], current: [CompareTests.run(20_000, p99: 1_000)]).staleBaseline == nil)
+    }
+}

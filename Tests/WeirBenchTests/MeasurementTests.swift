@@ -94,7 +94,10 @@ import Testing
         s.produce.recordsPerSec = 50
         s.latency["publish"] = LatencyStats(h)
         var r0 = IntervalRow(second: 0)
-        r0.produced = 60; r0.producedBytes = 6_000; r0.acked = 60; r0.publishP50 = 30; r0.publishP99 = 59
+        r0.produced = 60; r0.producedBytes = 6_000; r0.acked = 60
+        var iv = LatencyStats()
+        iv.p50 = 30; iv.p90 = 50; iv.p99 = 59; iv.p99_9 = 59.5; iv.p99_99 = 59.9; iv.max = 60
+        r0.latency[.publish] = iv
         var r1 = IntervalRow(second: 1)
         r1.produced = 40; r1.producedBytes = 4_000; r1.acked = 40; r1.stealMillis = 20
         return StepResult(summary: s, intervals: [IntervalRow(second: -1), r0, r1], histograms: [.publish: h])
@@ -104,9 +107,12 @@ import Testing
         let csv = RunWriter.intervalsCSV([Self.sampleResult()])
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines[0] == RunWriter.intervalsHeader)
-        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0,,,,,")
-        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,59.000,,,")
-        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0,,,,,20")
+        #expect(lines[0].contains(",publish_p50_us,publish_p90_us,publish_p99_us,publish_p99_9_us,publish_p99_99_us,publish_max_us,"))
+        #expect(lines[0].contains(",publish_delay_p50_us,") && lines[0].contains(",e2e_p99_99_us,e2e_max_us,host_steal_ms"))
+        let none = String(repeating: ",", count: 18)
+        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0" + none + ",")
+        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,50.000,59.000,59.500,59.900,60.000" + String(repeating: ",", count: 12) + ",")
+        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0" + none + ",20")
     }
 
     @Test func latencyCSVSpectrumIsMonotonicAndEndsAtMax() {

@@ -10,13 +10,14 @@ import WeirClientAPI
         partitionsPerTopic: 16
         messageSize: 1024
         useRandomizedPayloads: true
+        randomizedPayloadPoolSize: 100
         subscriptionsPerTopic: 1
         consumerPerSubscription: 2
         producersPerTopic: 1
         producerRate: 50000
         consumerBacklogSizeGB: 0
-        testDurationMinutes: 0.5
-        warmupDurationMinutes: 0.1
+        testDurationMinutes: 2
+        warmupDurationMinutes: 0
         keyDistributor: KEY_ROUND_ROBIN
         config:
           batch.size: 65536
@@ -24,7 +25,11 @@ import WeirClientAPI
         """
         let w = try #require(try WorkloadFile.parse(yaml).first)
         #expect(w.topics == 2 && w.partitionsPerTopic == 16 && w.consumerPerSubscription == 2)
-        #expect(w.durationSeconds == 30 && abs(w.warmupSeconds - 6) < 1e-9)
+        #expect(w.durationSeconds == 120 && w.warmupSeconds == 0)
+        #expect(w.useRandomizedPayloads == true)
+        // OMB's default warmup is 1 minute; fractional minutes are not OMB's (use durationSeconds).
+        #expect(try WorkloadFile.parse("testDurationMinutes: 1\n").first?.warmupSeconds == 60)
+        #expect(throws: BenchError.self) { try WorkloadFile.parse("testDurationMinutes: 0.5\n") }
         #expect(w.keyDistributor == .sequential)
         #expect(w.config == ["batch.size": "65536", "linger.ms": "5"])
     }
@@ -48,7 +53,7 @@ import WeirClientAPI
         let bad = message("topics: 1\npartitionsPerTopic: 2\nkeyDistributor: SOMETIMES\n")
         #expect(bad.contains("w.yaml:3") && bad.contains("keyDistributor") && bad.contains("ZIPFIAN"))
         let small = message("messageSize: 4\n")
-        #expect(small.contains("messageSize") && small.contains("≥ 8"))
+        #expect(small.contains("messageSize") && small.contains("8…16,777,216"))
         #expect(message("- just\n- a list\n").contains("mapping"))
         #expect(message("topics: [1\n").contains("not valid YAML"))
         let combo = message("scenario: backlog\n")

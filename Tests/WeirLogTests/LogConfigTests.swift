@@ -80,3 +80,13 @@ import Testing
         try again.close()
     }
 }
+
+@Suite struct LogConfigPreallocateTests {
+    /// `preallocate` is Kafka's topic property: a boolean, false by default.
+    @Test func preallocateIsABooleanOffByDefault() throws {
+        #expect(LogConfig().preallocate == false)
+        #expect(try LogConfig(properties: ["preallocate": "true"]).preallocate)
+        #expect(try LogConfig(properties: ["preallocate": "true"]).overrides == ["preallocate": "true"])
+        #expect(throws: LogError.self) { try LogConfig(properties: ["preallocate": "yes"]) }
+    }
+}

@@ -42,7 +42,9 @@ func modify(_ file: String, _ body: (inout [UInt8]) -> Void) throws {
 @Suite struct LogRecoveryTests {
     @Test func uncleanShutdownWithAZeroedPreallocatedTailLosesNothing() async throws {
         let tmp = TempDir(); defer { tmp.remove() }
-        _ = try await writeAndAbandon(tmp.path, batches: 40)
+        var config = smallConfig(segmentBytes: 64 << 10)
+        config.preallocate = true
+        _ = try await writeAndAbandon(tmp.path, batches: 40, config: config)
         #expect(fileSize(activeLogPath(tmp.path)) == 64 << 10, "still preallocated")
         let dir = try LogDirectory.open(path: tmp.path, options: testOptions())
         #expect(!dir.recovery.wasCleanShutdown)

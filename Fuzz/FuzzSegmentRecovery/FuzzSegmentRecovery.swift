@@ -1,0 +1,135 @@
+// libFuzzer target: opening (and recovering) a log directory whose segment files hold
+// arbitrary bytes, then reading everything, appending, closing and reopening.
+//
+// Input layout (so that libFuzzer mutates all three files of a segment):
+//
+//     byte 0      flags: 1 = the clean-shutdown marker is present, 2 = write a `.index`,
+//                 4 = write a `.timeindex`, 8 = the segment's base offset is 100, not 0
+//     bytes 1-2   the `.index` length (big-endian, capped to what is left)
+//     bytes 3-4   the `.timeindex` length
+//     ...         the `.index` bytes, the `.timeindex` bytes, then the `.log` bytes
+//
+// Each run: `LogInspector.verify` (what `weir log verify` runs) on the raw files, then
+// `LogDirectory.open` (recovery), a read of every batch from the log-start offset to the
+// high-water mark with every record decoded, time-index lookups, one append, a clean close, a
+// reopen, the same reads, and a close. With `WEIR_FUZZ_STRICT=1` the run also requires that
+// the appended record is still at its acknowledged offset after the reopen (no acknowledged
+// record lost). `WEIR_FUZZ_TMP` picks the folder of the temporary log directory (default
+// /dev/shm).
+//
+// Built and run by scripts/fuzz; see docs/campaigns.md.
+import Foundation
+import WeirFormat
+import WeirLog
+
+let root: String = {
+    // tmpfs when there is one: each run syncs files, which costs milliseconds on a disk.
+    let parent = ProcessInfo.processInfo.environment["WEIR_FUZZ_TMP"]
+        ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
+    return "\(parent)/weir-fuzz-recovery-\(getpid())"
+}()
+/// `WEIR_FUZZ_NO_CLEAN_MARKER=1` ignores flag 1, to explore recovery past a known crash of the
+/// clean-shutdown path.
+let noCleanMarker = ProcessInfo.processInfo.environment["WEIR_FUZZ_NO_CLEAN_MARKER"] == "1"
+let strict = ProcessInfo.processInfo.environment["WEIR_FUZZ_STRICT"] == "1"
+nonisolated(unsafe) let decoder = RecordBatchDecoder(checkCRCs: true, maxDecompressedBytes: 4 << 20)
+nonisolated(unsafe) let builder = try! RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 20)
+/// Small segments and indexes (the partition folder is adopted with the default config), so
+/// that an append may roll and each open maps kilobytes, not Kafka's 10 MiB index default.
+let options = LogDirectory.Options(
+    maintenanceIntervalMs: nil,
+    defaultConfig: LogConfig(segmentBytes: 64 << 10, segmentIndexBytes: 4096, indexIntervalBytes: 128))
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    guard size >= 5 else { return 0 }
+    let flags = data[0]
+    var rest = input[5...]
+    let indexBytes = rest.prefix(Int(data[1]) << 8 | Int(data[2]))
+    rest = rest.dropFirst(indexBytes.count)
+    let timeIndexBytes = rest.prefix(Int(data[3]) << 8 | Int(data[4]))
+    let logBytes = rest.dropFirst(timeIndexBytes.count)
+
+    let fm = FileManager.default
+    try? fm.removeItem(atPath: root)
+    let partition = root + "/t-0"
+    try! fm.createDirectory(atPath: partition, withIntermediateDirectories: true)
+    let name = flags & 8 != 0 ? "00000000000000000100" : "00000000000000000000"
+    func write(_ file: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
+        precondition(fm.createFile(atPath: partition + "/" + file, contents: Data(bytes)), "cannot write \(file)")
+    }
+    write(name + ".log", logBytes)
+    if flags & 2 != 0 { write(name + ".index", indexBytes) }
+    if flags & 4 != 0 { write(name + ".timeindex", timeIndexBytes) }
+    if flags & 1 != 0 && !noCleanMarker { precondition(fm.createFile(atPath: root + "/" + LogDirectory.cleanShutdownFileName, contents: Data())) }
+
+    _ = try? LogInspector.verify(logDirectory: root)
+    guard let dir = try? LogDirectory.open(path: root, options: options) else { return 0 }
+    var appended: (offset: Int64, value: [UInt8])? = nil
+    if let log = try? dir.partition("t", 0) {
+        readAll(log)
+        builder.reset()
+        let value = Array("fuzz-\(size)".utf8)
+        _ = builder.append(timestamp: 1_700_000_000_000, key: nil, value: value)
+        if let batch = try? builder.build() {
+            let result: AppendResult? = batch.withUnsafeBytes { try? log.append($0) }
+            if let result { appended = (result.baseOffset, value) }
+        }
+    }
+    guard (try? dir.close()) != nil else { return 0 }
+
+    guard let again = try? LogDirectory.open(path: root, options: options) else {
+        precondition(!strict || appended == nil, "the directory does not reopen after a clean close")
+        return 0
+    }
+    if let log = try? again.partition("t", 0) {
+        readAll(log)
+        if strict, let appended {
+            precondition(valueAt(log, appended.offset) == appended.value,
+                         "the record appended at offset \(appended.offset) is not there after a clean close and reopen")
+        }
+    }
+    try? again.close()
+    return 0
+}
+
+/// Reads and decodes every batch from the log-start offset to the high-water mark.
+func readAll(_ log: PartitionLog) {
+    var offset = log.logStartOffset
+    let end = log.highWatermark
+    var sink = 0
+    var reads = 0
+    while offset < end, reads < 10_000, let r = try? log.read(from: offset, maxBytes: 1 << 16) {
+        reads += 1
+        for view in r.batches {
+            _ = view.header
+            view.withUnsafeBytes { bytes in
+                try? decoder.forEachRecord(in: bytes) { record in
+                    sink &+= record.keyCount &+ record.valueCount
+                }
+            }
+        }
+        if r.nextOffset <= offset { break }
+        offset = r.nextOffset
+    }
+    for probe in [Int64.min, 0, 1_700_000_000_000, Int64.max] {
+        sink &+= Int(truncatingIfNeeded: log.offset(forTimestamp: probe)?.offset ?? 0)
+    }
+    _ = log.segments
+    if sink == 0x5EED_F00D { print("") }
+}
+
+/// The value of the record at `offset`, or nil when the log does not return it.
+func valueAt(_ log: PartitionLog, _ offset: Int64) -> [UInt8]? {
+    guard let r = try? log.read(from: offset, maxBytes: 1 << 16) else { return nil }
+    var found: [UInt8]? = nil
+    for view in r.batches {
+        view.withUnsafeBytes { bytes in
+            try? decoder.forEachRecord(in: bytes) { record in
+                if record.offset == offset, let v = record.value { found = Array(v) }
+            }
+        }
+    }
+    return found
+}

@@ -1,0 +1,73 @@
+public import WeirLog
+import WeirFormat
+
+/// The transaction coordinator of a log directory, for a Kafka wire-protocol broker
+/// (`weir serve`): the same producer ids, epochs, transaction state and markers as the
+/// embedded `Producer`'s transactions, with no second implementation.
+public struct TransactionCoordinatorHandle: Sendable {
+    let _coordinator: _TransactionCoordinator
+    let directory: LogDirectory
+
+    /// The coordinator shared by every producer of `directory`.
+    public init(directory: LogDirectory) {
+        self.directory = directory
+        _coordinator = _TransactionCoordinator.shared(for: directory)
+    }
+
+    /// A new producer id for an idempotent producer without `transactional.id` (epoch 0).
+    public func allocateProducerId() -> Int64 { _coordinator.allocateProducerId() }
+
+    /// Kafka's `InitProducerId` for `transactional.id`: the id and a bumped epoch (fencing older producers).
+    public func initProducerId(transactionalId: String, transactionTimeoutMs: Int64) async throws(ClientError) -> (producerId: Int64, epoch: Int16) {
+        let (pid, epoch) = try await _coordinator.initProducerId(transactionalId, timeoutMs: transactionTimeoutMs)
+        return (pid, epoch)
+    }
+
+    /// Kafka's `AddPartitionsToTxn`.
+    public func addPartitions(transactionalId: String, producerId: Int64, epoch: Int16, _ partitions: [TopicPartition]) throws(ClientError) {
+        try _coordinator.addPartitions(transactionalId, pid: producerId, epoch: epoch, partitions)
+    }
+
+    /// The `__consumer_offsets` partition that holds `groupId`'s commits (created if missing).
+    public func offsetsPartition(forGroup groupId: String) throws(ClientError) -> TopicPartition {
+        try InternalTopics.ensure(InternalTopics.consumerOffsets, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory)
+        let count: Int
+        do { count = try directory.partitionCount(InternalTopics.consumerOffsets) } catch { throw ClientError(error) }
+        return TopicPartition(InternalTopics.consumerOffsets, InternalTopics.offsetsPartition(forGroup: groupId, partitionCount: count))
+    }
+
+    /// Kafka's `AddOffsetsToTxn`: adds the group's offsets partition to the transaction.
+    public func addOffsets(transactionalId: String, producerId: Int64, epoch: Int16, groupId: String) throws(ClientError) {
+        try addPartitions(transactionalId: transactionalId, producerId: producerId, epoch: epoch, [offsetsPartition(forGroup: groupId)])
+    }
+
+    /// Kafka's `TxnOffsetCommit`: writes the offsets transactionally to `__consumer_offsets`
+    /// (visible with the commit marker), as `Producer.sendOffsetsToTransaction` does.
+    public func commitOffsets(producerId: Int64, epoch: Int16, groupId: String, _ offsets: [TopicPartition: Int64]) async throws(ClientError) {
+        guard !offsets.isEmpty else { return }
+        let tp = try offsetsPartition(forGroup: groupId)
+        let now = _wallMillis()
+        do {
+            let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
+            b.producerId = producerId
+            b.producerEpoch = epoch
+            b.baseSequence = -1
+            b.isTransactional = true
+            for (p, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+                b.append(timestamp: now, key: InternalTopics.offsetCommitKey(group: groupId, topic: p.topic, partition: p.partition),
+                         value: InternalTopics.offsetCommitValue(offset: offset, commitTimestamp: now))
+            }
+            try b.seal()
+            try await directory.partition(tp).append(b.sealedBytes(), acks: .all)
+        } catch let e as LogError {
+            throw ClientError(e)
+        } catch {
+            throw ClientError(.log, "writing transactional offsets for group \(groupId) failed: \(error)")
+        }
+    }
+
+    /// Kafka's `EndTxn`: commit or abort markers on every partition of the transaction.
+    public func endTransaction(transactionalId: String, producerId: Int64, epoch: Int16, commit: Bool) async throws(ClientError) {
+        try await _coordinator.endTransaction(transactionalId, pid: producerId, epoch: epoch, commit: commit)
+    }
+}

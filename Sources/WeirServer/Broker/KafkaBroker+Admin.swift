@@ -1,0 +1,235 @@
+internal import WeirLog
+internal import WeirClient
+
+extension KafkaBroker {
+    func listGroups(_ req: ListGroupsRequest) -> ListGroupsResponse {
+        var resp = ListGroupsResponse()
+        for g in coordinator.listGroups() {
+            let d = coordinator.describeGroup(g)
+            if !req.statesFilter.isEmpty, !req.statesFilter.contains(where: { $0.lowercased() == d.state.rawValue.lowercased() }) { continue }
+            var l = ListGroupsResponse.ListedGroup()
+            l.groupId = g
+            l.protocolType = "consumer"
+            l.groupState = d.state.rawValue
+            l.groupType = "classic"
+            resp.groups.append(l)
+        }
+        return resp
+    }
+
+    func describeGroups(_ req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+        var resp = DescribeGroupsResponse()
+        for g in req.groups {
+            let d = coordinator.describeGroup(g)
+            var dg = DescribeGroupsResponse.DescribedGroup()
+            dg.groupId = g
+            dg.groupState = d.members.isEmpty && d.offsets.isEmpty ? "Dead" : d.state.rawValue
+            dg.protocolType = d.members.isEmpty ? "" : "consumer"
+            dg.protocolData = d.protocolName ?? ""
+            let meta = memberMetadata.withLock { $0[g] ?? [:] }
+            dg.members = d.members.map { m in
+                var dm = DescribeGroupsResponse.DescribedGroup.DescribedGroupMember()
+                dm.memberId = m.memberId
+                dm.groupInstanceId = m.groupInstanceId
+                dm.clientId = m.clientId
+                dm.clientHost = "/127.0.0.1"
+                dm.memberMetadata = meta[m.memberId] ?? []
+                var a = ConsumerProtocolAssignment()
+                let byTopic = Dictionary(grouping: m.assignment, by: \.topic)
+                a.assignedPartitions = byTopic.keys.sorted().map { t in
+                    var e = ConsumerProtocolAssignment.TopicPartition()
+                    e.topic = t
+                    e.partitions = byTopic[t]!.map(\.partition).sorted()
+                    return e
+                }
+                var w = KafkaWriter()
+                w.writeInt16(0)
+                a.write(to: &w, version: 0)
+                dm.memberAssignment = Array(w.buffer.readableBytesView)
+                return dm
+            }
+            resp.groups.append(dg)
+        }
+        return resp
+    }
+
+    func deleteGroups(_ req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+        var resp = DeleteGroupsResponse()
+        for g in req.groupsNames {
+            var r = DeleteGroupsResponse.DeletableGroupResult()
+            r.groupId = g
+            do throws(ClientError) { try coordinator.deleteGroup(g) } catch { r.errorCode = KafkaErrorCode(error).rawValue }
+            resp.results.append(r)
+        }
+        return resp
+    }
+
+    /// DescribeConfigs for topics (resource type 2): the topic's effective configuration, with
+    /// overrides marked as dynamic topic configs (source 1) and the rest as defaults (source 5).
+    func describeConfigs(_ req: DescribeConfigsRequest) -> DescribeConfigsResponse {
+        var resp = DescribeConfigsResponse()
+        for res in req.resources {
+            var r = DescribeConfigsResponse.DescribeConfigsResult()
+            r.resourceType = res.resourceType
+            r.resourceName = res.resourceName
+            r.errorMessage = nil
+            if res.resourceType == 2 {
+                do throws(ClientError) {
+                    let d = try admin.describeTopic(res.resourceName)
+                    for (k, v) in d.configs.sorted(by: { $0.key < $1.key }) where res.configurationKeys.map({ $0.contains(k) }) ?? true {
+                        var c = DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult()
+                        c.name = k
+                        c.value = v
+                        c.isDefault = d.overrides[k] == nil
+                        c.configSource = d.overrides[k] == nil ? 5 : 1
+                        c.documentation = nil
+                        r.configs.append(c)
+                    }
+                } catch {
+                    r.errorCode = KafkaErrorCode(error).rawValue
+                    r.errorMessage = error.message
+                }
+            } else if res.resourceType == 4 {
+                // Broker configs: the few this broker has.
+                let c = config
+                for (k, v) in [("auto.create.topics.enable", "\(c.autoCreateTopics)"), ("num.partitions", "\(c.numPartitions)"),
+                               ("socket.request.max.bytes", "\(c.socketRequestMaxBytes)"), ("log.dirs", directory.path)]
+                    where res.configurationKeys.map({ $0.contains(k) }) ?? true {
+                    var e = DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult()
+                    e.name = k
+                    e.value = v
+                    e.readOnly = true
+                    e.configSource = 4
+                    e.documentation = nil
+                    r.configs.append(e)
+                }
+            } else {
+                r.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                r.errorMessage = "resource type \(res.resourceType) is not served; describe topics (2) or the broker (4)."
+            }
+            resp.results.append(r)
+        }
+        return resp
+    }
+
+    func alterConfigs(_ req: AlterConfigsRequest) -> AlterConfigsResponse {
+        var resp = AlterConfigsResponse()
+        for res in req.resources {
+            var r = AlterConfigsResponse.AlterConfigsResourceResponse()
+            r.resourceType = res.resourceType
+            r.resourceName = res.resourceName
+            r.errorMessage = nil
+            var set: [String: String] = [:]
+            for c in res.configs { if let v = c.value { set[c.name] = v } }
+            r.errorCode = alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly, message: &r.errorMessage).rawValue
+            resp.responses.append(r)
+        }
+        return resp
+    }
+
+    /// IncrementalAlterConfigs: SET (0) only; DELETE/APPEND/SUBTRACT are INVALID_REQUEST.
+    func incrementalAlterConfigs(_ req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+        var resp = IncrementalAlterConfigsResponse()
+        for res in req.resources {
+            var r = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
+            r.resourceType = res.resourceType
+            r.resourceName = res.resourceName
+            r.errorMessage = nil
+            var set: [String: String] = [:]
+            var unsupported = false
+            for c in res.configs {
+                if c.configOperation == 0, let v = c.value { set[c.name] = v } else { unsupported = true }
+            }
+            if unsupported {
+                r.errorCode = KafkaErrorCode.invalidRequest.rawValue
+                r.errorMessage = "only SET (0) is supported by weir serve's IncrementalAlterConfigs."
+            } else {
+                r.errorCode = alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly, message: &r.errorMessage).rawValue
+            }
+            resp.responses.append(r)
+        }
+        return resp
+    }
+
+    func alterTopic(_ type: Int8, _ name: String, _ set: [String: String], validateOnly: Bool, message: inout String?) -> KafkaErrorCode {
+        guard type == 2 else {
+            message = "only topic configs (resource type 2) can be altered."
+            return .invalidRequest
+        }
+        if validateOnly { return directory.topicNames.contains(name) ? .none : .unknownTopicOrPartition }
+        do throws(ClientError) { try admin.alterTopicConfigs(name, set: set) } catch {
+            message = error.message
+            return KafkaErrorCode(error)
+        }
+        return .none
+    }
+
+    func deleteRecords(_ req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+        var resp = DeleteRecordsResponse()
+        resp.topics = req.topics.map { t in
+            var rt = DeleteRecordsResponse.DeleteRecordsTopicResult()
+            rt.name = t.name
+            rt.partitions = t.partitions.map { p in
+                var rp = DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult()
+                rp.partitionIndex = p.partitionIndex
+                switch partition(t.name, p.partitionIndex, autoCreate: false) {
+                case .failure(let code): rp.errorCode = code.rawValue
+                case .success(let log):
+                    do throws(LogError) { rp.lowWatermark = try log.deleteRecords(before: p.offset == -1 ? log.highWatermark : p.offset) } catch {
+                        rp.errorCode = KafkaErrorCode(error).rawValue
+                    }
+                }
+                return rp
+            }
+            return rt
+        }
+        return resp
+    }
+
+    /// OffsetForLeaderEpoch: the log has one leader epoch (0), which ends at the log-end offset.
+    func offsetForLeaderEpoch(_ req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+        var resp = OffsetForLeaderEpochResponse()
+        resp.topics = req.topics.map { t in
+            var rt = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
+            rt.topic = t.topic
+            rt.partitions = t.partitions.map { p in
+                var e = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset()
+                e.partition = p.partition
+                switch partition(t.topic, p.partition, autoCreate: false) {
+                case .failure(let code): e.errorCode = code.rawValue
+                case .success(let log):
+                    e.leaderEpoch = 0
+                    e.endOffset = log.highWatermark
+                }
+                return e
+            }
+            return rt
+        }
+        return resp
+    }
+
+    func describeCluster(_ req: DescribeClusterRequest) -> DescribeClusterResponse {
+        let c = config
+        var resp = DescribeClusterResponse()
+        resp.clusterId = c.clusterId
+        resp.controllerId = c.nodeId
+        var b = DescribeClusterResponse.DescribeClusterBroker()
+        b.brokerId = c.nodeId
+        b.host = c.advertisedHost
+        b.port = c.advertisedPort
+        resp.brokers = [b]
+        return resp
+    }
+
+    func createPartitions(_ req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+        var resp = CreatePartitionsResponse()
+        resp.results = req.topics.map { t in
+            var r = CreatePartitionsResponse.CreatePartitionsTopicResult()
+            r.name = t.name
+            r.errorCode = KafkaErrorCode.invalidPartitions.rawValue
+            r.errorMessage = "weir serve cannot add partitions to an existing topic yet; create a new topic with the partition count you need."
+            return r
+        }
+        return resp
+    }
+}

@@ -1,0 +1,140 @@
+internal import NIOCore
+internal import WeirClient
+internal import Foundation
+
+/// Feeds a connection's request frames, in order, to one task that answers them one at a time
+/// (as Kafka does: a connection's responses go out in request order).
+final class KafkaRequestStreamHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    let continuation: AsyncStream<ByteBuffer>.Continuation
+
+    init(continuation: AsyncStream<ByteBuffer>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A malformed or oversized frame: this client's connection closes; nobody else notices.
+        KafkaServer.log(["event": "connection_error", "remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)"])
+        continuation.finish()
+        context.close(promise: nil)
+    }
+}
+
+/// One client connection: parses each request header, calls the broker, writes the response.
+struct KafkaConnection: Sendable {
+    let channel: any Channel
+    let broker: KafkaBroker
+    let zeroCopy: Bool
+    let server: KafkaServer
+
+    func run(_ frames: AsyncStream<ByteBuffer>) async {
+        let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
+        let start = ContinuousClock.now
+        var requests = 0
+        var clientId = ""
+        var closeReason = "client closed"
+        let state = KafkaSessionState(broker: broker, sasl: server.sasl)
+        for await frame in frames {
+            requests += 1
+            server.metrics.requests.add(1, ordering: .relaxed)
+            do {
+                guard let response = try await answer(frame, state: state, clientId: &clientId) else { continue }
+                try await write(response)
+            } catch let e as KafkaProtocolError {
+                closeReason = e.message
+                break
+            } catch {
+                closeReason = "\(error)"
+                break
+            }
+            if state.closeAfterResponse { closeReason = state.closeReason; break }
+        }
+        try? await channel.close()
+        KafkaServer.log(["event": "connection", "remote": remote, "client_id": clientId, "requests": "\(requests)",
+                         "principal": state.principal.description, "duration_ms": "\((ContinuousClock.now - start).components.seconds * 1000 + (ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000)",
+                         "closed": closeReason])
+    }
+
+    /// The whole response (size, header, body), or nil for none; throws to close the connection.
+    func answer(_ frame: ByteBuffer, state: KafkaSessionState, clientId: inout String) async throws(KafkaProtocolError) -> KafkaWriter? {
+        var r = KafkaReader(frame)
+        let rawKey = try r.readInt16()
+        let version = try r.readInt16()
+        let correlationId = try r.readInt32()
+        guard let key = ApiKey(rawValue: rawKey) else {
+            throw KafkaProtocolError("unknown API key \(rawKey) (correlation id \(correlationId)); closing the connection as Kafka does.")
+        }
+        let cid = try r.readNullableString(compact: false)
+        clientId = cid ?? ""
+        let supported = KafkaBroker.supportedVersions[key]
+        if key == .apiVersions, supported.map({ !$0.contains(version) }) ?? true {
+            // Kafka's fallback: an ApiVersions version it does not know gets a v0 answer with
+            // UNSUPPORTED_VERSION and the supported ranges, so the client can retry lower.
+            var resp = broker.apiVersions(ApiVersionsRequest(), version: 0)
+            resp.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+            var body = KafkaWriter()
+            resp.write(to: &body, version: 0)
+            return frameResponse(correlationId: correlationId, flexibleHeader: false, body: body)
+        }
+        guard let supported, supported.contains(version) else {
+            throw KafkaProtocolError("\(key) v\(version) is not supported (weir serve serves \(supported.map { "\($0.lowerBound)...\($0.upperBound)" } ?? "none")); closing the connection as Kafka does.")
+        }
+        if key.isFlexible(version) {
+            try r.readTaggedFields { (_, _) throws(KafkaProtocolError) in }
+        }
+        let ctx = RequestContext(apiKey: key, apiVersion: version, correlationId: correlationId, clientId: cid,
+                                 principal: state.principal, zeroCopy: zeroCopy)
+        let body: KafkaWriter?
+        if let early = try await state.intercept(ctx, &r) {
+            body = early
+        } else {
+            body = try await broker.handle(ctx, &r)
+        }
+        guard let body else { return nil }
+        // ApiVersions responses always use header v0 (a client cannot know yet whether it is flexible).
+        return frameResponse(correlationId: correlationId, flexibleHeader: key != .apiVersions && key.isFlexible(version), body: body)
+    }
+
+    func frameResponse(correlationId: Int32, flexibleHeader: Bool, body: KafkaWriter) -> KafkaWriter {
+        var out = KafkaWriter(capacity: 16)
+        let headerSize = flexibleHeader ? 5 : 4
+        out.writeInt32(Int32(headerSize + body.count))
+        out.writeInt32(correlationId)
+        if flexibleHeader { out.writeUnsignedVarint(0) }
+        if body.parts.isEmpty {
+            var b = body.buffer
+            out.buffer.writeBuffer(&b)
+            return out
+        }
+        out.parts = [.buffer(out.buffer)] + body.parts
+        out.buffer = body.buffer
+        return out
+    }
+
+    func write(_ w: KafkaWriter) async throws {
+        if w.parts.isEmpty {
+            try await channel.writeAndFlush(w.buffer)
+            return
+        }
+        for part in w.parts {
+            switch part {
+            case .buffer(let b):
+                if b.readableBytes > 0 { channel.write(b, promise: nil) }
+            case .file(let f):
+                let region = FileRegion(fileHandle: f.handle, readerIndex: f.offset, endIndex: f.offset + f.length)
+                channel.write(IOData.fileRegion(region)).whenComplete { _ in try? f.handle.close() }
+            }
+        }
+        try await channel.writeAndFlush(w.buffer)
+    }
+}

