@@ -138,8 +138,8 @@ let package = Package(
         // A child process for WeirLogTests' crash tests (appends with acks=all until killed).
         .executableTarget(name: "weir-log-crash-writer", dependencies: ["WeirLog"], swiftSettings: strictSettings),
 
-        .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression", "WeirTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
         // Helpers shared by test targets (not part of any product).
         .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirClientAPI", "WeirBench", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirServerTests", dependencies: ["WeirServer", "WeirClient", "WeirLog", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), "WeirFormat"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,15 +1,9 @@
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
-/// The monotonic clock every Weir measurement uses, in nanoseconds.
-///
-/// The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
+// `monotonicNanos()`, the clock of every measurement, is the seam's (WeirClientAPI), re-exported.
+@_exported public import func WeirClientAPI.monotonicNanos
 
 /// CPU time (user + system) used by this process so far, in nanoseconds.
 ///

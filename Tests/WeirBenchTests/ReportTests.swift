@@ -4,13 +4,10 @@ import FoundationXML
 #endif
 import Testing
 @testable import WeirBench
+import WeirTestSupport
 
 @Suite struct ReportTests {
-    static func tempDir() -> String {
-        let d = NSTemporaryDirectory() + "weir-bench-test-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }
+    static func tempDir() -> String { makeTemporaryDirectory("weir-bench-test") }
 
     final class ParserDelegate: NSObject, XMLParserDelegate {
         var elements: [String: Int] = [:]

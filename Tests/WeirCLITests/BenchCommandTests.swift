@@ -2,13 +2,9 @@ import Foundation
 import Testing
 import WeirBench
 @testable import WeirCLI
+import WeirTestSupport
 
-private func benchTempDir() -> String {
-    let template = NSTemporaryDirectory() + "weirbench-cli-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func benchTempDir() -> String { makeTemporaryDirectory("weirbench-cli") }
 
 private func write(_ text: String, _ path: String) {
     _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))

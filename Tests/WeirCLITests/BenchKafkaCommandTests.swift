@@ -2,14 +2,11 @@ import Foundation
 import Testing
 import WeirBench
 @testable import WeirCLI
+import WeirTestSupport
 
 /// `weir bench … --backend kafka` on librdkafka's mock cluster, and its bad configurations.
 @Suite(.serialized) struct BenchKafkaCommandTests {
-    static func tempDir() -> String {
-        let path = NSTemporaryDirectory() + "weir-kafka-cli-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func tempDir() -> String { makeTemporaryDirectory("weir-kafka-cli") }
 
     @Test func badKafkaConfigurationExits2() async {
         let dir = Self.tempDir()

@@ -4,13 +4,9 @@ import WeirClient
 import WeirFormat
 import WeirLog
 @testable import WeirCLI
+import WeirTestSupport
 
-private func consumerTempDir() -> String {
-    let template = NSTemporaryDirectory() + "weircli-consume-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func consumerTempDir() -> String { makeTemporaryDirectory("weircli-consume") }
 
 private func lines(_ path: String) -> [String] {
     (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) ?? []

@@ -4,6 +4,7 @@ import WeirClient
 import WeirFormat
 import WeirLog
 @testable import WeirCLI
+import WeirTestSupport
 
 /// `weir consume --trace`: each record's W3C trace context in the output, and a process span per
 /// record in `--trace-output`.
@@ -12,9 +13,7 @@ import WeirLog
 
     /// Topic `t` (1 partition): a record with a traceparent, one without, one with a malformed one.
     static func seeded() throws -> String {
-        let template = NSTemporaryDirectory() + "weircli-trace-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        let dir = String(cString: bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
+        let dir = makeTemporaryDirectory("weircli-trace")
         let log = try LogDirectory.open(path: dir)
         try log.createTopic("t", partitions: 1, config: LogConfig(segmentBytes: 1 << 20, segmentIndexBytes: 1 << 16))
         let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 20)

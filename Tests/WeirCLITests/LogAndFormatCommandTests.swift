@@ -1,13 +1,10 @@
 import Foundation
 import Testing
 import WeirCLI
+import WeirTestSupport
 
 /// A fresh temporary directory for a CLI test.
-func cliTempDir() -> String {
-    let path = NSTemporaryDirectory() + "weir-cli-\(UUID().uuidString)"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
+func cliTempDir() -> String { makeTemporaryDirectory("weir-cli") }
 
 @Suite struct LogAndFormatCommandTests {
     let records = """

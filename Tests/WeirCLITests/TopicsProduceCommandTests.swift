@@ -3,13 +3,9 @@ import Testing
 import WeirClient
 import WeirLog
 @testable import WeirCLI
+import WeirTestSupport
 
-private func tempDir() -> String {
-    let template = NSTemporaryDirectory() + "weircli-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func tempDir() -> String { makeTemporaryDirectory("weircli") }
 
 private func writeFile(_ text: String) -> String {
     let path = tempDir() + "/input.txt"

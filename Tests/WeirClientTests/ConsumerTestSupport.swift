@@ -4,6 +4,7 @@ import WeirCompression
 import WeirFormat
 import WeirLog
 @testable import WeirClient
+import WeirTestSupport
 
 /// A fresh log directory under the system temp folder, removed by `remove()`.
 struct ConsumerTestDir {
@@ -11,11 +12,7 @@ struct ConsumerTestDir {
     let log: LogDirectory
 
     init(_ name: String = "weirconsumer") throws {
-        let template = NSTemporaryDirectory() + "\(name)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(p != nil, "mkdtemp failed")
-        path = String(cString: p!)
+        path = makeTemporaryDirectory(name)
         log = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil, defaultConfig: LogConfig(segmentBytes: 1 << 20)))
     }
 

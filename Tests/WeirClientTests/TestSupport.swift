@@ -3,6 +3,7 @@ import Testing
 import WeirFormat
 import WeirLog
 @testable import WeirClient
+import WeirTestSupport
 
 /// A fresh log directory under the temp folder; `close()` closes and removes it.
 final class TestLog: @unchecked Sendable {
@@ -10,10 +11,7 @@ final class TestLog: @unchecked Sendable {
     let dir: LogDirectory
 
     init(_ name: String = "weirclient") throws {
-        let template = NSTemporaryDirectory() + "\(name)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = String(cString: p!)
+        path = makeTemporaryDirectory(name)
         dir = try LogDirectory.open(path: path, options: LogDirectory.Options(
             maintenanceIntervalMs: nil, defaultConfig: LogConfig(segmentBytes: 4 << 20, segmentIndexBytes: 1 << 16)))
     }

@@ -1,5 +1,6 @@
 import Testing
 @testable import WeirCompression
+import WeirTestSupport
 
 let compressingCodecs: [CompressionCodec] = [.gzip, .snappy, .lz4, .zstd]
 

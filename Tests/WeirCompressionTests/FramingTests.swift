@@ -1,5 +1,6 @@
 import Testing
 @testable import WeirCompression
+import WeirTestSupport
 
 func readInt32BE(_ bytes: [UInt8], _ offset: Int) -> Int {
     Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])

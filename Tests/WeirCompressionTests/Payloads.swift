@@ -1,18 +1,6 @@
-// Deterministic test payloads: a SplitMix64 generator, incompressible random bytes and a
-// compressible JSON-like event stream resembling what producers send.
-
-/// SplitMix64: small, fast and the same on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import WeirTestSupport
+// Deterministic test payloads (from WeirTestSupport's SplitMix64): incompressible random bytes
+// and a compressible JSON-like event stream resembling what producers send.
 
 enum Payloads {
     /// `count` random bytes.

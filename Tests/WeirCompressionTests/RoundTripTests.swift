@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import WeirCompression
+import WeirTestSupport
 
 /// Every codec at several levels, including its extremes; nil is Kafka's default level.
 let levelsUnderTest: [(CompressionCodec, Int?)] = [

@@ -1,6 +1,7 @@
 import CWeirSupport
 import Testing
 @testable import WeirFormat
+import WeirTestSupport
 
 @Suite struct CRC32CTests {
     @Test func knownVectors() {

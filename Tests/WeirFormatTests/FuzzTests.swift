@@ -1,6 +1,7 @@
 import Testing
 import WeirCompression
 @testable import WeirFormat
+import WeirTestSupport
 
 /// Malformed input never crashes: it decodes or throws a RecordBatchError.
 @Suite struct FuzzTests {

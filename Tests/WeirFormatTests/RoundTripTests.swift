@@ -1,6 +1,7 @@
 import Testing
 import WeirCompression
 @testable import WeirFormat
+import WeirTestSupport
 
 @Suite struct RoundTripTests {
     static func makeRecords(_ count: Int, seed: UInt64) -> [Record] {

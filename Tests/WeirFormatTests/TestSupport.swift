@@ -1,5 +1,6 @@
 @testable import WeirFormat
 import WeirCompression
+import WeirTestSupport
 
 func hexBytes(_ hex: String) -> [UInt8] {
     var bytes: [UInt8] = []
@@ -23,18 +24,6 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// A small deterministic PRNG (SplitMix64) so that fuzz failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Decodes `batch` into owned records, or the error.
 func decodeResult(_ batch: [UInt8], decoder: RecordBatchDecoder = RecordBatchDecoder()) -> Result<(header: RecordBatchHeader, records: [Record]), RecordBatchError> {

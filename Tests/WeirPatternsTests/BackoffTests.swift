@@ -2,18 +2,8 @@ import Synchronization
 import Testing
 import WeirClient
 @testable import WeirPatterns
+import WeirTestSupport
 
-/// A deterministic generator (SplitMix64) for jitter tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct BackoffTests {
     @Test func exponentialIsBoundedByTheCap() {
@@ -26,7 +16,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func jitterStaysInItsRange() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(seed: 42)
         let full = Backoff(base: .milliseconds(100), cap: .seconds(2), jitter: .full)
         let equal = Backoff(base: .milliseconds(100), cap: .seconds(2), jitter: .equal)
         let decorrelated = Backoff(base: .milliseconds(100), cap: .seconds(2), jitter: .decorrelated)
