@@ -230,8 +230,12 @@ extension PartitionLog {
                 guard let base = seg.log.base.map({ UnsafeRawPointer($0) }) else { continue }
                 let end = seg.end
                 var p = 0
-                while p < end {
+                while p + RecordBatchLayout.headerSize <= end {
                     let h = _BatchScan.header(base + p)
+                    // A segment a clean shutdown left is trusted without a full scan; a batch
+                    // that does not frame (damage the open's tail check cannot see) ends the walk
+                    // here, and the read path's own check reports it to readers.
+                    guard _BatchScan.isPlausible(h, at: p, end: end) else { break }
                     if h.producerId >= 0 && h.lastOffset >= start {
                         let abort = h.attributes.isControl && _ProducerStateTable.isAbortMarker(base + p, size: h.totalSize)
                         _ = _ProducerStateTable.update(h, baseOffset: h.baseOffset, isAbortMarker: abort, &s)
