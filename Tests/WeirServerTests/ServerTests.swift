@@ -9,8 +9,10 @@ import WeirFormat
 import Glibc
 #endif
 
-/// A blocking loopback client speaking raw frames.
-final class RawClient {
+/// A loopback client speaking raw frames. Its socket calls block, so the async entry points run
+/// them on a thread of their own: blocking a thread of the cooperative pool (two on a 2-core
+/// machine) could starve the server's connection tasks while other suites run in parallel.
+final class RawClient: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
@@ -32,7 +34,23 @@ final class RawClient {
     }
 
     /// Sends a request (header v1 or v2) and returns the response frame (after its size), or nil when the server closed.
-    func request(apiKey: Int16, version: Int16, correlationId: Int32, flexible: Bool, body: KafkaWriter = KafkaWriter()) -> ByteBuffer? {
+    func request(apiKey: Int16, version: Int16, correlationId: Int32, flexible: Bool, body: KafkaWriter = KafkaWriter()) async -> ByteBuffer? {
+        nonisolated(unsafe) let body = body
+        return await Self.offPool { self.requestBlocking(apiKey: apiKey, version: version, correlationId: correlationId, flexible: flexible, body: body) }
+    }
+
+    /// The response frame (after its size), or nil when the server closed.
+    func readFrame() async -> ByteBuffer? {
+        await Self.offPool { self.readFrameBlocking() }
+    }
+
+    static func offPool(_ body: @escaping @Sendable () -> ByteBuffer?) async -> ByteBuffer? {
+        await withCheckedContinuation { (c: CheckedContinuation<ByteBuffer?, Never>) in
+            Thread { c.resume(returning: body()) }.start()
+        }
+    }
+
+    func requestBlocking(apiKey: Int16, version: Int16, correlationId: Int32, flexible: Bool, body: KafkaWriter) -> ByteBuffer? {
         var w = KafkaWriter()
         w.writeInt16(apiKey)
         w.writeInt16(version)
@@ -45,10 +63,10 @@ final class RawClient {
         frame.writeInteger(Int32(w.buffer.readableBytes))
         frame.writeBuffer(&w.buffer)
         send(Array(frame.readableBytesView))
-        return readFrame()
+        return readFrameBlocking()
     }
 
-    func readFrame() -> ByteBuffer? {
+    func readFrameBlocking() -> ByteBuffer? {
         guard let size = readExactly(4) else { return nil }
         let n = Int(UInt32(size[0]) << 24 | UInt32(size[1]) << 16 | UInt32(size[2]) << 8 | UInt32(size[3]))
         guard let body = readExactly(n) else { return nil }
@@ -95,20 +113,20 @@ final class RawClient {
             req.clientSoftwareName = "test"
             req.clientSoftwareVersion = "1"
             req.write(to: &body, version: 3)
-            var resp = try #require(c.request(apiKey: 18, version: 3, correlationId: 41, flexible: true, body: body))
+            var resp = try #require(await c.request(apiKey: 18, version: 3, correlationId: 41, flexible: true, body: body))
             #expect(resp.readInteger(as: Int32.self) == 41)
             var r = KafkaReader(resp)
             let v3 = try ApiVersionsResponse(from: &r, version: 3)
             #expect(v3.errorCode == 0)
             #expect(v3.apiKeys.contains { $0.apiKey == 1 && $0.maxVersion >= 11 })
             // v99: answered with v0 and UNSUPPORTED_VERSION, the connection stays open.
-            var resp2 = try #require(c.request(apiKey: 18, version: 99, correlationId: 42, flexible: true))
+            var resp2 = try #require(await c.request(apiKey: 18, version: 99, correlationId: 42, flexible: true))
             #expect(resp2.readInteger(as: Int32.self) == 42)
             var r2 = KafkaReader(resp2)
             let v0 = try ApiVersionsResponse(from: &r2, version: 0)
             #expect(v0.errorCode == KafkaErrorCode.unsupportedVersion.rawValue)
             #expect(!v0.apiKeys.isEmpty)
-            #expect(c.request(apiKey: 18, version: 0, correlationId: 43, flexible: false) != nil)
+            #expect(await c.request(apiKey: 18, version: 0, correlationId: 43, flexible: false) != nil)
         }
     }
 
@@ -117,15 +135,15 @@ final class RawClient {
             let good = try RawClient(port: port)
             // Unknown API key.
             let unknown = try RawClient(port: port)
-            #expect(unknown.request(apiKey: 999, version: 0, correlationId: 1, flexible: false) == nil)
+            #expect(await unknown.request(apiKey: 999, version: 0, correlationId: 1, flexible: false) == nil)
             // Oversized frame (over socket.request.max.bytes): closed before any body is read.
             let big = try RawClient(port: port)
             big.send([0x7f, 0xff, 0xff, 0xff, 0, 0])
-            #expect(big.readFrame() == nil)
+            #expect(await big.readFrame() == nil)
             // Truncated request: a frame whose body ends inside the header.
             let trunc = try RawClient(port: port)
             trunc.send([0, 0, 0, 3, 0, 3, 0])
-            #expect(trunc.readFrame() == nil)
+            #expect(await trunc.readFrame() == nil)
             // Half a frame, then disconnect.
             do {
                 let half = try RawClient(port: port)
@@ -134,7 +152,7 @@ final class RawClient {
             // The other client still works.
             var md = KafkaWriter()
             MetadataRequest().write(to: &md, version: 1)
-            #expect(good.request(apiKey: 3, version: 1, correlationId: 7, flexible: false, body: md) != nil)
+            #expect(await good.request(apiKey: 3, version: 1, correlationId: 7, flexible: false, body: md) != nil)
         }
     }
 
@@ -155,7 +173,7 @@ final class RawClient {
             req.topicData = [td]
             var body = KafkaWriter()
             req.write(to: &body, version: 9)
-            var resp = try #require(c.request(apiKey: 0, version: 9, correlationId: 5, flexible: true, body: body))
+            var resp = try #require(await c.request(apiKey: 0, version: 9, correlationId: 5, flexible: true, body: body))
             _ = resp.readInteger(as: Int32.self)
             var r = KafkaReader(resp)
             _ = try r.readUnsignedVarint()  // response header tagged fields
@@ -175,7 +193,7 @@ final class RawClient {
             for (v, flexible) in [(Int16(4), false), (Int16(11), false), (Int16(12), true)] {
                 var fb = KafkaWriter()
                 f.write(to: &fb, version: v)
-                var fresp = try #require(c.request(apiKey: 1, version: v, correlationId: 6, flexible: flexible, body: fb))
+                var fresp = try #require(await c.request(apiKey: 1, version: v, correlationId: 6, flexible: flexible, body: fb))
                 _ = fresp.readInteger(as: Int32.self)
                 var fr = KafkaReader(fresp)
                 if flexible { _ = try fr.readUnsignedVarint() }
