@@ -55,8 +55,10 @@ private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) as
             let elapsed = ContinuousClock.now - start
             #expect(!failures.isEmpty, "2 MiB must fill up")
             #expect(failures.allSatisfy { $0.code != .deliveryTimeout && $0.logError?.code == .noSpace && $0.isRetriable }, "\(failures.first.map(\.description) ?? "")")
-            // Every send ended: the first waiting batch within delivery.timeout.ms, the rest fast.
-            #expect(elapsed < .seconds(30))
+            // Every send ended (the old code hung here for minutes). A guard against a hang, not
+            // a timing assertion: with the suite running in parallel on 2 cores the 1,500 sends
+            // took 39–65 s in some runs.
+            #expect(elapsed < .seconds(180))
             // Every acknowledged record is there.
             let log = try dir.partition("t", 0)
             #expect(Set(acknowledged).count == acknowledged.count)
