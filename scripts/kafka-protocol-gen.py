@@ -399,6 +399,62 @@ def gen_message(msg):
     return "\n".join(g.out) + "\n"
 
 
+KINDS = {"int8": "int8", "int16": "int16", "uint16": "int16", "int32": "int32", "uint32": "int32", "int64": "int64",
+         "float64": "int64", "bool": "int8", "uuid": "uuid", "string": "string", "bytes": "bytes", "records": "records"}
+
+
+def vrange(v):
+    """A Swift `ResponseLayout.Versions` literal for a Versions (hi nil = open)."""
+    if v.none():
+        return "nil"
+    return f"{v.lo}...{v.hi if v.hi is not None else 'Int16.max'}"
+
+
+def gen_error_layouts():
+    """Every response in Kafka's definitions, as the top-level field layout that
+    UnsupportedVersionResponse writes (defaults, ErrorCode set) for a version weir serve does not serve."""
+    rows = []
+    for fname in sorted(os.listdir(SPEC)):
+        if not fname.endswith("Response.json"):
+            continue
+        msg = load(fname[:-5])
+        if msg.get("type") != "response" or "apiKey" not in msg:
+            continue
+        fields = []
+        for d in msg["fields"]:
+            f = Field(d, msg)
+            if f.versions.none():
+                continue
+            if f.is_array:
+                kind = ".array"
+            elif f.is_struct:
+                kind = ".structure"
+            else:
+                kind = "." + KINDS[f.elem]
+            dv = f.default_value()
+            parts = [kind, vrange(f.versions)]
+            if not f.nullable.none():
+                parts.append(f"nullable: {vrange(f.nullable)}")
+            if not f.tagged.none():
+                parts.append(f"tagged: {vrange(f.tagged)}")
+            if f.name == "ErrorCode":
+                parts.append("error: true")
+            elif dv not in ("0", "nil", "[]", '""', "false") and kind in (".int8", ".int16", ".int32", ".int64"):
+                parts.append(f"value: {1 if dv == 'true' else dv}")
+            fields.append("F(" + ", ".join(parts) + ")")
+        flex = Versions(msg.get("flexibleVersions"))
+        rows.append(f"        {msg['apiKey']}: L({vrange(flex)}, [{', '.join(fields)}]),  // {msg['name']}")
+    lines = [HEADER.rstrip(), "", "// swiftlint:disable all", "",
+             "extension UnsupportedVersionResponse {",
+             "    private typealias L = UnsupportedVersionResponse.Layout",
+             "    private typealias F = UnsupportedVersionResponse.Field",
+             "",
+             "    /// Every API key in Kafka's definitions: flexible versions and top-level response fields.",
+             "    static let layouts: [Int16: Layout] = ["] + rows + ["    ]", "}"]
+    open(os.path.join(OUT, "UnsupportedVersionLayouts.swift"), "w").write("\n".join(lines) + "\n")
+    return len(rows)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -434,6 +490,8 @@ def main():
     lines.append("    }")
     lines.append("}")
     open(os.path.join(OUT, "ApiKey.swift"), "w").write("\n".join(lines) + "\n")
+    n = gen_error_layouts()
+    print(f"generated {n} unsupported-version layouts")
     print(f"generated {len(APIS)} APIs and {len(OTHERS)} other messages into {OUT}")
 
 

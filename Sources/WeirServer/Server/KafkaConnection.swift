@@ -71,23 +71,10 @@ struct KafkaConnection: Sendable {
         let rawKey = try r.readInt16()
         let version = try r.readInt16()
         let correlationId = try r.readInt32()
-        guard let key = ApiKey(rawValue: rawKey) else {
-            throw KafkaProtocolError("unknown API key \(rawKey) (correlation id \(correlationId)); closing the connection as Kafka does.")
-        }
         let cid = try r.readNullableString(compact: false)
         clientId = cid ?? ""
-        let supported = KafkaBroker.supportedVersions[key]
-        if key == .apiVersions, supported.map({ !$0.contains(version) }) ?? true {
-            // Kafka's fallback: an ApiVersions version it does not know gets a v0 answer with
-            // UNSUPPORTED_VERSION and the supported ranges, so the client can retry lower.
-            var resp = broker.apiVersions(ApiVersionsRequest(), version: 0)
-            resp.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
-            var body = KafkaWriter()
-            resp.write(to: &body, version: 0)
-            return frameResponse(correlationId: correlationId, flexibleHeader: false, body: body)
-        }
-        guard let supported, supported.contains(version) else {
-            throw KafkaProtocolError("\(key) v\(version) is not supported (weir serve serves \(supported.map { "\($0.lowerBound)...\($0.upperBound)" } ?? "none")); closing the connection as Kafka does.")
+        guard let key = ApiKey(rawValue: rawKey), let supported = KafkaBroker.supportedVersions[key], supported.contains(version) else {
+            return try unsupported(rawKey, version, correlationId)
         }
         if key.isFlexible(version) {
             try r.readTaggedFields { (_, _) throws(KafkaProtocolError) in }
@@ -103,6 +90,26 @@ struct KafkaConnection: Sendable {
         guard let body else { return nil }
         // ApiVersions responses always use header v0 (a client cannot know yet whether it is flexible).
         return frameResponse(correlationId: correlationId, flexibleHeader: key != .apiVersions && key.isFlexible(version), body: body)
+    }
+
+    /// Kafka's answer to an API or version the broker does not serve. ApiVersions gets Kafka's
+    /// fallback (a v0 answer with the supported ranges, so the client can retry lower); every
+    /// other API of Kafka's definitions gets its response with `UNSUPPORTED_VERSION`; an API key
+    /// Kafka does not define closes the connection, as Kafka does.
+    func unsupported(_ rawKey: Int16, _ version: Int16, _ correlationId: Int32) throws(KafkaProtocolError) -> KafkaWriter {
+        if rawKey == ApiKey.apiVersions.rawValue {
+            var resp = broker.apiVersions(ApiVersionsRequest(), version: 0)
+            resp.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+            var body = KafkaWriter()
+            resp.write(to: &body, version: 0)
+            return frameResponse(correlationId: correlationId, flexibleHeader: false, body: body)
+        }
+        guard let body = UnsupportedVersionResponse.body(apiKey: rawKey, version: version,
+                                                         errorCode: KafkaErrorCode.unsupportedVersion.rawValue) else {
+            throw KafkaProtocolError("unknown API key \(rawKey) (correlation id \(correlationId)); closing the connection as Kafka does.")
+        }
+        return frameResponse(correlationId: correlationId,
+                             flexibleHeader: UnsupportedVersionResponse.isFlexible(apiKey: rawKey, version: version), body: body)
     }
 
     func frameResponse(correlationId: Int32, flexibleHeader: Bool, body: KafkaWriter) -> KafkaWriter {
