@@ -166,6 +166,79 @@ def weir_examples(s):
     return "ran " + ", ".join(done)
 
 
+def acl_available():
+    try:
+        import confluent_kafka  # noqa: F401
+        return os.path.exists(WEIR)
+    except ImportError:
+        return False
+
+
+def acl_denial(_s):
+    """A server of its own with SASL/PLAIN users and `weir acls`: alice may write and read topic
+    acl-t, bob may only describe it. bob's produce and fetch reach confluent-kafka as Kafka's
+    TOPIC_AUTHORIZATION_FAILED (29); alice's go through."""
+    from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+    root = tempfile.mkdtemp(prefix="weir-serve-acl-")
+    data = os.path.join(root, "data")
+    proc = None
+    try:
+        for user in ("alice", "bob"):
+            _run([WEIR, "users", "add", user, "--password", f"{user}-pw", "--log-dir", data])
+        _run([WEIR, "topics", "create", "acl-t", "--partitions", "1", "--log-dir", data])
+        _run([WEIR, "acls", "add", "--allow-principal", "User:alice", "--operation", "write", "--operation", "read",
+              "--operation", "describe", "--topic", "acl-t", "--log-dir", data])
+        _run([WEIR, "acls", "add", "--allow-principal", "User:bob", "--operation", "describe", "--topic", "acl-t",
+              "--log-dir", data])
+        port = _free_port()
+        proc = subprocess.Popen([WEIR, "serve", "--log-dir", data, "--listen", f"127.0.0.1:{port}", "--sasl-mechanisms", "PLAIN"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc.stdout.readline()
+
+        def conf(user):
+            return {"bootstrap.servers": f"127.0.0.1:{port}", "security.protocol": "SASL_PLAINTEXT",
+                    "sasl.mechanism": "PLAIN", "sasl.username": user, "sasl.password": f"{user}-pw"}
+
+        def produce(user):
+            errors = []
+            p = Producer({**conf(user), "message.timeout.ms": 10000, "retries": 0})
+            p.produce("acl-t", b"from " + user.encode(), on_delivery=lambda err, _m: errors.append(err))
+            p.flush(15)
+            return errors
+
+        if produce("alice") != [None]:
+            raise RuntimeError("alice's produce to acl-t failed")
+        denied = produce("bob")
+        if len(denied) != 1 or denied[0] is None or denied[0].code() != KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            raise RuntimeError(f"bob's produce: {denied}, wanted TOPIC_AUTHORIZATION_FAILED")
+
+        def fetch(user):
+            c = Consumer({**conf(user), "group.id": f"acl-{user}", "enable.auto.commit": False})
+            c.assign([TopicPartition("acl-t", 0, 0)])
+            try:
+                deadline = time.time() + 15
+                while time.time() < deadline:
+                    m = c.poll(1)
+                    if m is None:
+                        continue
+                    return m.error().code() if m.error() else m.value()
+                return None
+            finally:
+                c.close()
+
+        if fetch("alice") != b"from alice":
+            raise RuntimeError("alice's fetch of acl-t did not return her record")
+        got = fetch("bob")
+        if got != KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            raise RuntimeError(f"bob's fetch: {got!r}, wanted TOPIC_AUTHORIZATION_FAILED")
+        return "bob's produce and fetch: TOPIC_AUTHORIZATION_FAILED (29); alice's: allowed"
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _free_port():
     import socket
     sock = socket.socket()
@@ -178,6 +251,7 @@ def _free_port():
 CLIENTS = {
     "sarama": (sarama_available, [("sarama produce + group consume/commit", sarama_produce_consume), ("RESTART", None),
                                   ("sarama resume", sarama_resume), ("Burrow lag of the sarama group", burrow_lag)]),
+    "acl": (acl_available, [("ACL denial over SASL/PLAIN (confluent-kafka)", acl_denial)]),
     "weir-kafka-backend": (weir_backend_available, [("weir bench run quick --bootstrap-servers", weir_bench_quick),
                                                     ("weir example retry-dlq|outbox|saga --bootstrap-servers", weir_examples)]),
 }
