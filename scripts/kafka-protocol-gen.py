@@ -3,8 +3,10 @@
 
 Usage: scripts/kafka-protocol-gen.py [SPEC_DIR] [OUT_DIR]
   SPEC_DIR defaults to ../shared/kafka-protocol (beside the repository), OUT_DIR to
-  Sources/WeirServer/Generated. One Swift file per API (request + response), one per header and
-  data message, and ApiKey.swift listing every generated API with its valid versions.
+  Sources/WeirServer/Generated. One Swift file per request and one per response, one per header
+  and data message, ApiKey.swift listing every generated API with its valid versions, and
+  UnsupportedVersionLayouts.swift (every API of the definitions, for UNSUPPORTED_VERSION answers).
+  Array loops are KafkaReader.readArray / KafkaWriter.writeArray, not emitted per field.
 
 Each generated struct has `init(from:version:)` (decode from a `KafkaReader`) and
 `write(to:version:)` (encode into a `KafkaWriter`), handling every version in the spec's
@@ -328,14 +330,9 @@ class Gen:
         ncond = f.nullable.cond()
         opt = not f.nullable.none()
         if f.is_array:
-            self.emit(f"if let n = try r.readArrayCount(compact: {flex}, nullable: {ncond}) {{", ind)
-            self.emit(f"var a: [{f.swift_elem()}] = []", ind + 1)
-            self.emit("a.reserveCapacity(Swift.min(n, 1024))", ind + 1)
-            self.emit(f"for _ in 0..<n {{ a.append({read_elem(f.elem, flex, 'false')}) }}", ind + 1)
-            self.emit(f"self.{f.ident} = a", ind + 1)
-            self.emit("} else {", ind)
-            self.emit(f"self.{f.ident} = {'nil' if opt else '[]'}", ind + 1)
-            self.emit("}", ind)
+            elem = read_elem(f.elem, flex, "false")
+            self.emit(f"self.{f.ident} = try r.readArray(compact: {flex}, nullable: {ncond}) {{ (r) throws(KafkaProtocolError) in {elem} }}"
+                      + ("" if opt else " ?? []"), ind)
         elif f.is_struct and opt:
             self.emit(f"if try r.readInt8() >= 0 {{ self.{f.ident} = {read_elem(f.elem, flex, 'false')} }} else {{ self.{f.ident} = nil }}", ind)
         elif f.elem == "records" and not opt:
@@ -362,16 +359,7 @@ class Gen:
         opt = not f.nullable.none()
         val = f"self.{f.ident}"
         if f.is_array:
-            if opt:
-                self.emit(f"if let a = {val} {{", ind)
-                self.emit(f"w.writeArrayCount(a.count, compact: {flex})", ind + 1)
-                self.emit(f"for e in a {{ {write_elem(f.elem, flex, 'e', False)} }}", ind + 1)
-                self.emit("} else {", ind)
-                self.emit(f"w.writeNullArray(compact: {flex})", ind + 1)
-                self.emit("}", ind)
-            else:
-                self.emit(f"w.writeArrayCount({val}.count, compact: {flex})", ind)
-                self.emit(f"for e in {val} {{ {write_elem(f.elem, flex, 'e', False)} }}", ind)
+            self.emit(f"w.writeArray({val}, compact: {flex}) {{ w, e in {write_elem(f.elem, flex, 'e', False)} }}", ind)
         elif f.is_struct and opt:
             self.emit(f"if let s = {val} {{ w.writeInt8(1); s.write(to: &w, version: version) }} else {{ w.writeInt8(-1) }}", ind)
         elif f.elem == "records":
@@ -464,8 +452,9 @@ def main():
     for api in APIS:
         req, resp = load(api + "Request"), load(api + "Response")
         keys.append((api, req["apiKey"], Versions(req["validVersions"])))
-        text = HEADER + "// swiftlint:disable all\n\n" + gen_message(req) + "\n" + gen_message(resp)
-        open(os.path.join(OUT, api + ".swift"), "w").write(text)
+        for msg in (req, resp):
+            text = HEADER + "// swiftlint:disable all\n\n" + gen_message(msg)
+            open(os.path.join(OUT, msg["name"] + ".swift"), "w").write(text)
     for name in OTHERS:
         open(os.path.join(OUT, name + ".swift"), "w").write(HEADER + gen_message(load(name)))
     lines = [HEADER.rstrip(), "", "/// The API keys of the requests WeirServer decodes, with Kafka's names.",
