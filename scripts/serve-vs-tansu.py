@@ -8,7 +8,9 @@ Both brokers get the same confluent-kafka producers (linger.ms=5, acks=1) in sev
       clients together use every core) instead of claiming a ratio the clients set; and each
       broker's CPU per record, the efficiency figure that holds whichever side is the limit.
 The first --warmup seconds of each load are sent but not counted (both brokers); their p99 and
-the worst one-second p99 are printed beside the counted p99, to show where a tail comes from.
+the worst one-second p99 are printed beside the counted p99, to show where a tail comes from,
+and weir serve's own produce-time histogram (`weir_serve_request_seconds` on /metrics) says how
+much of it is spent inside the broker.
 weir serve writes to disk (a fresh log directory); tansu keeps everything in memory.
 
 Usage: WEIR_BIN=.build/release/weir python3 scripts/serve-vs-tansu.py [--seconds 8] [--procs 2]
@@ -60,19 +62,50 @@ def wait_port(port, timeout=20):
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def produce_histogram(metrics_url):
+    """weir serve's cumulative produce-time buckets {le seconds: count} from /metrics, or None."""
+    if not metrics_url:
+        return None
+    import urllib.request
+    out = {}
+    with urllib.request.urlopen(metrics_url, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('weir_serve_request_seconds_bucket{kind="produce"'):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                out[float("inf") if le == "+Inf" else float(le)] = int(line.rsplit(" ", 1)[1])
+    return out
+
+
+def broker_p99_ms(before, after):
+    """The bucket bound (ms) under which 99 % of the produce requests between two scrapes finished."""
+    if before is None or after is None:
+        return None
+    delta = sorted((le, after[le] - before.get(le, 0)) for le in after)
+    total = delta[-1][1] if delta else 0
+    for le, cumulative in delta:
+        if total and cumulative >= 0.99 * total:
+            return le * 1000
+    return None
+
+
 def start_broker(kind, root):
+    """(process, bootstrap, metrics URL or None)."""
     port = free_port()
     if kind == "weir":
         d = os.path.join(root, "weir-data")
-        proc = subprocess.Popen([WEIR, "serve", "--log-dir", d, "--listen", f"127.0.0.1:{port}"],
+        mport = free_port()
+        proc = subprocess.Popen([WEIR, "serve", "--log-dir", d, "--listen", f"127.0.0.1:{port}",
+                                 "--metrics-listen", f"127.0.0.1:{mport}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        return proc, f"127.0.0.1:{port}", f"http://127.0.0.1:{mport}/metrics"
     else:
         url = f"tcp://127.0.0.1:{port}"
         proc = subprocess.Popen([tansu_path(), "broker", "--listener-url", url, "--advertised-listener-url", url,
                                  "--storage-engine", "memory://tansu/"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
-    return proc, f"127.0.0.1:{port}"
+    return proc, f"127.0.0.1:{port}", None
 
 
 def create_topic(bootstrap, topic, partitions):
@@ -144,12 +177,14 @@ def worker(bootstrap, topic, size, rate, seconds, warmup):
                       "worst_second": worst[1], "cpu": cpu}), flush=True)
 
 
-def run_load(bootstrap, topic, size, rate, seconds, procs, broker_pid, warmup):
+def run_load(bootstrap, topic, size, rate, seconds, procs, broker_pid, warmup, metrics_url=None):
     cpu0 = cpu_seconds(broker_pid)
+    hist0 = produce_histogram(metrics_url)
     ws = [subprocess.Popen([sys.executable, __file__, "--worker", bootstrap, topic, str(size), str(rate), str(seconds),
                             str(warmup)], stdout=subprocess.PIPE) for _ in range(procs)]
     outs = [json.loads(w.communicate(timeout=seconds + 120)[0].decode().strip().splitlines()[-1]) for w in ws]
     broker_cpu = cpu_seconds(broker_pid) - cpu0
+    inside_p99 = broker_p99_ms(hist0, produce_histogram(metrics_url))
     delivered = sum(o["delivered"] for o in outs)
     elapsed = max(o["elapsed"] for o in outs)
     p99s = [o["p99"] for o in outs if o["p99"] is not None]
@@ -158,6 +193,7 @@ def run_load(bootstrap, topic, size, rate, seconds, procs, broker_pid, warmup):
             "errors": sum(o["errors"] for o in outs), "broker_cpu_pct": 100 * broker_cpu / (elapsed + warmup),
             "warmup_p99_ms": max((o["warmup_p99"] for o in outs if o["warmup_p99"] is not None), default=None),
             "worst_second_p99_ms": max((o["worst_second_p99"] for o in outs if o["worst_second_p99"] is not None), default=None),
+            "broker_side_p99_ms": inside_p99,
             "broker_us_per_record": 1e6 * broker_cpu / max(1, sum(o["delivered_all"] for o in outs)),
             "client_cpu_pct": [round(100 * o["cpu"] / o["elapsed"]) for o in outs]}
 
@@ -174,13 +210,13 @@ def main():
     results = {}
     try:
         for kind in ["weir", "tansu"]:
-            proc, bootstrap = start_broker(kind, root)
+            proc, bootstrap, metrics_url = start_broker(kind, root)
             try:
                 for size in [int(s) for s in args.sizes.split(",")]:
                     topic = f"bench-{size}"
                     create_topic(bootstrap, topic, 4)
-                    fixed = run_load(bootstrap, topic, size, args.rate, args.seconds, args.procs, proc.pid, args.warmup)
-                    top = run_load(bootstrap, topic, size, 0, args.seconds, args.procs, proc.pid, args.warmup)
+                    fixed = run_load(bootstrap, topic, size, args.rate, args.seconds, args.procs, proc.pid, args.warmup, metrics_url)
+                    top = run_load(bootstrap, topic, size, 0, args.seconds, args.procs, proc.pid, args.warmup, metrics_url)
                     results[(kind, size)] = (fixed, top)
                     print(f"{kind:5} {size:5} B  (a) {args.procs}x{args.rate}/s: {fixed['rec_s']:9.0f} rec/s p50 {fixed['p50_ms']:.1f} ms "
                           f"p99 {fixed['p99_ms']:.1f} ms (worst second {fixed['worst_second_p99_ms']:.1f}, warm-up {fixed['warmup_p99_ms'] or 0:.1f}) | (b) max: {top['rec_s']:9.0f} rec/s p99 {top['p99_ms']:.0f} ms, "
@@ -206,6 +242,10 @@ def main():
         machine_bound = busy["weir"] >= 85 * ncpu
         print(f"{size} B: (a) p99 delivery latency weir {wf['p99_ms']:.1f} ms vs tansu {tf['p99_ms']:.1f} ms: ratio {lat_ratio:.2f} (goal <= 0.33)"
               f"; warm-up p99 (not counted) {wf['warmup_p99_ms'] or 0:.1f} / {tf['warmup_p99_ms'] or 0:.1f} ms")
+        if wf["broker_side_p99_ms"] is not None:
+            print(f"{size} B: (a) inside weir serve (frame read to response written, warm-up included), 99 % of produce "
+                  f"requests took < {wf['broker_side_p99_ms']:.3f} ms: a client p99 above that is spent outside the broker's "
+                  f"request handling (client batching and polling, sockets, scheduling)")
         cost = (f"broker CPU per record weir {wt['broker_us_per_record']:.2f} us vs tansu {tt['broker_us_per_record']:.2f} us "
                 f"({tt['broker_us_per_record'] / max(1e-9, wt['broker_us_per_record']):.1f}x less for weir)")
         if clients_bound or machine_bound:

@@ -203,6 +203,11 @@ final class RawClient: @unchecked Sendable {
                 #expect(part.highWatermark == 3)
                 #expect(part.records?.count == batch.count, "v\(v): the batch comes back byte for byte")
             }
+            // Each request's broker time is in /metrics: one produce, three fetches.
+            let text = server.prometheusText()
+            #expect(text.contains("weir_serve_request_seconds_count{kind=\"produce\"} 1\n"))
+            #expect(text.contains("weir_serve_request_seconds_count{kind=\"fetch\"} 3\n"))
+            #expect(server.metrics.requestTimes.quantileUpperBound(.produce, 0.99) != nil)
         }
     }
 }

@@ -2,19 +2,25 @@ internal import NIOCore
 internal import WeirClient
 internal import Foundation
 
+/// One request frame and when the event loop read it.
+struct KafkaFrame: Sendable {
+    let bytes: ByteBuffer
+    let received: ContinuousClock.Instant
+}
+
 /// Feeds a connection's request frames, in order, to one task that answers them one at a time
 /// (as Kafka does: a connection's responses go out in request order).
 final class KafkaRequestStreamHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
 
-    let continuation: AsyncStream<ByteBuffer>.Continuation
+    let continuation: AsyncStream<KafkaFrame>.Continuation
 
-    init(continuation: AsyncStream<ByteBuffer>.Continuation) {
+    init(continuation: AsyncStream<KafkaFrame>.Continuation) {
         self.continuation = continuation
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(unwrapInboundIn(data))
+        continuation.yield(KafkaFrame(bytes: unwrapInboundIn(data), received: .now))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -37,7 +43,7 @@ struct KafkaConnection: Sendable {
     let zeroCopy: Bool
     let server: KafkaServer
 
-    func run(_ frames: AsyncStream<ByteBuffer>) async {
+    func run(_ frames: AsyncStream<KafkaFrame>) async {
         let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
         let start = ContinuousClock.now
         var requests = 0
@@ -48,8 +54,10 @@ struct KafkaConnection: Sendable {
             requests += 1
             server.metrics.requests.add(1, ordering: .relaxed)
             do {
-                guard let response = try await answer(frame, state: state, clientId: &clientId) else { continue }
-                try await write(response)
+                let response = try await answer(frame.bytes, state: state, clientId: &clientId)
+                if let response { try await write(response) }
+                let key = frame.bytes.getInteger(at: frame.bytes.readerIndex, as: Int16.self) ?? -1
+                server.metrics.requestTimes.record(RequestTimes.Kind(key), .now - frame.received)
             } catch let e as KafkaProtocolError {
                 closeReason = e.message
                 break
