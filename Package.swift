@@ -72,7 +72,7 @@ let package = Package(
         // the record types and the one table of client property names.
         .target(
             name: "WeirClientAPI",
-            dependencies: ["WeirFormat", "WeirLog"],
+            dependencies: ["WeirCompression", "WeirFormat", "WeirLog"],
             swiftSettings: strictSettings
         ),
         // The embedded backend: producer, consumer, groups, admin on top of the log.

@@ -30,11 +30,11 @@ public struct BenchCommand: AsyncParsableCommand {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
                 for f in Workload.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.help)") }
                 print("\nconfig keys (`config` in files, --config key=value), by where they go:")
-                for (scope, keys) in [("producers", ClientProperties.producerKeys + ClientProperties.producerAliases),
-                                      ("consumers", ClientProperties.consumerKeys),
-                                      ("producers and consumers", ClientProperties.clientKeys),
-                                      ("topics (a producer key too with the prefix topic.)", ClientProperties.topicKeys)] {
-                    print("  \(scope): \(keys.joined(separator: ", "))")
+                for (scope, title) in [(ClientProperties.Scope.producer, "producers"), (.consumer, "consumers"),
+                                       (.client, "producers and consumers"),
+                                       (.topic, "topics (a producer key too with the prefix topic.; the last ones only on a cluster)")] {
+                    print("  \(title):")
+                    PropertyListing.table(ClientProperties.rows.filter { $0.scope == scope }, indent: "    ").forEach { print($0) }
                 }
                 print("  any other key: to producers and consumers of the kafka backend (librdkafka's own properties)")
             }
@@ -46,7 +46,7 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (see `weir bench list --fields`).", valueName: "key=value"))
         var sets: [String] = []
 
-        @Option(name: .customLong("config"), help: ArgumentHelp("A Kafka property for producers, topics or consumers, e.g. --config batch.size=65536.", valueName: "key=value"))
+        @Option(name: .customLong("config"), help: ArgumentHelp("A Kafka property for producers, topics or consumers, e.g. --config batch.size=65536; `weir bench list --fields` lists the \(ClientProperties.rows.count) keys with types, defaults and ranges (any other key goes to librdkafka).", valueName: "key=value"))
         var configs: [String] = []
 
         @Option(help: "Total records per second over all producers (0 = max rate); same as --set producerRate=N.")

@@ -59,7 +59,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     var format: String?
     @Flag(help: "One JSON object per record.")
     var json = false
-    @Option(name: .customLong("config"), help: "A consumer config as key=value (repeatable), e.g. --config max.poll.records=1000.")
+    @Option(name: .customLong("config"), help: ArgumentHelp("A consumer config as key=value (repeatable), e.g. --config max.poll.records=1000. " + PropertyListing.keys(ConsumerConfiguration.table.rows), valueName: "key=value"))
     var configs: [String] = []
     @Option(help: "Write the records to this file instead of standard output.")
     var output: String?

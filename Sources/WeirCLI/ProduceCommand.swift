@@ -29,7 +29,7 @@ public struct ProduceCommand: AsyncParsableCommand {
     var compression: String?
     @Option(help: "acks: 0, 1 or all.")
     var acks: String?
-    @Option(name: .customLong("config"), help: "A producer config as key=value (repeatable).")
+    @Option(name: .customLong("config"), help: ArgumentHelp("A producer config as key=value (repeatable). " + PropertyListing.keys(ProducerConfiguration.table.rows), valueName: "key=value"))
     var configs: [String] = []
     @Option(help: "Read lines from this file instead of standard input.")
     var input: String?

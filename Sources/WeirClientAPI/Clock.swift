@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 // The clocks of the client stack and the bench, once (the log core keeps its own in `_Sys`: it

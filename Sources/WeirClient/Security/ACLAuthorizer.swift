@@ -257,19 +257,6 @@ extension Admin {
     }
 }
 
-extension ProducerConfiguration {
-    /// The SASL mechanisms Kafka clients name (`sasl.mechanism`).
-    static let saslMechanisms = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
-
-    static func _validSASLMechanism(_ value: String) throws(ClientError) -> String {
-        let upper = value.uppercased()
-        guard saslMechanisms.contains(upper) else {
-            throw .config("sasl.mechanism", "sasl.mechanism=\(value) is not valid; allowed values \(saslMechanisms.joined(separator: ", ")).")
-        }
-        return upper
-    }
-}
-
 extension Consumer {
     /// Whether this consumer's principal may read `topic` (a pattern subscription skips the
     /// topics it may not read, as Kafka's does).
