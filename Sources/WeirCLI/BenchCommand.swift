@@ -88,7 +88,7 @@ public struct BenchCommand: AsyncParsableCommand {
             var out = steps
             var printed = Set<String>()
             for i in out.indices {
-                let (config, notes) = file.resolved(for: out[i].backend, embeddedTopicKeys: LogConfig.knownKeys)
+                let (config, notes) = file.resolved(for: out[i].backend)
                 out[i].config = config.merging(out[i].config) { _, own in own }
                 for note in notes where printed.insert(note).inserted { printError("--driver \(driver): \(note)") }
             }

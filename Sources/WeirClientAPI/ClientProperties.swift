@@ -47,6 +47,8 @@ public enum ClientProperties {
     public static let clientKeys: [String] = names(.client)
     /// Kafka's topic-level properties: the embedded log's and those only a cluster has.
     public static let topicKeys: [String] = names(.topic)
+    /// The topic properties the embedded log implements (`LogConfig.table`).
+    public static let embeddedTopicKeys: [String] = LogConfig.table.names
 
     /// The prefix that sends a key both the producer and the topic know (`compression.type`) to
     /// the topic: `topic.compression.type=zstd`.
