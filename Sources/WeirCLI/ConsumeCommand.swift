@@ -53,7 +53,7 @@ public struct ConsumeCommand: AsyncParsableCommand {
     var maxMessages: Int?
     @Option(name: .customLong("timeout-ms"), help: "Exit when no record arrived for this long.")
     var timeoutMs: Int64?
-    @Option(name: .customLong("isolation-level"), help: "read_uncommitted (default) or read_committed.")
+    @Option(name: .customLong("isolation-level"), help: ArgumentHelp(PropertyListing.allowed(ConsumerConfiguration.table, "isolation.level")))
     var isolationLevel: String?
     @Option(help: "Output format with kcat tokens (see above).")
     var format: String?

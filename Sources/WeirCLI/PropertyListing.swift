@@ -18,6 +18,12 @@ enum PropertyListing {
         }
     }
 
+    /// "acks: 0, 1, all, -1 (default all)." for the `--help` of a flag that sets one property.
+    static func allowed<C>(_ table: PropertyTable<C>, _ name: String) -> String {
+        guard let row = table.rows.first(where: { $0.name == name }) else { return name }
+        return "\(name): \(row.allowed) (default \(row.defaultValue))."
+    }
+
     /// "Known keys: a, b, c." for a `--help` text.
     static func keys(_ rows: [PropertyRow]) -> String {
         "Known keys: \(rows.map(\.name).joined(separator: ", "))."
