@@ -240,6 +240,7 @@ def main():
         busy = {k: t["broker_cpu_pct"] + sum(t["client_cpu_pct"]) for k, t in (("weir", wt), ("tansu", tt))}
         clients_bound = all(c >= 85 for c in wt["client_cpu_pct"]) and all(c >= 85 for c in tt["client_cpu_pct"])
         machine_bound = busy["weir"] >= 85 * ncpu
+        others = os.getloadavg()[0] > ncpu + 1  # other processes' run queue, not this run's
         print(f"{size} B: (a) p99 delivery latency weir {wf['p99_ms']:.1f} ms vs tansu {tf['p99_ms']:.1f} ms: ratio {lat_ratio:.2f} (goal <= 0.33)"
               f"; warm-up p99 (not counted) {wf['warmup_p99_ms'] or 0:.1f} / {tf['warmup_p99_ms'] or 0:.1f} ms")
         if wf["broker_side_p99_ms"] is not None:
@@ -248,9 +249,10 @@ def main():
                   f"request handling (client batching and polling, sockets, scheduling)")
         cost = (f"broker CPU per record weir {wt['broker_us_per_record']:.2f} us vs tansu {tt['broker_us_per_record']:.2f} us "
                 f"({tt['broker_us_per_record'] / max(1e-9, wt['broker_us_per_record']):.1f}x less for weir)")
-        if clients_bound or machine_bound:
+        if clients_bound or machine_bound or others:
             limit = ("the client processes were the limit" if clients_bound else
-                     f"the machine was the limit ({busy['weir']:.0f}% of {ncpu * 100}% CPU busy with weir: broker + clients)")
+                     f"the machine was the limit ({busy['weir']:.0f}% of {ncpu * 100}% CPU busy with weir: broker + clients)"
+                     if machine_bound else f"other processes loaded the machine (load {os.getloadavg()[0]:.1f} on {ncpu} cores)")
             print(f"{size} B: (b) max rate weir {wt['rec_s']:.0f} vs tansu {tt['rec_s']:.0f} rec/s (ratio {thr_ratio:.2f}): "
                   f"{limit} (clients CPU {wt['client_cpu_pct']}% / {tt['client_cpu_pct']}%; brokers "
                   f"{wt['broker_cpu_pct']:.0f}% / {tt['broker_cpu_pct']:.0f}%), so no broker ratio is claimed; {cost}")
