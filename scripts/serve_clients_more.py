@@ -5,7 +5,7 @@
   that reads and commits; after a broker restart the group resumes with exactly the new records.
 - Burrow (Debian burrow): reports the lag of the sarama group (new records produced after its
   commit) from weir serve's Metadata, ListOffsets and __consumer_offsets. Burrow 1.2 needs a
-  ZooKeeper for its own coordination only: scripts/clients/stub_zookeeper.py stands in.
+  ZooKeeper for its own coordination: Debian's zookeeper runs standalone beside it.
 - Weir's own librdkafka backend: `weir bench run quick --bootstrap-servers` (short steps) and
   the pattern examples retry-dlq, outbox and saga with --bootstrap-servers.
 Each check takes the server object of serve-clients.py (`.bootstrap`, `.port`, `.log_dir`).
@@ -13,6 +13,7 @@ Each check takes the server object of serve-clients.py (`.bootstrap`, `.port`, `
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -65,8 +66,36 @@ def sarama_resume(s):
     return out.strip()
 
 
+ZOOKEEPER_CLASSPATH = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
+
+
 def burrow_available():
-    return shutil.which("Burrow") is not None and sarama_available()
+    return (shutil.which("Burrow") is not None and shutil.which("java") is not None
+            and os.path.exists("/usr/share/java/zookeeper.jar") and sarama_available())
+
+
+def _start_zookeeper(root, port):
+    """Debian's ZooKeeper, standalone, on a loopback port; returns once it answers `srvr`."""
+    data = os.path.join(root, "zookeeper")
+    os.makedirs(data)
+    proc = subprocess.Popen(["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false",
+                             "-Dzookeeper.4lw.commands.whitelist=srvr", "-cp", ZOOKEEPER_CLASSPATH,
+                             "org.apache.zookeeper.server.ZooKeeperServerMain", str(port), data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                c.sendall(b"srvr")
+                if b"Mode: standalone" in c.recv(1000):
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"zookeeper exited {proc.returncode} before it answered")
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("zookeeper did not answer within 60 s")
 
 
 def burrow_lag(s):
@@ -76,9 +105,7 @@ def burrow_lag(s):
     procs = []
     try:
         zk_port, http_port = _free_port(), _free_port()
-        procs.append(subprocess.Popen(["python3", os.path.join(HERE, "clients", "stub_zookeeper.py"), str(zk_port)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
-        procs[-1].stdout.readline()
+        procs.append(_start_zookeeper(root, zk_port))
         with open(os.path.join(root, "burrow.toml"), "w") as f:
             f.write(f"""[general]
 pidfile="{root}/burrow.pid"
