@@ -116,7 +116,7 @@ extension LoadGenerator {
         let ring = _DeliveryRing(sink: sink)
         do {
             let producer = try await client.makeProducer(properties: props) { report in ring.delivered(report) }
-            return _BenchProducer(producer: producer, topic: topic, ring: ring)
+            return _BenchProducer(producer: producer, topic: topic, ring: ring, stampInValue: workload.pattern != nil)
         } catch {
             throw _benchError(error, "cannot create a producer")
         }
@@ -241,32 +241,52 @@ final class _DeliveryRing: @unchecked Sendable {
     var allCompleted: Bool { completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) }
 }
 
-/// One producer of the generator: stamps each record's value with its intended send time (see
-/// `BenchStamp`) in a scratch buffer and sends it with `produceNow` from the generator's
-/// thread; the delivery handler turns acknowledgements into publish latencies.
+/// One producer of the generator: sends each value unchanged with its intended send time in a
+/// `SendStamp` header and as the record's timestamp (wall clock, ms), with `produceNow` from the
+/// generator's thread; the delivery handler turns acknowledgements into publish latencies.
+///
+/// Pattern scenarios are the exception (`stampInValue`): their records travel through pattern
+/// components (outbox rows, saga contexts) that keep only the value, so there the stamp
+/// overwrites the value's first 8 bytes (`BenchStamp`).
 final class _BenchProducer: @unchecked Sendable {
     let producer: any MessageProducer
     let topic: String
     let ring: _DeliveryRing
-    /// The generator thread's next opaque, and its stamped copy of the value.
+    let stampInValue: Bool
+    /// The generator thread's next opaque, and (pattern scenarios) its stamped copy of the value.
     var next: UInt64 = 0
     var scratch: UnsafeMutableRawBufferPointer
     let sendErrors = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
 
-    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing) {
+    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing, stampInValue: Bool = false) {
         self.producer = producer
         self.topic = topic
         self.ring = ring
-        scratch = .allocate(byteCount: 4096, alignment: 8)
+        self.stampInValue = stampInValue
+        scratch = .allocate(byteCount: stampInValue ? 4096 : 0, alignment: 8)
     }
 
     deinit { scratch.deallocate() }
 
     var sink: DeliverySink { ring.sink }
 
-    /// Sends a stamped copy of `value` (padded to 8 bytes when shorter).
+    /// Sends `value` with the intended send time as its stamp.
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
+        if stampInValue { return sendStampedValue(key: key, value: value, intendedNanos: intendedNanos) }
+        let opaque = next
+        next &+= 1
+        ring.admit(opaque: opaque, intendedNanos: intendedNanos, bytes: value.count + (key?.count ?? 0))
+        do {
+            try producer.produceNow(topic: topic, key: key, value: value, timestamp: BenchClock.wallMillis(monotonic: intendedNanos),
+                                    stamp: intendedNanos, opaque: opaque)
+        } catch {
+            failed()
+        }
+    }
+
+    /// A pattern scenario's send: a copy of `value` (padded to 8 bytes) with the stamp in front.
+    func sendStampedValue(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
         let count = max(BenchStamp.size, value.count)
         if scratch.count < count {
             scratch.deallocate()
@@ -281,10 +301,14 @@ final class _BenchProducer: @unchecked Sendable {
         do {
             try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
         } catch {
-            sendErrors.add(1, ordering: .relaxed)
-            ring.sinkLock.withLock { _ in ring.sink.failed(1) }
-            ring.finished(1)
+            failed()
         }
+    }
+
+    func failed() {
+        sendErrors.add(1, ordering: .relaxed)
+        ring.sinkLock.withLock { _ in ring.sink.failed(1) }
+        ring.finished(1)
     }
 
     /// Flushes until every record handed over is acknowledged or failed.

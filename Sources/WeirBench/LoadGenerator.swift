@@ -114,7 +114,7 @@ public struct LoadGenerator: Sendable {
         for (i, (c, rec)) in consumers.enumerated() {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
-                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos)
+                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil)
             })
         }
         let total = producers.count
@@ -168,10 +168,12 @@ public struct LoadGenerator: Sendable {
         for t in consumerThreads { await t.join() }
         var failedRecords: Int64 = 0
         var batchBytes: Int64 = 0
+        var uncompressedBytes: Int64 = 0
         for (p, _, _) in producers {
             guard let st = await p.producer.producerStatistics() else { continue }
             failedRecords += st.recordsFailed
             batchBytes += st.bytesSent
+            uncompressedBytes += st.uncompressedBytesSent
         }
         for (p, sink, _) in producers {
             await p.close()
@@ -209,7 +211,9 @@ public struct LoadGenerator: Sendable {
         if consumeErrors > 0 { details["consumer_poll_errors"] = String(consumeErrors) }
         if !details.isEmpty { s.backendDetails = details }
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
-        if batchBytes > 0 { s.compressionRatio = Double(recordBytes) / Double(batchBytes) }
+        // The codec's ratio on the batches (Kafka's compression-rate-avg, inverted: 1.00 for
+        // `none`), where the backend counts uncompressed batch bytes; else payload / batch bytes.
+        if batchBytes > 0 { s.compressionRatio = Double(uncompressedBytes > 0 ? uncompressedBytes : Int64(recordBytes)) / Double(batchBytes) }
         s.cpuSeconds = Double(cpu) / 1e9
         s.hostStealSeconds = collector.stealNanos(windowNanos: windowNanos).map { Double($0) / 1e9 }
         if recordBytes > 0 { s.cpuSecondsPerGB = s.cpuSeconds / (Double(recordBytes) / 1e9) }

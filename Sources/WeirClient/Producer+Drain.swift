@@ -130,6 +130,7 @@ extension Producer {
             if !r.isDuplicate {
                 _batches.add(1, ordering: .relaxed)
                 _bytes.add(Int64(builder.withUnsafeSealedBytes { $0.count }), ordering: .relaxed)
+                _uncompressedBytes.add(Int64(builder.estimatedSize), ordering: .relaxed)
             }
         }
         return result

@@ -241,6 +241,17 @@ public struct KafkaMessageProducer: MessageProducer {
         }
     }
 
+    /// `rd_kafka_producev` with the record's timestamp and a `SendStamp` header (copied).
+    public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                           timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+        do {
+            try producer.produce(to: try producer.topic(topic), key: key, value: value ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                                 timestamp: timestamp, headers: [SendStamp.header(stamp)], token: opaque)
+        } catch {
+            throw ClientError(error)
+        }
+    }
+
     /// librdkafka's statistics (with a delivery handler; nil otherwise), after one more
     /// emission so that they cover what was sent.
     public func producerStatistics() async -> ProducerStatistics? {
@@ -332,7 +343,8 @@ public struct KafkaMessageConsumer: MessageConsumer {
         try checkOpen("poll")
         do {
             return try consumer.poll(timeout: timeout, maxMessages: maxPollRecords) { m in
-                body(ConsumerRecordView(partition: m.partition, offset: m.offset, key: m.key, value: m.value))
+                body(ConsumerRecordView(partition: m.partition, offset: m.offset, key: m.key, value: m.value,
+                                        timestamp: m.timestamp, stamp: SendStamp.read(m.lastHeader(named: SendStamp.headerKey))))
             }
         } catch {
             throw ClientError(error)

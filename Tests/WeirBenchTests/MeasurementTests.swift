@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Testing
+import WeirClientAPI
 @testable import WeirBench
 
 @Suite struct MeasurementTests {
@@ -153,10 +154,14 @@ import Testing
         #expect(back.steps[0].workload == summary.steps[0].workload)
     }
 
-    @Test func stampRoundTripsAndPadsShortValues() {
-        let copy = [UInt8]([1, 2, 3]).withUnsafeBytes { BenchStamp.stampedCopy(of: $0, nanos: 0x0102_0304_0506_0708) }
-        #expect(copy.count == 8)
-        #expect(copy.withUnsafeBytes { BenchStamp.read($0) } == 0x0102_0304_0506_0708)
+    @Test func stampsRoundTrip() {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        bytes.withUnsafeMutableBytes { BenchStamp.write(0x0102_0304_0506_0708, into: $0.baseAddress!) }
+        #expect(bytes.withUnsafeBytes { BenchStamp.read($0) } == 0x0102_0304_0506_0708)
         #expect([UInt8]([1]).withUnsafeBytes { BenchStamp.read($0) } == nil)
+        let header = SendStamp.header(0x0102_0304_0506_0708)
+        #expect(header.key == SendStamp.headerKey && header.value == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(header.value!.withUnsafeBytes { SendStamp.read($0) } == 0x0102_0304_0506_0708)
+        #expect([UInt8]([1, 2, 3]).withUnsafeBytes { SendStamp.read($0) } == nil)
     }
 }
