@@ -132,7 +132,8 @@ let _wakeEarlyNanos: UInt64 = 20_000
 
 /// The body of a consumer thread: `pollBlocking` on the consumer, each record's end-to-end
 /// latency from its `SendStamp` header (or, in a pattern scenario, its value's `BenchStamp`).
-func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool) {
+func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool,
+                   measureLatency: Bool = true) {
     _setPreciseTimerSlack()
     while !shared.consumersStop.load(ordering: .relaxed) {
         if shared.consumersPaused.load(ordering: .relaxed) {
@@ -144,7 +145,10 @@ func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder,
             n = try consumer.pollBlocking(timeout: .milliseconds(100)) { record in
                 guard let value = record.value else { return }
                 let now = monotonicNanos()
-                if let stamp = record.stamp ?? (stampInValue ? BenchStamp.read(value) : nil) {
+                if !measureLatency {
+                    // Consume-only: the records were sent before this run; count them only.
+                    recorder.count(bytes: value.count, now: now)
+                } else if let stamp = record.stamp ?? (stampInValue ? BenchStamp.read(value) : nil) {
                     recorder.record(latencyNanos: now &- stamp, bytes: value.count, now: now)
                 }
             }

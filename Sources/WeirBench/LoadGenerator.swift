@@ -33,13 +33,19 @@ public struct LoadGenerator: Sendable {
 
     /// Runs the step and returns its result. `close()` of the client is the caller's.
     public func run() async throws(BenchError) -> StepResult {
-        let w = workload
-        try w.validate()
+        var step = workload
+        try step.validate()
+        let properties = ClientProperties.route(step.config)
+        if let topic = step.topic {
+            step.partitionsPerTopic = try await _existingTopic(topic)
+            if step.isConsumeOnly { step.warmupSeconds = 0 }
+        } else {
+            try await _createTopics(step.topicNames, partitions: step.partitionsPerTopic, configs: properties.topic)
+        }
+        let w = step
         let pool = try PayloadPool.make(for: w)
         let keys = KeySource(w)
         let topics = w.topicNames
-        let properties = ClientProperties.route(w.config)
-        try await _createTopics(topics, partitions: w.partitionsPerTopic, configs: properties.topic)
 
         // Consumers first, in groups new to this run (so that a rerun on the same cluster or
         // log directory never resumes an earlier run's offsets), settled at the end of each
@@ -63,6 +69,17 @@ public struct LoadGenerator: Sendable {
             for c in madeConsumers { await c.close() }
             throw error
         }
+        // Consume-only: every group reads the topic from its start, up to `records` (or what
+        // it holds now) per group.
+        var consumeTarget = 0
+        if w.isConsumeOnly {
+            do {
+                consumeTarget = try await _rewind(consumerGroups, topic: topics[0], partitions: w.partitionsPerTopic, records: w.records)
+            } catch {
+                for c in madeConsumers { await c.close() }
+                throw error
+            }
+        }
 
         let intervalNanos: UInt64 = 1_000_000_000
         let warmup = UInt64(w.warmupSeconds * 1e9)
@@ -73,7 +90,8 @@ public struct LoadGenerator: Sendable {
         let origin0 = start0 + warmup
         let inbox = _Inbox()
         let shared = _Shared()
-        if w.scenario == .backlog { shared.consumersPaused.store(true, ordering: .relaxed) }
+        // Backlog: consumers wait for the backlog. Consume-only: they wait for the window's start.
+        if w.scenario == .backlog || w.isConsumeOnly { shared.consumersPaused.store(true, ordering: .relaxed) }
         let consumers: [(any MessageConsumer, LatencyRecorder)] = madeConsumers.map {
             ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
         }
@@ -84,7 +102,8 @@ public struct LoadGenerator: Sendable {
                 let ackRecorder = LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin0, intervalNanos: intervalNanos)
                 let sink = DeliverySink(recorder: ackRecorder, acked: _Counts())
                 shared.sinks.append(sink.acked)
-                let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer)
+                let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer,
+                                                transactionNanos: UInt64((w.transactionDurationMs ?? 3000) * 1e6))
                 let delay = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin0, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
                 producers.append((p, sink, delay))
                 index += 1
@@ -114,8 +133,12 @@ public struct LoadGenerator: Sendable {
         for (i, (c, rec)) in consumers.enumerated() {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
-                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil)
+                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil, measureLatency: !w.isConsumeOnly)
             })
+        }
+        if w.isConsumeOnly {
+            while monotonicNanos() < origin { try? await Task.sleep(for: .milliseconds(1)) }
+            shared.consumersPaused.store(false, ordering: .relaxed)
         }
         let total = producers.count
         var producerThreads: [_Joinable] = []
@@ -145,7 +168,11 @@ public struct LoadGenerator: Sendable {
         // Drain: wait for the consumers to read everything that was acknowledged.
         let groups = w.subscriptionsPerTopic
         var undrained = 0
-        if groups > 0 && !consumers.isEmpty {
+        var consumeDone: UInt64 = 0
+        if w.isConsumeOnly {
+            (consumeDone, undrained) = await _awaitConsumed(consumeTarget, shared: shared, until: origin + duration + UInt64(w.drainTimeoutSeconds * 1e9),
+                                                            exact: w.records > 0)
+        } else if groups > 0 && !consumers.isEmpty {
             let deadline = monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9)
             while true {
                 let ok = shared.ackedTotal - shared.failedTotal
@@ -190,7 +217,8 @@ public struct LoadGenerator: Sendable {
         s.warmupSeconds = w.warmupSeconds
         s.targetRate = w.isMaxRate ? 0 : w.producerRate
         let lastSend = shared.lastSend.load(ordering: .relaxed)
-        let windowNanos = w.records > 0 ? (lastSend > origin ? lastSend - origin : 1) : duration
+        let windowNanos = w.isConsumeOnly ? max(consumeDone &- min(consumeDone, origin), 1)
+            : w.records > 0 ? (lastSend > origin ? lastSend - origin : 1) : duration
         s.durationSeconds = Double(windowNanos) / 1e9
         let window = collector.windowCounts(windowNanos: windowNanos)
         s.produce.records = window.acked
@@ -209,6 +237,9 @@ public struct LoadGenerator: Sendable {
         var details = await client.details()
         let consumeErrors = shared.consumeErrors.load(ordering: .relaxed)
         if consumeErrors > 0 { details["consumer_poll_errors"] = String(consumeErrors) }
+        let transactions = producers.reduce(0) { $0 + $1.0.transactionsCommitted.load(ordering: .relaxed) }
+        if transactions > 0 { details["transactions_committed"] = String(transactions) }
+        if let topic = w.topic { details["topic"] = topic }
         if !details.isEmpty { s.backendDetails = details }
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
         // The codec's ratio on the batches (Kafka's compression-rate-avg, inverted: 1.00 for

@@ -11,7 +11,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmark presets and workloads, write and compare reports.",
-        subcommands: [List.self, Run.self, Report.self, Compare.self, Merge.self, Compression.self, Sweep.self, Micro.self]
+        subcommands: [List.self, Run.self, Produce.self, Consume.self, Report.self, Compare.self, Merge.self, Compression.self, Sweep.self, Micro.self]
     )
 
     public init() {}

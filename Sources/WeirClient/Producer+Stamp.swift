@@ -36,3 +36,5 @@ extension Producer {
         return send.id
     }
 }
+
+extension Producer: TransactionalMessageProducer {}
