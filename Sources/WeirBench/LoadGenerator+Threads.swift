@@ -25,6 +25,9 @@ final class _Shared: @unchecked Sendable {
     let consumeErrors = Atomic<Int>(0)
     /// Scheduled records the producers never sent (they fell behind past the grace).
     let unsent = Atomic<Int>(0)
+    /// `restartConsumer`: the consumer thread to restart (-1 = none), and how long it stays away.
+    let restartRequest = Atomic<Int>(-1)
+    let restartDownNanos = Atomic<UInt64>(0)
 }
 
 struct _ProducerPlan: Sendable {
@@ -132,10 +135,15 @@ let _wakeEarlyNanos: UInt64 = 20_000
 
 /// The body of a consumer thread: `pollBlocking` on the consumer, each record's end-to-end
 /// latency from its `SendStamp` header (or, in a pattern scenario, its value's `BenchStamp`).
-func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool,
-                   measureLatency: Bool = true) {
+func _consumerLoop(_ slot: _ConsumerSlot, index: Int, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool,
+                   measureLatency: Bool = true, progress: @Sendable (String) -> Void) {
     _setPreciseTimerSlack()
+    var consumer = slot.current
     while !shared.consumersStop.load(ordering: .relaxed) {
+        if shared.restartRequest.load(ordering: .relaxed) == index,
+           shared.restartRequest.compareExchange(expected: index, desired: -1, ordering: .relaxed).exchanged {
+            consumer = slot.restart(downNanos: shared.restartDownNanos.load(ordering: .relaxed), progress: progress)
+        }
         if shared.consumersPaused.load(ordering: .relaxed) {
             sleepNanos(1_000_000)
             continue

@@ -52,12 +52,15 @@ public struct LoadGenerator: Sendable {
         // topic before the schedule starts, so they see every record.
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         var madeConsumers: [any MessageConsumer] = []
+        var memberOf: [(topic: String, group: String)] = []
         var consumerGroups: [(topic: String, members: [any MessageConsumer])] = []
         for topic in topics {
             for g in 0..<w.subscriptionsPerTopic {
                 var members: [any MessageConsumer] = []
+                let group = "weir-bench-group-\(g).\(topic).\(runID)"
                 for m in 0..<w.consumerPerSubscription {
-                    members.append(try await _makeConsumer(topic: topic, group: "weir-bench-group-\(g).\(topic).\(runID)", member: m, properties: properties.consumer))
+                    members.append(try await _makeConsumer(topic: topic, group: group, member: m, properties: properties.consumer))
+                    memberOf.append((topic, group))
                 }
                 madeConsumers += members
                 consumerGroups.append((topic, members))
@@ -92,7 +95,15 @@ public struct LoadGenerator: Sendable {
         let shared = _Shared()
         // Backlog: consumers wait for the backlog. Consume-only: they wait for the window's start.
         if w.scenario == .backlog || w.isConsumeOnly { shared.consumersPaused.store(true, ordering: .relaxed) }
-        let consumers: [(any MessageConsumer, LatencyRecorder)] = madeConsumers.map {
+        // Each consumer in a slot that `restartConsumer` can refill with a new member of its group.
+        let consumerProperties = properties.consumer
+        let slots: [_ConsumerSlot] = madeConsumers.indices.map { i in
+            let (topic, group) = memberOf[i]
+            return _ConsumerSlot(madeConsumers[i]) { [self] () async throws(BenchError) in
+                try await _makeConsumer(topic: topic, group: group, member: 1_000 + i, properties: consumerProperties)
+            }
+        }
+        let consumers: [(_ConsumerSlot, LatencyRecorder)] = slots.map {
             ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
         }
         var producers: [(_BenchProducer, DeliverySink, LatencyRecorder)] = []
@@ -123,6 +134,14 @@ public struct LoadGenerator: Sendable {
             }
         }
 
+        do {
+            try _checkFaults(w, producers: producers.map(\.0), consumers: consumers.count)
+        } catch {
+            for (p, _, _) in producers { await p.close() }
+            for c in madeConsumers { await c.close() }
+            throw error
+        }
+
         inbox.refillSpares()
         let cpu0 = processCPUNanos()
         let collector = _Collector(inbox: inbox, origin: origin, intervalNanos: intervalNanos, workload: w, progress: progress, shared: shared, start: start)
@@ -133,7 +152,8 @@ public struct LoadGenerator: Sendable {
         for (i, (c, rec)) in consumers.enumerated() {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
-                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil, measureLatency: !w.isConsumeOnly)
+                _consumerLoop(c, index: i, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil,
+                              measureLatency: !w.isConsumeOnly, progress: progress)
             })
         }
         if w.isConsumeOnly {
@@ -156,7 +176,11 @@ public struct LoadGenerator: Sendable {
                 _producerLoop(p, delay, plan: producerPlan, pool: pool, keys: keys, shared: shared)
             })
         }
+        let timeline = (w.faults ?? []).isEmpty ? nil : Task { [self, producers] in
+            await _runFaults(w.faults ?? [], origin: origin, shared: shared, producers: producers.map(\.0))
+        }
         for t in producerThreads { await t.join() }
+        let faultWindows = await timeline?.value ?? []
         let producersDone = monotonicNanos()
         shared.producersDone.store(true, ordering: .relaxed)
         if shared.consumersPaused.exchange(false, ordering: .relaxed) {
@@ -206,7 +230,7 @@ public struct LoadGenerator: Sendable {
             await p.close()
             sink.recorder.finish()
         }
-        for (c, _) in consumers { await c.close() }
+        for (c, _) in consumers { await c.current.close() }
         let cpu = processCPUNanos() - cpu0
         collector.stop.store(true, ordering: .relaxed)
         await collectorThread.join()
@@ -266,7 +290,11 @@ public struct LoadGenerator: Sendable {
         var histograms: [LatencyKind: Histogram<UInt64>] = [:]
         for kind in LatencyKind.allCases { if let h = collector.totals[kind.index], h.totalCount > 0 { histograms[kind] = h } }
         let measureStartEpoch = Date().timeIntervalSince1970 - (Double(monotonicNanos()) - Double(origin)) / 1e9
-        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
+        var rows = collector.rows()
+        if !faultWindows.isEmpty {
+            s.faults = FaultWindow.summarize(faultWindows, origin: origin, rows: &rows)
+        }
+        return StepResult(summary: s, intervals: rows, histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
     }
 }
 

@@ -106,6 +106,7 @@ extension Workload {
             r("consumerDelayMicros"), ("mode", "fixed | findMaxRate"), r("maxP99Millis"), r("reportIntervalSeconds"),
             ("config", "map of Kafka properties"), ("logDir", "path"), ("driverClass", "string (OMB; recorded only)"),
             ("topic", "an existing topic to produce to or consume from"), r("transactionDurationMs"),
+            ("faults", "list of {kind, at, duration[, broker]} or KIND@AT+DURATION,…; kinds: pauseConsumers, restartConsumer, stallAppends, brokerDown"),
             ("pattern", "a pattern scenario: see `weir bench list`"), ("pattern.KEY", "an option of the pattern scenario"),
         ]
     }
@@ -182,6 +183,7 @@ extension Workload {
             guard !value.isEmpty else { throw Self.bad(key, value) }
             topic = value
         case "transactionDurationMs": transactionDurationMs = try number()
+        case "faults": faults = try Fault.parseList(value)
         case "messageSizeDistribution":
             messageSizeDistribution = try Self.parseDistribution(value)
         case "pattern":

@@ -96,6 +96,8 @@ public struct Workload: Sendable, Codable, Equatable {
     /// every this many ms of its schedule (kafka-producer-perf-test's
     /// `--transaction-duration-ms`); nil = 3000 when `transactional.id` is set.
     public var transactionDurationMs: Double?
+    /// Faults on the step's timeline (`faults:` in a workload file, `--set faults=…`).
+    public var faults: [Fault]?
 
     public init() {}
 

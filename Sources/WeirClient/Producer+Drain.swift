@@ -110,6 +110,7 @@ extension Producer {
     /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
     func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
         let builder = batch.builder
+        while _appendStalled.load(ordering: .relaxed) { usleep(100) }
         let failEvery = _injectAppendFailureEvery.load(ordering: .relaxed)
         if failEvery > 0, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % failEvery == 0 { return .failure(LogError(.io, "injected: the append failed", isRetriable: true)) }
         let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in

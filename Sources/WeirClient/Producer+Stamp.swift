@@ -38,3 +38,11 @@ extension Producer {
 }
 
 extension Producer: TransactionalMessageProducer {}
+
+extension Producer: AppendStallingProducer {
+    /// Holds every append of this producer back while `stalled` (the bench's `stallAppends`
+    /// fault): batches wait in the buffer as they would behind a stalled disk.
+    public func stallAppends(_ stalled: Bool) {
+        _appendStalled.store(stalled, ordering: .relaxed)
+    }
+}

@@ -63,6 +63,8 @@ public final class Producer: Sendable {
     // Statistics.
     let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0),
         _uncompressedBytes = Atomic<Int64>(0)
+    /// `stallAppends`: appends wait while it is set (a fault injected by the bench).
+    let _appendStalled = Atomic<Bool>(false)
     let _retries = Atomic<Int64>(0), _duplicates = Atomic<Int64>(0)
     /// Partitions whose last batch failed with a full disk after retrying for
     /// `delivery.timeout.ms`: their next batches fail at the first `noSpace` instead of each

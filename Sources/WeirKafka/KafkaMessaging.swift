@@ -447,3 +447,14 @@ final class _ConsumerRegistry: Sendable {
     /// offset), over the consumers still alive.
     var offsetResets: Int { consumers.withLock { $0.reduce(0) { $0 + ($1.consumer?.offsetResets ?? 0) } } }
 }
+
+extension KafkaMessaging: BrokerFaultClient {
+    /// Takes a broker of the in-process mock cluster down or up; a real cluster's brokers are
+    /// not Weir's to stop.
+    public func setBroker(_ id: Int32, up: Bool) throws(ClientError) {
+        guard let mockCluster else {
+            throw ClientError(.invalidState, "taking broker \(id) \(up ? "up" : "down") needs librdkafka's mock cluster (--bootstrap-servers mock:N); stop a real cluster's brokers with its own tools.")
+        }
+        mockCluster.setBroker(id, up: up)
+    }
+}

@@ -109,11 +109,12 @@ import WeirClientAPI
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines[0] == RunWriter.intervalsHeader)
         #expect(lines[0].contains(",publish_p50_us,publish_p90_us,publish_p99_us,publish_p99_9_us,publish_p99_99_us,publish_max_us,"))
-        #expect(lines[0].contains(",publish_delay_p50_us,") && lines[0].contains(",e2e_p99_99_us,e2e_max_us,host_steal_ms"))
+        #expect(lines[0].contains(",publish_delay_p50_us,") && lines[0].contains(",e2e_p99_99_us,e2e_max_us,host_steal_ms,fault"))
         let none = String(repeating: ",", count: 18)
-        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0" + none + ",")
-        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,50.000,59.000,59.500,59.900,60.000" + String(repeating: ",", count: 12) + ",")
-        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0" + none + ",20")
+        // The last column, `fault`, is empty without faults.
+        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0" + none + ",,")
+        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,50.000,59.000,59.500,59.900,60.000" + String(repeating: ",", count: 12) + ",,")
+        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0" + none + ",20,")
     }
 
     @Test func latencyCSVSpectrumIsMonotonicAndEndsAtMax() {
