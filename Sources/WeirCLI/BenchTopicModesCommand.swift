@@ -89,6 +89,6 @@ extension BenchCommand {
 
 /// Applies the shared options to a one-step topic-mode workload and runs it.
 func runTopicMode(_ w: Workload, options: BenchCommand.RunOptions) async throws {
-    let overridden = try bench { () throws(BenchError) in try BenchRun.applyOverrides([w], set: options.allSets, config: options.configs) }
-    try await runAndWrite(name: w.name, steps: try options.applyDriver(overridden), options: options)
+    let resolved = try options.applyDriver(try bench { () throws(BenchError) in try options.overrides([w]) })
+    try await runAndWrite(name: w.name, steps: resolved, options: options)
 }

@@ -36,10 +36,11 @@ public enum SendStamp {
 }
 
 extension MessageProducer {
-    /// A producer without a stamped thread path says so; the load generator then cannot
-    /// measure end-to-end latency through it.
+    /// A producer without a stamped thread path sends the record with `produceNow` alone: the
+    /// value is unchanged, but the record carries no stamp and the producer's own timestamp, so
+    /// a load generator measures no end-to-end latency through it (its report shows none).
     public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                            timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
-        throw ClientError(.invalidState, "\(Self.self) has no stamped thread path (produceNow with a send stamp); send with `send` and a `\(SendStamp.headerKey)` header.")
+        try produceNow(topic: topic, key: key, value: value, opaque: opaque)
     }
 }
