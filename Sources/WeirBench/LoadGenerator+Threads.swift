@@ -136,7 +136,7 @@ let _wakeEarlyNanos: UInt64 = 20_000
 /// The body of a consumer thread: `pollBlocking` on the consumer, each record's end-to-end
 /// latency from its `SendStamp` header (or, in a pattern scenario, its value's `BenchStamp`).
 func _consumerLoop(_ slot: _ConsumerSlot, index: Int, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool,
-                   measureLatency: Bool = true, progress: @Sendable (String) -> Void) {
+                   measureLatency: Bool = true, wallClock: Bool = false, progress: @Sendable (String) -> Void) {
     _setPreciseTimerSlack()
     var consumer = slot.current
     while !shared.consumersStop.load(ordering: .relaxed) {
@@ -156,6 +156,13 @@ func _consumerLoop(_ slot: _ConsumerSlot, index: Int, _ recorder: LatencyRecorde
                 if !measureLatency {
                     // Consume-only: the records were sent before this run; count them only.
                     recorder.count(bytes: value.count, now: now)
+                } else if wallClock {
+                    // Workers on several hosts: the record timestamp (the intended send time on
+                    // the sender's wall clock, ms) against this host's wall clock.
+                    if record.timestamp > 0 {
+                        let nowWall = Int64(now) &+ BenchClock.wallMinusMonotonic
+                        recorder.record(latencyNanos: UInt64(max(0, nowWall - record.timestamp * 1_000_000)), bytes: value.count, now: now)
+                    }
                 } else if let stamp = record.stamp ?? (stampInValue ? BenchStamp.read(value) : nil) {
                     recorder.record(latencyNanos: now &- stamp, bytes: value.count, now: now)
                 }

@@ -35,6 +35,12 @@ public struct LoadGenerator: Sendable {
     public func run() async throws(BenchError) -> StepResult {
         var step = workload
         try step.validate()
+        if let share = step.worker {
+            if step.isMaxRate == false && step.producersPerTopic > 0 && share.share(of: step.producersPerTopic) == 0 && step.producerRate > 0 {
+                progress("worker \(share.label): no producers in this share (producersPerTopic=\(step.producersPerTopic))")
+            }
+            step = step.shared(by: share)
+        }
         let properties = ClientProperties.route(step.config)
         if let topic = step.topic {
             step.partitionsPerTopic = try await _existingTopic(topic)
@@ -50,7 +56,8 @@ public struct LoadGenerator: Sendable {
         // Consumers first, in groups new to this run (so that a rerun on the same cluster or
         // log directory never resumes an earlier run's offsets), settled at the end of each
         // topic before the schedule starts, so they see every record.
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        // Workers of one workload share its groups: a name every worker derives alike.
+        let runID = w.worker.map { "\(w.name)-workers\($0.count)" } ?? String(UInt32.random(in: 0...UInt32.max), radix: 36)
         var madeConsumers: [any MessageConsumer] = []
         var memberOf: [(topic: String, group: String)] = []
         var consumerGroups: [(topic: String, members: [any MessageConsumer])] = []
@@ -153,7 +160,7 @@ public struct LoadGenerator: Sendable {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
                 _consumerLoop(c, index: i, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil,
-                              measureLatency: !w.isConsumeOnly, progress: progress)
+                              measureLatency: !w.isConsumeOnly, wallClock: w.worker != nil, progress: progress)
             })
         }
         if w.isConsumeOnly {
@@ -193,7 +200,10 @@ public struct LoadGenerator: Sendable {
         let groups = w.subscriptionsPerTopic
         var undrained = 0
         var consumeDone: UInt64 = 0
-        if w.isConsumeOnly {
+        if w.worker != nil && groups > 0 && !consumers.isEmpty {
+            // The groups read every worker's records: wait until they go quiet.
+            _ = await _awaitConsumed(.max, shared: shared, until: monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9), exact: false)
+        } else if w.isConsumeOnly {
             (consumeDone, undrained) = await _awaitConsumed(consumeTarget, shared: shared, until: origin + duration + UInt64(w.drainTimeoutSeconds * 1e9),
                                                             exact: w.records > 0)
         } else if groups > 0 && !consumers.isEmpty {
@@ -264,6 +274,10 @@ public struct LoadGenerator: Sendable {
         let transactions = producers.reduce(0) { $0 + $1.0.transactionsCommitted.load(ordering: .relaxed) }
         if transactions > 0 { details["transactions_committed"] = String(transactions) }
         if let topic = w.topic { details["topic"] = topic }
+        if let share = w.worker {
+            details["worker"] = share.label
+            details["end_to_end_clock"] = "record timestamp (ms, wall clock): across hosts only as good as their clock sync"
+        }
         if !details.isEmpty { s.backendDetails = details }
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
         // The codec's ratio on the batches (Kafka's compression-rate-avg, inverted: 1.00 for

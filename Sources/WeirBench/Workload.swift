@@ -98,6 +98,8 @@ public struct Workload: Sendable, Codable, Equatable {
     public var transactionDurationMs: Double?
     /// Faults on the step's timeline (`faults:` in a workload file, `--set faults=…`).
     public var faults: [Fault]?
+    /// `--worker I/N`: run only this share of the producers and consumers (nil = all).
+    public var worker: WorkerShare?
 
     public init() {}
 
