@@ -143,7 +143,7 @@ let package = Package(
 
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport", "WeirTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirLogTests", dependencies: ["WeirLog", "WeirTestSupport"], swiftSettings: strictSettings),
         // Helpers shared by test targets (not part of any product).
         .target(name: "WeirTestSupport", dependencies: ["WeirRandom"], path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
@@ -161,7 +161,7 @@ let package = Package(
 // only WeirLog, and sanitizing the whole dependency graph would double CI's build time.
 if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     let core: Set<String> = ["CZstd", "CLZ4", "CSnappy", "CZlib", "CWeirSupport", "WeirCompression", "WeirFormat", "WeirLog",
-                             "weir-log-crash-writer", "WeirLogTests"]
+                             "weir-log-crash-writer", "WeirLogTests", "WeirRandom", "WeirTestSupport"]
     package.targets = package.targets.filter { core.contains($0.name) }
     package.products = []
     package.dependencies = []
