@@ -167,6 +167,8 @@ extension PartitionLog {
         }
         guard let active else { return nil }
         try active.seal()
+        // A flush already queued or running finishes first (as `_close()`'s `flushNow` waits).
+        _durability.queue.sync {}
         for s in _segments._withLock({ $0 }) where !s._deleted.load(ordering: .acquiring) { try s.trimFiles() }
         return highWatermark
     }
