@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WeirFormat
 @testable import WeirLog
@@ -31,8 +32,31 @@ import WeirFormat
             #expect(log.highWatermark == 60)
             #expect(try readAll(log).count == 60)
         }
-        #expect(_GroupSync.shared.counts.rounds > 0)
         try dir.close()
+    }
+
+    /// The grouped path itself (every request grouped): 24 threads sync 24 files at once; every
+    /// call returns without an error, in rounds (a leader serves the requests queued behind it),
+    /// and the rounds of two or more files were one `syncfs`.
+    @Test func groupedRequestsAreServedInRounds() throws {
+        let tmp = TempDir(); defer { tmp.remove() }
+        let files = try (0..<24).map { i in try _MappedFile(path: tmp.path + "/f\(i)", create: true, openForWriting: true, mapWritable: false,
+                                                               reserve: 1 << 16, allocate: 0, sparse: false, keepDescriptor: true) }
+        let before = _GroupSync.shared.counts
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 24 * 8) { i in
+            let file = files[i % 24]
+            do {
+                let bytes = [UInt8](repeating: 1, count: 512)
+                let written = bytes.withUnsafeBytes { pwrite(file.fd, $0.baseAddress, 512, off_t((i / 24) * 512)) }
+                #expect(written == 512)
+                try _GroupSync.shared.fdatasync(file, threshold: 0)
+            } catch { failures.withLock { $0 += 1 } }
+        }
+        let after = _GroupSync.shared.counts
+        #expect(failures.withLock { $0 } == 0)
+        #expect(after.rounds > before.rounds)
+        #expect(after.rounds - before.rounds <= 24 * 8)
     }
 
     /// A directory of more partitions than `syncfsThreshold` closes with one `syncfs`: the close
