@@ -184,12 +184,12 @@ public final class Producer: Sendable {
         let t = try _checkedTopic(topic, size: size)
         let (p, sticky) = try _choosePartition(partition, key, t)
         var send = _send(t, p, sticky, size: size, timestamp: timestamp, opaque: opaque)
-        var spare: _Batch? = nil
-        let write: (RecordBatchBuilder, Int64) -> Bool = headers.isEmpty
-            ? { b, ts in b.append(timestamp: ts, key: key, value: value) }
-            : { b, ts in b.append(timestamp: ts, key: key, value: value, headers: headers) }
-        while try !_attempt(nil, &send, &spare, inline: true, write) {
-            spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)
+        // Each closure is passed straight to a non-escaping parameter, so its context stays on
+        // the stack (kept in a variable, it was allocated on the heap for every record).
+        if headers.isEmpty {
+            try _attemptBlocking(&send) { b, ts in b.append(timestamp: ts, key: key, value: value) }
+        } else {
+            try _attemptBlocking(&send) { b, ts in b.append(timestamp: ts, key: key, value: value, headers: headers) }
         }
         return send.id
     }
