@@ -45,11 +45,64 @@ uint32_t weir_crc32c_update_sw(uint32_t crc, const void *data, size_t length) {
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 
+/* The bytes of each of the hardware path's three interleaved streams. */
+#define WEIR_CRC32C_LONG 2048
+
+/* a * b modulo the polynomial, both in the reflected representation (x^0 is the top bit). */
+static uint32_t weir_crc32c_multmodp(uint32_t a, uint32_t b) {
+    uint32_t m = (uint32_t)1 << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0) break;
+        }
+        m >>= 1;
+        b = (b & 1) ? (b >> 1) ^ WEIR_CRC32C_POLY : b >> 1;
+    }
+    return p;
+}
+
+/* x^(8 n) modulo the polynomial: the operator that appends n zero bytes to a CRC register. */
+static uint32_t weir_crc32c_xpow8n(size_t n) {
+    uint32_t x = (uint32_t)1 << 31;
+    for (size_t i = 0; i < 8 * n; i++) x = (x & 1) ? (x >> 1) ^ WEIR_CRC32C_POLY : x >> 1;
+    return x;
+}
+
+static uint32_t weir_crc32c_long_shift = 0;
+
 __attribute__((target("sse4.2")))
 static uint32_t weir_crc32c_update_hw(uint32_t crc, const void *data, size_t length) {
     const unsigned char *p = (const unsigned char *)data;
     uint64_t c = ~crc;
     while (length && ((uintptr_t)p & 7)) { c = _mm_crc32_u8((uint32_t)c, *p++); length--; }
+    if (length >= 3 * WEIR_CRC32C_LONG) {
+        /* Three independent streams of LONG bytes each: the crc32 instruction has a latency of
+           about three cycles and a throughput of one, so one stream uses a third of it. The
+           second and third stream start from zero and are shifted in afterwards (the register
+           is linear: crc(c, A B) = shift(crc(c, A), |B|) ^ crc(0, B)). */
+        uint32_t shift = __atomic_load_n(&weir_crc32c_long_shift, __ATOMIC_RELAXED);
+        if (shift == 0) {
+            shift = weir_crc32c_xpow8n(WEIR_CRC32C_LONG);
+            __atomic_store_n(&weir_crc32c_long_shift, shift, __ATOMIC_RELAXED);
+        }
+        do {
+            uint64_t c1 = 0, c2 = 0;
+            const unsigned char *end = p + WEIR_CRC32C_LONG;
+            do {
+                uint64_t w0, w1, w2;
+                memcpy(&w0, p, 8); memcpy(&w1, p + WEIR_CRC32C_LONG, 8); memcpy(&w2, p + 2 * WEIR_CRC32C_LONG, 8);
+                c = _mm_crc32_u64(c, w0);
+                c1 = _mm_crc32_u64(c1, w1);
+                c2 = _mm_crc32_u64(c2, w2);
+                p += 8;
+            } while (p < end);
+            c = weir_crc32c_multmodp(shift, (uint32_t)c) ^ (uint32_t)c1;
+            c = weir_crc32c_multmodp(shift, (uint32_t)c) ^ (uint32_t)c2;
+            p += 2 * WEIR_CRC32C_LONG;
+            length -= 3 * WEIR_CRC32C_LONG;
+        } while (length >= 3 * WEIR_CRC32C_LONG);
+    }
     while (length >= 32) {
         uint64_t w0, w1, w2, w3;
         memcpy(&w0, p, 8); memcpy(&w1, p + 8, 8); memcpy(&w2, p + 16, 8); memcpy(&w3, p + 24, 8);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <unistd.h>
 #include "CWeirSupport.h"
 
 /* ThreadSanitizer's annotation entry points. Weak: they resolve only in a binary linked with
@@ -18,4 +19,8 @@ void weir_tsan_release(void *addr) {
 
 int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes) {
     return sync_file_range(fd, (off64_t)offset, (off64_t)nbytes, SYNC_FILE_RANGE_WRITE);
+}
+
+int weir_syncfs(int fd) {
+    return syncfs(fd);
 }

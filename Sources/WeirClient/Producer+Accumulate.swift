@@ -139,6 +139,16 @@ extension Producer {
         }
     }
 
+    /// `_attempt` from a thread (`produceNow`): waits for `buffer.memory` by polling
+    /// (`_newBatchBlocking`) when a new batch is needed and none is free.
+    @inline(__always)
+    func _attemptBlocking(_ send: inout _Send, _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) {
+        var spare: _Batch? = nil
+        while try !_attempt(nil, &send, &spare, inline: true, write) {
+            spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)
+        }
+    }
+
     @inline(__always)
     func _append(_ builder: RecordBatchBuilder, _ r: borrowing ProducerRecord, _ timestamp: Int64) -> Bool {
         switch (r.key, r.value) {

@@ -29,10 +29,7 @@ extension Producer {
         let t = try _checkedTopic(topic, size: size)
         let (p, sticky) = try _choosePartition(partition, key, t)
         var send = _send(t, p, sticky, size: size, timestamp: timestamp, opaque: opaque)
-        var spare: _Batch? = nil
-        while try !_attempt(nil, &send, &spare, inline: true, write) {
-            spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)
-        }
+        try _attemptBlocking(&send, write)
         return send.id
     }
 }

@@ -185,10 +185,16 @@ public final class Producer: Sendable {
                            headers: [RecordHeader] = [], timestamp: Int64? = nil, opaque: UInt64 = 0) throws(ClientError) -> UInt64 {
         var size = 21 + (key?.count ?? 0) + (value?.count ?? 0)
         for h in headers { size += 10 + h.key.utf8.count + (h.value?.count ?? 0) }
-        let write: (RecordBatchBuilder, Int64) -> Bool = headers.isEmpty
-            ? { b, ts in b.append(timestamp: ts, key: key, value: value) }
-            : { b, ts in b.append(timestamp: ts, key: key, value: value, headers: headers) }
-        return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque, write)
+        // Each closure is passed straight to a non-escaping parameter, so its context stays on
+        // the stack (kept in a variable, it was allocated on the heap for every record).
+        if headers.isEmpty {
+            return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
+                b.append(timestamp: ts, key: key, value: value)
+            }
+        }
+        return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
+            b.append(timestamp: ts, key: key, value: value, headers: headers)
+        }
     }
 
     /// `_newBatch` for a thread: polls `buffer.memory` every 50 µs up to `max.block.ms`.

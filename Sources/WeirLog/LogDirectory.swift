@@ -404,8 +404,12 @@ public final class LogDirectory: Sendable {
         // everything before it succeeded, so the next open recovers what needs it.
         defer { _lock.release() }
         var failure: LogError?
-        for l in logs {
-            do throws(LogError) { try l._close() } catch { failure = failure ?? error }
+        if logs.count >= _GroupSync.syncfsThreshold {
+            failure = _closeWithOneSync(logs)
+        } else {
+            for l in logs {
+                do throws(LogError) { try l._close() } catch { failure = failure ?? error }
+            }
         }
         do throws(LogError) {
             try writeCheckpoints()
@@ -414,6 +418,23 @@ public final class LogDirectory: Sendable {
         } catch {
             throw failure ?? error
         }
+    }
+
+    /// Closes many partitions with one `syncfs` of the directory's file system instead of four
+    /// `fdatasync`s each. Returns the first failure.
+    func _closeWithOneSync(_ logs: [PartitionLog]) -> LogError? {
+        var failure: LogError?
+        var closed: [(PartitionLog, Int64)] = []
+        for l in logs {
+            do throws(LogError) {
+                if let target = try l._closeDeferringSync() { closed.append((l, target)) }
+            } catch { failure = failure ?? error }
+        }
+        do throws(LogError) {
+            try _Sys.syncfs(path)
+            for (l, target) in closed { l._finishCloseAfterSync(target) }
+        } catch { failure = failure ?? error }
+        return failure
     }
 
     deinit {

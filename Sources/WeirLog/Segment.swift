@@ -334,7 +334,8 @@ final class _Segment: @unchecked Sendable {
     func flush(upTo: Int, syncIndexes: Bool) throws(LogError) {
         let from = _flushedEnd.load(ordering: .acquiring)
         if upTo > from {
-            try log.fdatasync()
+            // Shared with the other partitions flushing now (one `syncfs` for many of them).
+            try _GroupSync.shared.fdatasync(log)
             _flushedEnd.store(upTo, ordering: .releasing)
         }
         if syncIndexes && _indexesDirty.exchange(false, ordering: .acquiringAndReleasing) {

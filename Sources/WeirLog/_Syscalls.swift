@@ -209,6 +209,14 @@ enum _Sys {
         try fsync(fd, path: path)
     }
 
+    /// Writes every dirty page and inode of the file system holding `path` to disk and waits.
+    /// The corresponding C function is `syncfs`.
+    static func syncfs(_ path: String) throws(LogError) {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        if retrying({ weir_syncfs(fd) }) != 0 { throw error("syncfs", path) }
+    }
+
     /// Whether a path exists. The corresponding C function is `access`.
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

@@ -276,4 +276,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.baselineMegabytesPerSecond, Int(base))
         benchmark.measurement(.percentOfBaseline, Int(100 * mbps / base))
     }
+
+    // The append alternatives (pwrite, sync_file_range cadence, mmap writes), in
+    // AppendAlternatives.swift.
+    registerAppendAlternatives()
 }

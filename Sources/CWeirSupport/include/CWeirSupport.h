@@ -31,6 +31,10 @@ void weir_tsan_release(void *addr);
 /// range without waiting (needs _GNU_SOURCE). Returns 0 or -1 and errno.
 int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes);
 
+/// Linux `syncfs(fd)`: writes every dirty page and inode of the file system holding `fd` to disk
+/// and waits (one journal commit; needs _GNU_SOURCE). Returns 0 or -1 and errno.
+int weir_syncfs(int fd);
+
 /// Registers a file mapping with the process-wide SIGBUS guard (installed on first use): a fault
 /// inside it (another process shrank the file) maps a zero page over the faulting page and marks
 /// the mapping damaged instead of killing the process. Returns the slot, or -1 when unguarded.
