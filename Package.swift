@@ -18,6 +18,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "weir", targets: ["weir"]),
+        .library(name: "WeirRandom", targets: ["WeirRandom"]),
         .library(name: "WeirCompression", targets: ["WeirCompression"]),
         .library(name: "WeirFormat", targets: ["WeirFormat"]),
         .library(name: "WeirLog", targets: ["WeirLog"]),
@@ -53,6 +54,8 @@ let package = Package(
         // Weir's own C: CRC-32C (SSE4.2 with a table fallback) and syscalls that need _GNU_SOURCE.
         .target(name: "CWeirSupport", cSettings: [.unsafeFlags(["-O2"])]),
 
+        // The one seeded generator (SplitMix64): bench payloads, microbenchmarks, tests.
+        .target(name: "WeirRandom", swiftSettings: strictSettings),
         .target(
             name: "WeirCompression",
             dependencies: ["CZstd", "CLZ4", "CSnappy", "CZlib"],
@@ -72,7 +75,7 @@ let package = Package(
         // the record types and the one table of client property names.
         .target(
             name: "WeirClientAPI",
-            dependencies: ["WeirFormat", "WeirLog"],
+            dependencies: ["WeirCompression", "WeirFormat", "WeirLog"],
             swiftSettings: strictSettings
         ),
         // The embedded backend: producer, consumer, groups, admin on top of the log.
@@ -111,7 +114,7 @@ let package = Package(
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "CZlib",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "WeirRandom", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -140,9 +143,9 @@ let package = Package(
 
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport", "WeirTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirLogTests", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirLogTests", dependencies: ["WeirLog", "WeirTestSupport"], swiftSettings: strictSettings),
         // Helpers shared by test targets (not part of any product).
-        .target(name: "WeirTestSupport", path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
+        .target(name: "WeirTestSupport", dependencies: ["WeirRandom"], path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
@@ -158,7 +161,7 @@ let package = Package(
 // only WeirLog, and sanitizing the whole dependency graph would double CI's build time.
 if Context.environment["WEIR_LOG_CORE_ONLY"] == "1" {
     let core: Set<String> = ["CZstd", "CLZ4", "CSnappy", "CZlib", "CWeirSupport", "WeirCompression", "WeirFormat", "WeirLog",
-                             "weir-log-crash-writer", "WeirLogTests"]
+                             "weir-log-crash-writer", "WeirLogTests", "WeirRandom", "WeirTestSupport"]
     package.targets = package.targets.filter { core.contains($0.name) }
     package.products = []
     package.dependencies = []

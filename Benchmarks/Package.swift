@@ -19,6 +19,7 @@ let benchmarkDeps: [Target.Dependency] = [
     .product(name: "WeirCompression", package: weirPackage),
     .product(name: "WeirFormat", package: weirPackage),
     .product(name: "WeirLog", package: weirPackage),
+    .product(name: "WeirRandom", package: weirPackage),
 ]
 
 func benchmarkTarget(_ name: String, extra: [Target.Dependency] = []) -> Target {

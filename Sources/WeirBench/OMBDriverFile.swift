@@ -113,11 +113,9 @@ public struct OMBDriverFile: Sendable, Equatable {
 
     /// What the driver file means for a backend: the Kafka properties to run with, and one note
     /// per field or property that does not apply there (reported once, never dropped silently).
-    ///
-    /// `embeddedTopicKeys`: the topic properties the embedded log implements (WeirLog's
-    /// `LogConfig.knownKeys`, which the CLI passes); nil = every topic key but the cluster-only
-    /// ones Weir knows (`clusterOnlyTopicKeys`).
-    public func resolved(for backend: String, embeddedTopicKeys: [String]? = nil) -> (config: [String: String], notes: [String]) {
+    /// The embedded log takes the topic properties of its own table
+    /// (`ClientProperties.embeddedTopicKeys`).
+    public func resolved(for backend: String) -> (config: [String: String], notes: [String]) {
         var config: [String: String] = [:]
         var notes: [String] = []
         func add(_ props: [String: String], block: String) {
@@ -137,18 +135,18 @@ public struct OMBDriverFile: Sendable, Equatable {
             if let rf = replicationFactor, rf != 1 {
                 notes.append("replicationFactor: \(rf) does not apply to the embedded log (one copy, in this process); not applied")
             }
-            for key in config.keys.sorted() where !Self.embeddedAccepts(key, topicKeys: embeddedTopicKeys) {
+            for key in config.keys.sorted() where !Self.embeddedAccepts(key) {
                 notes.append("\(key)=\(config[key]!) does not apply to the embedded log; not applied")
                 config[key] = nil
             }
             // Kafka's Java producer raises an unset delivery.timeout.ms to linger.ms +
             // request.timeout.ms (OMB's throughput driver sets request.timeout.ms=1200000);
             // the embedded producer insists on the bound, so the driver file gets Kafka's choice.
-            if config["delivery.timeout.ms"] == nil, let request = config["request.timeout.ms"].flatMap({ Int($0) }) {
-                // The embedded producer's defaults: linger.ms 5, delivery.timeout.ms 120000.
-                let linger = config["linger.ms"].flatMap { Int($0) } ?? 5
+            if config["delivery.timeout.ms"] == nil, let request = config["request.timeout.ms"].flatMap({ Int64($0) }) {
+                let defaults = ProducerConfiguration()
+                let linger = config["linger.ms"].flatMap { Int64($0) } ?? defaults.lingerMs
                 let needed = linger + request
-                if needed > 120_000 {
+                if needed > defaults.deliveryTimeoutMs {
                     config["delivery.timeout.ms"] = String(needed)
                     notes.append("delivery.timeout.ms is raised to linger.ms + request.timeout.ms = \(needed), as Kafka's producer does when it is not set")
                 }
@@ -165,21 +163,14 @@ public struct OMBDriverFile: Sendable, Equatable {
         return (config, notes)
     }
 
-    /// Topic properties only a cluster has (replication and leader election); the embedded log
-    /// is one node.
-    public static let clusterOnlyTopicKeys: Set<String> = [
-        "min.insync.replicas", "replication.factor", "unclean.leader.election.enable", "message.downconversion.enable",
-    ]
-
     /// True when the embedded backend takes `key`: a producer, consumer or client property it
     /// implements, or a topic property of the embedded log.
-    static func embeddedAccepts(_ key: String, topicKeys: [String]?) -> Bool {
+    static func embeddedAccepts(_ key: String) -> Bool {
         switch ClientProperties.scope(of: key) {
         case .producer, .consumer, .client: return true
         case .topic:
             let bare = key.hasPrefix(ClientProperties.topicPrefix) ? String(key.dropFirst(ClientProperties.topicPrefix.count)) : key
-            if let topicKeys { return topicKeys.contains(bare) }
-            return !clusterOnlyTopicKeys.contains(bare)
+            return ClientProperties.embeddedTopicKeys.contains(bare)
         case nil: return false
         }
     }

@@ -1,22 +1,19 @@
+import WeirRandom
+
 /// Deterministic synthetic payloads for benchmarks and codec comparisons.
 ///
 /// The generator is a SplitMix64 stream, so the same seed gives the same bytes on every
 /// machine and every run; results stay comparable across runs.
 public struct PayloadGenerator: Sendable {
-    private var state: UInt64
+    private var rng: SplitMix64
 
     public init(seed: UInt64 = 0x5745_4952) {
-        state = seed
+        rng = SplitMix64(seed: seed)
     }
 
     /// The next 64 pseudo-random bits (SplitMix64).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    @inline(__always)
+    public mutating func next() -> UInt64 { rng.next() }
 
     /// A value in `0..<bound`.
     public mutating func next(below bound: Int) -> Int {

@@ -30,11 +30,11 @@ public struct BenchCommand: AsyncParsableCommand {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
                 for f in Workload.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.help)") }
                 print("\nconfig keys (`config` in files, --config key=value), by where they go:")
-                for (scope, keys) in [("producers", ClientProperties.producerKeys + ClientProperties.producerAliases),
-                                      ("consumers", ClientProperties.consumerKeys),
-                                      ("producers and consumers", ClientProperties.clientKeys),
-                                      ("topics (a producer key too with the prefix topic.)", ClientProperties.topicKeys)] {
-                    print("  \(scope): \(keys.joined(separator: ", "))")
+                for (scope, title) in [(ClientProperties.Scope.producer, "producers"), (.consumer, "consumers"),
+                                       (.client, "producers and consumers"),
+                                       (.topic, "topics (a producer key too with the prefix topic.; the last ones only on a cluster)")] {
+                    print("  \(title):")
+                    PropertyListing.table(ClientProperties.rows.filter { $0.scope == scope }, indent: "    ").forEach { print($0) }
                 }
                 print("  any other key: to producers and consumers of the kafka backend (librdkafka's own properties)")
             }
@@ -46,13 +46,10 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (see `weir bench list --fields`).", valueName: "key=value"))
         var sets: [String] = []
 
-        @Option(name: .customLong("config"), help: ArgumentHelp("A Kafka property for producers, topics or consumers, e.g. --config batch.size=65536.", valueName: "key=value"))
-        var configs: [String] = []
-
-        @Option(help: "Total records per second over all producers (0 = max rate); same as --set producerRate=N.")
+        @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N.")
         var rate: Double?
 
-        @Option(help: "Measured seconds per step; same as --set durationSeconds=N.")
+        @Option(help: "Measured seconds per step; wins over --set durationSeconds=N.")
         var duration: Double?
 
         @Option(help: "Warmup seconds per step (excluded from every statistic).")
@@ -61,14 +58,9 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Stop each step after this many records instead of a duration.")
         var records: Int?
 
-        @Option(help: "Backend: embedded (default), null (the generator's own ceiling) or kafka (a cluster through librdkafka).")
-        var backend: String?
-
-        @Option(help: "Kafka backend: bootstrap.servers, HOST:PORT[,HOST:PORT] or mock:N (librdkafka's in-process mock cluster); implies --backend kafka.")
-        var bootstrapServers: String?
-
-        @Option(help: "Kafka backend: a Java-properties file of librdkafka properties (secrets; ${ENV_VAR} expanded). WEIR_KAFKA_<PROPERTY> variables are read too.")
-        var configFile: String?
+        /// `--backend`, `--bootstrap-servers`, `--mock-cluster`, `--config`, `--config-file`:
+        /// declared once for every command that picks a backend.
+        @OptionGroup var backendOptions: KafkaBackendOptions
 
         @Option(help: "Log directory for the embedded backend (kept); default a fresh temporary directory, removed after.")
         var logDir: String?
@@ -96,22 +88,32 @@ public struct BenchCommand: AsyncParsableCommand {
             var out = steps
             var printed = Set<String>()
             for i in out.indices {
-                let (config, notes) = file.resolved(for: out[i].backend, embeddedTopicKeys: LogConfig.knownKeys)
+                let (config, notes) = file.resolved(for: out[i].backend)
                 out[i].config = config.merging(out[i].config) { _, own in own }
                 for note in notes where printed.insert(note).inserted { printError("--driver \(driver): \(note)") }
             }
             return out
         }
 
-        var allSets: [String] {
-            var s = sets
-            if let rate { s.append("producerRate=\(rate)") }
-            if let duration { s.append("durationSeconds=\(duration)") }
-            if let warmup { s.append("warmupSeconds=\(warmup)") }
-            if let records { s.append("records=\(records)") }
-            if let backend { s.append("backend=\(backend)") } else if bootstrapServers != nil { s.append("backend=kafka") }
-            if let logDir { s.append("logDir=\(logDir)") }
-            return s
+        var configs: [String] { backendOptions.configs }
+        var configFile: String? { backendOptions.configFile }
+        var bootstrapServers: String? { backendOptions.mockCluster ? "mock:3" : backendOptions.bootstrapServers }
+
+        /// `--set` and `--config` on each step, then the typed flags (`--rate`, `--duration`,
+        /// `--warmup`, `--records`, `--backend`, `--log-dir`) as the values they already are,
+        /// then each step is validated.
+        func overrides(_ steps: [Workload]) throws(BenchError) -> [Workload] {
+            var out = try BenchRun.applyOverrides(steps, set: sets, config: configs)
+            for i in out.indices {
+                if let rate { out[i].producerRate = rate }
+                if let duration { out[i].durationSeconds = duration }
+                if let warmup { out[i].warmupSeconds = warmup }
+                if let records { out[i].records = records }
+                if let backend = backendOptions.backend { out[i].backend = backend } else if bootstrapServers != nil { out[i].backend = "kafka" }
+                if let logDir { out[i].logDir = logDir }
+                try out[i].validate()
+            }
+            return out
         }
     }
 
@@ -146,8 +148,7 @@ public struct BenchCommand: AsyncParsableCommand {
             case (.some, .some):
                 throw CLIError.usage("give either a preset or --workload FILE, not both.")
             }
-            let overridden = try bench { () throws(BenchError) in try BenchRun.applyOverrides(steps, set: options.allSets, config: options.configs) }
-            let resolved = try options.applyDriver(overridden)
+            let resolved = try options.applyDriver(try bench { () throws(BenchError) in try options.overrides(steps) })
             try await runAndWrite(name: name, steps: resolved, options: options)
         }
     }

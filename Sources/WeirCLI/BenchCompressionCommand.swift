@@ -27,9 +27,7 @@ extension BenchCommand {
             if let payloadFile {
                 try bench { () throws(BenchError) in try CompressionBench.apply(payloadFile: payloadFile, to: &base) }
             }
-            let steps = try bench { () throws(BenchError) in
-                try BenchRun.applyOverrides(CompressionBench.steps(base: base), set: options.allSets, config: options.configs)
-            }
+            let steps = try bench { () throws(BenchError) in try options.overrides(CompressionBench.steps(base: base)) }
             let codecs = try bench { () throws(BenchError) in try CompressionBench.codecFigures(for: base) }
             let quiet = options.quiet
             let run = BenchRun(name: "compression", steps: steps, progress: { line in if !quiet { printError(line) } }, makeClient: try options.clientFactory())

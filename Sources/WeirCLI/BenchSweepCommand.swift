@@ -29,7 +29,7 @@ extension BenchCommand {
                     base.warmupSeconds = 2
                     base.durationSeconds = 8
                 }
-                base = try BenchRun.applyOverrides([base], set: options.allSets, config: options.configs)[0]
+                base = try options.overrides([base])[0]
                 return try WeirBench.Sweep.grid(base: base, params: parsed)
             }
             let steps = try options.applyDriver(grid)

@@ -53,13 +53,13 @@ public struct ConsumeCommand: AsyncParsableCommand {
     var maxMessages: Int?
     @Option(name: .customLong("timeout-ms"), help: "Exit when no record arrived for this long.")
     var timeoutMs: Int64?
-    @Option(name: .customLong("isolation-level"), help: "read_uncommitted (default) or read_committed.")
+    @Option(name: .customLong("isolation-level"), help: ArgumentHelp(PropertyListing.allowed(ConsumerConfiguration.table, "isolation.level")))
     var isolationLevel: String?
     @Option(help: "Output format with kcat tokens (see above).")
     var format: String?
     @Flag(help: "One JSON object per record.")
     var json = false
-    @Option(name: .customLong("config"), help: "A consumer config as key=value (repeatable), e.g. --config max.poll.records=1000.")
+    @Option(name: .customLong("config"), help: ArgumentHelp("A consumer config as key=value (repeatable), e.g. --config max.poll.records=1000. " + PropertyListing.keys(ConsumerConfiguration.table.rows), valueName: "key=value"))
     var configs: [String] = []
     @Option(help: "Write the records to this file instead of standard output.")
     var output: String?

@@ -2,20 +2,20 @@ public import ArgumentParser
 import WeirClient
 import WeirKafka
 
-/// The options that put a command on a Kafka cluster instead of the embedded log:
-/// `--backend kafka` with `--bootstrap-servers HOST:PORT` (or `--mock-cluster`), librdkafka
-/// properties from `--config key=value`, `--config-file` and `WEIR_KAFKA_<PROPERTY>` variables,
-/// with the same precedence as `weir bench run`.
+/// The options that pick a command's backend, declared once for every command that has one
+/// (`weir bench run/sweep/compression` too): `--backend kafka` with `--bootstrap-servers
+/// HOST:PORT` (or `--mock-cluster`), Kafka properties from `--config key=value`, `--config-file`
+/// and `WEIR_KAFKA_<PROPERTY>` variables, with the same precedence everywhere.
 public struct KafkaBackendOptions: ParsableArguments {
-    @Option(help: "Backend: embedded (default) or kafka (a cluster through librdkafka).")
+    @Option(help: "Backend: embedded (default) or kafka (a cluster through librdkafka); `weir bench` also takes null (the generator's own ceiling).")
     var backend: String?
     @Option(help: "Kafka backend: bootstrap.servers, HOST:PORT[,HOST:PORT] or mock:N; implies --backend kafka.")
     var bootstrapServers: String?
     @Flag(help: "Kafka backend on librdkafka's in-process mock cluster (3 brokers); implies --backend kafka.")
     var mockCluster = false
-    @Option(name: .customLong("config"), help: ArgumentHelp("Kafka backend: a librdkafka property for every client, e.g. --config acks=all.", valueName: "key=value"))
+    @Option(name: .customLong("config"), help: ArgumentHelp("A Kafka property, e.g. --config batch.size=65536. `weir bench` gives it to producers, consumers or topics by its scope (`weir bench list --fields` lists the \(ClientProperties.rows.count) keys with types, defaults and ranges; any other key goes to librdkafka); other commands give it to every client of the kafka backend.", valueName: "key=value"))
     var configs: [String] = []
-    @Option(help: "Kafka backend: a Java-properties file of librdkafka properties (secrets; ${ENV_VAR} expanded).")
+    @Option(help: "Kafka backend: a Java-properties file of librdkafka properties (secrets; ${ENV_VAR} expanded). WEIR_KAFKA_<PROPERTY> variables are read too.")
     var configFile: String?
 
     public init() {}

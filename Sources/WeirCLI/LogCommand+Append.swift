@@ -25,7 +25,7 @@ extension LogCommand {
         @Option(help: "Partitions, when the topic is created.")
         var partitions: Int = 1
 
-        @Option(name: .customLong("config"), help: "Topic config when it is created, as key=value (e.g. segment.bytes=1048576). Repeatable.")
+        @Option(name: .customLong("config"), help: ArgumentHelp("Topic config when it is created, as key=value (e.g. segment.bytes=1048576). Repeatable. " + PropertyListing.keys(LogConfig.table.rows), valueName: "key=value"))
         var configs: [String] = []
 
         @Option(help: "compression.type of the batches: none, gzip, snappy, lz4, zstd.")

@@ -25,11 +25,11 @@ public struct ProduceCommand: AsyncParsableCommand {
     var headers: [String] = []
     @Option(help: "Send every record to this partition (default: the partitioner chooses).")
     var partition: Int32?
-    @Option(help: "compression.type: none, gzip, snappy, lz4, zstd.")
+    @Option(help: ArgumentHelp(PropertyListing.allowed(ProducerConfiguration.table, "compression.type")))
     var compression: String?
-    @Option(help: "acks: 0, 1 or all.")
+    @Option(help: ArgumentHelp(PropertyListing.allowed(ProducerConfiguration.table, "acks")))
     var acks: String?
-    @Option(name: .customLong("config"), help: "A producer config as key=value (repeatable).")
+    @Option(name: .customLong("config"), help: ArgumentHelp("A producer config as key=value (repeatable). " + PropertyListing.keys(ProducerConfiguration.table.rows), valueName: "key=value"))
     var configs: [String] = []
     @Option(help: "Read lines from this file instead of standard input.")
     var input: String?

@@ -47,7 +47,7 @@ public struct TopicsCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a topic.",
-            discussion: "Configs: partitions, segment.bytes, segment.ms, retention.ms, retention.bytes, cleanup.policy, compression.type, index.interval.bytes, flush.messages, flush.ms, max.message.bytes, min.insync.replicas (1 on one node), and the other topic configs the log knows.")
+            discussion: "Configs: partitions, min.insync.replicas (1 on one node) and the topic properties of the log (`weir bench list --fields` shows their types, defaults and ranges). " + PropertyListing.keys(LogConfig.table.rows))
 
         @Argument(help: "The topic name ([a-zA-Z0-9._-], at most 240 characters).")
         var name: String

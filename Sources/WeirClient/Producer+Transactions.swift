@@ -98,21 +98,9 @@ extension Producer {
         let tp = TopicPartition(InternalTopics.consumerOffsets, InternalTopics.offsetsPartition(forGroup: groupId, partitionCount: count))
         let isNew = t.state._withLock { $0.partitions.insert(tp).inserted }
         if isNew { try _coordinatorAdd([tp]) }
-        let now = _wallMillis()
         do {
-            let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
-            b.producerId = producerId
-            b.producerEpoch = producerEpoch
-            b.baseSequence = -1
-            b.isTransactional = true
-            for (p, offset) in offsets.sorted(by: { $0.key < $1.key }) {
-                b.append(timestamp: now, key: InternalTopics.offsetCommitKey(group: groupId, topic: p.topic, partition: p.partition),
-                         value: InternalTopics.offsetCommitValue(offset: offset, commitTimestamp: now))
-            }
-            try b.seal()
-            let log = try logDirectory.partition(tp)
-            let bytes = b.sealedBytes()
-            try await log.append(bytes, acks: .all)
+            let bytes = try InternalTopics.transactionalOffsetsBatch(producerId: producerId, epoch: producerEpoch, group: groupId, offsets)
+            try await logDirectory.partition(tp).append(bytes, acks: .all)
         } catch let e as LogError {
             throw ClientError(e)
         } catch {

@@ -1,14 +1,6 @@
 public import WeirFormat
 public import WeirLog
 
-/// Kafka's consumer `isolation.level`.
-public enum IsolationLevel: String, Sendable, Hashable, CaseIterable {
-    /// Every record up to the high-water mark, aborted ones included.
-    case readUncommitted = "read_uncommitted"
-    /// Records up to the last stable offset, without aborted transactions and control records.
-    case readCommitted = "read_committed"
-}
-
 /// One read of a partition at an isolation level: owned copies of the records, in offset order,
 /// without control records (and, for `read_committed`, without aborted transactions).
 public struct IsolatedRead: Sendable {

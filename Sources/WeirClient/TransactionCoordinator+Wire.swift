@@ -46,19 +46,9 @@ public struct TransactionCoordinatorHandle: Sendable {
     public func commitOffsets(producerId: Int64, epoch: Int16, groupId: String, _ offsets: [TopicPartition: Int64]) async throws(ClientError) {
         guard !offsets.isEmpty else { return }
         let tp = try offsetsPartition(forGroup: groupId)
-        let now = _wallMillis()
         do {
-            let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
-            b.producerId = producerId
-            b.producerEpoch = epoch
-            b.baseSequence = -1
-            b.isTransactional = true
-            for (p, offset) in offsets.sorted(by: { $0.key < $1.key }) {
-                b.append(timestamp: now, key: InternalTopics.offsetCommitKey(group: groupId, topic: p.topic, partition: p.partition),
-                         value: InternalTopics.offsetCommitValue(offset: offset, commitTimestamp: now))
-            }
-            try b.seal()
-            try await directory.partition(tp).append(b.sealedBytes(), acks: .all)
+            let bytes = try InternalTopics.transactionalOffsetsBatch(producerId: producerId, epoch: epoch, group: groupId, offsets)
+            try await directory.partition(tp).append(bytes, acks: .all)
         } catch let e as LogError {
             throw ClientError(e)
         } catch {

@@ -40,6 +40,14 @@ public struct KafkaConfiguration: Sendable, Equatable {
         return nil
     }
 
+    /// A producer or consumer cannot connect to `mock:N` itself: the mock cluster is made by
+    /// `KafkaMockCluster` (or `KafkaMessaging`), which gives the real address.
+    func checkNoMockName() throws(KafkaError) {
+        if let b = bootstrapServers, b.hasPrefix("mock:") {
+            throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
+        }
+    }
+
     /// These properties with `other`'s on top.
     public func merging(_ other: [String: String]) -> KafkaConfiguration {
         KafkaConfiguration(properties.merging(other) { _, new in new })

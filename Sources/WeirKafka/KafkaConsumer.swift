@@ -122,9 +122,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// `group` nil: no `group.id` (unless `configuration` has one); the consumer can only
     /// `assign`.
     init(configuration: KafkaConfiguration, group: String?, commitOnRevoke: Bool, onRebalance: (@Sendable (KafkaRebalanceEvent) -> Void)?) throws(KafkaError) {
-        if let b = configuration.bootstrapServers, b.hasPrefix("mock:") {
-            throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
-        }
+        try configuration.checkNoMockName()
         var props = configuration.properties
         if let group { props["group.id"] = group }
         rebalance = _RebalanceState(handler: onRebalance, commitOnRevoke: commitOnRevoke)

@@ -132,13 +132,9 @@ public struct KafkaMessaging: MessagingClient {
     public func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer {
         var props = properties
         if props["enable.auto.commit"] == nil { props["enable.auto.commit"] = "false" }
-        var maxRecords = 500
-        if let raw = props.removeValue(forKey: "max.poll.records") {
-            guard let n = Int(raw), n >= 1 else {
-                throw ClientError(.invalidConfig, "max.poll.records: '\(raw)' is not valid; allowed: an integer ≥ 1 (default 500).", key: "max.poll.records")
-            }
-            maxRecords = n
-        }
+        // Parsed by the consumer's property table (its range and default), not by librdkafka.
+        let maxRecords = try ConsumerConfiguration(properties: props.removeValue(forKey: "max.poll.records").map { ["max.poll.records": $0] } ?? [:])
+            .maxPollRecords
         var config = configuration
         if mockCluster != nil {
             for (key, value) in KafkaMockCluster.consumerDefaults where props[key] == nil && config[key] == nil { config[key] = value }

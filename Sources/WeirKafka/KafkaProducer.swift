@@ -125,9 +125,7 @@ public final class KafkaProducer: @unchecked Sendable {
     ///   - onDelivery: delivery reports of `produce(to:…)`.
     /// - Throws: a configuration error naming the property librdkafka rejected.
     public init(configuration: KafkaConfiguration, statistics: Bool = false, onDelivery: (@Sendable (KafkaDelivery) -> Void)? = nil) throws(KafkaError) {
-        if let b = configuration.bootstrapServers, b.hasPrefix("mock:") {
-            throw .configuration(property: "bootstrap.servers", "'\(b)' names a mock cluster; create a KafkaMockCluster and use its bootstrapServers")
-        }
+        try configuration.checkNoMockName()
         let state = _ClientState(onDelivery: onDelivery)
         client = try _Client(kind: .producer, properties: configuration.properties, state: state, statistics: statistics)
         poller = _PollThread(client: client, name: "weir-kafka-producer-poll")

@@ -89,8 +89,39 @@ public struct LogConfig: Sendable, Equatable {
         self.preallocate = preallocate
     }
 
+    /// The topic properties, declared once: name, type, range and doc (the defaults are the
+    /// properties' own above). `weir bench list --fields` and `weir topics --help` print it.
+    public static let table = PropertyTable<LogConfig>("topic", defaults: LogConfig(), [
+        .int("segment.bytes", .topic, \.segmentBytes, 14...Int(Int32.max), "size at which the active segment rolls"),
+        .int("segment.ms", .topic, \.segmentMs, 1...Int64.max, "age at which the active segment rolls"),
+        .int("segment.index.bytes", .topic, \.segmentIndexBytes, 12...Int(Int32.max), "preallocated size of each index"),
+        .int("index.interval.bytes", .topic, \.indexIntervalBytes, 0...Int(Int32.max), "bytes of log between two index entries"),
+        .int("retention.ms", .topic, \.retentionMs, -1...Int64.max, "age after which closed segments are deleted (-1 = never)"),
+        .int("retention.bytes", .topic, \.retentionBytes, -1...Int64.max, "partition size above which the oldest segments are deleted (-1 = never)"),
+        .choice("cleanup.policy", .topic, \.cleanupPolicy, allowed: ["delete", "compact", "compact,delete"],
+                "delete old segments, compact them to the latest record per key, or both",
+                parse: { v in
+                    var p: CleanupPolicy = []
+                    for part in v.split(separator: ",") {
+                        switch part.trimmingWhitespace {
+                        case "delete": p.insert(.delete)
+                        case "compact": p.insert(.compact)
+                        default: return nil
+                        }
+                    }
+                    return p.isEmpty ? nil : p
+                }, write: { $0.description }),
+        .int("delete.retention.ms", .topic, \.deleteRetentionMs, 0...Int64.max, "how long compaction keeps tombstones"),
+        .int("min.compaction.lag.ms", .topic, \.minCompactionLagMs, 0...Int64.max, "records younger than this are not compacted"),
+        .int("flush.messages", .topic, \.flushMessages, 1...Int64.max, "fsync after this many records"),
+        .int("flush.ms", .topic, \.flushMs, 0...Int64.max, "fsync when unflushed data is older than this"),
+        .int("max.message.bytes", .topic, \.maxMessageBytes, 0...Int(Int32.max), "largest record batch accepted"),
+        .choice("compression.type", .topic, \.compressionType, "the topic's codec (producer = keep the producer's)"),
+        .bool("preallocate", .topic, \.preallocate, "reserve segment.bytes of disk for each new segment"),
+    ])
+
     /// Every property name this struct understands.
-    public static let knownKeys: [String] = _specs.map(\.key)
+    public static var knownKeys: [String] { table.names }
 
     /// Parses Kafka-style properties on top of the defaults.
     public init(properties: [String: String]) throws(LogError) {
@@ -100,119 +131,22 @@ public struct LogConfig: Sendable, Equatable {
 
     /// Applies Kafka-style properties on top of this configuration.
     public mutating func apply(_ properties: [String: String]) throws(LogError) {
-        for key in properties.keys.sorted() {
-            guard let spec = Self._specs.first(where: { $0.key == key }) else {
-                throw LogError(.invalidConfig, "unknown topic config '\(key)'. Known keys: \(Self.knownKeys.joined(separator: ", ")).")
-            }
-            try spec.set(&self, properties[key]!.trimmingWhitespace)
-        }
-        try validate()
+        do { try Self.table.apply(properties, to: &self) } catch { throw LogError(.invalidConfig, error.message) }
     }
 
     /// Checks every value against its allowed range.
     public func validate() throws(LogError) {
-        for spec in Self._specs { try spec.check(self) }
+        do { try Self.table.check(self) } catch { throw LogError(.invalidConfig, error.message) }
     }
 
     /// All properties with their current values, by Kafka name.
-    public var properties: [String: String] {
-        var out: [String: String] = [:]
-        for spec in Self._specs { out[spec.key] = spec.get(self) }
-        return out
-    }
+    public var properties: [String: String] { Self.table.values(of: self) }
 
     /// The properties that differ from the defaults (what a topic persists).
     public var overrides: [String: String] {
         let defaults = LogConfig().properties
         return properties.filter { defaults[$0.key] != $0.value }
     }
-
-    // MARK: - Property table
-
-    struct _Spec: Sendable {
-        let key: String
-        let get: @Sendable (LogConfig) -> String
-        let set: @Sendable (inout LogConfig, String) throws(LogError) -> Void
-        let check: @Sendable (LogConfig) throws(LogError) -> Void
-    }
-
-    static func _int<T: FixedWidthInteger & Sendable>(_ key: String, _ path: any WritableKeyPath<LogConfig, T> & Sendable, _ range: ClosedRange<T>) -> _Spec {
-        let rangeText = "\(range.lowerBound)...\(range.upperBound)"
-        return _Spec(
-            key: key,
-            get: { String($0[keyPath: path]) },
-            set: { (c: inout LogConfig, v: String) throws(LogError) in
-                guard let n = T(v) else {
-                    throw LogError(.invalidConfig, "\(key)=\(v) is not an integer; allowed range \(rangeText).")
-                }
-                c[keyPath: path] = n
-            },
-            check: { (c: LogConfig) throws(LogError) in
-                let n = c[keyPath: path]
-                if !range.contains(n) {
-                    throw LogError(.invalidConfig, "\(key)=\(n) is out of range; allowed range \(rangeText).")
-                }
-            }
-        )
-    }
-
-    static func _bool(_ key: String, _ path: any WritableKeyPath<LogConfig, Bool> & Sendable) -> _Spec {
-        _Spec(
-            key: key,
-            get: { String($0[keyPath: path]) },
-            set: { (c: inout LogConfig, v: String) throws(LogError) in
-                switch v.lowercased() {
-                case "true": c[keyPath: path] = true
-                case "false": c[keyPath: path] = false
-                default: throw LogError(.invalidConfig, "\(key)=\(v) is not a boolean; allowed values are true and false.")
-                }
-            },
-            check: { (_: LogConfig) throws(LogError) in }
-        )
-    }
-
-    static let _specs: [_Spec] = [
-        _int("segment.bytes", \.segmentBytes, 14...Int(Int32.max)),
-        _int("segment.ms", \.segmentMs, 1...Int64.max),
-        _int("segment.index.bytes", \.segmentIndexBytes, 12...Int(Int32.max)),
-        _int("index.interval.bytes", \.indexIntervalBytes, 0...Int(Int32.max)),
-        _int("retention.ms", \.retentionMs, -1...Int64.max),
-        _int("retention.bytes", \.retentionBytes, -1...Int64.max),
-        _Spec(
-            key: "cleanup.policy",
-            get: { $0.cleanupPolicy.description },
-            set: { (c: inout LogConfig, v: String) throws(LogError) in
-                var p: CleanupPolicy = []
-                for part in v.split(separator: ",") {
-                    switch part.trimmingWhitespace {
-                    case "delete": p.insert(.delete)
-                    case "compact": p.insert(.compact)
-                    default: throw LogError(.invalidConfig, "cleanup.policy=\(v): allowed values are delete, compact, or compact,delete.")
-                    }
-                }
-                if p.isEmpty { throw LogError(.invalidConfig, "cleanup.policy is empty: allowed values are delete, compact, or compact,delete.") }
-                c.cleanupPolicy = p
-            },
-            check: { (_: LogConfig) throws(LogError) in }
-        ),
-        _int("delete.retention.ms", \.deleteRetentionMs, 0...Int64.max),
-        _int("min.compaction.lag.ms", \.minCompactionLagMs, 0...Int64.max),
-        _int("flush.messages", \.flushMessages, 1...Int64.max),
-        _int("flush.ms", \.flushMs, 0...Int64.max),
-        _int("max.message.bytes", \.maxMessageBytes, 0...Int(Int32.max)),
-        _Spec(
-            key: "compression.type",
-            get: { $0.compressionType.rawValue },
-            set: { (c: inout LogConfig, v: String) throws(LogError) in
-                guard let t = CompressionType(rawValue: v) else {
-                    throw LogError(.invalidConfig, "compression.type=\(v): allowed values are \(CompressionType.allCases.map(\.rawValue).joined(separator: ", ")).")
-                }
-                c.compressionType = t
-            },
-            check: { (_: LogConfig) throws(LogError) in }
-        ),
-        _bool("preallocate", \.preallocate),
-    ]
 }
 
 extension StringProtocol {

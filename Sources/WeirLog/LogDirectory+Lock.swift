@@ -19,7 +19,7 @@ final class _DirectoryLock: Sendable {
     init(directory: String) throws(LogError) {
         let path = directory + "/" + _DirectoryLock.fileName
         let fd = try _Sys.open(path, O_RDWR | O_CREAT)
-        let started = _Sys.monotonicNanos()
+        let started = monotonicNanos()
         var pause: UInt32 = 1_000
         while _Sys.retrying({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let err = errno
@@ -27,7 +27,7 @@ final class _DirectoryLock: Sendable {
             var buf = [UInt8](repeating: 0, count: 32)
             let n = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, 32, 0) }
             if n > 0 { holder = String(decoding: buf[0..<n], as: UTF8.self).trimmingWhitespace }
-            if err == EWOULDBLOCK && holder == String(getpid()) && _Sys.monotonicNanos() - started < Self.selfHeldRetryNanos {
+            if err == EWOULDBLOCK && holder == String(getpid()) && monotonicNanos() - started < Self.selfHeldRetryNanos {
                 usleep(pause)
                 pause = min(pause * 2, 50_000)
                 continue

@@ -149,7 +149,7 @@ public final class LogDirectory: Sendable {
             }
             topics[topic] = _Topic(config: d.config, partitions: logs)
         }
-        let now = _Sys.currentTimeMillis()
+        let now = _wallMillis()
         self._state = Mutex(_State(topics: topics, lastRetentionMillis: now, lastCheckpointMillis: now))
         self.recovery = RecoveryReport(wasCleanShutdown: clean, partitions: reports, messages: messages)
         // On a full disk the previous checkpoints stay; the directory still opens and reads.
@@ -370,7 +370,7 @@ public final class LogDirectory: Sendable {
     /// it yourself with `force: true` to apply retention and compaction now.
     @discardableResult
     public func runMaintenance(now: Int64? = nil, force: Bool = false) throws(LogError) -> [RetentionResult] {
-        let now = now ?? _Sys.currentTimeMillis()
+        let now = now ?? _wallMillis()
         let (closed, retentionDue, checkpointDue) = _state._withLock { s -> (Bool, Bool, Bool) in
             let r = force || now - s.lastRetentionMillis >= options.retentionCheckIntervalMs
             let c = force || now - s.lastCheckpointMillis >= options.recoveryPointCheckpointIntervalMs

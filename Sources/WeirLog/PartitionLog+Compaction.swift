@@ -22,7 +22,7 @@ extension PartitionLog {
     }
 
     func _compact(now: Int64?) throws(LogError) -> (segments: Int, records: Int) {
-        let now = now ?? _Sys.currentTimeMillis()
+        let now = now ?? _wallMillis()
         let config = self.config
         let closed = _segments._withLock { $0 }.dropLast()
         let cleanable = Array(closed.prefix { $0.maxTimestamp <= now - config.minCompactionLagMs })

@@ -19,7 +19,7 @@ final class _Durability: Sendable {
 
     init(label: String, durableOffset: Int64) {
         queue = DispatchQueue(label: label)
-        state = Mutex(State(durableOffset: durableOffset, lastFlushMillis: _Sys.currentTimeMillis()))
+        state = Mutex(State(durableOffset: durableOffset, lastFlushMillis: _wallMillis()))
     }
 
     var durableOffset: Int64 { state._withLock { $0.durableOffset } }
@@ -63,7 +63,7 @@ final class _Durability: Sendable {
             do { target = try log._flushAll() } catch { failure = error }
             let (resumed, again) = state._withLock { s -> ([(CheckedContinuation<LogError?, Never>, LogError?)], Bool) in
                 s.flushCount += 1
-                s.lastFlushMillis = _Sys.currentTimeMillis()
+                s.lastFlushMillis = _wallMillis()
                 var out: [(CheckedContinuation<LogError?, Never>, LogError?)] = []
                 if let failure {
                     out = s.waiters.map { ($0.continuation, failure) }
@@ -94,7 +94,7 @@ final class _Durability: Sendable {
         let target = try result.get()
         let resumed = state._withLock { s -> [CheckedContinuation<LogError?, Never>] in
             s.flushCount += 1
-            s.lastFlushMillis = _Sys.currentTimeMillis()
+            s.lastFlushMillis = _wallMillis()
             s.durableOffset = max(s.durableOffset, target)
             let durable = s.durableOffset
             var out: [CheckedContinuation<LogError?, Never>] = []

@@ -23,7 +23,7 @@ extension PartitionLog {
     }
 
     func _enforceRetention(now: Int64?) throws(LogError) -> RetentionResult {
-        let now = now ?? _Sys.currentTimeMillis()
+        let now = now ?? _wallMillis()
         let config = self.config
         var result = RetentionResult(topicPartition: topicPartition)
         if config.cleanupPolicy.contains(.delete) {

@@ -46,7 +46,7 @@ public final class HighWatermarkWaiter: Sendable {
     func _wait<Targets: Collection<(log: PartitionLog, above: Int64)>>(_ targets: Targets, timeoutNanos: UInt64, spinNanos: UInt64?) -> Bool {
         if Self._ready(targets) { return true }
         if _woken.exchange(false, ordering: .acquiring) { return false }
-        let start = _Sys.monotonicNanos()
+        let start = monotonicNanos()
         let deadline = start &+ timeoutNanos
         let spinNanos = spinNanos ?? self.spinNanos
         if spinNanos > 0 {
@@ -56,7 +56,7 @@ public final class HighWatermarkWaiter: Sendable {
                 if Self._ready(targets) { return true }
                 i &+= 1
                 if i & 15 == 0 {
-                    if _Sys.monotonicNanos() >= spinUntil { break }
+                    if monotonicNanos() >= spinUntil { break }
                     if _woken.load(ordering: .relaxed) { break }
                 }
             }
@@ -76,7 +76,7 @@ public final class HighWatermarkWaiter: Sendable {
             // Re-check after registering: an append may have published before it saw us.
             if Self._ready(targets) { return true }
             if _woken.exchange(false, ordering: .acquiring) { return false }
-            if _Sys.monotonicNanos() >= deadline { return false }
+            if monotonicNanos() >= deadline { return false }
             _parker.park(untilNanos: deadline)
             if targets.contains(where: { $0.log._waiters.isClosed }) { return false }
         }

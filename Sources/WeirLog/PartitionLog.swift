@@ -127,7 +127,7 @@ public final class PartitionLog: Sendable {
     /// for a duplicate the producer-state check acknowledged.
     func _append(_ records: UnsafeRawBufferPointer, verifyChecksums: Bool, wakeReaders: Bool = true) throws(LogError) -> (result: AppendResult, segment: _Segment?, position: Int) {
         let (span, recordCount, batchCount, hasProducerBatches) = try _validate(records, verifyChecksums: verifyChecksums)
-        let now = _Sys.currentTimeMillis()
+        let now = _wallMillis()
         var duplicate: AppendResult?
         let (first, last, flushNow, segment, position) = try _writer._withLock { (w: inout _WriterState) throws(LogError) -> (Int64, Int64, Bool, _Segment?, Int) in
             if w.closed { throw LogError(.closed, "the log of \(topicPartition) is closed; reopen the log directory.") }

@@ -88,7 +88,7 @@ final class _Segment: @unchecked Sendable {
         self.offsetIndex = _OffsetIndex(file: offsetIndex, baseOffset: baseOffset)
         self.timeIndex = _TimeIndex(file: timeIndex, baseOffset: baseOffset)
         self.capacity = active ? log.mappedLength : end
-        self.createdAtMillis = _Sys.currentTimeMillis()
+        self.createdAtMillis = _wallMillis()
         self._end = Atomic(end)
         self._nextOffset = Atomic(nextOffset)
         self._maxTimestamp = Atomic(maxTimestamp)

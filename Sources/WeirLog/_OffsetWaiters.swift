@@ -231,13 +231,13 @@ final class _Parker: @unchecked Sendable {
         pthread_mutex_unlock(_mutex)
     }
 
-    /// Blocks until unparked or until `deadline` (`_Sys.monotonicNanos()`); true when unparked.
+    /// Blocks until unparked or until `deadline` (`monotonicNanos()`); true when unparked.
     /// Consumes the signal.
     @discardableResult
     func park(untilNanos deadline: UInt64) -> Bool {
         pthread_mutex_lock(_mutex)
         while !_signalled {
-            let now = _Sys.monotonicNanos()
+            let now = monotonicNanos()
             if now >= deadline { break }
             var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             _ = pthread_cond_timedwait(_cond, _mutex, &ts)
@@ -276,7 +276,7 @@ final class _WaitTimer: Sendable {
     func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> Token {
         let (s, a) = delay.components
         let nanos = s > Int64(Int32.max) ? UInt64(Int64.max) : UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a / 1_000_000_000))
-        let deadline = _Sys.monotonicNanos() &+ nanos
+        let deadline = monotonicNanos() &+ nanos
         let (token, wake, start) = _state._withLock { st -> (Token, Bool, Bool) in
             st.nextID += 1
             let e = Entry(id: st.nextID, deadline: deadline, action: action)
@@ -305,7 +305,7 @@ final class _WaitTimer: Sendable {
 
     private func _loop() {
         while true {
-            let now = _Sys.monotonicNanos()
+            let now = monotonicNanos()
             let (due, next) = _state._withLock { st -> ([Entry], UInt64) in
                 var due: [Entry] = []
                 while let last = st.entries.last, last.deadline <= now { due.append(st.entries.removeLast()) }

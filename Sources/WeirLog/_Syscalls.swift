@@ -263,6 +263,7 @@ enum _Sys {
             try fsync(fd, path: tmp)
         } catch {
             close(fd)
+            _ = Glibc.unlink(tmp)
             throw error
         }
         close(fd)
@@ -271,20 +272,13 @@ enum _Sys {
     }
 
     static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
+}
 
-    /// Wall-clock milliseconds since the epoch (Kafka's timestamps).
-    static func currentTimeMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
-    /// Monotonic nanoseconds.
-    static func monotonicNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+/// Writes a small file atomically and durably (temporary file, fsync, rename, fsync of the
+/// directory): the one implementation for the log's checkpoints and the client's ACL file.
+package func _writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(LogError) {
+    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    try _Sys.writeFileAtomically(path, bytes, directory: directory.isEmpty ? "/" : directory)
 }
 
 extension Array where Element == UInt8 {

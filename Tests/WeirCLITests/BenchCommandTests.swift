@@ -44,6 +44,18 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect(await WeirCommand.run(arguments: ["bench", "sweep", "--param", "batch.size"]) == 2)
     }
 
+    /// Typed flags are applied as the values they are (never re-parsed from text), after `--set`,
+    /// and checked against the field's range; the backend options are declared once.
+    @Test func typedFlagsWinOverSetAndAreRangeChecked() throws {
+        let o = try BenchCommand.RunOptions.parse(["--set", "producerRate=5", "--rate", "1234.5", "--duration", "0.25",
+                                                   "--records", "7", "--mock-cluster", "--config", "batch.size=1"])
+        let w = try o.overrides([Workload()])[0]
+        #expect(w.producerRate == 1234.5 && w.durationSeconds == 0.25 && w.records == 7)
+        #expect(w.backend == "kafka" && o.bootstrapServers == "mock:3" && w.config == ["batch.size": "1"])
+        let bad = try BenchCommand.RunOptions.parse(["--rate=-1"])
+        #expect(throws: BenchError.self) { try bad.overrides([Workload()]) }
+    }
+
     @Test func nullBackendRunWritesTheRunDirectory() async throws {
         let dir = benchTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

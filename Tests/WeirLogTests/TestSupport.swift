@@ -3,20 +3,15 @@ import Testing
 import WeirCompression
 import WeirFormat
 @testable import WeirLog
+import WeirTestSupport
 
-/// A fresh directory under the system temp folder, removed by `remove()`.
+/// A fresh directory under the system temp folder (WeirTestSupport's), removed by `remove()`.
 struct TempDir {
     let path: String
 
-    init(_ name: String = "weirlog") {
-        let template = NSTemporaryDirectory() + "\(name)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(p != nil, "mkdtemp failed")
-        path = String(cString: p!)
-    }
+    init(_ name: String = "weirlog") { path = makeTemporaryDirectory(name) }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    func remove() { removeTemporaryDirectory(path) }
 }
 
 /// Options for tests: no background maintenance, so the tests decide when things happen.

@@ -16,6 +16,7 @@
 import Benchmark
 import Foundation
 import WeirCompression
+import WeirRandom
 
 /// The payload: exactly 1 MiB of newline-separated JSON events from a fixed seed.
 let payload: [UInt8] = jsonEvents(1 << 20, seed: 7)
@@ -95,22 +96,10 @@ let benchmarks: @Sendable () -> Void = {
 
 // MARK: - Payload
 
-/// SplitMix64: a small deterministic generator, the same on every platform.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Exactly `count` bytes of newline-separated JSON events: ids, timestamps, nested objects,
 /// numbers and user agents, as web analytics producers send them.
 func jsonEvents(_ count: Int, seed: UInt64) -> [UInt8] {
-    var rng = SplitMix64(state: seed)
+    var rng = SplitMix64(seed: seed)
     let types = ["page_view", "add_to_cart", "checkout", "search", "login", "logout", "purchase"]
     let countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NL", "SE", "ES"]
     let agents = [

@@ -158,6 +158,25 @@ extension InternalTopics {
         return o
     }
 
+    /// The transactional batch of `offsets` for `group` (Kafka's `TxnOffsetCommit`): visible
+    /// once the transaction's commit marker is written. The producer's
+    /// `sendOffsetsToTransaction` and the coordinator's wire handler both write it.
+    static func transactionalOffsetsBatch(producerId: Int64, epoch: Int16, group: String,
+                                          _ offsets: [TopicPartition: Int64]) throws -> [UInt8] {
+        let now = _wallMillis()
+        let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
+        b.producerId = producerId
+        b.producerEpoch = epoch
+        b.baseSequence = -1
+        b.isTransactional = true
+        for (p, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            b.append(timestamp: now, key: offsetCommitKey(group: group, topic: p.topic, partition: p.partition),
+                     value: offsetCommitValue(offset: offset, commitTimestamp: now))
+        }
+        try b.seal()
+        return b.sealedBytes()
+    }
+
     /// An `OffsetCommitValue` of `value` (version 3).
     static func offsetCommitValue(_ value: OffsetAndMetadata) -> [UInt8] {
         offsetCommitValue(offset: value.offset, metadata: value.metadata, commitTimestamp: value.commitTimestamp, leaderEpoch: value.leaderEpoch)

@@ -141,29 +141,12 @@ public final class ACLAuthorizer: Sendable {
         }
     }
 
-    /// Writes `data` to a temporary file next to `path`, fsyncs it, renames it over `path` and
-    /// fsyncs the directory, so that a crash leaves the old file or the new one, never a torn one.
+    /// Writes `data` atomically and durably (the log's one atomic write), so that a crash
+    /// leaves the old file or the new one, never a torn one.
     static func _writeAtomically(_ data: Data, to path: String) throws(ClientError) {
-        let temp = path + ".tmp"
-        func fail(_ what: String) -> ClientError {
-            ClientError(.log, "cannot write '\(path)' (\(what): \(String(cString: strerror(errno)))); check the log directory's permissions and free space.", isRetriable: true)
+        do { try _writeFileAtomically(path, [UInt8](data)) } catch {
+            throw ClientError(.log, "cannot write '\(path)' (\(error.message)); check the log directory's permissions and free space.", isRetriable: true)
         }
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw fail("open") }
-        let written = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
-            }
-            return true
-        }
-        guard written, fsync(fd) == 0 else { close(fd); unlink(temp); throw fail("write") }
-        close(fd)
-        guard rename(temp, path) == 0 else { unlink(temp); throw fail("rename") }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 { _ = fsync(dir); close(dir) }
     }
 
     // MARK: - Decisions
@@ -254,19 +237,6 @@ extension Admin {
         } else {
             try authorizer.authorize(principal, operation, .topic, topic)
         }
-    }
-}
-
-extension ProducerConfiguration {
-    /// The SASL mechanisms Kafka clients name (`sasl.mechanism`).
-    static let saslMechanisms = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"]
-
-    static func _validSASLMechanism(_ value: String) throws(ClientError) -> String {
-        let upper = value.uppercased()
-        guard saslMechanisms.contains(upper) else {
-            throw .config("sasl.mechanism", "sasl.mechanism=\(value) is not valid; allowed values \(saslMechanisms.joined(separator: ", ")).")
-        }
-        return upper
     }
 }
 

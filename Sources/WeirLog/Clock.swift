@@ -1,11 +1,9 @@
-#if canImport(Glibc)
-public import Glibc
-#endif
+import Glibc
 
-// The clocks of the client stack and the bench, once (the log core keeps its own in `_Sys`: it
-// depends on nothing above it).
+// The one clock of Weir: the log core, the clients, the bench and the patterns read time here
+// (WeirClientAPI re-exports `monotonicNanos`).
 
-/// The monotonic clock every Weir measurement and client timeout uses, in nanoseconds.
+/// The monotonic clock every Weir measurement, deadline and timeout uses, in nanoseconds.
 ///
 /// The corresponding C function is `clock_gettime(CLOCK_MONOTONIC)`.
 public func monotonicNanos() -> UInt64 {

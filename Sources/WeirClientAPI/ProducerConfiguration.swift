@@ -17,7 +17,7 @@ public import WeirLog
 /// the allowed range. The KafkaJS spellings used by the reference document (`idempotent`,
 /// `maxInFlightRequests`, `transactionTimeout`, `allowAutoTopicCreation`, `compression`,
 /// `transactionalId`) are accepted as aliases of the Kafka names.
-public struct ProducerConfiguration: Sendable, Equatable {
+public struct ProducerConfiguration: Sendable, Equatable, _ClientIdentityProperties {
     /// How records without an explicit partition are spread (`partitioner.class`).
     public enum Partitioner: String, Sendable, Hashable, CaseIterable {
         /// Kafka's built-in partitioner: murmur2 of the key (the same partition as a Java or
@@ -133,35 +133,56 @@ public struct ProducerConfiguration: Sendable, Equatable {
         return enableIdempotence
     }
 
+    /// The producer properties, declared once: name, type, range and doc (the defaults are the
+    /// properties' own above). Parsing, `properties`, `ClientProperties` and the CLI's listings
+    /// read it.
+    public static let table = PropertyTable<ProducerConfiguration>("producer", defaults: ProducerConfiguration(), [
+        .choice("acks", .producer, \.acks, allowed: ["0", "1", "all", "-1"], "acknowledgement: none, in the log, or on disk",
+                parse: { Acks(kafkaValue: $0) }, write: { $0.description }),
+        .int("batch.size", .producer, \.batchSize, 0...Int(Int32.max), "bytes of each partition's batch"),
+        .int("linger.ms", .producer, \.lingerMs, 0..._int32Max, "how long a batch waits for more records"),
+        .choice("compression.type", .producer, \.compressionType, allowed: CompressionCodec.allCases.map(\.name),
+                "the batch codec (a topic codec wins)", aliases: ["compression"],
+                parse: { try? CompressionCodec(name: $0) }, write: { $0.name }),
+        .int("compression.gzip.level", .producer, \.compressionGzipLevel, -1...9, "gzip level (-1 = 6)"),
+        .int("compression.lz4.level", .producer, \.compressionLz4Level, 1...17, "lz4 level"),
+        .int("compression.zstd.level", .producer, \.compressionZstdLevel, -131_072...22, "zstd level"),
+        .int("buffer.memory", .producer, \.bufferMemory, 0...Int.max, "bytes of batches held before send blocks"),
+        .int("max.block.ms", .producer, \.maxBlockMs, 0..._int32Max, "how long send blocks on a full buffer"),
+        .int("max.request.size", .producer, \.maxRequestSize, 1...Int(Int32.max), "largest record and batch sent"),
+        .int("max.in.flight.requests.per.connection", .producer, \.maxInFlightRequestsPerConnection, 1...Int(Int32.max),
+             "unacknowledged batches per partition (at most 5 with idempotence)", aliases: ["maxInFlightRequests"]),
+        .int("delivery.timeout.ms", .producer, \.deliveryTimeoutMs, 0..._int32Max, "bound on send to success or failure"),
+        .int("request.timeout.ms", .producer, \.requestTimeoutMs, 0..._int32Max, "how long one append waits for its ack"),
+        .int("retries", .producer, \.retries, 0...Int(Int32.max), "retries of a batch after a retriable failure"),
+        .int("retry.backoff.ms", .producer, \.retryBackoffMs, 0...Int64.max, "first wait before a retry"),
+        .int("retry.backoff.max.ms", .producer, \.retryBackoffMaxMs, 0...Int64.max, "longest wait between retries"),
+        .bool("enable.idempotence", .producer, \.enableIdempotence, "producer id and sequences: a retried batch is written once",
+              aliases: ["idempotent"], onSet: \ProducerConfiguration.enableIdempotenceIsExplicit),
+        .optionalString("transactional.id", .producer, \.transactionalId, "enables transactions (implies idempotence)",
+                        aliases: ["transactionalId"]),
+        .int("transaction.timeout.ms", .producer, \.transactionTimeoutMs, 1...900_000, "open transactions older than this are aborted",
+             aliases: ["transactionTimeout"]),
+        .choice("partitioner.class", .producer, \.partitioner, allowed: Partitioner.allCases.map(\.rawValue),
+                "how records without a partition are spread (Java class names accepted)", parse: { Partitioner(kafkaName: $0) }, write: { $0.rawValue }),
+        .bool("partitioner.ignore.keys", .producer, \.partitionerIgnoreKeys, "spread keyed records like null-key ones"),
+    ] + sharedClientSpecs)
+
     /// Every property name this struct understands.
-    public static var knownKeys: [String] { _specs.map(\.key) }
+    public static var knownKeys: [String] { table.names }
 
     /// KafkaJS spellings (from the reference document) and their Kafka names.
-    public static let aliases: [String: String] = [
-        "idempotent": "enable.idempotence",
-        "maxInFlightRequests": "max.in.flight.requests.per.connection",
-        "transactionTimeout": "transaction.timeout.ms",
-        "allowAutoTopicCreation": "allow.auto.create.topics",
-        "compression": "compression.type",
-        "transactionalId": "transactional.id",
-        "clientId": "client.id",
-    ]
+    public static var aliases: [String: String] { table.aliases }
 
     /// Applies Kafka-style properties on top of this configuration, then validates.
     public mutating func apply(_ properties: [String: String]) throws(ClientError) {
-        for rawKey in properties.keys.sorted() {
-            let key = Self.aliases[rawKey] ?? rawKey
-            guard let spec = Self._specs.first(where: { $0.key == key }) else {
-                throw .config(rawKey, "unknown producer config '\(rawKey)'. Known keys: \(Self.knownKeys.joined(separator: ", ")).")
-            }
-            try spec.set(&self, properties[rawKey]!.trimmingCharacters())
-        }
+        do { try Self.table.apply(properties, to: &self) } catch { throw .config(error.key, error.message) }
         try validate()
     }
 
     /// Checks every value against its allowed range and the combinations Kafka rejects.
     public func validate() throws(ClientError) {
-        for spec in Self._specs { try spec.check(self) }
+        do { try Self.table.check(self) } catch { throw .config(error.key, error.message) }
         if deliveryTimeoutMs < lingerMs + requestTimeoutMs {
             throw .config("delivery.timeout.ms", "delivery.timeout.ms=\(deliveryTimeoutMs) must be at least linger.ms + request.timeout.ms = \(lingerMs + requestTimeoutMs); raise delivery.timeout.ms or lower linger.ms / request.timeout.ms.")
         }
@@ -187,123 +208,21 @@ public struct ProducerConfiguration: Sendable, Equatable {
     }
 
     /// All properties with their current values, by Kafka name.
-    public var properties: [String: String] {
-        var out: [String: String] = [:]
-        for spec in Self._specs { out[spec.key] = spec.get(self) }
-        return out
-    }
-
-    // MARK: - Property table
-
-    struct _Spec: Sendable {
-        let key: String
-        let get: @Sendable (ProducerConfiguration) -> String
-        let set: @Sendable (inout ProducerConfiguration, String) throws(ClientError) -> Void
-        let check: @Sendable (ProducerConfiguration) throws(ClientError) -> Void
-    }
-
-    static func _int<T: FixedWidthInteger & Sendable>(
-        _ key: String, _ path: any WritableKeyPath<ProducerConfiguration, T> & Sendable, _ range: ClosedRange<T>
-    ) -> _Spec {
-        let rangeText = "\(range.lowerBound)...\(range.upperBound)"
-        return _Spec(
-            key: key,
-            get: { String($0[keyPath: path]) },
-            set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in
-                guard let n = T(v) else { throw .config(key, "\(key)=\(v) is not an integer; allowed range \(rangeText).") }
-                c[keyPath: path] = n
-            },
-            check: { (c: ProducerConfiguration) throws(ClientError) in
-                let n = c[keyPath: path]
-                if !range.contains(n) { throw .config(key, "\(key)=\(n) is out of range; allowed range \(rangeText).") }
-            })
-    }
-
-    static func _bool(_ key: String, _ path: any WritableKeyPath<ProducerConfiguration, Bool> & Sendable,
-                      explicit: (any WritableKeyPath<ProducerConfiguration, Bool> & Sendable)? = nil) -> _Spec {
-        _Spec(
-            key: key,
-            get: { String($0[keyPath: path]) },
-            set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in
-                switch v.lowercased() {
-                case "true": c[keyPath: path] = true
-                case "false": c[keyPath: path] = false
-                default: throw .config(key, "\(key)=\(v) is not a boolean; allowed values true, false.")
-                }
-                if let explicit { c[keyPath: explicit] = true }
-            },
-            check: { (_: ProducerConfiguration) throws(ClientError) in })
-    }
+    public var properties: [String: String] { Self.table.values(of: self) }
 
     static let _int32Max = Int64(Int32.max)
-
-    static let _specs: [_Spec] = [
-        _Spec(key: "client.id", get: { $0.clientId },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.clientId = v },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _Spec(key: "acks", get: { $0.acks.description },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in
-                  guard let a = Acks(kafkaValue: v) else { throw .config("acks", "acks=\(v) is not valid; allowed values 0, 1, all, -1.") }
-                  c.acks = a
-              },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _int("batch.size", \.batchSize, 0...Int(Int32.max)),
-        _int("linger.ms", \.lingerMs, 0..._int32Max),
-        _Spec(key: "compression.type", get: { $0.compressionType.name },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in
-                  do { c.compressionType = try CompressionCodec(name: v) } catch {
-                      throw .config("compression.type", "compression.type=\(v) is not valid; allowed values none, gzip, snappy, lz4, zstd.")
-                  }
-              },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _int("compression.gzip.level", \.compressionGzipLevel, -1...9),
-        _int("compression.lz4.level", \.compressionLz4Level, 1...17),
-        _int("compression.zstd.level", \.compressionZstdLevel, -131_072...22),
-        _int("buffer.memory", \.bufferMemory, 0...Int.max),
-        _int("max.block.ms", \.maxBlockMs, 0..._int32Max),
-        _int("max.request.size", \.maxRequestSize, 1...Int(Int32.max)),
-        _int("max.in.flight.requests.per.connection", \.maxInFlightRequestsPerConnection, 1...Int(Int32.max)),
-        _int("delivery.timeout.ms", \.deliveryTimeoutMs, 0..._int32Max),
-        _int("request.timeout.ms", \.requestTimeoutMs, 0..._int32Max),
-        _int("retries", \.retries, 0...Int(Int32.max)),
-        _int("retry.backoff.ms", \.retryBackoffMs, 0...Int64.max),
-        _int("retry.backoff.max.ms", \.retryBackoffMaxMs, 0...Int64.max),
-        _bool("enable.idempotence", \.enableIdempotence, explicit: \ProducerConfiguration.enableIdempotenceIsExplicit),
-        _Spec(key: "transactional.id", get: { $0.transactionalId ?? "" },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.transactionalId = v.isEmpty ? nil : v },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _int("transaction.timeout.ms", \.transactionTimeoutMs, 1...900_000),
-        _Spec(key: "partitioner.class", get: { $0.partitioner.rawValue },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in
-                  switch v {
-                  case "default", "murmur2", "murmur2_random", "org.apache.kafka.clients.producer.internals.DefaultPartitioner":
-                      c.partitioner = .default
-                  case "round-robin", "roundrobin", "round_robin", "org.apache.kafka.clients.producer.RoundRobinPartitioner":
-                      c.partitioner = .roundRobin
-                  default:
-                      throw .config("partitioner.class", "partitioner.class=\(v) is not valid; allowed values default, round-robin (or the Java class names).")
-                  }
-              },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _bool("partitioner.ignore.keys", \.partitionerIgnoreKeys),
-        _bool("allow.auto.create.topics", \.allowAutoCreateTopics),
-        _Spec(key: "sasl.username", get: { $0.saslUsername ?? "" },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslUsername = v.isEmpty ? nil : v },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _Spec(key: "sasl.password", get: { $0.saslPassword == nil ? "" : "[hidden]" },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslPassword = v.isEmpty ? nil : v },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-        _Spec(key: "sasl.mechanism", get: { $0.saslMechanism },
-              set: { (c: inout ProducerConfiguration, v: String) throws(ClientError) in c.saslMechanism = try _validSASLMechanism(v) },
-              check: { (_: ProducerConfiguration) throws(ClientError) in }),
-    ]
 }
 
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
+extension ProducerConfiguration.Partitioner {
+    /// Parses `partitioner.class`: the short names, librdkafka's and the Java class names.
+    init?(kafkaName: String) {
+        switch kafkaName {
+        case "default", "murmur2", "murmur2_random", "org.apache.kafka.clients.producer.internals.DefaultPartitioner":
+            self = .default
+        case "round-robin", "roundrobin", "round_robin", "org.apache.kafka.clients.producer.RoundRobinPartitioner":
+            self = .roundRobin
+        default:
+            return nil
+        }
     }
 }
