@@ -190,6 +190,12 @@ public enum SummaryTable {
             }
             if s.undrained > 0 { lines.append("  \(s.undrained) records were not consumed before drainTimeoutSeconds") }
             if let u = s.unsent, u > 0 { lines.append("  \(u) scheduled records were not sent: the producers fell behind the target rate (lower producerRate, or 0 for max rate)") }
+            for f in s.faults ?? [] {
+                let kind = f.p99Micros["end_to_end"] != nil ? "end_to_end" : "publish"
+                lines.append(String(format: "  fault %@ at %.1f s for %.1f s: ", f.fault, f.atSeconds, f.durationSeconds)
+                    + "\(kind == "end_to_end" ? "e2e" : "publish") p99 \(f.p99Micros[kind].map(HTMLReport.formatMicros) ?? "-"), max \(f.maxMicros[kind].map(HTMLReport.formatMicros) ?? "-"); "
+                    + (f.recoverySeconds.map { String(format: "recovered %.1f s after it ended", $0) } ?? "not recovered within the step"))
+            }
             if let steal = s.hostStealSeconds, steal > 0 {
                 lines.append("  host steal: the hypervisor took \(HTMLReport.formatMicros(steal * 1e6)) of CPU time from this machine's CPUs in the window; "
                     + "threads stop while it does, and the latency tail shows it (per second: host_steal_ms in intervals.csv)")

@@ -1,6 +1,10 @@
-/// The first 8 bytes of every benchmark record's value: the intended send time in nanoseconds
-/// on `monotonicNanos()`'s clock, little-endian. End-to-end latency is the consumer's
-/// `monotonicNanos()` minus this stamp, so producer and consumer must share a clock (one host).
+import Foundation
+import WeirClientAPI
+
+/// A pattern scenario's end-to-end stamp: the first 8 bytes of the value carry the intended send
+/// time in nanoseconds on `monotonicNanos()`'s clock, little-endian. Only pattern scenarios use
+/// it (their records pass through components that keep only the value); every other run sends
+/// the value unchanged and carries the stamp in a `SendStamp` header.
 public enum BenchStamp {
     /// Bytes the stamp takes; values are at least this long.
     public static let size = 8
@@ -17,17 +21,17 @@ public enum BenchStamp {
         guard value.count >= size else { return nil }
         return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
     }
+}
 
-    /// A stamped copy of `template` (padded to 8 bytes when shorter).
+/// The mapping from `monotonicNanos()` to the wall clock, taken once per process: the record
+/// timestamp of a bench record is its intended send time on the wall clock, in ms.
+public enum BenchClock {
+    /// Wall-clock nanoseconds since the epoch minus `monotonicNanos()`, at the first use.
+    public static let wallMinusMonotonic: Int64 = Int64(Date().timeIntervalSince1970 * 1e9) - Int64(monotonicNanos())
+
+    /// The wall-clock time (ms since the epoch) of a `monotonicNanos()` instant.
     @inlinable
-    public static func stampedCopy(of template: UnsafeRawBufferPointer, nanos: UInt64) -> [UInt8] {
-        let count = Swift.max(size, template.count)
-        return [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-            let raw = UnsafeMutableRawPointer(buf.baseAddress!)
-            if template.count > 0 { raw.copyMemory(from: template.baseAddress!, byteCount: template.count) }
-            if template.count < size { (raw + template.count).initializeMemory(as: UInt8.self, repeating: 0, count: size - template.count) }
-            write(nanos, into: raw)
-            initialized = count
-        }
+    public static func wallMillis(monotonic nanos: UInt64) -> Int64 {
+        (Int64(nanos) &+ wallMinusMonotonic) / 1_000_000
     }
 }

@@ -107,7 +107,17 @@ public enum HTMLReport {
         """
         html += percentileChart(latencySeries)
         html += "\n<h2>Throughput over time (records/s, after warmup)</h2>\n"
-        html += lineChart(throughputSeries, xLabel: "seconds", yLabel: "records/s")
+        var bands: [(String, Double, Double)] = []
+        for run in runs {
+            for step in run.summary.steps {
+                let prefix: String = multi ? run.label + " / " + step.name : step.name
+                for w in step.faults ?? [] {
+                    let label: String = prefix + ": " + w.fault
+                    bands.append((label, w.atSeconds, w.atSeconds + w.durationSeconds))
+                }
+            }
+        }
+        html += lineChart(throughputSeries, xLabel: "seconds", yLabel: "records/s", bands: bands)
         html += "\n</body></html>\n"
         return html
     }
@@ -163,7 +173,9 @@ public enum HTMLReport {
         return svg
     }
 
-    static func lineChart(_ series: [(String, [(Double, Double)])], xLabel: String, yLabel: String) -> String {
+    /// A line chart of `series`; `bands` (label, from, to in x units) shade the fault windows.
+    static func lineChart(_ series: [(String, [(Double, Double)])], xLabel: String, yLabel: String,
+                          bands: [(String, Double, Double)] = []) -> String {
         let xs = series.flatMap { $0.1.map(\.0) }
         let ys = series.flatMap { $0.1.map(\.1) }
         let xMax = max(1, xs.max() ?? 1)
@@ -181,6 +193,11 @@ public enum HTMLReport {
         }
         svg += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(height - 8))\" font-size=\"12\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg += "<text x=\"14\" y=\"\(f(top + ph / 2))\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(f(top + ph / 2)))\">\(escape(yLabel))</text>\n"
+        for (label, from, to) in bands {
+            let x0 = px(max(0, from)), x1 = px(min(xMax, max(to, from + 0.05)))
+            svg += "<rect class=\"fault\" x=\"\(f(x0))\" y=\"\(f(top))\" width=\"\(f(max(1, x1 - x0)))\" height=\"\(f(ph))\" fill=\"#d62728\" fill-opacity=\"0.12\"><title>\(escape(label))</title></rect>"
+            svg += "<text x=\"\(f(x0 + 2))\" y=\"\(f(top + 12))\" font-size=\"10\" fill=\"#d62728\">\(escape(label))</text>\n"
+        }
         svg += polylines(series, px: px, py: py, legendX: left + pw + 12)
         svg += "</svg>"
         return svg

@@ -110,16 +110,30 @@ extension LoadGenerator {
     }
 
     /// A producer on the thread path, its acknowledgements recorded into `sink`.
-    func _makeProducer(topic: String, index: Int, sink: DeliverySink, properties: [String: String]) async throws(BenchError) -> _BenchProducer {
+    func _makeProducer(topic: String, index: Int, sink: DeliverySink, properties: [String: String],
+                       transactionNanos: UInt64) async throws(BenchError) -> _BenchProducer {
         var props = properties
         if props["client.id"] == nil { props["client.id"] = "weir-bench-\(index)" }
+        let producerCount = workload.topicNames.count * workload.producersPerTopic
+        if let id = props["transactional.id"], producerCount > 1 { props["transactional.id"] = "\(id)-\(index)" }
         let ring = _DeliveryRing(sink: sink)
+        let producer: any MessageProducer
         do {
-            let producer = try await client.makeProducer(properties: props) { report in ring.delivered(report) }
-            return _BenchProducer(producer: producer, topic: topic, ring: ring)
+            producer = try await client.makeProducer(properties: props) { report in ring.delivered(report) }
         } catch {
             throw _benchError(error, "cannot create a producer")
         }
+        let p = _BenchProducer(producer: producer, topic: topic, ring: ring, stampInValue: workload.pattern != nil)
+        if let id = props["transactional.id"] {
+            do {
+                p.transaction = try await Self._transactional(producer, id: id)
+            } catch {
+                await producer.close()
+                throw error
+            }
+            p.transactionNanos = transactionNanos
+        }
+        return p
     }
 }
 
@@ -241,32 +255,59 @@ final class _DeliveryRing: @unchecked Sendable {
     var allCompleted: Bool { completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) }
 }
 
-/// One producer of the generator: stamps each record's value with its intended send time (see
-/// `BenchStamp`) in a scratch buffer and sends it with `produceNow` from the generator's
-/// thread; the delivery handler turns acknowledgements into publish latencies.
+/// One producer of the generator: sends each value unchanged with its intended send time in a
+/// `SendStamp` header and as the record's timestamp (wall clock, ms), with `produceNow` from the
+/// generator's thread; the delivery handler turns acknowledgements into publish latencies.
+///
+/// Pattern scenarios are the exception (`stampInValue`): their records travel through pattern
+/// components (outbox rows, saga contexts) that keep only the value, so there the stamp
+/// overwrites the value's first 8 bytes (`BenchStamp`).
 final class _BenchProducer: @unchecked Sendable {
     let producer: any MessageProducer
     let topic: String
     let ring: _DeliveryRing
-    /// The generator thread's next opaque, and its stamped copy of the value.
+    let stampInValue: Bool
+    /// The generator thread's next opaque, and (pattern scenarios) its stamped copy of the value.
     var next: UInt64 = 0
     var scratch: UnsafeMutableRawBufferPointer
     let sendErrors = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
+    /// Transactional mode: the producer, a transaction's length on the schedule, when the open
+    /// one ends (0 = at the first record plus its length) and the commits so far.
+    var transaction: (any TransactionalMessageProducer)?
+    var transactionNanos: UInt64 = 0
+    var transactionEnd: UInt64 = 0
+    let transactionsCommitted = Atomic<Int>(0)
 
-    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing) {
+    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing, stampInValue: Bool = false) {
         self.producer = producer
         self.topic = topic
         self.ring = ring
-        scratch = .allocate(byteCount: 4096, alignment: 8)
+        self.stampInValue = stampInValue
+        scratch = .allocate(byteCount: stampInValue ? 4096 : 0, alignment: 8)
     }
 
     deinit { scratch.deallocate() }
 
     var sink: DeliverySink { ring.sink }
 
-    /// Sends a stamped copy of `value` (padded to 8 bytes when shorter).
+    /// Sends `value` with the intended send time as its stamp.
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
+        if stampInValue { return sendStampedValue(key: key, value: value, intendedNanos: intendedNanos) }
+        if let transaction { nextTransaction(transaction, at: intendedNanos) }
+        let opaque = next
+        next &+= 1
+        ring.admit(opaque: opaque, intendedNanos: intendedNanos, bytes: value.count + (key?.count ?? 0))
+        do {
+            try producer.produceNow(topic: topic, key: key, value: value, timestamp: BenchClock.wallMillis(monotonic: intendedNanos),
+                                    stamp: intendedNanos, opaque: opaque)
+        } catch {
+            failed()
+        }
+    }
+
+    /// A pattern scenario's send: a copy of `value` (padded to 8 bytes) with the stamp in front.
+    func sendStampedValue(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
         let count = max(BenchStamp.size, value.count)
         if scratch.count < count {
             scratch.deallocate()
@@ -281,10 +322,30 @@ final class _BenchProducer: @unchecked Sendable {
         do {
             try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
         } catch {
-            sendErrors.add(1, ordering: .relaxed)
-            ring.sinkLock.withLock { _ in ring.sink.failed(1) }
-            ring.finished(1)
+            failed()
         }
+    }
+
+    /// Commits the open transaction and begins the next when the schedule passed its end (the
+    /// commit's time is charged to the records that wait for it, as in a blocking `send`).
+    @inline(__always)
+    func nextTransaction(_ t: any TransactionalMessageProducer, at intendedNanos: UInt64) {
+        if transactionEnd == 0 { transactionEnd = intendedNanos &+ transactionNanos }
+        guard intendedNanos >= transactionEnd else { return }
+        transactionEnd = intendedNanos &+ transactionNanos
+        if let error = _blockOn({ () async throws(ClientError) in try await t.commitTransaction() }) {
+            sendErrors.add(1, ordering: .relaxed)
+            _ = error
+        } else {
+            transactionsCommitted.add(1, ordering: .relaxed)
+        }
+        do { try t.beginTransaction() } catch { sendErrors.add(1, ordering: .relaxed) }
+    }
+
+    func failed() {
+        sendErrors.add(1, ordering: .relaxed)
+        ring.sinkLock.withLock { _ in ring.sink.failed(1) }
+        ring.finished(1)
     }
 
     /// Flushes until every record handed over is acknowledged or failed.
@@ -298,6 +359,10 @@ final class _BenchProducer: @unchecked Sendable {
 
     func close() async {
         if closed.exchange(true, ordering: .relaxed) { return }
+        if let transaction {
+            do { try await transaction.commitTransaction() } catch { sendErrors.add(1, ordering: .relaxed) }
+            transactionsCommitted.add(1, ordering: .relaxed)
+        }
         await flush()
         await producer.close()
     }

@@ -25,6 +25,9 @@ final class _Shared: @unchecked Sendable {
     let consumeErrors = Atomic<Int>(0)
     /// Scheduled records the producers never sent (they fell behind past the grace).
     let unsent = Atomic<Int>(0)
+    /// `restartConsumer`: the consumer thread to restart (-1 = none), and how long it stays away.
+    let restartRequest = Atomic<Int>(-1)
+    let restartDownNanos = Atomic<UInt64>(0)
 }
 
 struct _ProducerPlan: Sendable {
@@ -131,10 +134,16 @@ let _spinBelowNanos: UInt64 = 50_000
 let _wakeEarlyNanos: UInt64 = 20_000
 
 /// The body of a consumer thread: `pollBlocking` on the consumer, each record's end-to-end
-/// latency from its stamp.
-func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64) {
+/// latency from its `SendStamp` header (or, in a pattern scenario, its value's `BenchStamp`).
+func _consumerLoop(_ slot: _ConsumerSlot, index: Int, _ recorder: LatencyRecorder, shared: _Shared, delayPerRecord: UInt64, stampInValue: Bool,
+                   measureLatency: Bool = true, wallClock: Bool = false, progress: @Sendable (String) -> Void) {
     _setPreciseTimerSlack()
+    var consumer = slot.current
     while !shared.consumersStop.load(ordering: .relaxed) {
+        if shared.restartRequest.load(ordering: .relaxed) == index,
+           shared.restartRequest.compareExchange(expected: index, desired: -1, ordering: .relaxed).exchanged {
+            consumer = slot.restart(downNanos: shared.restartDownNanos.load(ordering: .relaxed), progress: progress)
+        }
         if shared.consumersPaused.load(ordering: .relaxed) {
             sleepNanos(1_000_000)
             continue
@@ -144,7 +153,17 @@ func _consumerLoop(_ consumer: any MessageConsumer, _ recorder: LatencyRecorder,
             n = try consumer.pollBlocking(timeout: .milliseconds(100)) { record in
                 guard let value = record.value else { return }
                 let now = monotonicNanos()
-                if let stamp = BenchStamp.read(value) {
+                if !measureLatency {
+                    // Consume-only: the records were sent before this run; count them only.
+                    recorder.count(bytes: value.count, now: now)
+                } else if wallClock {
+                    // Workers on several hosts: the record timestamp (the intended send time on
+                    // the sender's wall clock, ms) against this host's wall clock.
+                    if record.timestamp > 0 {
+                        let nowWall = Int64(now) &+ BenchClock.wallMinusMonotonic
+                        recorder.record(latencyNanos: UInt64(max(0, nowWall - record.timestamp * 1_000_000)), bytes: value.count, now: now)
+                    }
+                } else if let stamp = record.stamp ?? (stampInValue ? BenchStamp.read(value) : nil) {
                     recorder.record(latencyNanos: now &- stamp, bytes: value.count, now: now)
                 }
             }

@@ -33,25 +33,41 @@ public struct LoadGenerator: Sendable {
 
     /// Runs the step and returns its result. `close()` of the client is the caller's.
     public func run() async throws(BenchError) -> StepResult {
-        let w = workload
-        try w.validate()
+        var step = workload
+        try step.validate()
+        if let share = step.worker {
+            if step.isMaxRate == false && step.producersPerTopic > 0 && share.share(of: step.producersPerTopic) == 0 && step.producerRate > 0 {
+                progress("worker \(share.label): no producers in this share (producersPerTopic=\(step.producersPerTopic))")
+            }
+            step = step.shared(by: share)
+        }
+        let properties = ClientProperties.route(step.config)
+        if let topic = step.topic {
+            step.partitionsPerTopic = try await _existingTopic(topic)
+            if step.isConsumeOnly { step.warmupSeconds = 0 }
+        } else {
+            try await _createTopics(step.topicNames, partitions: step.partitionsPerTopic, configs: properties.topic)
+        }
+        let w = step
         let pool = try PayloadPool.make(for: w)
         let keys = KeySource(w)
         let topics = w.topicNames
-        let properties = ClientProperties.route(w.config)
-        try await _createTopics(topics, partitions: w.partitionsPerTopic, configs: properties.topic)
 
         // Consumers first, in groups new to this run (so that a rerun on the same cluster or
         // log directory never resumes an earlier run's offsets), settled at the end of each
         // topic before the schedule starts, so they see every record.
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        // Workers of one workload share its groups: a name every worker derives alike.
+        let runID = w.worker.map { "\(w.name)-workers\($0.count)" } ?? String(UInt32.random(in: 0...UInt32.max), radix: 36)
         var madeConsumers: [any MessageConsumer] = []
+        var memberOf: [(topic: String, group: String)] = []
         var consumerGroups: [(topic: String, members: [any MessageConsumer])] = []
         for topic in topics {
             for g in 0..<w.subscriptionsPerTopic {
                 var members: [any MessageConsumer] = []
+                let group = "weir-bench-group-\(g).\(topic).\(runID)"
                 for m in 0..<w.consumerPerSubscription {
-                    members.append(try await _makeConsumer(topic: topic, group: "weir-bench-group-\(g).\(topic).\(runID)", member: m, properties: properties.consumer))
+                    members.append(try await _makeConsumer(topic: topic, group: group, member: m, properties: properties.consumer))
+                    memberOf.append((topic, group))
                 }
                 madeConsumers += members
                 consumerGroups.append((topic, members))
@@ -63,6 +79,17 @@ public struct LoadGenerator: Sendable {
             for c in madeConsumers { await c.close() }
             throw error
         }
+        // Consume-only: every group reads the topic from its start, up to `records` (or what
+        // it holds now) per group.
+        var consumeTarget = 0
+        if w.isConsumeOnly {
+            do {
+                consumeTarget = try await _rewind(consumerGroups, topic: topics[0], partitions: w.partitionsPerTopic, records: w.records)
+            } catch {
+                for c in madeConsumers { await c.close() }
+                throw error
+            }
+        }
 
         let intervalNanos: UInt64 = 1_000_000_000
         let warmup = UInt64(w.warmupSeconds * 1e9)
@@ -73,8 +100,17 @@ public struct LoadGenerator: Sendable {
         let origin0 = start0 + warmup
         let inbox = _Inbox()
         let shared = _Shared()
-        if w.scenario == .backlog { shared.consumersPaused.store(true, ordering: .relaxed) }
-        let consumers: [(any MessageConsumer, LatencyRecorder)] = madeConsumers.map {
+        // Backlog: consumers wait for the backlog. Consume-only: they wait for the window's start.
+        if w.scenario == .backlog || w.isConsumeOnly { shared.consumersPaused.store(true, ordering: .relaxed) }
+        // Each consumer in a slot that `restartConsumer` can refill with a new member of its group.
+        let consumerProperties = properties.consumer
+        let slots: [_ConsumerSlot] = madeConsumers.indices.map { i in
+            let (topic, group) = memberOf[i]
+            return _ConsumerSlot(madeConsumers[i]) { [self] () async throws(BenchError) in
+                try await _makeConsumer(topic: topic, group: group, member: 1_000 + i, properties: consumerProperties)
+            }
+        }
+        let consumers: [(_ConsumerSlot, LatencyRecorder)] = slots.map {
             ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
         }
         var producers: [(_BenchProducer, DeliverySink, LatencyRecorder)] = []
@@ -84,7 +120,8 @@ public struct LoadGenerator: Sendable {
                 let ackRecorder = LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin0, intervalNanos: intervalNanos)
                 let sink = DeliverySink(recorder: ackRecorder, acked: _Counts())
                 shared.sinks.append(sink.acked)
-                let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer)
+                let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer,
+                                                transactionNanos: UInt64((w.transactionDurationMs ?? 3000) * 1e6))
                 let delay = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin0, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
                 producers.append((p, sink, delay))
                 index += 1
@@ -104,6 +141,14 @@ public struct LoadGenerator: Sendable {
             }
         }
 
+        do {
+            try _checkFaults(w, producers: producers.map(\.0), consumers: consumers.count)
+        } catch {
+            for (p, _, _) in producers { await p.close() }
+            for c in madeConsumers { await c.close() }
+            throw error
+        }
+
         inbox.refillSpares()
         let cpu0 = processCPUNanos()
         let collector = _Collector(inbox: inbox, origin: origin, intervalNanos: intervalNanos, workload: w, progress: progress, shared: shared, start: start)
@@ -114,8 +159,13 @@ public struct LoadGenerator: Sendable {
         for (i, (c, rec)) in consumers.enumerated() {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
-                _consumerLoop(c, rec, shared: shared, delayPerRecord: delayNanos)
+                _consumerLoop(c, index: i, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil,
+                              measureLatency: !w.isConsumeOnly, wallClock: w.worker != nil, progress: progress)
             })
+        }
+        if w.isConsumeOnly {
+            while monotonicNanos() < origin { try? await Task.sleep(for: .milliseconds(1)) }
+            shared.consumersPaused.store(false, ordering: .relaxed)
         }
         let total = producers.count
         var producerThreads: [_Joinable] = []
@@ -133,7 +183,11 @@ public struct LoadGenerator: Sendable {
                 _producerLoop(p, delay, plan: producerPlan, pool: pool, keys: keys, shared: shared)
             })
         }
+        let timeline = (w.faults ?? []).isEmpty ? nil : Task { [self, producers] in
+            await _runFaults(w.faults ?? [], origin: origin, shared: shared, producers: producers.map(\.0))
+        }
         for t in producerThreads { await t.join() }
+        let faultWindows = await timeline?.value ?? []
         let producersDone = monotonicNanos()
         shared.producersDone.store(true, ordering: .relaxed)
         if shared.consumersPaused.exchange(false, ordering: .relaxed) {
@@ -145,7 +199,14 @@ public struct LoadGenerator: Sendable {
         // Drain: wait for the consumers to read everything that was acknowledged.
         let groups = w.subscriptionsPerTopic
         var undrained = 0
-        if groups > 0 && !consumers.isEmpty {
+        var consumeDone: UInt64 = 0
+        if w.worker != nil && groups > 0 && !consumers.isEmpty {
+            // The groups read every worker's records: wait until they go quiet.
+            _ = await _awaitConsumed(.max, shared: shared, until: monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9), exact: false)
+        } else if w.isConsumeOnly {
+            (consumeDone, undrained) = await _awaitConsumed(consumeTarget, shared: shared, until: origin + duration + UInt64(w.drainTimeoutSeconds * 1e9),
+                                                            exact: w.records > 0)
+        } else if groups > 0 && !consumers.isEmpty {
             let deadline = monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9)
             while true {
                 let ok = shared.ackedTotal - shared.failedTotal
@@ -168,16 +229,18 @@ public struct LoadGenerator: Sendable {
         for t in consumerThreads { await t.join() }
         var failedRecords: Int64 = 0
         var batchBytes: Int64 = 0
+        var uncompressedBytes: Int64 = 0
         for (p, _, _) in producers {
             guard let st = await p.producer.producerStatistics() else { continue }
             failedRecords += st.recordsFailed
             batchBytes += st.bytesSent
+            uncompressedBytes += st.uncompressedBytesSent
         }
         for (p, sink, _) in producers {
             await p.close()
             sink.recorder.finish()
         }
-        for (c, _) in consumers { await c.close() }
+        for (c, _) in consumers { await c.current.close() }
         let cpu = processCPUNanos() - cpu0
         collector.stop.store(true, ordering: .relaxed)
         await collectorThread.join()
@@ -188,7 +251,8 @@ public struct LoadGenerator: Sendable {
         s.warmupSeconds = w.warmupSeconds
         s.targetRate = w.isMaxRate ? 0 : w.producerRate
         let lastSend = shared.lastSend.load(ordering: .relaxed)
-        let windowNanos = w.records > 0 ? (lastSend > origin ? lastSend - origin : 1) : duration
+        let windowNanos = w.isConsumeOnly ? max(consumeDone &- min(consumeDone, origin), 1)
+            : w.records > 0 ? (lastSend > origin ? lastSend - origin : 1) : duration
         s.durationSeconds = Double(windowNanos) / 1e9
         let window = collector.windowCounts(windowNanos: windowNanos)
         s.produce.records = window.acked
@@ -207,9 +271,18 @@ public struct LoadGenerator: Sendable {
         var details = await client.details()
         let consumeErrors = shared.consumeErrors.load(ordering: .relaxed)
         if consumeErrors > 0 { details["consumer_poll_errors"] = String(consumeErrors) }
+        let transactions = producers.reduce(0) { $0 + $1.0.transactionsCommitted.load(ordering: .relaxed) }
+        if transactions > 0 { details["transactions_committed"] = String(transactions) }
+        if let topic = w.topic { details["topic"] = topic }
+        if let share = w.worker {
+            details["worker"] = share.label
+            details["end_to_end_clock"] = "record timestamp (ms, wall clock): across hosts only as good as their clock sync"
+        }
         if !details.isEmpty { s.backendDetails = details }
         let recordBytes = shared.sentBytes.load(ordering: .relaxed)
-        if batchBytes > 0 { s.compressionRatio = Double(recordBytes) / Double(batchBytes) }
+        // The codec's ratio on the batches (Kafka's compression-rate-avg, inverted: 1.00 for
+        // `none`), where the backend counts uncompressed batch bytes; else payload / batch bytes.
+        if batchBytes > 0 { s.compressionRatio = Double(uncompressedBytes > 0 ? uncompressedBytes : Int64(recordBytes)) / Double(batchBytes) }
         s.cpuSeconds = Double(cpu) / 1e9
         s.hostStealSeconds = collector.stealNanos(windowNanos: windowNanos).map { Double($0) / 1e9 }
         if recordBytes > 0 { s.cpuSecondsPerGB = s.cpuSeconds / (Double(recordBytes) / 1e9) }
@@ -231,7 +304,11 @@ public struct LoadGenerator: Sendable {
         var histograms: [LatencyKind: Histogram<UInt64>] = [:]
         for kind in LatencyKind.allCases { if let h = collector.totals[kind.index], h.totalCount > 0 { histograms[kind] = h } }
         let measureStartEpoch = Date().timeIntervalSince1970 - (Double(monotonicNanos()) - Double(origin)) / 1e9
-        return StepResult(summary: s, intervals: collector.rows(), histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
+        var rows = collector.rows()
+        if !faultWindows.isEmpty {
+            s.faults = FaultWindow.summarize(faultWindows, origin: origin, rows: &rows)
+        }
+        return StepResult(summary: s, intervals: rows, histograms: histograms, intervalHistograms: collector.intervalHistograms, measureStartEpoch: measureStartEpoch)
     }
 }
 

@@ -165,6 +165,12 @@ public enum MachineBaseline {
             onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: result, opaques: [opaque]))
         }
 
+        /// The file baseline writes values only; the stamp has no consumer to reach.
+        func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                        timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+            try produceNow(topic: topic, key: key, value: value, opaque: opaque)
+        }
+
         func flush() async throws(ClientError) {
             if syncEvery > 0 { state.withLock { s in if s.fd >= 0 { _ = fdatasync(s.fd) } } }
         }
@@ -182,7 +188,8 @@ public enum MachineBaseline {
     /// One partition; every consumer takes from the same queue (the preset runs one).
     final class HandoffClient: MessagingClient, Sendable {
         struct Queue: ~Copyable {
-            var records: [[UInt8]] = []
+            /// Each record's value and its send stamp (nil for `send`).
+            var records: [(value: [UInt8], stamp: UInt64?)] = []
             var consumerParked = false
             var produced: Int64 = 0
         }
@@ -209,8 +216,8 @@ public enum MachineBaseline {
         func partitionCount(_ topic: String) async throws(ClientError) -> Int { 1 }
 
         /// Queues a copy of `value`, waking the consumer when it is parked; returns its offset.
-        func _put(_ value: UnsafeRawBufferPointer) -> Int64 {
-            let record = [UInt8](value)
+        func _put(_ value: UnsafeRawBufferPointer, stamp: UInt64? = nil) -> Int64 {
+            let record = ([UInt8](value), stamp)
             let (offset, parked) = queue.withLock { q -> (Int64, Bool) in
                 q.records.append(record)
                 q.produced += 1
@@ -237,6 +244,12 @@ public enum MachineBaseline {
             onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: .success(offset), opaques: [opaque]))
         }
 
+        func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                        timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+            let offset = client._put(value ?? UnsafeRawBufferPointer(start: nil, count: 0), stamp: stamp)
+            onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: .success(offset), opaques: [opaque]))
+        }
+
         func flush() async throws(ClientError) {}
         func close() async {}
     }
@@ -245,7 +258,7 @@ public enum MachineBaseline {
         let client: HandoffClient
         let topic = Mutex<String?>(nil)
         // Touched only by the generator's consumer thread.
-        var taken: [[UInt8]] = []
+        var taken: [(value: [UInt8], stamp: UInt64?)] = []
         var offset: Int64 = 0
 
         init(client: HandoffClient) { self.client = client }
@@ -272,7 +285,7 @@ public enum MachineBaseline {
             }
             let n = taken.count
             for r in taken {
-                r.withUnsafeBytes { body(ConsumerRecordView(partition: 0, offset: offset, key: nil, value: $0)) }
+                r.value.withUnsafeBytes { body(ConsumerRecordView(partition: 0, offset: offset, key: nil, value: $0, stamp: r.stamp)) }
                 offset += 1
             }
             taken.removeAll(keepingCapacity: true)

@@ -48,6 +48,11 @@ public struct NullClient: MessagingClient {
             onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: .success(-1), opaques: [opaque]))
         }
 
+        func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                        timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+            try produceNow(topic: topic, key: key, value: value, opaque: opaque)
+        }
+
         func flush() async throws(ClientError) {}
         func close() async {}
     }

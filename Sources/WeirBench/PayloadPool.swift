@@ -136,17 +136,13 @@ public final class PayloadPool: Sendable {
                 throw .usage("payloadFile: '\(path)' is empty; a payload file holds the bytes of one payload (or lines, with payloadLines: true).")
             }
             if w.payloadLines {
-                for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty { templates.append(padded(Array(line))) }
+                for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty { templates.append(Array(line)) }
             } else {
-                templates.append(padded([UInt8](data)))
+                templates.append([UInt8](data))
             }
         }
         guard !templates.isEmpty else { throw .usage("payloadFile: '\(w.payloadFile.joined(separator: ","))' holds no payload (no non-empty line).") }
         return PayloadPool(templates: templates)
-    }
-
-    static func padded(_ b: [UInt8]) -> [UInt8] {
-        b.count >= BenchStamp.size ? b : b + [UInt8](repeating: 0, count: BenchStamp.size - b.count)
     }
 
     /// JSON-like text with a fraction of bytes replaced by random ones, the fraction chosen

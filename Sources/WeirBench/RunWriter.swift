@@ -82,7 +82,7 @@ public enum RunWriter {
         for k in LatencyKind.allCases {
             for stat in intervalStatistics { columns.append("\(columnPrefix(k))_\(stat)_us") }
         }
-        return (columns + ["host_steal_ms"]).joined(separator: ",")
+        return (columns + ["host_steal_ms", "fault"]).joined(separator: ",")
     }()
 
     /// `intervals.csv`: one row per step and second (`second` -1 is the warmup; `phase` is
@@ -103,6 +103,7 @@ public enum RunWriter {
                     for stat in intervalStatistics { fields.append(f(row.latency[k]?.value(named: stat))) }
                 }
                 fields.append(row.stealMillis.map { String(format: "%.0f", $0) } ?? "")
+                fields.append(row.fault.map(csvField) ?? "")
                 lines.append(fields.joined(separator: ","))
             }
         }

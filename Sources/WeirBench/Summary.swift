@@ -85,12 +85,15 @@ public struct StepSummary: Sendable, Codable {
     /// Scheduled records the producers never sent: they fell so far behind the target rate
     /// that the window's end plus its grace (a tenth, at least 1 s) passed; nil when none.
     public var unsent: Int?
+    /// The fault windows of the step's timeline: latency while each lasted and the time to
+    /// recover; nil without faults.
+    public var faults: [FaultWindow]?
 
     enum CodingKeys: String, CodingKey {
         case name, backend, backendDetails = "backend_details", workload, config, durationSeconds = "duration_seconds", warmupSeconds = "warmup_seconds"
         case targetRate = "target_rate", produce, consume, latency, compressionRatio = "compression_ratio"
         case cpuSeconds = "cpu_seconds", cpuSecondsPerGB = "cpu_seconds_per_gb", hostStealSeconds = "host_steal_seconds", errors, backlog, probes
-        case maxSustainableRate = "max_sustainable_rate", undrained, unsent
+        case maxSustainableRate = "max_sustainable_rate", undrained, unsent, faults
     }
 
     public init(name: String, backend: String, workload: Workload) {
@@ -139,6 +142,8 @@ public struct IntervalRow: Sendable, Equatable {
     public var endToEndP99: Double? { latency[.endToEnd]?.p99 }
     /// Hypervisor steal during the interval, milliseconds over all CPUs; nil when unknown.
     public var stealMillis: Double?
+    /// The faults active during the interval (`+`-joined labels); nil when none.
+    public var fault: String?
 }
 
 /// A finished step: its summary plus the data behind the CSV, hgrm and HTML files.

@@ -83,6 +83,7 @@ extension Workload {
         .init(name: "reportIntervalSeconds", min: 0.1, max: 3_600, integer: false, unit: "seconds"),
         .init(name: "randomBytesRatio", min: 0, max: 1, integer: false, unit: "fraction (OMB)"),
         .init(name: "randomizedPayloadPoolSize", min: 1, max: 100_000, integer: true, unit: "payloads (OMB)"),
+        .init(name: "transactionDurationMs", min: 1, max: 3_600_000, integer: false, unit: "ms per transaction (with transactional.id)"),
     ]
 
     static func range(_ name: String) -> WorkloadFieldRange? { ranges.first { $0.name == name } }
@@ -104,6 +105,8 @@ extension Workload {
             ("scenario", "steady | backlog | slowConsumer"), r("consumerBacklogSizeGB"), r("backlogDrainRatio"),
             r("consumerDelayMicros"), ("mode", "fixed | findMaxRate"), r("maxP99Millis"), r("reportIntervalSeconds"),
             ("config", "map of Kafka properties"), ("logDir", "path"), ("driverClass", "string (OMB; recorded only)"),
+            ("topic", "an existing topic to produce to or consume from"), r("transactionDurationMs"),
+            ("faults", "list of {kind, at, duration[, broker]} or KIND@AT+DURATION,…; kinds: pauseConsumers, restartConsumer, stallAppends, brokerDown"),
             ("pattern", "a pattern scenario: see `weir bench list`"), ("pattern.KEY", "an option of the pattern scenario"),
         ]
     }
@@ -176,6 +179,11 @@ extension Workload {
         case "reportIntervalSeconds": reportIntervalSeconds = try number()
         case "logDir": logDir = value
         case "driverClass": driverClass = value
+        case "topic":
+            guard !value.isEmpty else { throw Self.bad(key, value) }
+            topic = value
+        case "transactionDurationMs": transactionDurationMs = try number()
+        case "faults": faults = try Fault.parseList(value)
         case "messageSizeDistribution":
             messageSizeDistribution = try Self.parseDistribution(value)
         case "pattern":
@@ -261,6 +269,7 @@ extension Workload {
         if let r = randomBytesRatio { try Self.range("randomBytesRatio")!.check(r) }
         if let n = randomizedPayloadPoolSize { try Self.range("randomizedPayloadPoolSize")!.check(Double(n)) }
         if let r = backlogDrainRatio { try Self.range("backlogDrainRatio")!.check(r) }
+        if let d = transactionDurationMs { try Self.range("transactionDurationMs")!.check(d) }
         if let d = messageSizeDistribution { _ = try Self.sizeBuckets(d) }
         if useRandomizedPayloads == true && randomizedPayloadPoolSize == nil {
             throw .usage("useRandomizedPayloads: true needs randomizedPayloadPoolSize (\(Self.range("randomizedPayloadPoolSize")!.text)), as in OMB.")

@@ -22,7 +22,7 @@ public struct Workload: Sendable, Codable, Equatable {
     /// Records per burst: records are scheduled in groups of this many at the same intended
     /// time, at the same average rate (1 = evenly spaced).
     public var burst = 1
-    /// Value size in bytes, 8…16 MiB (the first 8 bytes carry the intended send time).
+    /// Value size in bytes, 8…16 MiB.
     public var messageSize = 1024
     /// When greater than `messageSize`, sizes are uniform in `messageSize...messageSizeMax`.
     public var messageSizeMax = 0
@@ -88,6 +88,18 @@ public struct Workload: Sendable, Codable, Equatable {
     public var messageSizeDistribution: [String: Double]?
     /// OMB's `driverClass`, recorded only (Weir picks its backend with `backend`).
     public var driverClass: String?
+    /// An existing topic the step produces to or consumes from (`weir bench produce` /
+    /// `weir bench consume`) instead of creating `weir-bench-N`; its partition count is the
+    /// topic's own. With no producers, the consumers read it from the beginning.
+    public var topic: String?
+    /// Transactional producers (`transactional.id` in `config`): each commits a transaction
+    /// every this many ms of its schedule (kafka-producer-perf-test's
+    /// `--transaction-duration-ms`); nil = 3000 when `transactional.id` is set.
+    public var transactionDurationMs: Double?
+    /// Faults on the step's timeline (`faults:` in a workload file, `--set faults=…`).
+    public var faults: [Fault]?
+    /// `--worker I/N`: run only this share of the producers and consumers (nil = all).
+    public var worker: WorkerShare?
 
     public init() {}
 
@@ -102,6 +114,10 @@ public struct Workload: Sendable, Codable, Equatable {
     public var isMaxRate: Bool { producerRate <= 0 }
 
     /// The Kafka properties of this step, for reports (`--config` plus nothing implicit).
-    public var topicNames: [String] { (0..<topics).map { "weir-bench-\($0)" } }
+    public var topicNames: [String] { topic.map { [$0] } ?? (0..<topics).map { "weir-bench-\($0)" } }
+
+    /// A consume-only step: no producers, consumers reading an existing `topic` from its start.
+    public var isConsumeOnly: Bool { topic != nil && producersPerTopic == 0 && subscriptionsPerTopic > 0 }
+
 }
 

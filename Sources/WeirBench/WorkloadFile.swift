@@ -185,6 +185,22 @@ public enum WorkloadFile {
                 } else {
                     throw .usage("\(at): payloadFile must be a path or a list of paths.")
                 }
+            case "faults" where v.sequence != nil:
+                var faults: [Fault] = []
+                for item in v.sequence! {
+                    guard let m = item.mapping else { throw .usage("\(source):\(line(item)): faults are mappings {kind, at, duration[, broker]}.") }
+                    var f: [String: String] = [:]
+                    for (fk, fv) in m {
+                        guard let key = fk.string, let value = fv.string else { throw .usage("\(source):\(line(fk)): fault fields are scalars.") }
+                        guard ["kind", "at", "duration", "broker"].contains(key) else {
+                            throw .usage("\(source):\(line(fk)): unknown fault field '\(key)'; allowed: kind, at, duration, broker.")
+                        }
+                        f[key] = value
+                    }
+                    let text = (f["kind"] ?? "") + (f["broker"].map { ":" + $0 } ?? "") + "@" + (f["at"] ?? "") + "+" + (f["duration"] ?? "")
+                    do { faults += try Fault.parseList(text) } catch { throw .usage("\(source):\(line(item)): \(error.message)") }
+                }
+                w.faults = faults
             case "messageSizeDistribution":
                 guard let m = v.mapping else {
                     throw .usage("\(at): messageSizeDistribution must be a mapping of SIZE or LO-HI (bytes) to a weight, e.g. { \"100\": 70, \"1024-4096\": 30 }.")

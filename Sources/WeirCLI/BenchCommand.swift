@@ -11,7 +11,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmark presets and workloads, write and compare reports.",
-        subcommands: [List.self, Run.self, Report.self, Compare.self, Merge.self, Compression.self, Sweep.self, Micro.self]
+        subcommands: [List.self, Run.self, Produce.self, Consume.self, Report.self, Compare.self, Merge.self, Compression.self, Sweep.self, Micro.self]
     )
 
     public init() {}
@@ -130,6 +130,10 @@ public struct BenchCommand: AsyncParsableCommand {
 
         @OptionGroup var options: RunOptions
 
+        // Issue 19 (bench): several workers.
+        @Option(help: "Run the I-th of N shares of the workload's producers and consumers (0-based), e.g. --worker 0/2 and --worker 1/2 on two hosts against one cluster; merge the runs with `weir bench merge`. End-to-end latency then uses the record timestamp (wall clock, ms).")
+        var worker: String?
+
         func run() async throws {
             let name: String
             let steps: [Workload]
@@ -148,7 +152,11 @@ public struct BenchCommand: AsyncParsableCommand {
             case (.some, .some):
                 throw CLIError.usage("give either a preset or --workload FILE, not both.")
             }
-            let resolved = try options.applyDriver(try bench { () throws(BenchError) in try options.overrides(steps) })
+            var resolved = try options.applyDriver(try bench { () throws(BenchError) in try options.overrides(steps) })
+            if let worker {
+                let share = try bench { () throws(BenchError) in try WorkerShare.parse(worker) }
+                for i in resolved.indices { resolved[i].worker = share }
+            }
             try await runAndWrite(name: name, steps: resolved, options: options)
         }
     }

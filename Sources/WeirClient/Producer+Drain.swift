@@ -110,6 +110,7 @@ extension Producer {
     /// With `deferWake`, readers waiting for data are woken by a later `_wakeReaders()`.
     func _appendOnce(_ batch: _Batch, _ acc: _PartitionAccumulator, deferWake: Bool = false) -> Result<AppendResult, LogError> {
         let builder = batch.builder
+        while _appendStalled.load(ordering: .relaxed) { usleep(100) }
         let failEvery = _injectAppendFailureEvery.load(ordering: .relaxed)
         if failEvery > 0, _appendCount.wrappingAdd(1, ordering: .relaxed).newValue % failEvery == 0 { return .failure(LogError(.io, "injected: the append failed", isRetriable: true)) }
         let result: Result<AppendResult, LogError> = builder.withUnsafeSealedBytes { bytes in
@@ -130,6 +131,7 @@ extension Producer {
             if !r.isDuplicate {
                 _batches.add(1, ordering: .relaxed)
                 _bytes.add(Int64(builder.withUnsafeSealedBytes { $0.count }), ordering: .relaxed)
+                _uncompressedBytes.add(Int64(builder.estimatedSize), ordering: .relaxed)
             }
         }
         return result

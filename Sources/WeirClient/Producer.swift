@@ -61,7 +61,10 @@ public final class Producer: Sendable {
     /// producer sending to one topic skips the dictionary.
     let _lastTopic = Atomic<UInt>(0)
     // Statistics.
-    let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0)
+    let _sent = Atomic<Int64>(0), _failed = Atomic<Int64>(0), _batches = Atomic<Int64>(0), _bytes = Atomic<Int64>(0),
+        _uncompressedBytes = Atomic<Int64>(0)
+    /// `stallAppends`: appends wait while it is set (a fault injected by the bench).
+    let _appendStalled = Atomic<Bool>(false)
     let _retries = Atomic<Int64>(0), _duplicates = Atomic<Int64>(0)
     /// Partitions whose last batch failed with a full disk after retrying for
     /// `delivery.timeout.ms`: their next batches fail at the first `noSpace` instead of each
@@ -112,7 +115,8 @@ public final class Producer: Sendable {
     public var statistics: ProducerStatistics {
         ProducerStatistics(recordsSent: _sent.load(ordering: .relaxed), recordsFailed: _failed.load(ordering: .relaxed),
                            batchesSent: _batches.load(ordering: .relaxed), bytesSent: _bytes.load(ordering: .relaxed),
-                           retries: _retries.load(ordering: .relaxed), duplicatesSuppressed: _duplicates.load(ordering: .relaxed))
+                           retries: _retries.load(ordering: .relaxed), duplicatesSuppressed: _duplicates.load(ordering: .relaxed),
+                           uncompressedBytesSent: _uncompressedBytes.load(ordering: .relaxed))
     }
 
     // MARK: - Sending
@@ -181,17 +185,10 @@ public final class Producer: Sendable {
                            headers: [RecordHeader] = [], timestamp: Int64? = nil, opaque: UInt64 = 0) throws(ClientError) -> UInt64 {
         var size = 21 + (key?.count ?? 0) + (value?.count ?? 0)
         for h in headers { size += 10 + h.key.utf8.count + (h.value?.count ?? 0) }
-        let t = try _checkedTopic(topic, size: size)
-        let (p, sticky) = try _choosePartition(partition, key, t)
-        var send = _send(t, p, sticky, size: size, timestamp: timestamp, opaque: opaque)
-        var spare: _Batch? = nil
         let write: (RecordBatchBuilder, Int64) -> Bool = headers.isEmpty
             ? { b, ts in b.append(timestamp: ts, key: key, value: value) }
             : { b, ts in b.append(timestamp: ts, key: key, value: value, headers: headers) }
-        while try !_attempt(nil, &send, &spare, inline: true, write) {
-            spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)
-        }
-        return send.id
+        return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque, write)
     }
 
     /// `_newBatch` for a thread: polls `buffer.memory` every 50 µs up to `max.block.ms`.

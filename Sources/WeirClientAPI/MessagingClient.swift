@@ -27,6 +27,10 @@ public protocol MessageProducer: Sendable {
     /// `queue.buffering.max.messages`, up to `max.block.ms`). Call it from your own threads, not
     /// from an async task.
     func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError)
+    /// `produceNow` with the record's `CreateTime` (ms since the epoch; nil for now) and a
+    /// `SendStamp` header carrying `stamp`; the value is sent unchanged.
+    func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                    timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError)
     /// Sends everything buffered and waits for it (Kafka's `flush()`).
     func flush() async throws(ClientError)
     /// Flushes and releases the producer.

@@ -107,13 +107,20 @@ public struct ConsumerRecordView {
     public let key: UnsafeRawBufferPointer?
     /// The value, nil for a null value (a tombstone). Valid only inside the body.
     public let value: UnsafeRawBufferPointer?
+    /// The record's timestamp (ms since the epoch), -1 when the backend does not lend it.
+    public let timestamp: Int64
+    /// The record's `SendStamp` header, nil when it has none.
+    public let stamp: UInt64?
 
     @inlinable
-    public init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+    public init(partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                timestamp: Int64 = -1, stamp: UInt64? = nil) {
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
+        self.timestamp = timestamp
+        self.stamp = stamp
     }
 }
 
@@ -137,7 +144,9 @@ public struct DeliveryBatchReport: Sendable {
 
 /// The producer's counters.
 public struct ProducerStatistics: Sendable, Hashable {
-    public init(recordsSent: Int64 = 0, recordsFailed: Int64 = 0, batchesSent: Int64 = 0, bytesSent: Int64 = 0, retries: Int64 = 0, duplicatesSuppressed: Int64 = 0) {
+    public init(recordsSent: Int64 = 0, recordsFailed: Int64 = 0, batchesSent: Int64 = 0, bytesSent: Int64 = 0, retries: Int64 = 0, duplicatesSuppressed: Int64 = 0,
+                uncompressedBytesSent: Int64 = 0) {
+        self.uncompressedBytesSent = uncompressedBytesSent
         self.recordsSent = recordsSent
         self.recordsFailed = recordsFailed
         self.batchesSent = batchesSent
@@ -154,6 +163,10 @@ public struct ProducerStatistics: Sendable, Hashable {
     public var batchesSent: Int64
     /// Bytes of batches appended (after compression).
     public var bytesSent: Int64
+    /// The same batches' bytes before compression (header and records), 0 when the backend
+    /// does not count them; `uncompressedBytesSent / bytesSent` is the inverse of Kafka's
+    /// `compression-rate-avg`.
+    public var uncompressedBytesSent: Int64
     /// Batches retried after a retriable failure.
     public var retries: Int64
     /// Retried batches the log recognised as duplicates (written once).

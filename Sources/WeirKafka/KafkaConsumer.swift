@@ -36,12 +36,33 @@ public struct KafkaMessageView {
     public let key: UnsafeRawBufferPointer?
     public let value: UnsafeRawBufferPointer
 
-    init(topic: OpaquePointer?, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
+    /// The message itself, for its timestamp and headers; nil in a view made without one.
+    let _message: UnsafeMutablePointer<rd_kafka_message_t>?
+
+    init(topic: OpaquePointer?, partition: Int32, offset: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+         message: UnsafeMutablePointer<rd_kafka_message_t>? = nil) {
         self._topic = topic
         self.partition = partition
         self.offset = offset
         self.key = key
         self.value = value
+        self._message = message
+    }
+
+    /// The record's timestamp in ms since the epoch (`rd_kafka_message_timestamp`), -1 when
+    /// unknown.
+    public var timestamp: Int64 { _message.map { rd_kafka_message_timestamp($0, nil) } ?? -1 }
+
+    /// The value of the last header named `name` (`rd_kafka_header_get_last`), nil when there is
+    /// none or its value is null. Valid only inside the poll's body.
+    public func lastHeader(named name: String) -> UnsafeRawBufferPointer? {
+        guard let _message else { return nil }
+        var hdrs: OpaquePointer?
+        guard rd_kafka_message_headers(_message, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(hdrs, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let value else { return nil }
+        return UnsafeRawBufferPointer(start: value, count: size)
     }
 
     /// The record's topic (`rd_kafka_topic_name`; allocates).
@@ -178,7 +199,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let msg = m.pointee
             let value = UnsafeRawBufferPointer(start: msg.payload, count: msg.len)
             let key = msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) }
-            body(KafkaMessageView(topic: msg.rkt, partition: msg.partition, offset: msg.offset, key: key, value: value))
+            body(KafkaMessageView(topic: msg.rkt, partition: msg.partition, offset: msg.offset, key: key, value: value, message: m))
         }
     }
 

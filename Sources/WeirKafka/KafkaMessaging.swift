@@ -237,6 +237,17 @@ public struct KafkaMessageProducer: MessageProducer {
         }
     }
 
+    /// `rd_kafka_producev` with the record's timestamp and a `SendStamp` header (copied).
+    public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                           timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+        do {
+            try producer.produce(to: try producer.topic(topic), key: key, value: value ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                                 timestamp: timestamp, headers: [SendStamp.header(stamp)], token: opaque)
+        } catch {
+            throw ClientError(error)
+        }
+    }
+
     /// librdkafka's statistics (with a delivery handler; nil otherwise), after one more
     /// emission so that they cover what was sent.
     public func producerStatistics() async -> ProducerStatistics? {
@@ -328,7 +339,8 @@ public struct KafkaMessageConsumer: MessageConsumer {
         try checkOpen("poll")
         do {
             return try consumer.poll(timeout: timeout, maxMessages: maxPollRecords) { m in
-                body(ConsumerRecordView(partition: m.partition, offset: m.offset, key: m.key, value: m.value))
+                body(ConsumerRecordView(partition: m.partition, offset: m.offset, key: m.key, value: m.value,
+                                        timestamp: m.timestamp, stamp: SendStamp.read(m.lastHeader(named: SendStamp.headerKey))))
             }
         } catch {
             throw ClientError(error)
@@ -430,4 +442,15 @@ final class _ConsumerRegistry: Sendable {
     /// Times librdkafka reset a consumer's position (`auto.offset.reset` after an out-of-range
     /// offset), over the consumers still alive.
     var offsetResets: Int { consumers.withLock { $0.reduce(0) { $0 + ($1.consumer?.offsetResets ?? 0) } } }
+}
+
+extension KafkaMessaging: BrokerFaultClient {
+    /// Takes a broker of the in-process mock cluster down or up; a real cluster's brokers are
+    /// not Weir's to stop.
+    public func setBroker(_ id: Int32, up: Bool) throws(ClientError) {
+        guard let mockCluster else {
+            throw ClientError(.invalidState, "taking broker \(id) \(up ? "up" : "down") needs librdkafka's mock cluster (--bootstrap-servers mock:N); stop a real cluster's brokers with its own tools.")
+        }
+        mockCluster.setBroker(id, up: up)
+    }
 }

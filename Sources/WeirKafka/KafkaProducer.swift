@@ -168,6 +168,17 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// `produce` with a timestamp and headers (`rd_kafka_producev`, copying them), blocking while
+    /// the queue is full; the outcome goes to the delivery handler with `token` (below 2^63).
+    public func produce(to topic: KafkaTopic, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                        timestamp: Int64?, headers: [RecordHeader], token: UInt64) throws(KafkaError) {
+        let err = Self._producev(client: client, topic: topic, partition: partition, key: key, value: value,
+                                 headers: headers, timestamp: timestamp, token: token)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, context: "cannot enqueue a record for topic '\(topic.name)'")
+        }
+    }
+
     /// Sends one record and waits for its delivery report.
     ///
     /// - Returns: the partition and offset the broker assigned.

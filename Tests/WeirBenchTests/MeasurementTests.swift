@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Testing
+import WeirClientAPI
 @testable import WeirBench
 
 @Suite struct MeasurementTests {
@@ -108,11 +109,12 @@ import Testing
         let lines = csv.split(separator: "\n").map(String.init)
         #expect(lines[0] == RunWriter.intervalsHeader)
         #expect(lines[0].contains(",publish_p50_us,publish_p90_us,publish_p99_us,publish_p99_9_us,publish_p99_99_us,publish_max_us,"))
-        #expect(lines[0].contains(",publish_delay_p50_us,") && lines[0].contains(",e2e_p99_99_us,e2e_max_us,host_steal_ms"))
+        #expect(lines[0].contains(",publish_delay_p50_us,") && lines[0].contains(",e2e_p99_99_us,e2e_max_us,host_steal_ms,fault"))
         let none = String(repeating: ",", count: 18)
-        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0" + none + ",")
-        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,50.000,59.000,59.500,59.900,60.000" + String(repeating: ",", count: 12) + ",")
-        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0" + none + ",20")
+        // The last column, `fault`, is empty without faults.
+        #expect(lines[1] == "step-a,-1,warmup,0,0.000,0,0,0.000,0" + none + ",,")
+        #expect(lines[2] == "step-a,0,measure,60,0.006,60,0,0.000,0,30.000,50.000,59.000,59.500,59.900,60.000" + String(repeating: ",", count: 12) + ",,")
+        #expect(lines[3] == "step-a,1,measure,40,0.004,40,0,0.000,0" + none + ",20,")
     }
 
     @Test func latencyCSVSpectrumIsMonotonicAndEndsAtMax() {
@@ -153,10 +155,14 @@ import Testing
         #expect(back.steps[0].workload == summary.steps[0].workload)
     }
 
-    @Test func stampRoundTripsAndPadsShortValues() {
-        let copy = [UInt8]([1, 2, 3]).withUnsafeBytes { BenchStamp.stampedCopy(of: $0, nanos: 0x0102_0304_0506_0708) }
-        #expect(copy.count == 8)
-        #expect(copy.withUnsafeBytes { BenchStamp.read($0) } == 0x0102_0304_0506_0708)
+    @Test func stampsRoundTrip() {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        bytes.withUnsafeMutableBytes { BenchStamp.write(0x0102_0304_0506_0708, into: $0.baseAddress!) }
+        #expect(bytes.withUnsafeBytes { BenchStamp.read($0) } == 0x0102_0304_0506_0708)
         #expect([UInt8]([1]).withUnsafeBytes { BenchStamp.read($0) } == nil)
+        let header = SendStamp.header(0x0102_0304_0506_0708)
+        #expect(header.key == SendStamp.headerKey && header.value == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(header.value!.withUnsafeBytes { SendStamp.read($0) } == 0x0102_0304_0506_0708)
+        #expect([UInt8]([1, 2, 3]).withUnsafeBytes { SendStamp.read($0) } == nil)
     }
 }

@@ -71,7 +71,7 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect((s.steps.first?.hostStealSeconds ?? -1) >= 0)
         #endif
         let csv = try String(contentsOfFile: out + "/intervals.csv", encoding: .utf8)
-        #expect(csv.hasPrefix(RunWriter.intervalsHeader) && RunWriter.intervalsHeader.hasSuffix(",host_steal_ms"))
+        #expect(csv.hasPrefix(RunWriter.intervalsHeader) && RunWriter.intervalsHeader.hasSuffix(",host_steal_ms,fault"))
         #expect(await WeirCommand.run(arguments: ["bench", "report", out, out, "--out", dir + "/both.html"]) == 0)
         #expect(FileManager.default.fileExists(atPath: dir + "/both.html"))
     }

@@ -112,6 +112,12 @@ extension Producer: MessageProducer {
         _ = try produceNow(topic: topic, partition: nil, key: key, value: value, opaque: opaque)
     }
 
+    /// `produceNow(topic:partition:key:value:timestamp:stamp:opaque:)` with the partitioner's choice.
+    public func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                           timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+        _ = try produceNow(topic: topic, partition: nil, key: key, value: value, timestamp: timestamp, stamp: stamp, opaque: opaque)
+    }
+
     public func producerStatistics() async -> ProducerStatistics? { statistics }
 }
 
@@ -146,7 +152,11 @@ public struct EmbeddedMessageConsumer: MessageConsumer {
     public func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
         try consumer.pollBlocking(timeout: timeout) { batch in
             let partition = batch.partition
-            for m in batch { body(ConsumerRecordView(partition: partition, offset: m.offset, key: m.key, value: m.value)) }
+            for m in batch {
+                let headers = m.headers
+                let stamp = headers.isEmpty ? nil : SendStamp.read(headers.first(named: SendStamp.headerKey)?.value)
+                body(ConsumerRecordView(partition: partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, stamp: stamp))
+            }
         }
     }
 
