@@ -177,7 +177,11 @@ if Context.environment["WEIR_FUZZ"] == "1" {
         ("FuzzDecompress", ["WeirCompression"]),
         ("FuzzIndex", ["WeirLog"]),
         ("FuzzSegmentRecovery", ["WeirLog"]),
-    ] + (coreOnly ? [] : [("FuzzWorkload", ["WeirBench"])])
+    ] + (coreOnly ? [] : [
+        ("FuzzWorkload", ["WeirBench"]),
+        ("FuzzKafkaRequest", ["WeirServer", .product(name: "NIOCore", package: "swift-nio"),
+                              .product(name: "NIOEmbedded", package: "swift-nio")]),
+    ])
     for t in fuzzTargets {
         package.targets.append(.executableTarget(name: t.name, dependencies: t.dependencies, path: "Fuzz/\(t.name)",
                                                  swiftSettings: strictSettings))

@@ -5,8 +5,9 @@
 
 OUT_DIR/<Target>/ gets small real inputs: record batches built by kafka-python (the reference
 client) for every codec, their compressed record sections, segments of such batches with the
-`.index` / `.timeindex` a Kafka broker would write for them, and workload text. OMB's workload
-files are not copied here; scripts/fuzz passes their folder to the workload target directly.
+`.index` / `.timeindex` a Kafka broker would write for them, workload text, and every Kafka
+request API and version encoded by kafka-python. OMB's workload files are not copied here;
+scripts/fuzz passes their folder to the workload target directly.
 """
 import os
 import random
@@ -59,6 +60,7 @@ def main():
     out = sys.argv[1]
     rng = random.Random(16)
     dirs = {t: os.path.join(out, t) for t in ("FuzzRecordBatch", "FuzzDecompress", "FuzzIndex", "FuzzSegmentRecovery", "FuzzWorkload")}
+    dirs["FuzzKafkaRequest"] = os.path.join(out, "FuzzKafkaRequest")
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
 
@@ -93,6 +95,36 @@ def main():
         b' "payloadFile": "payload/payload-1Kb.data", "subscriptionsPerTopic": 1, "consumerPerSubscription": 1,'
         b' "producersPerTopic": 1, "producerRate": 50000, "consumerBacklogSizeGB": 0, "testDurationMinutes": 1,'
         b' "keyDistributor": "NO_KEY"}')
+
+    # Every request API and version kafka-python's generated encoders know, with default field
+    # values, as one frame each (mode byte 1: the frame without its size prefix). The captured
+    # client sessions in Fuzz/Seeds/FuzzKafkaRequest/ carry the realistic field values.
+    for key, cls in sorted(request_classes().items()):
+        for version in range(cls.min_version, cls.max_version + 1):
+            req = cls[version]()
+            req.with_header(correlation_id=version, client_id="weir-seed")
+            put("FuzzKafkaRequest", f"default-{key}-v{version}", b"\x01" + req.encode(header=True))
+
+
+def request_classes():
+    """kafka-python's request message classes by API key."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import kafka.protocol
+    from kafka.protocol.api_message import ApiMessage
+
+    found = {}
+    for module in pkgutil.walk_packages(kafka.protocol.__path__, "kafka.protocol."):
+        try:
+            mod = importlib.import_module(module.name)
+        except Exception:  # noqa: BLE001 - a module that needs an optional dependency
+            continue
+        for name, cls in vars(mod).items():
+            if inspect.isclass(cls) and issubclass(cls, ApiMessage) and cls is not ApiMessage and name.endswith("Request"):
+                found[cls.API_KEY] = cls
+    return found
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 // Input layout (so that libFuzzer mutates all three files of a segment):
 //
 //     byte 0      flags: 1 = the clean-shutdown marker is present, 2 = write a `.index`,
-//                 4 = write a `.timeindex`, 8 = the segment's base offset is 100, not 0
+//                 4 = write a `.timeindex`, 8 = the segment's base offset is 100, not 0,
+//                 16 = stop after the first close (no reopen: about half the work per input)
 //     bytes 1-2   the `.index` length (big-endian, capped to what is left)
 //     bytes 3-4   the `.timeindex` length
 //     ...         the `.index` bytes, the `.timeindex` bytes, then the `.log` bytes
@@ -12,13 +13,14 @@
 // Each run: `LogInspector.verify` (what `weir log verify` runs) on the raw files, then
 // `LogDirectory.open` (recovery), a read of every batch from the log-start offset to the
 // high-water mark with every record decoded, time-index lookups, one append, a clean close, a
-// reopen, the same reads, and a close. With `WEIR_FUZZ_STRICT=1` the run also requires that
+// reopen, the same reads, and a close (unless flag 16). With `WEIR_FUZZ_STRICT=1` the run also requires that
 // the appended record is still at its acknowledged offset after the reopen (no acknowledged
 // record lost). `WEIR_FUZZ_TMP` picks the folder of the temporary log directory (default
 // /dev/shm).
 //
 // Built and run by scripts/fuzz; see docs/campaigns.md.
 import Foundation
+import Glibc
 import WeirFormat
 import WeirLog
 
@@ -51,18 +53,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let timeIndexBytes = rest.prefix(Int(data[3]) << 8 | Int(data[4]))
     let logBytes = rest.dropFirst(timeIndexBytes.count)
 
-    let fm = FileManager.default
-    try? fm.removeItem(atPath: root)
+    // Plain system calls (no Foundation file APIs): this setup runs for every input.
+    emptyDirectory(root)
     let partition = root + "/t-0"
-    try! fm.createDirectory(atPath: partition, withIntermediateDirectories: true)
+    precondition(mkdir(root, 0o755) == 0 || errno == EEXIST, "cannot create \(root)")
+    precondition(mkdir(partition, 0o755) == 0 || errno == EEXIST, "cannot create \(partition)")
     let name = flags & 8 != 0 ? "00000000000000000100" : "00000000000000000000"
-    func write(_ file: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
-        precondition(fm.createFile(atPath: partition + "/" + file, contents: Data(bytes)), "cannot write \(file)")
-    }
-    write(name + ".log", logBytes)
-    if flags & 2 != 0 { write(name + ".index", indexBytes) }
-    if flags & 4 != 0 { write(name + ".timeindex", timeIndexBytes) }
-    if flags & 1 != 0 && !noCleanMarker { precondition(fm.createFile(atPath: root + "/" + LogDirectory.cleanShutdownFileName, contents: Data())) }
+    write(partition + "/" + name + ".log", logBytes)
+    if flags & 2 != 0 { write(partition + "/" + name + ".index", indexBytes) }
+    if flags & 4 != 0 { write(partition + "/" + name + ".timeindex", timeIndexBytes) }
+    if flags & 1 != 0 && !noCleanMarker { write(root + "/" + LogDirectory.cleanShutdownFileName, logBytes.prefix(0)) }
 
     _ = try? LogInspector.verify(logDirectory: root)
     guard let dir = try? LogDirectory.open(path: root, options: options) else { return 0 }
@@ -77,7 +77,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if let result { appended = (result.baseOffset, value) }
         }
     }
-    guard (try? dir.close()) != nil else { return 0 }
+    guard (try? dir.close()) != nil, flags & 16 == 0 || strict else { return 0 }
 
     guard let again = try? LogDirectory.open(path: root, options: options) else {
         precondition(!strict || appended == nil, "the directory does not reopen after a clean close")
@@ -92,6 +92,32 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     try? again.close()
     return 0
+}
+
+/// Writes `bytes` to a new file at `path` (no sync: the directory is on tmpfs and thrown away).
+func write(_ path: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    precondition(fd >= 0, "cannot write \(path)")
+    let bytes = UnsafeRawBufferPointer(rebasing: bytes)
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        precondition(n > 0, "cannot write \(path)")
+        done += n
+    }
+    close(fd)
+}
+
+/// Removes everything under `path` (two levels: the log directory and its partition folders).
+func emptyDirectory(_ path: String) {
+    guard let dir = opendir(path) else { return }
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name == "." || name == ".." { continue }
+        let child = path + "/" + name
+        if unlink(child) != 0 && errno == EISDIR { emptyDirectory(child); rmdir(child) }
+    }
+    closedir(dir)
 }
 
 /// Reads and decodes every batch from the log-start offset to the high-water mark.

@@ -16,14 +16,14 @@
 #include <unistd.h>
 #include "CWeirSupport.h"
 
-#define WEIR_GUARD_SLOTS 65536
-
 struct weir_guard_slot {
     atomic_int used;
     atomic_uintptr_t base;   /* 0 while free or being set up */
     atomic_size_t length;
-    atomic_int damaged;
 };
+
+/* Apart from the slots, so that the header's inline reader needs no C11 atomic types. */
+int weir_guard_damaged_flags[WEIR_GUARD_SLOTS];
 
 static struct weir_guard_slot slots[WEIR_GUARD_SLOTS];
 static atomic_int slots_high;  /* every used slot is below this */
@@ -41,7 +41,7 @@ static void weir_sigbus(int sig, siginfo_t *info, void *context) {
         if (addr - base >= atomic_load_explicit(&slots[i].length, memory_order_relaxed)) continue;
         void *page = (void *)(addr & ~(page_size - 1));
         if (mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
-            atomic_store_explicit(&slots[i].damaged, 1, memory_order_release);
+            __atomic_store_n(&weir_guard_damaged_flags[i], 1, __ATOMIC_RELEASE);
             return;
         }
         break;
@@ -74,7 +74,7 @@ int weir_guard_register(const void *base, size_t length) {
         int i = (start + k) & (WEIR_GUARD_SLOTS - 1);
         int expected = 0;
         if (!atomic_compare_exchange_strong(&slots[i].used, &expected, 1)) continue;
-        atomic_store_explicit(&slots[i].damaged, 0, memory_order_relaxed);
+        __atomic_store_n(&weir_guard_damaged_flags[i], 0, __ATOMIC_RELAXED);
         atomic_store_explicit(&slots[i].length, length, memory_order_relaxed);
         atomic_store_explicit(&slots[i].base, (uintptr_t)base, memory_order_release);
         int high = atomic_load(&slots_high);
@@ -88,9 +88,4 @@ void weir_guard_unregister(int slot) {
     if (slot < 0 || slot >= WEIR_GUARD_SLOTS) return;
     atomic_store_explicit(&slots[slot].base, 0, memory_order_release);
     atomic_store_explicit(&slots[slot].used, 0, memory_order_release);
-}
-
-int weir_guard_damaged(int slot) {
-    if (slot < 0 || slot >= WEIR_GUARD_SLOTS) return 0;
-    return atomic_load_explicit(&slots[slot].damaged, memory_order_acquire);
 }

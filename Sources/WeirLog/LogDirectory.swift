@@ -110,6 +110,7 @@ public final class LogDirectory: Sendable {
 
         // Topics: `.topics/*.properties`, then partition folders without an entry.
         try _Sys.mkdir(path + "/" + LogDirectory.topicsFolder)
+        LogDirectory._removeHalfMadeTopics(path, &messages)
         var declared: [String: (config: LogConfig, partitions: Int)] = [:]
         for name in try _Sys.listDirectory(path + "/" + LogDirectory.topicsFolder) where name.hasSuffix(".properties") {
             let topic = String(name.dropLast(".properties".count))
@@ -206,11 +207,15 @@ public final class LogDirectory: Sendable {
 
     /// Creates a topic's partitions and then its properties file, all or nothing: when any step
     /// fails (a full disk at a preallocation, say) every partition folder made so far and the
-    /// properties file are removed again, and the error is rethrown. A crash half-way leaves
-    /// partition folders without a properties file, which the next open adopts.
+    /// properties file are removed again, and the error is rethrown. A crash half-way leaves the
+    /// `.topics/<topic>.creating` marker written first, and the next open removes what the
+    /// create made (`_removeHalfMadeTopics`) instead of adopting a topic with too few partitions
+    /// and the default config.
     func _createTopicFiles(_ name: String, partitions: Int, config: LogConfig) throws(LogError) -> [PartitionLog] {
         var logs: [PartitionLog] = []
+        let creating = LogDirectory._creatingMarker(path, name)
         do throws(LogError) {
+            try _Sys.writeFileAtomically(creating, Array("partitions=\(partitions)\n".utf8), directory: path + "/" + LogDirectory.topicsFolder)
             for p in 0..<Int32(partitions) {
                 let tp = TopicPartition(name, p)
                 let directory = path + "/" + tp.directoryName
@@ -222,32 +227,29 @@ public final class LogDirectory: Sendable {
                                                           clean: true, recoveryPoint: nil, logStartOffset: nil, creating: true)
                     logs.append(log)
                 } catch {
-                    _removeTree(directory)
+                    LogDirectory._removeTree(directory)
                     throw error
                 }
             }
             try _writeTopicProperties(name, config: config, partitions: partitions)
             try _Sys.syncDirectory(path)
+            try? _Sys.unlink(creating)
             return logs
         } catch {
             for log in logs {
                 log._writer._withLock { $0.closed = true }
                 for s in log._segments._withLock({ $0 }) { try? s.deleteFiles() }
-                _removeTree(log.directory)
+                LogDirectory._removeTree(log.directory)
             }
             let properties = path + "/" + LogDirectory.topicsFolder + "/" + name + ".properties"
             try? _Sys.unlink(properties)
             try? _Sys.unlink(properties + ".tmp")
+            try? _Sys.unlink(creating)
             try? _Sys.syncDirectory(path)
             throw error
         }
     }
 
-    /// Removes a partition folder and the files in it (best effort, for rollbacks).
-    func _removeTree(_ directory: String) {
-        for n in (try? _Sys.listDirectory(directory)) ?? [] { try? _Sys.unlink(directory + "/" + n) }
-        try? _Sys.rmdir(directory)
-    }
 
     func _writeTopicProperties(_ name: String, config: LogConfig, partitions: Int) throws(LogError) {
         var props = config.overrides

@@ -82,8 +82,11 @@ extension PartitionLog {
     /// a closed segment's last offset and the next segment's base (neither for compacted topics,
     /// where compaction leaves both), and — after a clean shutdown only — a log-start checkpoint below
     /// the first segment (the segments before it are gone; after a crash that is also what a
-    /// retention pass interrupted before its checkpoint leaves).
-    static func _findHoles(_ segments: [_Segment], config: LogConfig, clean: Bool, checkpointedStart: Int64?) -> [LogHole] {
+    /// retention pass interrupted before its checkpoint leaves), and `tailHole`: offsets the
+    /// recovery-point checkpoint says were flushed but the end of the log lost (for every topic,
+    /// compacted ones too, since compaction never touches the active segment).
+    static func _findHoles(_ segments: [_Segment], config: LogConfig, clean: Bool, checkpointedStart: Int64?,
+                           tailHole: LogHole? = nil) -> [LogHole] {
         var holes: [LogHole] = []
         if clean, let start = checkpointedStart, start >= 0, let first = segments.first, start < first.baseOffset {
             holes.append(LogHole(offsets: start..<first.baseOffset,
@@ -98,6 +101,9 @@ extension PartitionLog {
                 holes.append(LogHole(offsets: s.nextOffset..<next.baseOffset,
                                      reason: "the closed segment \(name) ends at \(s.nextOffset), the next one starts at \(next.baseOffset)"))
             }
+        }
+        if let tailHole, !holes.contains(where: { $0.offsets.contains(tailHole.offsets.lowerBound) }) {
+            holes.append(tailHole)
         }
         // Offsets below a checkpointed log-start offset were deleted on purpose.
         let floor = max(checkpointedStart ?? .min, 0)

@@ -149,6 +149,23 @@ extension PartitionLog {
                 segments.append(try _Segment.open(directory: directory, baseOffset: base, active: false, config: config))
             }
         }
+        // The end of the log lost offsets that the recovery-point checkpoint says were flushed
+        // (the active segment emptied or cut short): a hole. New appends start after it, in a
+        // new segment, so that no lost offset is given out again and the gap stays on disk.
+        var tailHole: LogHole? = nil
+        if let flushed = recoveryPoint, flushed > segments.last!.nextOffset {
+            let last = segments.last!
+            tailHole = LogHole(offsets: last.nextOffset..<flushed,
+                               reason: "the log ends at \(last.nextOffset) in \(_Segment.fileName(last.baseOffset, ".log")), but the recovery-point checkpoint says offsets up to \(flushed) were flushed")
+            try last.seal()
+            do throws(LogError) {
+                segments.append(try _Segment.create(directory: directory, baseOffset: flushed, config: config))
+            } catch where error.code == .noSpace {
+                // As for a new partition on a full disk: empty, read-only; the first append rolls.
+                _Segment.createEmptyFiles(directory: directory, baseOffset: flushed)
+                segments.append(try _Segment.open(directory: directory, baseOffset: flushed, active: false, config: config))
+            }
+        }
         // A closed segment that is full cannot take appends; `append` rolls past it.
         let leo = segments.last!.nextOffset
         let start = min(max(logStartOffset ?? bases[0], bases[0]), leo)
@@ -156,7 +173,7 @@ extension PartitionLog {
         if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
         let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
                                logStartOffset: start, recoveryPoint: rp)
-        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset)
+        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset, tailHole: tailHole)
         log._holes.set(holes)
         for h in holes { report.messages.append("damage: \(h)") }
         report.holes = holes

@@ -43,8 +43,18 @@ int weir_guard_register(const void *base, size_t length);
 /// Forgets a slot; call before unmapping.
 void weir_guard_unregister(int slot);
 
+/// The number of guard slots.
+#define WEIR_GUARD_SLOTS 65536
+
+/// Each slot's damaged flag (written by the SIGBUS handler with a release store). Declared here
+/// so that `weir_guard_damaged` inlines into Swift as one acquire load, not a call.
+extern int weir_guard_damaged_flags[WEIR_GUARD_SLOTS];
+
 /// 1 once a fault hit the mapping in `slot` (its bytes past the file's end now read as zeros).
-int weir_guard_damaged(int slot);
+static inline int weir_guard_damaged(int slot) {
+    if ((unsigned)slot >= WEIR_GUARD_SLOTS) return 0;
+    return __atomic_load_n(&weir_guard_damaged_flags[slot], __ATOMIC_ACQUIRE);
+}
 
 #ifdef __cplusplus
 }

@@ -72,7 +72,12 @@ public struct KafkaReader {
             throw KafkaProtocolError("malformed request: a non-nullable string is null.")
         }
         let s = try _slice(n, "string")
-        return String(decoding: s.readableBytesView, as: UTF8.self)
+        // Invalid UTF-8 is refused, not repaired: each repaired byte would grow to 3 (U+FFFD),
+        // and a name echoed in a response could then outgrow its int16 length.
+        guard let string = String(validating: s.readableBytesView, as: UTF8.self) else {
+            throw KafkaProtocolError("malformed request: a string of \(n) bytes is not valid UTF-8; the client must send UTF-8.")
+        }
+        return string
     }
 
     public mutating func readString(compact: Bool) throws(KafkaProtocolError) -> String {

@@ -60,8 +60,16 @@ public struct KafkaWriter {
         }
     }
 
+    /// A string; a classic (int16-length) string longer than 32,767 UTF-8 bytes is cut at the
+    /// last whole character that fits, never trapping (only a server-made message can be that
+    /// long: decoded strings are valid UTF-8 that fitted the same length field).
     public mutating func writeString(_ s: String, compact: Bool) {
-        let u = s.utf8
+        var u = Substring(s).utf8
+        if !compact, u.count > Int(Int16.max) {
+            var end = u.index(u.startIndex, offsetBy: Int(Int16.max))
+            while end > u.startIndex, UTF8.isContinuation(u[end]) { end = u.index(before: end) }
+            u = u[..<end]
+        }
         _length(u.count, compact: compact, wide: false)
         buffer.writeBytes(u)
     }
