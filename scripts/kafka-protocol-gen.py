@@ -3,8 +3,10 @@
 
 Usage: scripts/kafka-protocol-gen.py [SPEC_DIR] [OUT_DIR]
   SPEC_DIR defaults to ../shared/kafka-protocol (beside the repository), OUT_DIR to
-  Sources/WeirServer/Generated. One Swift file per API (request + response), one per header and
-  data message, and ApiKey.swift listing every generated API with its valid versions.
+  Sources/WeirServer/Generated. One Swift file per request and one per response, one per header
+  and data message, ApiKey.swift listing every generated API with its valid versions, and
+  UnsupportedVersionLayouts.swift (every API of the definitions, for UNSUPPORTED_VERSION answers).
+  Array loops are KafkaReader.readArray / KafkaWriter.writeArray, not emitted per field.
 
 Each generated struct has `init(from:version:)` (decode from a `KafkaReader`) and
 `write(to:version:)` (encode into a `KafkaWriter`), handling every version in the spec's
@@ -328,14 +330,9 @@ class Gen:
         ncond = f.nullable.cond()
         opt = not f.nullable.none()
         if f.is_array:
-            self.emit(f"if let n = try r.readArrayCount(compact: {flex}, nullable: {ncond}) {{", ind)
-            self.emit(f"var a: [{f.swift_elem()}] = []", ind + 1)
-            self.emit("a.reserveCapacity(Swift.min(n, 1024))", ind + 1)
-            self.emit(f"for _ in 0..<n {{ a.append({read_elem(f.elem, flex, 'false')}) }}", ind + 1)
-            self.emit(f"self.{f.ident} = a", ind + 1)
-            self.emit("} else {", ind)
-            self.emit(f"self.{f.ident} = {'nil' if opt else '[]'}", ind + 1)
-            self.emit("}", ind)
+            elem = read_elem(f.elem, flex, "false")
+            self.emit(f"self.{f.ident} = try r.readArray(compact: {flex}, nullable: {ncond}) {{ (r) throws(KafkaProtocolError) in {elem} }}"
+                      + ("" if opt else " ?? []"), ind)
         elif f.is_struct and opt:
             self.emit(f"if try r.readInt8() >= 0 {{ self.{f.ident} = {read_elem(f.elem, flex, 'false')} }} else {{ self.{f.ident} = nil }}", ind)
         elif f.elem == "records" and not opt:
@@ -362,16 +359,7 @@ class Gen:
         opt = not f.nullable.none()
         val = f"self.{f.ident}"
         if f.is_array:
-            if opt:
-                self.emit(f"if let a = {val} {{", ind)
-                self.emit(f"w.writeArrayCount(a.count, compact: {flex})", ind + 1)
-                self.emit(f"for e in a {{ {write_elem(f.elem, flex, 'e', False)} }}", ind + 1)
-                self.emit("} else {", ind)
-                self.emit(f"w.writeNullArray(compact: {flex})", ind + 1)
-                self.emit("}", ind)
-            else:
-                self.emit(f"w.writeArrayCount({val}.count, compact: {flex})", ind)
-                self.emit(f"for e in {val} {{ {write_elem(f.elem, flex, 'e', False)} }}", ind)
+            self.emit(f"w.writeArray({val}, compact: {flex}) {{ w, e in {write_elem(f.elem, flex, 'e', False)} }}", ind)
         elif f.is_struct and opt:
             self.emit(f"if let s = {val} {{ w.writeInt8(1); s.write(to: &w, version: version) }} else {{ w.writeInt8(-1) }}", ind)
         elif f.elem == "records":
@@ -399,6 +387,62 @@ def gen_message(msg):
     return "\n".join(g.out) + "\n"
 
 
+KINDS = {"int8": "int8", "int16": "int16", "uint16": "int16", "int32": "int32", "uint32": "int32", "int64": "int64",
+         "float64": "int64", "bool": "int8", "uuid": "uuid", "string": "string", "bytes": "bytes", "records": "records"}
+
+
+def vrange(v):
+    """A Swift `ResponseLayout.Versions` literal for a Versions (hi nil = open)."""
+    if v.none():
+        return "nil"
+    return f"{v.lo}...{v.hi if v.hi is not None else 'Int16.max'}"
+
+
+def gen_error_layouts():
+    """Every response in Kafka's definitions, as the top-level field layout that
+    UnsupportedVersionResponse writes (defaults, ErrorCode set) for a version weir serve does not serve."""
+    rows = []
+    for fname in sorted(os.listdir(SPEC)):
+        if not fname.endswith("Response.json"):
+            continue
+        msg = load(fname[:-5])
+        if msg.get("type") != "response" or "apiKey" not in msg:
+            continue
+        fields = []
+        for d in msg["fields"]:
+            f = Field(d, msg)
+            if f.versions.none():
+                continue
+            if f.is_array:
+                kind = ".array"
+            elif f.is_struct:
+                kind = ".structure"
+            else:
+                kind = "." + KINDS[f.elem]
+            dv = f.default_value()
+            parts = [kind, vrange(f.versions)]
+            if not f.nullable.none():
+                parts.append(f"nullable: {vrange(f.nullable)}")
+            if not f.tagged.none():
+                parts.append(f"tagged: {vrange(f.tagged)}")
+            if f.name == "ErrorCode":
+                parts.append("error: true")
+            elif dv not in ("0", "nil", "[]", '""', "false") and kind in (".int8", ".int16", ".int32", ".int64"):
+                parts.append(f"value: {1 if dv == 'true' else dv}")
+            fields.append("F(" + ", ".join(parts) + ")")
+        flex = Versions(msg.get("flexibleVersions"))
+        rows.append(f"        {msg['apiKey']}: L({vrange(flex)}, [{', '.join(fields)}]),  // {msg['name']}")
+    lines = [HEADER.rstrip(), "", "// swiftlint:disable all", "",
+             "extension UnsupportedVersionResponse {",
+             "    private typealias L = UnsupportedVersionResponse.Layout",
+             "    private typealias F = UnsupportedVersionResponse.Field",
+             "",
+             "    /// Every API key in Kafka's definitions: flexible versions and top-level response fields.",
+             "    static let layouts: [Int16: Layout] = ["] + rows + ["    ]", "}"]
+    open(os.path.join(OUT, "UnsupportedVersionLayouts.swift"), "w").write("\n".join(lines) + "\n")
+    return len(rows)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -408,8 +452,9 @@ def main():
     for api in APIS:
         req, resp = load(api + "Request"), load(api + "Response")
         keys.append((api, req["apiKey"], Versions(req["validVersions"])))
-        text = HEADER + "// swiftlint:disable all\n\n" + gen_message(req) + "\n" + gen_message(resp)
-        open(os.path.join(OUT, api + ".swift"), "w").write(text)
+        for msg in (req, resp):
+            text = HEADER + "// swiftlint:disable all\n\n" + gen_message(msg)
+            open(os.path.join(OUT, msg["name"] + ".swift"), "w").write(text)
     for name in OTHERS:
         open(os.path.join(OUT, name + ".swift"), "w").write(HEADER + gen_message(load(name)))
     lines = [HEADER.rstrip(), "", "/// The API keys of the requests WeirServer decodes, with Kafka's names.",
@@ -434,6 +479,8 @@ def main():
     lines.append("    }")
     lines.append("}")
     open(os.path.join(OUT, "ApiKey.swift"), "w").write("\n".join(lines) + "\n")
+    n = gen_error_layouts()
+    print(f"generated {n} unsupported-version layouts")
     print(f"generated {len(APIS)} APIs and {len(OTHERS)} other messages into {OUT}")
 
 

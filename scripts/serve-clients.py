@@ -8,7 +8,8 @@ next client (so resuming from committed offsets crosses a broker restart). Every
 bounded in time. Prints one line per check and a closing 'N passed, N failed'.
 
 Usage: WEIR_BIN=.build/debug/weir python3 scripts/serve-clients.py [CLIENT...]
-Clients: kcat, kafka-python, confluent-kafka, aiokafka (default: all that are installed).
+Clients: kcat, kafka-python, confluent-kafka, aiokafka, and from scripts/serve_clients_more.py sarama
+(with Burrow) and weir-kafka-backend (default: all; one not installed is a failure).
 """
 import os
 import re
@@ -514,6 +515,9 @@ CLIENTS = {
     "aiokafka": (lambda: _importable("aiokafka"),
                  [("aiokafka produce/consume/commit", aiokafka_roundtrip), ("RESTART", None), ("aiokafka resume", aiokafka_resume)]),
 }
+
+from serve_clients_more import CLIENTS as MORE_CLIENTS  # noqa: E402 (sarama, Burrow, Weir's librdkafka backend)
+CLIENTS.update(MORE_CLIENTS)
 
 
 def _importable(mod):

@@ -203,6 +203,17 @@ final class RawClient: @unchecked Sendable {
                 #expect(part.highWatermark == 3)
                 #expect(part.records?.count == batch.count, "v\(v): the batch comes back byte for byte")
             }
+            // Each request's broker time is in /metrics: one produce, three fetches. A request is
+            // recorded once its response is written, so the last one may land just after the
+            // client has read it: wait for it (bounded).
+            var text = server.prometheusText()
+            for _ in 0..<100 where !text.contains("weir_serve_request_seconds_count{kind=\"fetch\"} 3\n") {
+                try await Task.sleep(for: .milliseconds(20))
+                text = server.prometheusText()
+            }
+            #expect(text.contains("weir_serve_request_seconds_count{kind=\"produce\"} 1\n"))
+            #expect(text.contains("weir_serve_request_seconds_count{kind=\"fetch\"} 3\n"))
+            #expect(server.metrics.requestTimes.quantileUpperBound(.produce, 0.99) != nil)
         }
     }
 }

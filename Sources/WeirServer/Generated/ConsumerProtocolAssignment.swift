@@ -12,20 +12,12 @@ public struct ConsumerProtocolAssignment: Sendable {
     public var _isDefault: Bool { assignedPartitions.isEmpty && userData == nil }
 
     public init(from r: inout KafkaReader, version: Int16) throws(KafkaProtocolError) {
-        if let n = try r.readArrayCount(compact: false, nullable: false) {
-            var a: [TopicPartition] = []
-            a.reserveCapacity(Swift.min(n, 1024))
-            for _ in 0..<n { a.append(try TopicPartition(from: &r, version: version)) }
-            self.assignedPartitions = a
-        } else {
-            self.assignedPartitions = []
-        }
+        self.assignedPartitions = try r.readArray(compact: false, nullable: false) { (r) throws(KafkaProtocolError) in try TopicPartition(from: &r, version: version) } ?? []
         self.userData = try r.readNullableBytes(compact: false, nullable: true)
     }
 
     public func write(to w: inout KafkaWriter, version: Int16) {
-        w.writeArrayCount(self.assignedPartitions.count, compact: false)
-        for e in self.assignedPartitions { e.write(to: &w, version: version) }
+        w.writeArray(self.assignedPartitions, compact: false) { w, e in e.write(to: &w, version: version) }
         w.writeNullableBytes(self.userData, compact: false)
     }
 
@@ -39,20 +31,12 @@ public struct ConsumerProtocolAssignment: Sendable {
 
         public init(from r: inout KafkaReader, version: Int16) throws(KafkaProtocolError) {
             self.topic = try r.readString(compact: false)
-            if let n = try r.readArrayCount(compact: false, nullable: false) {
-                var a: [Int32] = []
-                a.reserveCapacity(Swift.min(n, 1024))
-                for _ in 0..<n { a.append(try r.readInt32()) }
-                self.partitions = a
-            } else {
-                self.partitions = []
-            }
+            self.partitions = try r.readArray(compact: false, nullable: false) { (r) throws(KafkaProtocolError) in try r.readInt32() } ?? []
         }
 
         public func write(to w: inout KafkaWriter, version: Int16) {
             w.writeString(self.topic, compact: false)
-            w.writeArrayCount(self.partitions.count, compact: false)
-            for e in self.partitions { w.writeInt32(e) }
+            w.writeArray(self.partitions, compact: false) { w, e in w.writeInt32(e) }
         }
     }
 }

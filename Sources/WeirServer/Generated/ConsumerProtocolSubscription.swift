@@ -15,24 +15,10 @@ public struct ConsumerProtocolSubscription: Sendable {
     public var _isDefault: Bool { topics.isEmpty && userData == nil && ownedPartitions.isEmpty && generationId == -1 && rackId == nil }
 
     public init(from r: inout KafkaReader, version: Int16) throws(KafkaProtocolError) {
-        if let n = try r.readArrayCount(compact: false, nullable: false) {
-            var a: [String] = []
-            a.reserveCapacity(Swift.min(n, 1024))
-            for _ in 0..<n { a.append(try r.readString(compact: false)) }
-            self.topics = a
-        } else {
-            self.topics = []
-        }
+        self.topics = try r.readArray(compact: false, nullable: false) { (r) throws(KafkaProtocolError) in try r.readString(compact: false) } ?? []
         self.userData = try r.readNullableBytes(compact: false, nullable: true)
         if version >= 1 {
-            if let n = try r.readArrayCount(compact: false, nullable: false) {
-                var a: [TopicPartition] = []
-                a.reserveCapacity(Swift.min(n, 1024))
-                for _ in 0..<n { a.append(try TopicPartition(from: &r, version: version)) }
-                self.ownedPartitions = a
-            } else {
-                self.ownedPartitions = []
-            }
+            self.ownedPartitions = try r.readArray(compact: false, nullable: false) { (r) throws(KafkaProtocolError) in try TopicPartition(from: &r, version: version) } ?? []
         }
         if version >= 2 {
             self.generationId = try r.readInt32()
@@ -43,12 +29,10 @@ public struct ConsumerProtocolSubscription: Sendable {
     }
 
     public func write(to w: inout KafkaWriter, version: Int16) {
-        w.writeArrayCount(self.topics.count, compact: false)
-        for e in self.topics { w.writeString(e, compact: false) }
+        w.writeArray(self.topics, compact: false) { w, e in w.writeString(e, compact: false) }
         w.writeNullableBytes(self.userData, compact: false)
         if version >= 1 {
-            w.writeArrayCount(self.ownedPartitions.count, compact: false)
-            for e in self.ownedPartitions { e.write(to: &w, version: version) }
+            w.writeArray(self.ownedPartitions, compact: false) { w, e in e.write(to: &w, version: version) }
         }
         if version >= 2 {
             w.writeInt32(self.generationId)
@@ -71,14 +55,7 @@ public struct ConsumerProtocolSubscription: Sendable {
                 self.topic = try r.readString(compact: false)
             }
             if version >= 1 {
-                if let n = try r.readArrayCount(compact: false, nullable: false) {
-                    var a: [Int32] = []
-                    a.reserveCapacity(Swift.min(n, 1024))
-                    for _ in 0..<n { a.append(try r.readInt32()) }
-                    self.partitions = a
-                } else {
-                    self.partitions = []
-                }
+                self.partitions = try r.readArray(compact: false, nullable: false) { (r) throws(KafkaProtocolError) in try r.readInt32() } ?? []
             }
         }
 
@@ -87,8 +64,7 @@ public struct ConsumerProtocolSubscription: Sendable {
                 w.writeString(self.topic, compact: false)
             }
             if version >= 1 {
-                w.writeArrayCount(self.partitions.count, compact: false)
-                for e in self.partitions { w.writeInt32(e) }
+                w.writeArray(self.partitions, compact: false) { w, e in w.writeInt32(e) }
             }
         }
     }

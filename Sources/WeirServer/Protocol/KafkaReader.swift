@@ -110,6 +110,17 @@ public struct KafkaReader {
         return n
     }
 
+    /// An array whose elements `element` reads (the generated codecs' one array loop); nil for a
+    /// null array when `nullable`, else a null array reads as empty.
+    public mutating func readArray<T>(compact: Bool, nullable: Bool,
+                                      _ element: (inout KafkaReader) throws(KafkaProtocolError) -> T) throws(KafkaProtocolError) -> [T]? {
+        guard let n = try readArrayCount(compact: compact, nullable: nullable) else { return nil }
+        var a: [T] = []
+        a.reserveCapacity(Swift.min(n, 1024))
+        for _ in 0..<n { a.append(try element(&self)) }
+        return a
+    }
+
     /// The tagged-field section: calls `body` with each field's tag and a reader over its bytes.
     public mutating func readTaggedFields(_ body: (UInt32, inout KafkaReader) throws(KafkaProtocolError) -> Void) throws(KafkaProtocolError) {
         let count = try readUnsignedVarint()

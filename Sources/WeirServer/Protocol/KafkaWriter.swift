@@ -96,6 +96,18 @@ public struct KafkaWriter {
 
     public mutating func writeNullArray(compact: Bool) { _length(nil, compact: compact, wide: true) }
 
+    /// An array whose elements `element` writes (the generated codecs' one array loop).
+    public mutating func writeArray<T>(_ a: [T], compact: Bool, _ element: (inout KafkaWriter, T) -> Void) {
+        writeArrayCount(a.count, compact: compact)
+        for e in a { element(&self, e) }
+    }
+
+    /// A nullable array: nil is written as the null array.
+    public mutating func writeArray<T>(_ a: [T]?, compact: Bool, _ element: (inout KafkaWriter, T) -> Void) {
+        guard let a else { return writeNullArray(compact: compact) }
+        writeArray(a, compact: compact, element)
+    }
+
     /// The tagged-field section, fields in ascending tag order (each `KafkaWriter` holds bytes only).
     public mutating func writeTaggedFields(_ fields: [(UInt32, KafkaWriter)]) {
         writeUnsignedVarint(UInt32(fields.count))

@@ -2,19 +2,25 @@ internal import NIOCore
 internal import WeirClient
 internal import Foundation
 
+/// One request frame and when the event loop read it.
+struct KafkaFrame: Sendable {
+    let bytes: ByteBuffer
+    let received: ContinuousClock.Instant
+}
+
 /// Feeds a connection's request frames, in order, to one task that answers them one at a time
 /// (as Kafka does: a connection's responses go out in request order).
 final class KafkaRequestStreamHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
 
-    let continuation: AsyncStream<ByteBuffer>.Continuation
+    let continuation: AsyncStream<KafkaFrame>.Continuation
 
-    init(continuation: AsyncStream<ByteBuffer>.Continuation) {
+    init(continuation: AsyncStream<KafkaFrame>.Continuation) {
         self.continuation = continuation
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(unwrapInboundIn(data))
+        continuation.yield(KafkaFrame(bytes: unwrapInboundIn(data), received: .now))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -37,7 +43,7 @@ struct KafkaConnection: Sendable {
     let zeroCopy: Bool
     let server: KafkaServer
 
-    func run(_ frames: AsyncStream<ByteBuffer>) async {
+    func run(_ frames: AsyncStream<KafkaFrame>) async {
         let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
         let start = ContinuousClock.now
         var requests = 0
@@ -48,8 +54,10 @@ struct KafkaConnection: Sendable {
             requests += 1
             server.metrics.requests.add(1, ordering: .relaxed)
             do {
-                guard let response = try await answer(frame, state: state, clientId: &clientId) else { continue }
-                try await write(response)
+                let response = try await answer(frame.bytes, state: state, clientId: &clientId)
+                if let response { try await write(response) }
+                let key = frame.bytes.getInteger(at: frame.bytes.readerIndex, as: Int16.self) ?? -1
+                server.metrics.requestTimes.record(RequestTimes.Kind(key), .now - frame.received)
             } catch let e as KafkaProtocolError {
                 closeReason = e.message
                 break
@@ -71,23 +79,10 @@ struct KafkaConnection: Sendable {
         let rawKey = try r.readInt16()
         let version = try r.readInt16()
         let correlationId = try r.readInt32()
-        guard let key = ApiKey(rawValue: rawKey) else {
-            throw KafkaProtocolError("unknown API key \(rawKey) (correlation id \(correlationId)); closing the connection as Kafka does.")
-        }
         let cid = try r.readNullableString(compact: false)
         clientId = cid ?? ""
-        let supported = KafkaBroker.supportedVersions[key]
-        if key == .apiVersions, supported.map({ !$0.contains(version) }) ?? true {
-            // Kafka's fallback: an ApiVersions version it does not know gets a v0 answer with
-            // UNSUPPORTED_VERSION and the supported ranges, so the client can retry lower.
-            var resp = broker.apiVersions(ApiVersionsRequest(), version: 0)
-            resp.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
-            var body = KafkaWriter()
-            resp.write(to: &body, version: 0)
-            return frameResponse(correlationId: correlationId, flexibleHeader: false, body: body)
-        }
-        guard let supported, supported.contains(version) else {
-            throw KafkaProtocolError("\(key) v\(version) is not supported (weir serve serves \(supported.map { "\($0.lowerBound)...\($0.upperBound)" } ?? "none")); closing the connection as Kafka does.")
+        guard let key = ApiKey(rawValue: rawKey), let supported = KafkaBroker.supportedVersions[key], supported.contains(version) else {
+            return try unsupported(rawKey, version, correlationId)
         }
         if key.isFlexible(version) {
             try r.readTaggedFields { (_, _) throws(KafkaProtocolError) in }
@@ -103,6 +98,26 @@ struct KafkaConnection: Sendable {
         guard let body else { return nil }
         // ApiVersions responses always use header v0 (a client cannot know yet whether it is flexible).
         return frameResponse(correlationId: correlationId, flexibleHeader: key != .apiVersions && key.isFlexible(version), body: body)
+    }
+
+    /// Kafka's answer to an API or version the broker does not serve. ApiVersions gets Kafka's
+    /// fallback (a v0 answer with the supported ranges, so the client can retry lower); every
+    /// other API of Kafka's definitions gets its response with `UNSUPPORTED_VERSION`; an API key
+    /// Kafka does not define closes the connection, as Kafka does.
+    func unsupported(_ rawKey: Int16, _ version: Int16, _ correlationId: Int32) throws(KafkaProtocolError) -> KafkaWriter {
+        if rawKey == ApiKey.apiVersions.rawValue {
+            var resp = broker.apiVersions(ApiVersionsRequest(), version: 0)
+            resp.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+            var body = KafkaWriter()
+            resp.write(to: &body, version: 0)
+            return frameResponse(correlationId: correlationId, flexibleHeader: false, body: body)
+        }
+        guard let body = UnsupportedVersionResponse.body(apiKey: rawKey, version: version,
+                                                         errorCode: KafkaErrorCode.unsupportedVersion.rawValue) else {
+            throw KafkaProtocolError("unknown API key \(rawKey) (correlation id \(correlationId)); closing the connection as Kafka does.")
+        }
+        return frameResponse(correlationId: correlationId,
+                             flexibleHeader: UnsupportedVersionResponse.isFlexible(apiKey: rawKey, version: version), body: body)
     }
 
     func frameResponse(correlationId: Int32, flexibleHeader: Bool, body: KafkaWriter) -> KafkaWriter {

@@ -14,6 +14,8 @@ public final class KafkaServer: Sendable {
         let connections = Atomic<Int>(0)
         let openConnections = Atomic<Int>(0)
         let requests = Atomic<Int>(0)
+        /// Per-request broker time (`weir_serve_request_seconds`).
+        public let requestTimes = RequestTimes()
     }
 
     public let broker: KafkaBroker
@@ -46,7 +48,7 @@ public final class KafkaServer: Sendable {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
-                    let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .unbounded)
+                    let (stream, continuation) = AsyncStream<KafkaFrame>.makeStream(bufferingPolicy: .unbounded)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(KafkaRequestStreamHandler(continuation: continuation))
                     self.accept(channel, stream, zeroCopy: zeroCopy)
@@ -57,7 +59,7 @@ public final class KafkaServer: Sendable {
         return ch.localAddress?.port ?? port
     }
 
-    func accept(_ channel: any Channel, _ stream: AsyncStream<ByteBuffer>, zeroCopy: Bool) {
+    func accept(_ channel: any Channel, _ stream: AsyncStream<KafkaFrame>, zeroCopy: Bool) {
         metrics.connections.add(1, ordering: .relaxed)
         metrics.openConnections.add(1, ordering: .relaxed)
         let id = nextId.add(1, ordering: .relaxed).newValue
@@ -91,7 +93,7 @@ public final class KafkaServer: Sendable {
         # TYPE weir_serve_requests_total counter
         weir_serve_requests_total \(metrics.requests.load(ordering: .relaxed))
 
-        """
+        """ + metrics.requestTimes.prometheusText()
     }
 
     /// One JSON log line on stderr (the server's connection log).
