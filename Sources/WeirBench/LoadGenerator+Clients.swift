@@ -80,13 +80,24 @@ extension LoadGenerator {
             }
             tasks.addTask {
                 var next = 0
-                // Groups settle in any order; once settled, a group is checked again at the end.
-                while ContinuousClock.now < deadline, next < pending.count {
-                    if await Self._settled(pending[next].members, partitions: counts[next]) {
-                        next += 1
-                    } else {
-                        try? await Task.sleep(for: .milliseconds(5))
+                // Groups settle in any order. Polling stops only after one sweep finds every
+                // group settled: a group that settled early can be disturbed by a late member.
+                while ContinuousClock.now < deadline {
+                    if next < pending.count {
+                        if await Self._settled(pending[next].members, partitions: counts[next]) {
+                            next += 1
+                        } else {
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                        continue
                     }
+                    var unsettled: Int? = nil
+                    for i in pending.indices where !(await Self._settled(pending[i].members, partitions: counts[i])) {
+                        unsettled = i
+                        break
+                    }
+                    guard let unsettled else { break }
+                    next = unsettled
                 }
                 done.set()
             }
@@ -96,11 +107,22 @@ extension LoadGenerator {
         }
     }
 
-    /// Whether `members` together hold each of `partitions` partitions once, and every member
-    /// that can have a partition has one.
+    /// Whether `members` together hold each of `partitions` partitions once, every member that
+    /// can have a partition has one, and (where the backend says) every member has completed a
+    /// join of one generation with no rebalance under way. Without the last check a group of
+    /// more members than partitions looked settled before its idle members had joined; polling
+    /// stopped, and their joins then waited out the rebalance timeout.
     static func _settled(_ members: [any MessageConsumer], partitions: Int) async -> Bool {
         var held: [TopicPartition] = []
         var busy = 0
+        var generations = Set<Int32>()
+        for c in members {
+            if let m = await c.groupMembership() {
+                guard m.isStable else { return false }
+                generations.insert(m.generation)
+            }
+        }
+        if generations.count > 1 { return false }
         for c in members {
             let a = await c.assignment()
             held += a

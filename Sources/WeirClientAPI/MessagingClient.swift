@@ -97,11 +97,17 @@ public protocol MessageConsumer: Sendable {
     func resume(_ partitions: [TopicPartition]) async throws(ClientError)
     /// The partitions currently assigned.
     func assignment() async -> [TopicPartition]
+    /// The consumer's place in its group now (member id, generation, whether a rebalance is
+    /// under way), or nil when the backend does not expose it (librdkafka).
+    func groupMembership() async -> GroupMembership?
     /// Leaves the group and releases the consumer (without committing; commit first).
     func close() async
 }
 
 extension MessageConsumer {
+    /// A backend that does not expose its group state says nothing.
+    public func groupMembership() async -> GroupMembership? { nil }
+
     /// A consumer that transforms what it hands over (decryption, tracing) has no thread path:
     /// it says so.
     public func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {

@@ -192,6 +192,14 @@ extension Consumer {
     }
 
     /// Whether a rejoin was requested in the member's current `generation` (or later).
+    /// The member id and generation of the last completed join, and whether a rejoin is under
+    /// way or requested (Kafka's `groupMetadata()` plus the rebalance state).
+    public func groupMembership() -> GroupMembership {
+        let (memberId, generation) = _state._withLock { ($0.memberId, $0.generation) }
+        let rebalancing = _joining.load(ordering: .acquiring) || _memberLost.load(ordering: .acquiring) || _rejoinRequested(generation)
+        return GroupMembership(memberId: memberId ?? "", generation: generation, rebalancing: rebalancing)
+    }
+
     func _rejoinRequested(_ generation: Int32) -> Bool {
         let r = _rejoinGeneration.load(ordering: .acquiring)
         return r >= 0 && r >= generation

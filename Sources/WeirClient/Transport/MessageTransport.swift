@@ -182,5 +182,7 @@ public struct EmbeddedMessageConsumer: MessageConsumer {
 
     public func assignment() async -> [TopicPartition] { consumer.assignment() }
 
+    public func groupMembership() async -> GroupMembership? { consumer.configuration.groupId == nil ? nil : consumer.groupMembership() }
+
     public func close() async { await consumer.close() }
 }
