@@ -90,5 +90,11 @@ extension BenchCommand {
 /// Applies the shared options to a one-step topic-mode workload and runs it.
 func runTopicMode(_ w: Workload, options: BenchCommand.RunOptions) async throws {
     let resolved = try options.applyDriver(try bench { () throws(BenchError) in try options.overrides([w]) })
+    // The topic must already exist: a mistyped --log-dir is an error, not a new empty log.
+    for step in resolved where step.backend == "embedded" {
+        if let dir = step.logDir, !FileManager.default.fileExists(atPath: dir) {
+            throw CLIError.usage("the log directory '\(dir)' does not exist; check --log-dir, or create the topic there first with weir topics create \(w.topic ?? "T") --log-dir \(dir).")
+        }
+    }
     try await runAndWrite(name: w.name, steps: resolved, options: options)
 }

@@ -42,6 +42,10 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect(await WeirCommand.run(arguments: ["bench", "run", "--workload", dir + "/missing.yaml"]) == 2)
         #expect(await WeirCommand.run(arguments: ["bench", "compare", dir + "/a.json", dir + "/b.json"]) == 2)
         #expect(await WeirCommand.run(arguments: ["bench", "sweep", "--param", "batch.size"]) == 2)
+        // Topic modes on a log directory that does not exist: exit 2, and nothing is created.
+        #expect(await WeirCommand.run(arguments: ["bench", "consume", "--topic", "t", "--log-dir", dir + "/nolog"]) == 2)
+        #expect(await WeirCommand.run(arguments: ["bench", "produce", "--topic", "t", "--log-dir", dir + "/nolog"]) == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/nolog"))
     }
 
     /// Typed flags are applied as the values they are (never re-parsed from text), after `--set`,
