@@ -28,7 +28,8 @@ public struct BenchCommand: AsyncParsableCommand {
             }
             if fields {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
-                for f in Workload.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.help)") }
+                let width = Workload.fields.map(\.name.count).max() ?? 24
+                for f in Workload.fields { print("  \(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(f.help)") }
                 print("\nconfig keys (`config` in files, --config key=value), by where they go:")
                 for (scope, title) in [(ClientProperties.Scope.producer, "producers"), (.consumer, "consumers"),
                                        (.client, "producers and consumers"),
@@ -43,7 +44,7 @@ public struct BenchCommand: AsyncParsableCommand {
 
     /// Options every running subcommand shares.
     struct RunOptions: ParsableArguments {
-        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (see `weir bench list --fields`).", valueName: "key=value"))
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (`weir bench list --fields` lists the \(Workload.fields.count) fields with their ranges).", valueName: "key=value"))
         var sets: [String] = []
 
         @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N.")
