@@ -30,7 +30,9 @@ import WeirClient
         w.producerRate = 4_000
         w.messageSize = 100
         w.warmupSeconds = 0
-        w.durationSeconds = 5
+        // The last window starts at 3.2 s; the step runs on to 8 s so that a window delayed by
+        // a loaded machine still falls inside the step's per-second rows.
+        w.durationSeconds = 8
         w.drainTimeoutSeconds = 30
         w.config = ["linger.ms": "0", "segment.bytes": "4194304"]
         w.faults = try Fault.parseList("pauseConsumers@0.5+0.6,restartConsumer@1.8+0.3,stallAppends@3.2+0.6")
