@@ -85,11 +85,21 @@ struct SignalShutdownTests {
         p.arguments = ["metrics", "--listen", "127.0.0.1:0", "--log-dir", dir]
         let err = Pipe()
         p.standardError = err
+        let text = LockedText()
+        err.fileHandleForReading.readabilityHandler = { h in
+            let chunk = String(decoding: h.availableData, as: UTF8.self)
+            text.withLock { $0 += chunk }
+        }
         try p.run()
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM once it serves (its handlers are installed by then); a hang guard, not a timing bound.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !text.withLock({ $0.contains("serving http://") }) && ContinuousClock.now < deadline && p.isRunning {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        err.fileHandleForReading.readabilityHandler = nil
+        let message = text.withLock { $0 } + String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("serving http://127.0.0.1:"), "\(message)")
         #expect(!message.contains("127.0.0.1:0/"), "the bound port is printed")
         #expect(p.terminationReason == .exit && p.terminationStatus == 0)
