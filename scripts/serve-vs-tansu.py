@@ -28,22 +28,9 @@ import sys
 import tempfile
 import time
 
+from serve_support import cpu_seconds, free_port
+
 WEIR = os.environ.get("WEIR_BIN", ".build/release/weir")
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
 
 
 def tansu_path():

@@ -19,6 +19,8 @@ import tempfile
 import time
 import urllib.request
 
+from serve_support import free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WEIR = os.environ.get("WEIR_BIN", ".build/debug/weir")
 _built = {}
@@ -104,7 +106,7 @@ def burrow_lag(s):
     root = tempfile.mkdtemp(prefix="weir-burrow-")
     procs = []
     try:
-        zk_port, http_port = _free_port(), _free_port()
+        zk_port, http_port = free_port(), free_port()
         procs.append(_start_zookeeper(root, zk_port))
         with open(os.path.join(root, "burrow.toml"), "w") as f:
             f.write(f"""[general]
@@ -217,7 +219,7 @@ def acl_denial(_s):
               "--operation", "describe", "--topic", "acl-t", "--log-dir", data])
         _run([WEIR, "acls", "add", "--allow-principal", "User:bob", "--operation", "describe", "--topic", "acl-t",
               "--log-dir", data])
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([WEIR, "serve", "--log-dir", data, "--listen", f"127.0.0.1:{port}", "--sasl-mechanisms", "PLAIN"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         proc.stdout.readline()
@@ -266,13 +268,6 @@ def acl_denial(_s):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _free_port():
-    import socket
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 CLIENTS = {
