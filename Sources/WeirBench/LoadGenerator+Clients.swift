@@ -79,25 +79,15 @@ extension LoadGenerator {
                 }
             }
             tasks.addTask {
-                var next = 0
-                // Groups settle in any order. Polling stops only after one sweep finds every
-                // group settled: a group that settled early can be disturbed by a late member.
-                while ContinuousClock.now < deadline {
-                    if next < pending.count {
-                        if await Self._settled(pending[next].members, partitions: counts[next]) {
-                            next += 1
-                        } else {
-                            try? await Task.sleep(for: .milliseconds(5))
-                        }
-                        continue
-                    }
-                    var unsettled: Int? = nil
+                // Polling stops only after one sweep finds every group settled: a group that
+                // settled early can be disturbed by a late member. A sweep stops at the first
+                // group still settling.
+                sweeps: while ContinuousClock.now < deadline {
                     for i in pending.indices where !(await Self._settled(pending[i].members, partitions: counts[i])) {
-                        unsettled = i
-                        break
+                        try? await Task.sleep(for: .milliseconds(5))
+                        continue sweeps
                     }
-                    guard let unsettled else { break }
-                    next = unsettled
+                    break
                 }
                 done.set()
             }
@@ -121,14 +111,11 @@ extension LoadGenerator {
                 guard m.isStable else { return false }
                 generations.insert(m.generation)
             }
-        }
-        if generations.count > 1 { return false }
-        for c in members {
             let a = await c.assignment()
             held += a
             if !a.isEmpty { busy += 1 }
         }
-        return held.count == partitions && Set(held).count == partitions && busy == min(members.count, partitions)
+        return generations.count <= 1 && held.count == partitions && Set(held).count == partitions && busy == min(members.count, partitions)
     }
 
     /// A producer on the thread path, its acknowledgements recorded into `sink`.
