@@ -65,14 +65,14 @@ extension LoadGenerator {
             do { partitions.append(try await client.partitionCount(topic)) } catch { throw _benchError(error, "cannot read topic '\(topic)'") }
         }
         let seconds = 60.0 + 0.5 * Double(pending.count)
-        let deadline = ContinuousClock.now + .seconds(seconds)
+        let deadline = MonotonicDeadline(afterSeconds: seconds)
         let counts = partitions
         let done = _Flag()
         await withTaskGroup(of: Void.self) { tasks in
             for (_, members) in pending {
                 for c in members {
                     tasks.addTask {
-                        while !done.isSet && ContinuousClock.now < deadline {
+                        while !done.isSet && !deadline.hasPassed {
                             _ = try? await c.poll(timeout: .milliseconds(5))
                         }
                     }
@@ -82,7 +82,7 @@ extension LoadGenerator {
                 // Polling stops only after one sweep finds every group settled: a group that
                 // settled early can be disturbed by a late member. A sweep stops at the first
                 // group still settling.
-                sweeps: while ContinuousClock.now < deadline {
+                sweeps: while !deadline.hasPassed {
                     for i in pending.indices where !(await Self._settled(pending[i].members, partitions: counts[i])) {
                         try? await Task.sleep(for: .milliseconds(5))
                         continue sweeps

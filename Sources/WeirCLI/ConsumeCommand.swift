@@ -169,12 +169,12 @@ public struct ConsumeCommand: AsyncParsableCommand {
         }
         var printed = 0
         var done: [TopicPartition: Int64] = [:]
-        var lastRecord = ContinuousClock.now
+        var lastRecord = monotonicNanos()
         reading: while !ShutdownRequest.isRequested {
-            let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - (ContinuousClock.now - lastRecord) } ?? .seconds(1)
+            let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - .nanoseconds(Int64(monotonicNanos() - lastRecord)) } ?? .seconds(1)
             if wait <= .zero { break }
             let records = try await consumer.poll(timeout: min(wait, .seconds(1)))
-            if !records.isEmpty { lastRecord = .now }
+            if !records.isEmpty { lastRecord = monotonicNanos() }
             for r in records {
                 if let tracing {
                     _ = try? await tracing.withProcessSpan(r) { sink.write(formatter.format(r)) }
