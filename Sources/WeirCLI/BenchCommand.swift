@@ -28,8 +28,7 @@ public struct BenchCommand: AsyncParsableCommand {
             }
             if fields {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
-                let width = Workload.fields.map(\.name.count).max() ?? 24
-                for f in Workload.fields { print("  \(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(f.help)") }
+                PropertyListing.table(Workload.table.rows).forEach { print($0) }
                 print("\nconfig keys (`config` in files, --config key=value), by where they go:")
                 for (scope, title) in [(ClientProperties.Scope.producer, "producers"), (.consumer, "consumers"),
                                        (.client, "producers and consumers"),
@@ -44,19 +43,19 @@ public struct BenchCommand: AsyncParsableCommand {
 
     /// Options every running subcommand shares.
     struct RunOptions: ParsableArguments {
-        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (`weir bench list --fields` lists the \(Workload.fields.count) fields with their ranges).", valueName: "key=value"))
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (`weir bench list --fields` lists the \(Workload.table.specs.count) fields with their defaults and ranges).", valueName: "key=value"))
         var sets: [String] = []
 
-        @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N.")
+        @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N. \(PropertyListing.allowed(Workload.table, "producerRate"))")
         var rate: Double?
 
-        @Option(help: "Measured seconds per step; wins over --set durationSeconds=N.")
+        @Option(help: "Measured seconds per step; wins over --set durationSeconds=N. \(PropertyListing.allowed(Workload.table, "durationSeconds"))")
         var duration: Double?
 
-        @Option(help: "Warmup seconds per step (excluded from every statistic).")
+        @Option(help: "Warmup seconds per step (excluded from every statistic). \(PropertyListing.allowed(Workload.table, "warmupSeconds"))")
         var warmup: Double?
 
-        @Option(help: "Stop each step after this many records instead of a duration.")
+        @Option(help: "Stop each step after this many records instead of a duration. \(PropertyListing.allowed(Workload.table, "records"))")
         var records: Int?
 
         /// `--backend`, `--bootstrap-servers`, `--mock-cluster`, `--config`, `--config-file`:
