@@ -1,28 +1,9 @@
 import Foundation
 import Testing
 import WeirLog
+import WeirTestSupport
 @testable import WeirClient
 
-/// Mounts a tmpfs of `size` for the body; false (nothing run) when not root or mounting fails.
-private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) async throws -> Bool {
-    let template = NSTemporaryDirectory() + "weir-producer-full-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let path = String(cString: bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    func run(_ tool: String, _ args: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-    guard geteuid() == 0, run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]) == 0 else { return false }
-    defer { _ = run("/bin/umount", [path]) }
-    try await body(path)
-    return true
-}
 
 @Suite struct ProducerFullDiskTests {
     /// Issue 16, defect 4: a full disk at a roll reaches every waiting send as the retriable
