@@ -96,16 +96,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// Writes `bytes` to a new file at `path` (no sync: the directory is on tmpfs and thrown away).
 func write(_ path: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    precondition(fd >= 0, "cannot write \(path)")
-    let bytes = UnsafeRawBufferPointer(rebasing: bytes)
-    var done = 0
-    while done < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-        precondition(n > 0, "cannot write \(path)")
-        done += n
-    }
-    close(fd)
+    do throws(LogError) { try _replaceFile(path, UnsafeRawBufferPointer(rebasing: bytes)) } catch { preconditionFailure(error.message) }
 }
 
 /// Removes everything under `path` (two levels: the log directory and its partition folders).
