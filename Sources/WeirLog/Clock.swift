@@ -66,7 +66,4 @@ extension Duration {
         let (sum, o2) = ns.addingReportingOverflow(a / 1_000_000_000)
         return o2 ? (s < 0 ? .min : .max) : sum
     }
-
-    /// Whole milliseconds (toward zero).
-    package var _milliseconds: Int64 { _nanoseconds / 1_000_000 }
 }
