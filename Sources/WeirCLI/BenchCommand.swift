@@ -123,7 +123,7 @@ public struct BenchCommand: AsyncParsableCommand {
             abstract: "Run a preset or a workload file and write its run directory.",
             discussion: "Writes summary.json, intervals.csv, latency.csv, *.hgrm and report.html. Exit code 2 for a bad preset, workload file, flag or config key.")
 
-        @Argument(help: "The preset to run (see `weir bench list`).")
+        @Argument(help: "The preset to run (see `weir bench list`), or a workload file's path.")
         var preset: String?
 
         @Option(help: "A workload file (YAML or JSON; OMB field names accepted).")
@@ -138,6 +138,9 @@ public struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             let name: String
             let steps: [Workload]
+            // A path in the preset's place is a workload file (as OMB takes its workloads).
+            let (preset, workload) = preset.map { Preset.named($0) == nil && FileManager.default.fileExists(atPath: $0) } == true
+                ? (nil, preset) : (self.preset, self.workload)
             switch (preset, workload) {
             case (let p?, nil):
                 guard let found = Preset.named(p) else {

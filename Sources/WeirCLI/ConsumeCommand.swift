@@ -185,13 +185,17 @@ public struct ConsumeCommand: AsyncParsableCommand {
                 printed += 1
                 if let maxMessages, printed >= maxMessages { break reading }
             }
+            // One write per poll, not per record: what a poll returned is on the terminal
+            // before the next poll waits.
+            sink.flush()
         }
         // Only what was printed counts as consumed.
         if group != nil { try consumer.commit(done) }
     }
 }
 
-/// Writes lines to standard output or a file.
+/// Writes lines to standard output or a file, buffered: the buffer is written when it holds
+/// 64 KiB, on `flush()` (the consume loop flushes after each poll) and on `close()`.
 final class OutputSink {
     let handle: FileHandle
     let isFile: Bool
@@ -212,7 +216,7 @@ final class OutputSink {
 
     func write(_ s: String) {
         buffer += s
-        if buffer.utf8.count >= 1 << 16 || !isFile { flush() }
+        if buffer.utf8.count >= 1 << 16 { flush() }
     }
 
     func flush() {
