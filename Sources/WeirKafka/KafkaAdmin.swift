@@ -100,13 +100,7 @@ public final class KafkaAdmin: @unchecked Sendable {
             defer { rd_kafka_event_destroy(event) }
             var count = 0
             guard let result = rd_kafka_event_CreateTopics_result(event), let list = rd_kafka_CreateTopics_result_topics(result, &count) else { return }
-            for i in 0..<count {
-                let tr = list[i]
-                let err = rd_kafka_topic_result_error(tr)
-                if err == RD_KAFKA_RESP_ERR_NO_ERROR || (ignoreExisting && err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) { continue }
-                let name = String(cString: rd_kafka_topic_result_name(tr))
-                throw KafkaError(err, context: "create topic '\(name)'", detail: rd_kafka_topic_result_error_string(tr).map { String(cString: $0) })
-            }
+            try Self.checkTopicResults(list, count: count, verb: "create") { ignoreExisting && $0 == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS }
         }
     }
 
@@ -148,11 +142,19 @@ public final class KafkaAdmin: @unchecked Sendable {
             defer { rd_kafka_event_destroy(event) }
             var count = 0
             guard let result = rd_kafka_event_DeleteTopics_result(event), let list = rd_kafka_DeleteTopics_result_topics(result, &count) else { return }
-            for i in 0..<count {
-                let err = rd_kafka_topic_result_error(list[i])
-                if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { continue }
-                throw KafkaError(err, context: "delete topic '\(String(cString: rd_kafka_topic_result_name(list[i])))'")
-            }
+            try Self.checkTopicResults(list, count: count, verb: "delete") { $0 == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART }
+        }
+    }
+
+    /// Throws for the first topic result (of CreateTopics or DeleteTopics) with an error that
+    /// `accepted` does not take.
+    static func checkTopicResults(_ list: UnsafeMutablePointer<OpaquePointer?>, count: Int, verb: String,
+                                  accepted: (rd_kafka_resp_err_t) -> Bool) throws(KafkaError) {
+        for i in 0..<count {
+            let err = rd_kafka_topic_result_error(list[i])
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR || accepted(err) { continue }
+            throw KafkaError(err, context: "\(verb) topic '\(String(cString: rd_kafka_topic_result_name(list[i])))'",
+                             detail: rd_kafka_topic_result_error_string(list[i]).map { String(cString: $0) })
         }
     }
 
