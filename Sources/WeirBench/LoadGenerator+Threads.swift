@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import WeirClientAPI
+import WeirRandom
 
 // The threads of a step: producers on their open-loop schedule, consumers polling, and the
 // helpers that start and join them.
