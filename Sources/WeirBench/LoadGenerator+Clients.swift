@@ -130,26 +130,37 @@ extension LoadGenerator {
         return generations.count <= 1 && held.count == partitions && Set(held).count == partitions && busy == min(members.count, partitions)
     }
 
-    /// Gives every partition the settled groups hold a committed offset before the schedule
-    /// starts: its end now, where `auto.offset.reset=latest` placed the member. A member that
-    /// gets the partition later (a rebalance: another worker's consumers joining, a restarted
-    /// consumer, a coordinator that was down) then resumes there; without it, it would start at
-    /// the end of the log and skip what was produced meanwhile. A partition that has a committed
-    /// offset already (another worker's group member committed it) keeps it.
-    func _commitStart(_ groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
+    /// Pins where every settled member starts before the schedule does: each partition it holds
+    /// gets a committed offset (its end now, unless it has one already: another worker's member
+    /// committed it) and the member's position is set there with a seek.
+    ///
+    /// Without the seek, a librdkafka consumer resolves `auto.offset.reset=latest` lazily, after
+    /// its assignment: records produced in the first milliseconds of the schedule landed before
+    /// the offset it resolved, and were never read (the drain then counted them unconsumed).
+    /// Without the commit, a member that gets the partition later (a rebalance: another worker's
+    /// consumers joining, a restarted consumer, a coordinator that was down) would start at the
+    /// end of the log and skip what was produced meanwhile.
+    func _pinStart(_ groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
         for (topic, members) in groups {
             for c in members {
+                var start: [TopicPartition: Int64] = [:]
                 var missing: [TopicPartition] = []
                 for tp in await c.assignment() {
-                    do { if try await c.committed(tp) == nil { missing.append(tp) } } catch {
+                    do {
+                        if let offset = try await c.committed(tp) { start[tp] = offset } else { missing.append(tp) }
+                    } catch {
                         throw _benchError(error, "cannot read the committed offset of \(tp.topic)-\(tp.partition)")
                     }
                 }
-                guard !missing.isEmpty else { continue }
                 do {
-                    try await c.commit(try await client.endOffsets(missing))
+                    if !missing.isEmpty {
+                        let ends = try await client.endOffsets(missing)
+                        try await c.commit(ends)
+                        start.merge(ends) { $1 }
+                    }
+                    for (tp, offset) in start { try await c.seek(tp, to: offset) }
                 } catch {
-                    throw _benchError(error, "cannot commit the starting offsets of the consumers of '\(topic)'")
+                    throw _benchError(error, "cannot set the starting offsets of the consumers of '\(topic)'")
                 }
             }
         }

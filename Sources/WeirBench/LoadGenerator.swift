@@ -80,7 +80,7 @@ public struct LoadGenerator: Sendable {
         do {
             try await _settle(groups: consumerGroups, share: (w.worker?.count ?? 1) > 1)
             // (A pattern scenario's consumers read the pattern's own feed, not group offsets.)
-            if !w.isConsumeOnly && w.pattern == nil { try await _commitStart(consumerGroups) }
+            if !w.isConsumeOnly && w.pattern == nil { try await _pinStart(consumerGroups) }
         } catch {
             for c in madeConsumers { await c.close() }
             throw error

@@ -56,7 +56,7 @@ struct BenchOnKafkaTests {
         await client.close()
         let s = r.summary
         #expect(s.errors == 0)
-        #expect(s.undrained == 0)
+        #expect(s.undrained == 0, "\(s.backendDetails ?? [:]) \(r.intervals.map { "\($0.second):\($0.acked)/\($0.consumed)" })")
         #expect(s.produce.records > 3_000)
         #expect(s.consume.records >= s.produce.records)
         let window = try #require(s.faults?.first)
