@@ -139,7 +139,7 @@ let package = Package(
         ),
         .executableTarget(name: "weir", dependencies: ["WeirCLI"], swiftSettings: strictSettings),
         // A child process for WeirLogTests' crash tests (appends with acks=all until killed).
-        .executableTarget(name: "weir-log-crash-writer", dependencies: ["WeirLog"], swiftSettings: strictSettings),
+        .executableTarget(name: "weir-log-crash-writer", dependencies: ["WeirLog", "WeirTestSupport"], swiftSettings: strictSettings),
 
         .testTarget(name: "WeirCompressionTests", dependencies: ["WeirCompression", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirFormatTests", dependencies: ["WeirFormat", "CWeirSupport", "WeirTestSupport"], swiftSettings: strictSettings),

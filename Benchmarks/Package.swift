@@ -15,6 +15,7 @@ let weirPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().lastPathComponent
 
 let benchmarkDeps: [Target.Dependency] = [
+    "BenchmarkSupport",
     .product(name: "Benchmark", package: "benchmark"),
     .product(name: "WeirCompression", package: weirPackage),
     .product(name: "WeirFormat", package: weirPackage),
@@ -39,6 +40,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // What the benchmark targets share (metrics, scratch logs, elapsed time).
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "Benchmark", package: "benchmark"), .product(name: "WeirLog", package: weirPackage)],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
         benchmarkTarget("CompressionBenchmarks"),
         benchmarkTarget("FormatBenchmarks"),
         benchmarkTarget("LogBenchmarks"),

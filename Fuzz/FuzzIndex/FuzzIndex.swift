@@ -23,15 +23,7 @@ let timeIndexPath = directory + "/00000000000000001000.timeindex"
 
 /// Replaces the file at `path` with `bytes`.
 func write(_ path: String, _ bytes: UnsafeRawBufferPointer) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    precondition(fd >= 0, "cannot create \(path)")
-    var done = 0
-    while done < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-        precondition(n > 0, "cannot write \(path)")
-        done += n
-    }
-    close(fd)
+    do throws(LogError) { try _replaceFile(path, bytes) } catch { preconditionFailure(error.message) }
 }
 
 /// A big-endian Int64 from up to 8 bytes of `bytes` at `at` (zeros past the end).

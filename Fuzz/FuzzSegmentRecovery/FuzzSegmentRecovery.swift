@@ -1,46 +1,57 @@
-// libFuzzer target: opening (and recovering) a log directory whose segment files hold
-// arbitrary bytes, then reading everything, appending, closing and reopening.
+// libFuzzer target: opening (and recovering) a partition whose segment files hold arbitrary
+// bytes, then reading everything, appending, closing and reopening.
 //
 // Input layout (so that libFuzzer mutates all three files of a segment):
 //
 //     byte 0      flags: 1 = the clean-shutdown marker is present, 2 = write a `.index`,
 //                 4 = write a `.timeindex`, 8 = the segment's base offset is 100, not 0,
-//                 16 = stop after the first close (no reopen: about half the work per input)
+//                 16 = stop after the first close (no reopen: about half the work per input),
+//                 32 = a recovery-point checkpoint 1,000 past the base (a lost tail: a hole),
+//                 64 = a log-start checkpoint 5 past the base, 128 = a compacted topic
+//                 (compaction runs before the append)
 //     bytes 1-2   the `.index` length (big-endian, capped to what is left)
 //     bytes 3-4   the `.timeindex` length
 //     ...         the `.index` bytes, the `.timeindex` bytes, then the `.log` bytes
 //
-// Each run: `LogInspector.verify` (what `weir log verify` runs) on the raw files, then
-// `LogDirectory.open` (recovery), a read of every batch from the log-start offset to the
-// high-water mark with every record decoded, time-index lookups, one append, a clean close, a
-// reopen, the same reads, and a close (unless flag 16). With `WEIR_FUZZ_STRICT=1` the run also requires that
-// the appended record is still at its acknowledged offset after the reopen (no acknowledged
-// record lost). `WEIR_FUZZ_TMP` picks the folder of the temporary log directory (default
-// /dev/shm).
+// Each run: `weir log verify`'s partition check on the raw files, `PartitionLog._open` (the
+// recovery that `LogDirectory.open` runs for each partition, with the marker and checkpoints
+// the flags give), a read of every batch from the log-start offset to the high-water mark with
+// every record decoded, time-index lookups, one append, a clean close, a reopen with what a
+// clean close checkpoints, the same reads, and a close (unless flag 16). The directory-level
+// work of `LogDirectory.open`/`close` (lock file, checkpoint files, topic files, marker) reads
+// none of the input, so it is left out: it cost most of each run. With `WEIR_FUZZ_STRICT=1`
+// the run also requires that the appended record is still at its acknowledged offset after
+// the reopen (no acknowledged record lost). `WEIR_FUZZ_TMP` picks the folder of the temporary
+// partition folder (default /dev/shm).
 //
 // Built and run by scripts/fuzz; see docs/campaigns.md.
 import Foundation
 import Glibc
 import WeirFormat
-import WeirLog
+@testable import WeirLog
 
 let root: String = {
-    // tmpfs when there is one: each run syncs files, which costs milliseconds on a disk.
+    // tmpfs when there is one: each run writes and maps files.
     let parent = ProcessInfo.processInfo.environment["WEIR_FUZZ_TMP"]
         ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
     return "\(parent)/weir-fuzz-recovery-\(getpid())"
 }()
+let partition = root + "/t-0"
+let topicPartition = TopicPartition("t", 0)
 /// `WEIR_FUZZ_NO_CLEAN_MARKER=1` ignores flag 1, to explore recovery past a known crash of the
 /// clean-shutdown path.
 let noCleanMarker = ProcessInfo.processInfo.environment["WEIR_FUZZ_NO_CLEAN_MARKER"] == "1"
 let strict = ProcessInfo.processInfo.environment["WEIR_FUZZ_STRICT"] == "1"
 nonisolated(unsafe) let decoder = RecordBatchDecoder(checkCRCs: true, maxDecompressedBytes: 4 << 20)
 nonisolated(unsafe) let builder = try! RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 20)
-/// Small segments and indexes (the partition folder is adopted with the default config), so
-/// that an append may roll and each open maps kilobytes, not Kafka's 10 MiB index default.
-let options = LogDirectory.Options(
-    maintenanceIntervalMs: nil,
-    defaultConfig: LogConfig(segmentBytes: 64 << 10, segmentIndexBytes: 4096, indexIntervalBytes: 128))
+/// Small segments and indexes, so that an append may roll and each open maps kilobytes, not
+/// Kafka's 10 MiB index default.
+let plainConfig = LogConfig(segmentBytes: 64 << 10, segmentIndexBytes: 4096, indexIntervalBytes: 128)
+let compactedConfig: LogConfig = {
+    var c = plainConfig
+    c.cleanupPolicy = .compact
+    return c
+}()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -54,61 +65,63 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let logBytes = rest.dropFirst(timeIndexBytes.count)
 
     // Plain system calls (no Foundation file APIs): this setup runs for every input.
-    emptyDirectory(root)
-    let partition = root + "/t-0"
+    emptyDirectory(partition)
     precondition(mkdir(root, 0o755) == 0 || errno == EEXIST, "cannot create \(root)")
     precondition(mkdir(partition, 0o755) == 0 || errno == EEXIST, "cannot create \(partition)")
+    let base: Int64 = flags & 8 != 0 ? 100 : 0
     let name = flags & 8 != 0 ? "00000000000000000100" : "00000000000000000000"
     write(partition + "/" + name + ".log", logBytes)
     if flags & 2 != 0 { write(partition + "/" + name + ".index", indexBytes) }
     if flags & 4 != 0 { write(partition + "/" + name + ".timeindex", timeIndexBytes) }
-    if flags & 1 != 0 && !noCleanMarker { write(root + "/" + LogDirectory.cleanShutdownFileName, logBytes.prefix(0)) }
+    let clean = flags & 1 != 0 && !noCleanMarker
+    let recoveryPoint: Int64? = flags & 32 != 0 ? base + 1000 : nil
+    let logStart: Int64? = flags & 64 != 0 ? base + 5 : nil
+    let config = flags & 128 != 0 ? compactedConfig : plainConfig
 
-    _ = try? LogInspector.verify(logDirectory: root)
-    guard let dir = try? LogDirectory.open(path: root, options: options) else { return 0 }
+    _ = LogInspector._verifyPartition(partition, live: false, compacted: flags & 128 != 0, checkpointedStart: logStart,
+                                      trustStart: clean, flushedEnd: recoveryPoint)
+    guard let (log, _) = try? PartitionLog._open(topicPartition: topicPartition, directory: partition, config: config,
+                                                 clean: clean, recoveryPoint: recoveryPoint, logStartOffset: logStart)
+    else { return 0 }
+    readAll(log)
+    if flags & 128 != 0 { _ = try? log.compact(now: 1_800_000_000_000) }
     var appended: (offset: Int64, value: [UInt8])? = nil
-    if let log = try? dir.partition("t", 0) {
-        readAll(log)
-        builder.reset()
-        let value = Array("fuzz-\(size)".utf8)
-        _ = builder.append(timestamp: 1_700_000_000_000, key: nil, value: value)
-        if let batch = try? builder.build() {
-            let result: AppendResult? = batch.withUnsafeBytes { try? log.append($0) }
-            if let result { appended = (result.baseOffset, value) }
-        }
+    builder.reset()
+    let value = Array("fuzz-\(size)".utf8)
+    _ = builder.append(timestamp: 1_700_000_000_000, key: nil, value: value)
+    if let batch = try? builder.build() {
+        let result: AppendResult? = batch.withUnsafeBytes { try? log.append($0) }
+        if let result { appended = (result.baseOffset, value) }
     }
-    guard (try? dir.close()) != nil, flags & 16 == 0 || strict else { return 0 }
+    let closed = (try? log._close()) != nil
+    // A roll's background flush must not run into the next input's files.
+    log._durability.queue.sync {}
+    guard closed, flags & 16 == 0 || strict else { return 0 }
+    // What `LogDirectory.close` checkpoints after closing its partitions.
+    let (checkpointedEnd, checkpointedStart) = (log.recoveryPoint, log._checkpointLogStartOffset)
 
-    guard let again = try? LogDirectory.open(path: root, options: options) else {
-        precondition(!strict || appended == nil, "the directory does not reopen after a clean close")
+    guard let (again, _) = try? PartitionLog._open(topicPartition: topicPartition, directory: partition, config: config,
+                                                   clean: true, recoveryPoint: checkpointedEnd, logStartOffset: checkpointedStart)
+    else {
+        precondition(!strict || appended == nil, "the partition does not reopen after a clean close")
         return 0
     }
-    if let log = try? again.partition("t", 0) {
-        readAll(log)
-        if strict, let appended {
-            precondition(valueAt(log, appended.offset) == appended.value,
-                         "the record appended at offset \(appended.offset) is not there after a clean close and reopen")
-        }
+    readAll(again)
+    if strict, let appended {
+        precondition(valueAt(again, appended.offset) == appended.value,
+                     "the record appended at offset \(appended.offset) is not there after a clean close and reopen")
     }
-    try? again.close()
+    try? again._close()
+    again._durability.queue.sync {}
     return 0
 }
 
 /// Writes `bytes` to a new file at `path` (no sync: the directory is on tmpfs and thrown away).
 func write(_ path: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    precondition(fd >= 0, "cannot write \(path)")
-    let bytes = UnsafeRawBufferPointer(rebasing: bytes)
-    var done = 0
-    while done < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-        precondition(n > 0, "cannot write \(path)")
-        done += n
-    }
-    close(fd)
+    do throws(LogError) { try _replaceFile(path, UnsafeRawBufferPointer(rebasing: bytes)) } catch { preconditionFailure(error.message) }
 }
 
-/// Removes everything under `path` (two levels: the log directory and its partition folders).
+/// Removes everything under `path` (and one level of folders below it).
 func emptyDirectory(_ path: String) {
     guard let dir = opendir(path) else { return }
     while let entry = readdir(dir) {

@@ -14,6 +14,18 @@ final class _Collector: @unchecked Sendable {
         var row: IntervalRow?
         /// Hypervisor steal attributed to this interval; nil while the machine was never read.
         var stealNanos: UInt64?
+
+        /// `row` with this interval's counts (exact, late slices included).
+        func counted(_ row: IntervalRow) -> IntervalRow {
+            var row = row
+            row.produced = counts[_Counter.sent.rawValue]
+            row.producedBytes = bytes[_Counter.sent.rawValue]
+            row.acked = counts[_Counter.acked.rawValue]
+            row.consumed = counts[_Counter.consumed.rawValue]
+            row.consumedBytes = bytes[_Counter.consumed.rawValue]
+            row.errors = errors
+            return row
+        }
     }
 
     let inbox: _Inbox
@@ -123,13 +135,7 @@ final class _Collector: @unchecked Sendable {
             // Close an interval half a second after it ended (late slices still count in totals).
             guard closeAll || now > endOfInterval + intervalNanos / 2 else { continue }
             p.closed = true
-            var row = IntervalRow(second: key)
-            row.produced = p.counts[_Counter.sent.rawValue]
-            row.producedBytes = p.bytes[_Counter.sent.rawValue]
-            row.acked = p.counts[_Counter.acked.rawValue]
-            row.consumed = p.counts[_Counter.consumed.rawValue]
-            row.consumedBytes = p.bytes[_Counter.consumed.rawValue]
-            row.errors = p.errors
+            var row = p.counted(IntervalRow(second: key))
             for kind in LatencyKind.allCases { if let h = p.histograms[kind.index] { closed(kind, key, h, &row) } }
             p.row = row
             liveMetrics?.interval(step: workload.name, row: row, stealNanos: p.stealNanos, seconds: Double(intervalNanos) / 1e9)
@@ -214,14 +220,8 @@ final class _Collector: @unchecked Sendable {
     func rows() -> [IntervalRow] {
         pending.keys.sorted().compactMap { k in
             guard let p = pending[k] else { return nil }
-            var row = p.row ?? IntervalRow(second: k)
             // Late slices: counts are exact even when percentiles were closed.
-            row.produced = p.counts[_Counter.sent.rawValue]
-            row.producedBytes = p.bytes[_Counter.sent.rawValue]
-            row.acked = p.counts[_Counter.acked.rawValue]
-            row.consumed = p.counts[_Counter.consumed.rawValue]
-            row.consumedBytes = p.bytes[_Counter.consumed.rawValue]
-            row.errors = p.errors
+            var row = p.counted(p.row ?? IntervalRow(second: k))
             row.stealMillis = p.stealNanos.map { Double($0) / 1e6 }
             return row
         }

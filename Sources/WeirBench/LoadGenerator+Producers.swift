@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import WeirClientAPI
+import WeirRandom
 
 // The producer side of a step's threads: each producer's open-loop schedule, and the thread
 // body that drives one or several producers on their schedules.

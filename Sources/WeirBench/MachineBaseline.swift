@@ -62,7 +62,7 @@ public enum MachineBaseline {
         let removeDirectory: Bool
         let syncEvery: Int
         let producers = Atomic<Int>(0)
-        let topics = Mutex<[String: Int]>([:])
+        let topics = _TopicCounts()
 
         init(syncEvery: Int, directory: String?) throws(BenchError) {
             self.syncEvery = syncEvery
@@ -89,14 +89,14 @@ public enum MachineBaseline {
         }
 
         func ensureTopic(_ name: String, partitions: Int, configs: [String: String]) async throws(ClientError) {
-            topics.withLock { $0[name] = max($0[name] ?? 0, partitions) }
+            topics.ensure(name, partitions: partitions)
         }
 
         func endOffsets(_ partitions: [TopicPartition]) async throws(ClientError) -> [TopicPartition: Int64] {
-            Dictionary(uniqueKeysWithValues: partitions.map { ($0, 0) })
+            _TopicCounts.endOffsets(partitions)
         }
 
-        func partitionCount(_ topic: String) async throws(ClientError) -> Int { topics.withLock { $0[topic] ?? 1 } }
+        func partitionCount(_ topic: String) async throws(ClientError) -> Int { topics.count(topic) ?? 1 }
 
         func close() async {
             if removeDirectory { try? FileManager.default.removeItem(atPath: directory) }
@@ -104,7 +104,7 @@ public enum MachineBaseline {
     }
 
     /// One file at a time, appended with `pwrite`; a new one every `rollBytes`.
-    final class FileProducer: MessageProducer, Sendable {
+    final class FileProducer: _BaselineProducer, Sendable {
         static let rollBytes = 1 << 30
         struct State: ~Copyable {
             var fd: Int32 = -1
@@ -163,12 +163,6 @@ public enum MachineBaseline {
             let result: Result<Int64, ClientError> = at.map { .success($0) }
                 ?? .failure(ClientError(.invalidState, "pwrite to \(path) failed: \(String(cString: strerror(errno)))."))
             onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: result, opaques: [opaque]))
-        }
-
-        /// The file baseline writes values only; the stamp has no consumer to reach.
-        func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                        timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
-            try produceNow(topic: topic, key: key, value: value, opaque: opaque)
         }
 
         func flush() async throws(ClientError) {
@@ -230,7 +224,7 @@ public enum MachineBaseline {
         }
     }
 
-    struct HandoffProducer: MessageProducer {
+    struct HandoffProducer: _BaselineProducer {
         let client: HandoffClient
         let onDelivery: DeliveryHandler?
 
@@ -240,21 +234,22 @@ public enum MachineBaseline {
         }
 
         func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, opaque: UInt64) throws(ClientError) {
-            let offset = client._put(value ?? UnsafeRawBufferPointer(start: nil, count: 0))
-            onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: .success(offset), opaques: [opaque]))
+            _produce(topic, value, stamp: nil, opaque: opaque)
         }
 
         func produceNow(topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                         timestamp: Int64?, stamp: UInt64, opaque: UInt64) throws(ClientError) {
+            _produce(topic, value, stamp: stamp, opaque: opaque)
+        }
+
+        /// Queues the value (with its stamp) and reports its offset at once.
+        func _produce(_ topic: String, _ value: UnsafeRawBufferPointer?, stamp: UInt64?, opaque: UInt64) {
             let offset = client._put(value ?? UnsafeRawBufferPointer(start: nil, count: 0), stamp: stamp)
             onDelivery?(DeliveryBatchReport(topicPartition: TopicPartition(topic, 0), result: .success(offset), opaques: [opaque]))
         }
-
-        func flush() async throws(ClientError) {}
-        func close() async {}
     }
 
-    final class HandoffConsumer: MessageConsumer, @unchecked Sendable {
+    final class HandoffConsumer: _BaselineConsumer, @unchecked Sendable {
         let client: HandoffClient
         let topic = Mutex<String?>(nil)
         // Touched only by the generator's consumer thread.
@@ -269,10 +264,8 @@ public enum MachineBaseline {
         func assign(_ partitions: [TopicPartition]) async throws(ClientError) {
             topic.withLock { $0 = partitions.first?.topic }
         }
-        func poll(timeout: Duration) async throws(ClientError) -> [ConsumerRecord] { [] }
-
         func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
-            let nanos = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
+            let nanos = Int(max(0, timeout._nanoseconds))
             for _ in 0..<2 {
                 client.queue.withLock { q in
                     swap(&q.records, &taken)
@@ -292,15 +285,9 @@ public enum MachineBaseline {
             return n
         }
 
-        func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) {}
-        func committed(_ partition: TopicPartition) async throws(ClientError) -> Int64? { nil }
-        func seek(_ partition: TopicPartition, to offset: Int64) async throws(ClientError) {}
-        func pause(_ partitions: [TopicPartition]) async throws(ClientError) {}
-        func resume(_ partitions: [TopicPartition]) async throws(ClientError) {}
         func assignment() async -> [TopicPartition] {
             guard let topic = topic.withLock({ $0 }) else { return [] }
             return [TopicPartition(topic, 0)]
         }
-        func close() async {}
     }
 }

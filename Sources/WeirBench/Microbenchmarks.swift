@@ -1,3 +1,5 @@
+import WeirRandom
+
 /// Costs of the generator's hot-path operations on this machine, measured in a release loop
 /// (`weir bench micro`); the package-benchmark targets under Benchmarks/ cover the log core.
 public enum Microbenchmarks {

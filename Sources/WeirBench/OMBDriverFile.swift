@@ -171,7 +171,7 @@ public struct OMBDriverFile: Sendable, Equatable {
         case .topic:
             let bare = key.hasPrefix(ClientProperties.topicPrefix) ? String(key.dropFirst(ClientProperties.topicPrefix.count)) : key
             return ClientProperties.embeddedTopicKeys.contains(bare)
-        case nil: return false
+        case .workload, nil: return false
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import WeirCompression
+import WeirRandom
 
 /// The values a run sends: a pool of templates prepared before the run, stored back to back,
 /// picked round-robin by each producer thread (no allocation or generation on the hot path).

@@ -21,13 +21,12 @@ public enum Sweep {
     /// `partitionsPerTopic`, …) is set as such, anything else is a Kafka property (`--config`).
     public static func grid(base: Workload, params: [(key: String, values: [String])]) throws(BenchError) -> [Workload] {
         var steps = [base]
-        let fieldNames = Set(Workload.fields.map(\.name))
         for (key, values) in params {
             var next: [Workload] = []
             for w in steps {
                 for v in values {
                     var x = w
-                    if fieldNames.contains(key) { try x.set(key, v) } else { x.config[key] = v }
+                    if Workload.table.spec(key) != nil { try x.set(key, v) } else { x.config[key] = v }
                     next.append(x)
                 }
             }
@@ -62,14 +61,6 @@ public enum Sweep {
 extension Workload {
     /// A field's or Kafka property's value as text, for step names.
     func fieldText(_ key: String) -> String {
-        switch key {
-        case "producerRate": return String(format: "%.0f", producerRate)
-        case "partitionsPerTopic": return String(partitionsPerTopic)
-        case "messageSize": return String(messageSize)
-        case "producersPerTopic": return String(producersPerTopic)
-        case "topics": return String(topics)
-        case "burst": return String(burst)
-        default: return config[key] ?? "?"
-        }
+        Self.table.spec(key).map { $0.get(self) } ?? config[key] ?? "?"
     }
 }

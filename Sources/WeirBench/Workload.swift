@@ -4,7 +4,7 @@
 /// `partitionsPerTopic`, `messageSize`, `payloadFile`, `producersPerTopic`,
 /// `subscriptionsPerTopic`, `consumerPerSubscription`, `producerRate`, `testDurationMinutes`,
 /// `warmupDurationMinutes`, `consumerBacklogSizeGB`, `keyDistributor`); the rest are Weir's own
-/// and are listed in `Workload.fields`.
+/// and are declared in `Workload.table`.
 public struct Workload: Sendable, Codable, Equatable {
     /// The step's name (a row in tables, a series in charts).
     public var name = "run"

@@ -216,7 +216,7 @@ public enum WorkloadFile {
                 w.messageSizeDistribution = d
             default:
                 guard let value = v.string else {
-                    throw .usage("\(at): \(key) must be a scalar; allowed: \(Workload.fields.first { $0.name == key }?.help ?? "see weir bench workload-fields").")
+                    throw .usage("\(at): \(key) must be a scalar; allowed: \(Workload.table.spec(key)?.allowed ?? "see `weir bench list --fields`").")
                 }
                 do { try w.set(key, value) } catch { throw .usage("\(at): \(error.message)") }
             }

@@ -28,8 +28,7 @@ public struct BenchCommand: AsyncParsableCommand {
             }
             if fields {
                 print("\nworkload fields (YAML/JSON files, --set key=value):")
-                let width = Workload.fields.map(\.name.count).max() ?? 24
-                for f in Workload.fields { print("  \(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(f.help)") }
+                PropertyListing.table(Workload.table.rows).forEach { print($0) }
                 print("\nconfig keys (`config` in files, --config key=value), by where they go:")
                 for (scope, title) in [(ClientProperties.Scope.producer, "producers"), (.consumer, "consumers"),
                                        (.client, "producers and consumers"),
@@ -44,19 +43,19 @@ public struct BenchCommand: AsyncParsableCommand {
 
     /// Options every running subcommand shares.
     struct RunOptions: ParsableArguments {
-        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (`weir bench list --fields` lists the \(Workload.fields.count) fields with their ranges).", valueName: "key=value"))
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a workload field, e.g. --set producerRate=50000 (`weir bench list --fields` lists the \(Workload.table.specs.count) fields with their defaults and ranges).", valueName: "key=value"))
         var sets: [String] = []
 
-        @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N.")
+        @Option(help: "Total records per second over all producers (0 = max rate); wins over --set producerRate=N. \(PropertyListing.allowed(Workload.table, "producerRate"))")
         var rate: Double?
 
-        @Option(help: "Measured seconds per step; wins over --set durationSeconds=N.")
+        @Option(help: "Measured seconds per step; wins over --set durationSeconds=N. \(PropertyListing.allowed(Workload.table, "durationSeconds"))")
         var duration: Double?
 
-        @Option(help: "Warmup seconds per step (excluded from every statistic).")
+        @Option(help: "Warmup seconds per step (excluded from every statistic). \(PropertyListing.allowed(Workload.table, "warmupSeconds"))")
         var warmup: Double?
 
-        @Option(help: "Stop each step after this many records instead of a duration.")
+        @Option(help: "Stop each step after this many records instead of a duration. \(PropertyListing.allowed(Workload.table, "records"))")
         var records: Int?
 
         /// `--backend`, `--bootstrap-servers`, `--mock-cluster`, `--config`, `--config-file`:
@@ -123,7 +122,7 @@ public struct BenchCommand: AsyncParsableCommand {
             abstract: "Run a preset or a workload file and write its run directory.",
             discussion: "Writes summary.json, intervals.csv, latency.csv, *.hgrm and report.html. Exit code 2 for a bad preset, workload file, flag or config key.")
 
-        @Argument(help: "The preset to run (see `weir bench list`).")
+        @Argument(help: "The preset to run (see `weir bench list`), or a workload file's path.")
         var preset: String?
 
         @Option(help: "A workload file (YAML or JSON; OMB field names accepted).")
@@ -141,6 +140,9 @@ public struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             let name: String
             let steps: [Workload]
+            // A path in the preset's place is a workload file (as OMB takes its workloads).
+            let (preset, workload) = preset.map { Preset.named($0) == nil && FileManager.default.fileExists(atPath: $0) } == true
+                ? (nil, preset) : (self.preset, self.workload)
             switch (preset, workload) {
             case (let p?, nil):
                 guard let found = Preset.named(p) else {

@@ -169,12 +169,12 @@ public struct ConsumeCommand: AsyncParsableCommand {
         }
         var printed = 0
         var done: [TopicPartition: Int64] = [:]
-        var lastRecord = ContinuousClock.now
+        var lastRecord = monotonicNanos()
         reading: while !ShutdownRequest.isRequested {
-            let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - (ContinuousClock.now - lastRecord) } ?? .seconds(1)
+            let wait: Duration = timeoutMs.map { .milliseconds(max(0, $0)) - .nanoseconds(Int64(monotonicNanos() - lastRecord)) } ?? .seconds(1)
             if wait <= .zero { break }
             let records = try await consumer.poll(timeout: min(wait, .seconds(1)))
-            if !records.isEmpty { lastRecord = .now }
+            if !records.isEmpty { lastRecord = monotonicNanos() }
             for r in records {
                 if let tracing {
                     _ = try? await tracing.withProcessSpan(r) { sink.write(formatter.format(r)) }
@@ -185,13 +185,17 @@ public struct ConsumeCommand: AsyncParsableCommand {
                 printed += 1
                 if let maxMessages, printed >= maxMessages { break reading }
             }
+            // One write per poll, not per record: what a poll returned is on the terminal
+            // before the next poll waits.
+            sink.flush()
         }
         // Only what was printed counts as consumed.
         if group != nil { try consumer.commit(done) }
     }
 }
 
-/// Writes lines to standard output or a file.
+/// Writes lines to standard output or a file, buffered: the buffer is written when it holds
+/// 64 KiB, on `flush()` (the consume loop flushes after each poll) and on `close()`.
 final class OutputSink {
     let handle: FileHandle
     let isFile: Bool
@@ -212,7 +216,7 @@ final class OutputSink {
 
     func write(_ s: String) {
         buffer += s
-        if buffer.utf8.count >= 1 << 16 || !isFile { flush() }
+        if buffer.utf8.count >= 1 << 16 { flush() }
     }
 
     func flush() {

@@ -1,9 +1,10 @@
 import Foundation
 import WeirLog
 
-/// The CLI's listings of Kafka properties (`weir bench list --fields`, `--config` help texts),
-/// printed from the property tables (`ProducerConfiguration.table`, `ConsumerConfiguration.table`,
-/// `LogConfig.table`, `ClientProperties.rows`), never from a list of its own.
+/// The CLI's listings of Kafka properties and workload fields (`weir bench list --fields`, the
+/// `--config`, `--set` and `--rate` help texts), printed from the property tables
+/// (`ProducerConfiguration.table`, `ConsumerConfiguration.table`, `LogConfig.table`,
+/// `ClientProperties.rows`, `Workload.table`), never from a list of its own.
 enum PropertyListing {
     /// One line a property: name, type, default, allowed values, what it does.
     static func table(_ rows: [PropertyRow], indent: String = "  ") -> [String] {
@@ -14,6 +15,7 @@ enum PropertyListing {
             if !row.allowed.isEmpty && row.type != "boolean" { line += ", allowed \(row.allowed)" }
             line += ": \(row.doc)"
             if !row.aliases.isEmpty { line += " (also \(row.aliases.joined(separator: ", ")))" }
+            if let example = row.example, ["map", "list"].contains(row.type) { line += ", e.g. \(example)" }
             return line
         }
     }

@@ -36,8 +36,10 @@ public struct TopicsCommand: AsyncParsableCommand {
     }
 
     /// Prints to standard error what opening the directory repaired or found lost, so that
-    /// damage is never repaired silently.
+    /// damage is never repaired silently: the directory's own notes (a half-made topic removed,
+    /// a checkpoint ignored, a partition folder adopted), then each damaged partition's.
     static func reportRecovery(_ log: LogDirectory) {
+        for m in log.recovery.messages { printError("weir: note: \(log.path): \(m)") }
         for p in log.recovery.partitions where p.repairedDamage {
             printError("weir: note: \(log.path): \(p.topicPartition) was damaged: \(p.bytesTruncated) bytes truncated, \(p.holes.count) range(s) of offsets lost")
             for m in p.messages { printError("weir: note:   \(m)") }

@@ -69,22 +69,11 @@ final class _TransactionCoordinator: Sendable {
     let directory: LogDirectory
     let state: Mutex<State>
 
-    private static let registry = Mutex<[ObjectIdentifier: (weak: _WeakDirectory, coordinator: _TransactionCoordinator)]>([:])
-
-    final class _WeakDirectory: @unchecked Sendable {
-        weak var value: LogDirectory?
-        init(_ v: LogDirectory) { value = v }
-    }
+    private static let registry = _PerDirectory<_TransactionCoordinator>()
 
     /// The coordinator of `directory` (one per open directory).
     static func shared(for directory: LogDirectory) -> _TransactionCoordinator {
-        registry._withLock { r in
-            r = r.filter { $0.value.weak.value != nil }
-            if let c = r[ObjectIdentifier(directory)], c.weak.value === directory { return c.coordinator }
-            let c = _TransactionCoordinator(directory: directory)
-            r[ObjectIdentifier(directory)] = (_WeakDirectory(directory), c)
-            return c
-        }
+        registry.value(for: directory) { _TransactionCoordinator(directory: directory) }
     }
 
     private init(directory: LogDirectory) {

@@ -63,6 +63,7 @@ public enum ClientProperties {
     }()
 
     /// The scope of `key`; nil for a key no embedded client knows (a librdkafka-only property).
+    /// Never `.workload`: a workload field is not a Kafka property.
     /// A key that is both a producer and a topic property is the producer's; with
     /// `topicPrefix` it is the topic's.
     public static func scope(of key: String) -> Scope? {
@@ -87,7 +88,7 @@ public enum ClientProperties {
             case .producer: out.producer[key] = value
             case .consumer: out.consumer[key] = value
             case .topic: out.topic[key.hasPrefix(topicPrefix) ? String(key.dropFirst(topicPrefix.count)) : key] = value
-            case .client, nil:
+            case .client, .workload, nil:
                 out.producer[key] = value
                 out.consumer[key] = value
             }

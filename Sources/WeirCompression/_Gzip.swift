@@ -8,28 +8,38 @@ private let gzipWindowBits: Int32 = 31
 /// The most bytes handed to zlib at once (`avail_in` / `avail_out` are 32-bit).
 private let zlibChunk = Int(UInt32.max)
 
+/// A `z_stream` set up by `setUp` (`deflateInit2` or `inflateInit2`, named by `call` in the
+/// error); freed again when that fails.
+private func _makeZStream(_ call: String, _ setUp: (UnsafeMutablePointer<z_stream>) -> Int32) throws(CompressionError) -> UnsafeMutablePointer<z_stream> {
+    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    stream.initialize(to: z_stream())
+    let rc = setUp(stream)
+    guard rc == Z_OK else {
+        _freeZStream(stream)
+        throw .library(.gzip, "\(call) failed (\(rc))")
+    }
+    return stream
+}
+
+/// Releases a `z_stream` of `_makeZStream` (after its `deflateEnd`/`inflateEnd`).
+private func _freeZStream(_ stream: UnsafeMutablePointer<z_stream>) {
+    stream.deinitialize(count: 1)
+    stream.deallocate()
+}
+
 /// A deflate stream kept across calls and reset per payload (`deflateReset`).
 final class _GzipCompressor {
     private let stream: UnsafeMutablePointer<z_stream>
 
     init(level: Int) throws(CompressionError) {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let rc = deflateInit2_(
-            stream, Int32(level), Z_DEFLATED, gzipWindowBits, 8, Z_DEFAULT_STRATEGY,
-            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw .library(.gzip, "deflateInit2 failed (\(rc))")
+        stream = try _makeZStream("deflateInit2") {
+            deflateInit2_($0, Int32(level), Z_DEFLATED, gzipWindowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         }
-        self.stream = stream
     }
 
     deinit {
         deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        _freeZStream(stream)
     }
 
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws(CompressionError) {
@@ -74,21 +84,12 @@ final class _GzipDecompressor {
     private let stream: UnsafeMutablePointer<z_stream>
 
     init() throws(CompressionError) {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        let rc = inflateInit2_(stream, gzipWindowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
-            throw .library(.gzip, "inflateInit2 failed (\(rc))")
-        }
-        self.stream = stream
+        stream = try _makeZStream("inflateInit2") { inflateInit2_($0, gzipWindowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) }
     }
 
     deinit {
         inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
+        _freeZStream(stream)
     }
 
     func decompress(

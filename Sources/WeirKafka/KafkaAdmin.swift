@@ -1,5 +1,6 @@
 import CRdKafka
 import Synchronization
+import WeirClientAPI
 
 /// A topic to create.
 public struct KafkaNewTopic: Sendable, Equatable {
@@ -115,8 +116,7 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// - Throws: `UNKNOWN_TOPIC_OR_PART` naming the topic still without leaders after `timeout`;
     ///   `INVALID_PARTITIONS` when a topic exists with fewer than `partitions` partitions.
     public func waitForLeaders(topics: [String], partitions: Int? = nil, timeout: Duration = .seconds(30)) async throws(KafkaError) {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = MonotonicDeadline(after: timeout)
         for name in topics {
             while true {
                 let m = try await metadata(topic: name, timeout: .seconds(10))
@@ -127,7 +127,7 @@ public final class KafkaAdmin: @unchecked Sendable {
                     }
                     break
                 }
-                if clock.now >= deadline {
+                if deadline.hasPassed {
                     throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, context: "topic '\(name)'",
                                      detail: "no leader for every partition after \(timeout); check the brokers' logs")
                 }

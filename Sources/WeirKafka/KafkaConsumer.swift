@@ -275,15 +275,14 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// One record, copied, or nil after `timeout`.
     public func poll(timeout: Duration) throws(KafkaError) -> KafkaConsumerMessage? {
         var out: KafkaConsumerMessage?
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = MonotonicDeadline(after: timeout)
         repeat {
-            let remaining = max(.zero, deadline - clock.now)
+            let remaining = deadline.remaining
             try poll(timeout: remaining, maxMessages: 1) { view in
                 out = KafkaConsumerMessage(topic: view.topic, partition: view.partition, offset: view.offset,
                                            key: view.key.map { Array($0) }, value: Array(view.value))
             }
-        } while out == nil && clock.now < deadline
+        } while out == nil && !deadline.hasPassed
         return out
     }
 
@@ -348,15 +347,14 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(missing)",
                              detail: "the partition is not assigned to this consumer; seek after assign, or after the rebalance listener's partitionsAssigned")
         }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = MonotonicDeadline(after: timeout)
         var pending = offsets
         while true {
             let list = Self.makeList(pending)
             defer { rd_kafka_topic_partition_list_destroy(list) }
             var notFetching: [KafkaTopicPartition: Int64] = [:]
             var failure: KafkaError?
-            if let error = rd_kafka_seek_partitions(client.handle, list, max(deadline - clock.now, .milliseconds(1)).milliseconds) {
+            if let error = rd_kafka_seek_partitions(client.handle, list, max(deadline.remaining, .milliseconds(1)).milliseconds) {
                 let e = KafkaError(consuming: error, context: "seek")
                 if e.code != Int32(RD_KAFKA_RESP_ERR__STATE.rawValue) { throw e }
             }
@@ -370,7 +368,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             if let failure { throw failure }
             if notFetching.isEmpty { return }
-            if clock.now >= deadline {
+            if deadline.hasPassed {
                 throw KafkaError(RD_KAFKA_RESP_ERR__STATE, context: "seek \(notFetching.keys.sorted { $0.description < $1.description })",
                                  detail: "librdkafka did not start fetching the partition within \(timeout)")
             }

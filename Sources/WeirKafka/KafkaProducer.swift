@@ -2,6 +2,7 @@ import CRdKafka
 import Foundation
 import Synchronization
 public import WeirFormat
+import WeirClientAPI
 
 /// A delivery report as the producer's `onDelivery` handler sees it (librdkafka's `dr_msg_cb`),
 /// without allocating: the caller's `token` identifies the record.
@@ -259,10 +260,9 @@ public final class KafkaProducer: @unchecked Sendable {
     ///
     /// - Throws: `_TIMED_OUT` with the number still outstanding after `timeout`.
     public func flush(timeout: Duration = .seconds(60)) async throws(KafkaError) {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let deadline = MonotonicDeadline(after: timeout)
         while rd_kafka_outq_len(client.handle) > 0 {
-            if clock.now >= deadline {
+            if deadline.hasPassed {
                 throw KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, context: "flush",
                                  detail: "\(outstanding) record(s) still unacknowledged after \(timeout)\(client.state.lastProblem.map { " (last error: \($0))" } ?? "")")
             }
@@ -292,9 +292,8 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits for the next statistics emission (so that `statistics()` covers everything sent).
     public func awaitStatistics(timeout: Duration = .seconds(2)) async {
         let start = client.state.statsEmissions.load(ordering: .acquiring)
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while client.state.statsEmissions.load(ordering: .acquiring) == start && clock.now < deadline {
+        let deadline = MonotonicDeadline(after: timeout)
+        while client.state.statsEmissions.load(ordering: .acquiring) == start && !deadline.hasPassed {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }

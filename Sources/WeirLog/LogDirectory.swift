@@ -110,6 +110,7 @@ public final class LogDirectory: Sendable {
 
         // Topics: `.topics/*.properties`, then partition folders without an entry.
         try _Sys.mkdir(path + "/" + LogDirectory.topicsFolder)
+        LogDirectory._finishInterruptedDeletes(path, &messages)
         LogDirectory._removeHalfMadeTopics(path, &messages)
         var declared: [String: (config: LogConfig, partitions: Int)] = [:]
         for name in try _Sys.listDirectory(path + "/" + LogDirectory.topicsFolder) where name.hasSuffix(".properties") {
@@ -198,11 +199,25 @@ public final class LogDirectory: Sendable {
         }
         let config = config ?? options.defaultConfig
         try config.validate()
+        try _dropCheckpointedOffsets(of: name)
         try _state._withLock { (s: inout _State) throws(LogError) in
             if s.closed { throw LogError(.closed, "the log directory \(path) is closed.") }
             if s.topics[name] != nil { throw LogError(.topicAlreadyExists, "topic '\(name)' already exists in \(path).") }
             s.topics[name] = _Topic(config: config, partitions: try _createTopicFiles(name, partitions: partitions, config: config))
         }
+    }
+
+    /// Rewrites the checkpoints when they still name partitions of `topic` that does not exist:
+    /// a deleted topic's, left there when its `deleteTopic` could not write them (a full disk).
+    /// A topic created under the same name would otherwise take over that topic's recovery
+    /// point after a crash, and report the offsets up to it as a lost tail (a false hole).
+    func _dropCheckpointedOffsets(of topic: String) throws(LogError) {
+        guard _state._withLock({ $0.topics[topic] == nil }) else { return }
+        var ignored: [String] = []
+        let named = [LogDirectory.recoveryPointCheckpointFileName, LogDirectory.logStartOffsetCheckpointFileName].contains { file in
+            (LogDirectory._readCheckpoint(path + "/" + file, &ignored) ?? [:]).keys.contains { $0.topic == topic }
+        }
+        if named { try writeCheckpoints() }
     }
 
     /// Creates a topic's partitions and then its properties file, all or nothing: when any step
@@ -214,6 +229,9 @@ public final class LogDirectory: Sendable {
     func _createTopicFiles(_ name: String, partitions: Int, config: LogConfig) throws(LogError) -> [PartitionLog] {
         var logs: [PartitionLog] = []
         let creating = LogDirectory._creatingMarker(path, name)
+        // A delete of a topic of this name that failed half-way (its files are gone) must not
+        // make the next open delete this one.
+        try? _Sys.unlink(LogDirectory._deletingMarker(path, name))
         do throws(LogError) {
             try _Sys.writeFileAtomically(creating, Array("partitions=\(partitions)\n".utf8), directory: path + "/" + LogDirectory.topicsFolder)
             for p in 0..<Int32(partitions) {
@@ -259,8 +277,12 @@ public final class LogDirectory: Sendable {
     }
 
     /// Deletes a topic: its partitions are closed and their folders removed. Views still held by
-    /// readers stay valid until dropped.
+    /// readers stay valid until dropped. A `.topics/<topic>.deleting` marker, written first and
+    /// removed last, makes the next open finish a delete that a crash interrupted.
     public func deleteTopic(_ name: String) throws(LogError) {
+        _ = try _topic(name)
+        let deleting = LogDirectory._deletingMarker(path, name)
+        try _Sys.writeFileAtomically(deleting, [], directory: path + "/" + LogDirectory.topicsFolder)
         let topic = try _state._withLock { (s: inout _State) throws(LogError) -> _Topic in
             guard let t = s.topics.removeValue(forKey: name) else {
                 throw LogError(.unknownTopicOrPartition, "topic '\(name)' does not exist in \(path).")
@@ -277,6 +299,7 @@ public final class LogDirectory: Sendable {
         }
         try _Sys.syncDirectory(path)
         try writeCheckpoints()
+        try _Sys.unlink(deleting)
     }
 
     /// The topic names, sorted.
@@ -334,14 +357,18 @@ public final class LogDirectory: Sendable {
     // MARK: - Checkpoints, maintenance, close
 
     /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint`.
+    ///
+    /// The partitions are listed under the checkpoint lock, so that the last file written
+    /// describes the latest topics: a writer that listed them before a `deleteTopic` cannot
+    /// overwrite the delete's checkpoint with the deleted topic's offsets (which a topic
+    /// re-created under the same name would inherit after a crash, as a false tail hole).
     public func writeCheckpoints() throws(LogError) {
-        let logs = allPartitions
-        var rp: [TopicPartition: Int64] = [:], ls: [TopicPartition: Int64] = [:]
-        for l in logs {
-            rp[l.topicPartition] = l.recoveryPoint
-            ls[l.topicPartition] = l._checkpointLogStartOffset
-        }
         try _checkpointLock._withLock { (_: inout Void) throws(LogError) in
+            var rp: [TopicPartition: Int64] = [:], ls: [TopicPartition: Int64] = [:]
+            for l in allPartitions {
+                rp[l.topicPartition] = l.recoveryPoint
+                ls[l.topicPartition] = l._checkpointLogStartOffset
+            }
             try _Sys.writeFileAtomically(path + "/" + LogDirectory.recoveryPointCheckpointFileName, _Checkpoint.encode(rp), directory: path)
             try _Sys.writeFileAtomically(path + "/" + LogDirectory.logStartOffsetCheckpointFileName, _Checkpoint.encode(ls), directory: path)
         }

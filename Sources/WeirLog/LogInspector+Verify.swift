@@ -44,6 +44,7 @@ extension LogInspector {
             report.problems += part.problems
             report.notes += part.notes
         }
+        if !live { report.notes += _halfMadeTopics(logDirectory) }
         if live { report.notes.append("\(logDirectory) is in use by another process: checked a snapshot; problems are those that persisted over \(liveRetries) re-checks") }
         return report
     }
@@ -64,6 +65,7 @@ extension LogInspector {
             // After a crash (or while live) retention may have deleted them before its checkpoint.
             if trustStart { report.problems.append(line) } else { report.notes.append(line + "; not a problem if retention deleted them just before a crash") }
         }
+        var missing: [Range<Int64>] = []
         var expected: Int64 = bases.first ?? 0
         for (i, base) in bases.enumerated() {
             report.segmentsChecked += 1
@@ -71,6 +73,7 @@ extension LogInspector {
             let p = _Segment.paths(dir, base)
             if i > 0 && expected < base && !compacted {
                 report.problems.append("\(p.log): offsets \(expected)..<\(base) are missing before this segment (the previous one ends at \(expected))")
+                missing.append(expected..<base)
             }
             expected = max(expected, base)
             var boundaries: [Int: Int64] = [:]
@@ -96,8 +99,11 @@ extension LogInspector {
             if let offsetProblem { report.problems.append(offsetProblem) }
             report.batchesChecked += scan.batchCount
             if let problem = scan.problem { report.problems.append("\(p.log): \(problem)") }
-            if scan.batchCount == 0 && !isLast && !compacted && scan.problem == nil {
+            // Compaction never empties a segment (it keeps the last batch's header): for a
+            // compacted topic too, an empty closed segment is damage.
+            if scan.batchCount == 0 && !isLast && scan.problem == nil {
                 report.problems.append("\(p.log): a closed segment with no batches (emptied): its offsets \(base)..<\(bases[i + 1]) are missing")
+                missing.append(base..<bases[i + 1])
             }
             if scan.zeroTailBytes > 0 {
                 let note = "\(p.log): \(scan.zeroTailBytes) zero bytes after the last batch (preallocated tail; the directory was not closed cleanly)"
@@ -111,7 +117,15 @@ extension LogInspector {
         if let flushedEnd, let last = bases.last, expected < flushedEnd {
             let line = "\(_Segment.paths(dir, last).log): offsets \(expected)..<\(flushedEnd) are missing at the end of the log: the recovery-point checkpoint says they were flushed"
             if live { report.notes.append(line + " (the directory is in use; re-check after it closes)") } else { report.problems.append(line) }
+            missing.append(expected..<flushedEnd)
         }
+        // Holes an open found earlier, whose other evidence may be gone (a compacted topic's).
+        var ignored: [String] = []
+        for h in _DamageFile.read(dir, &ignored) where h.offsets.upperBound > max(checkpointedStart ?? 0, 0)
+            && !missing.contains(where: { $0.overlaps(h.offsets) }) {
+            report.problems.append("\(dir): \(h) (recorded in \(_DamageFile.fileName) by the open that found it)")
+        }
+        report.notes += ignored
         return report
     }
 
@@ -148,6 +162,18 @@ extension LogInspector {
             }
         } catch {
             report.problems.append("\(path): \(error.message)")
+        }
+    }
+
+    /// Topics whose creation a crash interrupted (`.topics/<topic>.creating` without its
+    /// properties file, in a directory no process holds): the next open removes them (`LogDirectory._removeHalfMadeTopics`).
+    static func _halfMadeTopics(_ directory: String) -> [String] {
+        let folder = directory + "/" + LogDirectory.topicsFolder
+        return ((try? _Sys.listDirectory(folder)) ?? []).sorted().compactMap { name in
+            guard name.hasSuffix(".creating") else { return nil }
+            let topic = String(name.dropLast(".creating".count))
+            if _Sys.exists(folder + "/" + topic + ".properties") { return nil }
+            return "topic '\(topic)' is half-made (a crash interrupted its creation before any record was written): the next open of \(directory) removes it"
         }
     }
 

@@ -51,7 +51,9 @@ extension PartitionLog {
         for s in cleanable {
             var out: [UInt8] = []
             var changed = false
+            var last: RecordBatchHeader? = nil
             try _forEachBatch(s) { (view) throws(LogError) in
+                last = view.header
                 if view.isControl {
                     view.withUnsafeBytes { out.append(contentsOf: $0) }
                     return
@@ -105,11 +107,32 @@ extension PartitionLog {
                 }
             }
             if changed {
+                // A segment is never emptied: its last batch stays, without records. An empty
+                // closed segment then always means damage (`_findHoles`), and the producer's
+                // last sequence survives, as Kafka's cleaner keeps it (RETAIN_EMPTY).
+                if out.isEmpty, let last { out = PartitionLog._emptyBatch(like: last) }
                 try _replace(s, with: out)
                 segmentsRewritten += 1
             }
         }
         return (segmentsRewritten, removed)
+    }
+
+    /// A batch with `header`'s offsets, producer fields, timestamps and attributes but no
+    /// records and no codec: what compaction keeps of a segment whose records all went.
+    static func _emptyBatch(like header: RecordBatchHeader) -> [UInt8] {
+        var h = header
+        h.batchLength = Int32(RecordBatchLayout.headerSize - RecordBatchLayout.logOverhead)
+        h.recordCount = 0
+        h.attributes = RecordBatchAttributes(rawValue: header.attributes.rawValue & ~RecordBatchAttributes.codecMask)
+        var bytes = [UInt8](repeating: 0, count: RecordBatchLayout.headerSize)
+        bytes.withUnsafeMutableBytes { b in
+            h.write(to: b.baseAddress!)
+            let start = RecordBatchLayout.crcCoverageStart
+            let crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[start...]))
+            b.storeBytes(of: crc.bigEndian, toByteOffset: RecordBatchLayout.crc, as: UInt32.self)
+        }
+        return bytes
     }
 
     /// Calls `body` with every batch of a segment.

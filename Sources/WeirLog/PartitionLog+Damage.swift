@@ -40,12 +40,15 @@ final class _HoleSet: Sendable {
         return _holes._withLock { $0.first { $0.offsets.contains(offset) } }
     }
 
-    /// Forgets the holes wholly below `offset` (the log-start offset moved past them).
-    func drop(below offset: Int64) {
-        guard hasHoles else { return }
-        _holes._withLock { h in
+    /// Forgets the holes wholly below `offset` (the log-start offset moved past them); returns
+    /// whether any went.
+    func drop(below offset: Int64) -> Bool {
+        guard hasHoles else { return false }
+        return _holes._withLock { h in
+            let before = h.count
             h.removeAll { $0.offsets.upperBound <= offset }
             _any.store(!h.isEmpty, ordering: .releasing)
+            return h.count != before
         }
     }
 }
@@ -78,36 +81,44 @@ extension PartitionLog {
         return first.offsets.lowerBound
     }
 
-    /// The holes of a freshly opened partition: a closed segment with no batches, a gap between
-    /// a closed segment's last offset and the next segment's base (neither for compacted topics,
-    /// where compaction leaves both), and — after a clean shutdown only — a log-start checkpoint below
-    /// the first segment (the segments before it are gone; after a crash that is also what a
-    /// retention pass interrupted before its checkpoint leaves), and `tailHole`: offsets the
-    /// recovery-point checkpoint says were flushed but the end of the log lost (for every topic,
-    /// compacted ones too, since compaction never touches the active segment).
+    /// The holes of a freshly opened partition:
+    /// - a closed segment with no batches (for compacted topics too: compaction never empties a
+    ///   segment, it keeps the last batch's header, see `_compact`);
+    /// - a gap between a closed segment's last offset and the next segment's base: for plain
+    ///   topics always, for compacted ones (where compaction leaves gaps) only after a segment
+    ///   that this open cut back (`cutClosed`, base offsets);
+    /// - after a clean shutdown only, a log-start checkpoint below the first segment (the
+    ///   segments before it are gone; after a crash that is also what a retention pass
+    ///   interrupted before its checkpoint leaves);
+    /// - `tailHole`: offsets the recovery-point checkpoint says were flushed but the end of the
+    ///   log lost (for every topic, compacted ones too, since compaction never touches the
+    ///   active segment);
+    /// - the holes an earlier open found (`recorded`, from the damage checkpoint).
+    ///
+    /// Offsets below the checkpointed log-start offset were deleted on purpose and are left out.
     static func _findHoles(_ segments: [_Segment], config: LogConfig, clean: Bool, checkpointedStart: Int64?,
-                           tailHole: LogHole? = nil) -> [LogHole] {
+                           tailHole: LogHole? = nil, cutClosed: Set<Int64> = [], recorded: [LogHole] = []) -> [LogHole] {
         var holes: [LogHole] = []
         if clean, let start = checkpointedStart, start >= 0, let first = segments.first, start < first.baseOffset {
             holes.append(LogHole(offsets: start..<first.baseOffset,
                                  reason: "the segments before \(_Segment.fileName(first.baseOffset, ".log")) are missing (the log-start checkpoint says \(start))"))
         }
         let compacted = config.cleanupPolicy.contains(.compact)
-        for (s, next) in zip(segments, segments.dropFirst()) where !compacted && s.nextOffset < next.baseOffset {
+        for (s, next) in zip(segments, segments.dropFirst()) where s.nextOffset < next.baseOffset {
             let name = _Segment.fileName(s.baseOffset, ".log")
             if s.isEmpty {
                 holes.append(LogHole(offsets: s.baseOffset..<next.baseOffset, reason: "the closed segment \(name) is empty"))
-            } else {
+            } else if !compacted || cutClosed.contains(s.baseOffset) {
                 holes.append(LogHole(offsets: s.nextOffset..<next.baseOffset,
-                                     reason: "the closed segment \(name) ends at \(s.nextOffset), the next one starts at \(next.baseOffset)"))
+                                     reason: "the closed segment \(name) ends at \(s.nextOffset), the next one starts at \(next.baseOffset)"
+                                         + (compacted ? " (recovery cut it back)" : "")))
             }
         }
         if let tailHole, !holes.contains(where: { $0.offsets.contains(tailHole.offsets.lowerBound) }) {
             holes.append(tailHole)
         }
-        // Offsets below a checkpointed log-start offset were deleted on purpose.
         let floor = max(checkpointedStart ?? .min, 0)
-        return holes.compactMap { h in
+        return _DamageFile.merge(holes, recorded).compactMap { h in
             let lower = max(h.offsets.lowerBound, floor)
             return lower < h.offsets.upperBound ? LogHole(offsets: lower..<h.offsets.upperBound, reason: h.reason) : nil
         }

@@ -109,6 +109,7 @@ extension PartitionLog {
             firstToRecover = 0
             for (i, b) in bases.enumerated() where b <= rp { firstToRecover = i }
         }
+        var cutClosed: Set<Int64> = []
         var i = 0
         while i < bases.count {
             let base = bases[i]
@@ -133,6 +134,7 @@ extension PartitionLog {
                     // The later segments are kept: their records are intact, and the offsets cut
                     // here become a hole that readers and `weir log verify` report.
                     report.bytesTruncated += scan.invalidBytes
+                    if !isLast { cutClosed.insert(base) }
                     report.messages.append("\(_Segment.fileName(base, ".log")): truncated \(scan.invalidBytes) bytes at position \(scan.validBytes): \(reason)")
                 }
                 try _Segment.applyRecovery(scan, directory: directory)
@@ -152,11 +154,17 @@ extension PartitionLog {
         // The end of the log lost offsets that the recovery-point checkpoint says were flushed
         // (the active segment emptied or cut short): a hole. New appends start after it, in a
         // new segment, so that no lost offset is given out again and the gap stays on disk.
+        var recorded = _DamageFile.read(directory, &report.messages)
         var tailHole: LogHole? = nil
         if let flushed = recoveryPoint, flushed > segments.last!.nextOffset {
             let last = segments.last!
-            tailHole = LogHole(offsets: last.nextOffset..<flushed,
+            let hole = LogHole(offsets: last.nextOffset..<flushed,
                                reason: "the log ends at \(last.nextOffset) in \(_Segment.fileName(last.baseOffset, ".log")), but the recovery-point checkpoint says offsets up to \(flushed) were flushed")
+            tailHole = hole
+            // Recorded before the new segment hides the evidence (a compacted topic's gap).
+            if (try? _DamageFile.write(directory, _DamageFile.merge([hole], recorded))) != nil {
+                recorded = _DamageFile.merge([hole], recorded)
+            }
             try last.seal()
             do throws(LogError) {
                 segments.append(try _Segment.create(directory: directory, baseOffset: flushed, config: config))
@@ -173,8 +181,15 @@ extension PartitionLog {
         if !report.segmentsDeleted.isEmpty || report.bytesTruncated > 0 { try _Sys.syncDirectory(directory) }
         let log = PartitionLog(topicPartition: topicPartition, directory: directory, config: config, segments: segments,
                                logStartOffset: start, recoveryPoint: rp)
-        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset, tailHole: tailHole)
+        let holes = _findHoles(segments, config: config, clean: clean, checkpointedStart: logStartOffset,
+                               tailHole: tailHole, cutClosed: cutClosed, recorded: recorded)
         log._holes.set(holes)
+        if holes.map(\.offsets) != recorded.map(\.offsets) {
+            // On a full disk the directory still opens: this open reports the holes anyway.
+            do throws(LogError) { try log._writeDamageFile() } catch {
+                report.messages.append("could not record the damage in \(_DamageFile.fileName): \(error.message)")
+            }
+        }
         for h in holes { report.messages.append("damage: \(h)") }
         report.holes = holes
         return (log, report)

@@ -72,7 +72,7 @@ extension PartitionLog {
             }
             return out
         }
-        _holes.drop(below: logStartOffset)
+        _dropHolesBelowLogStart()
         var bytes: Int64 = 0
         for s in removed {
             bytes += Int64(s.end)
@@ -96,7 +96,7 @@ extension PartitionLog {
             current = orig
         }
         // Moving the start past a hole accepts the loss (PartitionLog+Damage.swift).
-        _holes.drop(below: logStartOffset)
+        _dropHolesBelowLogStart()
         let segments = _segments._withLock { $0 }
         var count = 0
         for s in segments.dropLast() where s.nextOffset <= offset { count += 1 }

@@ -1,5 +1,6 @@
-// One declaration type for every Kafka property Weir parses: the topic's (`LogConfig`, here),
-// the producer's and the consumer's (the client seam's configurations). A property is declared
+// One declaration type for every setting Weir parses: the topic's (`LogConfig`, here), the
+// producer's and the consumer's (the client seam's configurations), and the fields of a bench
+// workload (WeirBench's `Workload.table`). A property is declared
 // once, in one table, with its Kafka name, scope, type, range and doc, and with the key path it
 // sets; its default is read from the configuration's own default value. Parsing, range checks,
 // `properties` and the listings (`weir bench list --fields`, `--help`) all come from the table.
@@ -14,6 +15,9 @@ public enum PropertyScope: String, Sendable, CaseIterable {
     case client
     /// A topic (`segment.bytes`, `retention.ms`, `cleanup.policy`, …).
     case topic
+    /// A field of a bench workload (`topics`, `producerRate`, `messageSize`, OMB's names):
+    /// read by `weir bench` only, never passed to a client.
+    case workload
 }
 
 /// A property value that does not parse or is out of range. Each configuration turns it into its
@@ -46,9 +50,12 @@ public struct PropertyRow: Sendable, Equatable {
     public var doc: String
     /// Other spellings accepted for it (KafkaJS names).
     public var aliases: [String]
+    /// A value as it would be written, where `allowed` alone does not show the form
+    /// (`100:70,1024-4096:30`); nil otherwise.
+    public var example: String?
 
     public init(name: String, scope: PropertyScope, type: String, defaultValue: String, allowed: String, doc: String,
-                aliases: [String] = []) {
+                aliases: [String] = [], example: String? = nil) {
         self.name = name
         self.scope = scope
         self.type = type
@@ -56,6 +63,7 @@ public struct PropertyRow: Sendable, Equatable {
         self.allowed = allowed
         self.doc = doc
         self.aliases = aliases
+        self.example = example
     }
 }
 
@@ -67,6 +75,12 @@ public struct PropertySpec<Config>: Sendable {
     public let allowed: String
     public let doc: String
     public let aliases: [String]
+    /// A value as it would be written, for the listings and the round-trip tests (nil: `allowed`
+    /// shows the form).
+    public let example: String?
+    /// Set for a family of keys (`config.KEY`): every key that starts with `prefix` is this
+    /// property's, and `set` receives `KEY=VALUE` (the key after the prefix).
+    public let prefix: String?
     /// The value, as it would be written (a secret as `[hidden]`).
     public let get: @Sendable (Config) -> String
     /// Parses a trimmed value into the configuration (type errors only).
@@ -76,6 +90,7 @@ public struct PropertySpec<Config>: Sendable {
 
     /// A property with its own parser (enums, lists, option sets).
     public init(_ name: String, _ scope: PropertyScope, type: String, allowed: String, doc: String, aliases: [String] = [],
+                example: String? = nil, prefix: String? = nil,
                 get: @escaping @Sendable (Config) -> String,
                 set: @escaping @Sendable (inout Config, String) throws(PropertyError) -> Void,
                 check: @escaping @Sendable (Config) throws(PropertyError) -> Void = { (_: Config) throws(PropertyError) in }) {
@@ -85,6 +100,8 @@ public struct PropertySpec<Config>: Sendable {
         self.allowed = allowed
         self.doc = doc
         self.aliases = aliases
+        self.example = example
+        self.prefix = prefix
         self.get = get
         self.set = set
         self.check = check
@@ -177,6 +194,7 @@ public struct PropertySpec<Config>: Sendable {
 
     /// The row the listings print, with the default read from `defaults`.
     public func row(defaults: Config) -> PropertyRow {
-        PropertyRow(name: name, scope: scope, type: type, defaultValue: get(defaults), allowed: allowed, doc: doc, aliases: aliases)
+        PropertyRow(name: name, scope: scope, type: type, defaultValue: get(defaults), allowed: allowed, doc: doc, aliases: aliases,
+                    example: example)
     }
 }

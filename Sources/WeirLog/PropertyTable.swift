@@ -38,6 +38,14 @@ public struct PropertyTable<Config>: Sendable {
     /// The property named `key` (or one of its aliases).
     public func spec(_ key: String) -> PropertySpec<Config>? { byName[key].map { specs[$0] } }
 
+    /// The property `key` sets with `value`, and the text its `set` takes: `value` for a named
+    /// property, `KEY=value` for a key of a prefixed family (`config.KEY`). Nil for an unknown key.
+    public func lookup(_ key: String, _ value: String) -> (spec: PropertySpec<Config>, text: String)? {
+        if let s = spec(key), s.prefix == nil { return (s, value) }
+        for s in specs { if let p = s.prefix, key.hasPrefix(p), key.count > p.count { return (s, "\(key.dropFirst(p.count))=\(value)") } }
+        return nil
+    }
+
     /// Parses `properties` (values trimmed of white space) into `config`, in key order, then
     /// checks every range. Does not check combinations: that is the configuration's `validate()`.
     public func apply(_ properties: [String: String], to config: inout Config) throws(PropertyError) {

@@ -282,6 +282,14 @@ enum _Sys {
     static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
+/// Replaces the file at `path` with `bytes`, without a sync: for scratch files that a crash may
+/// lose (the fuzz targets write their inputs on tmpfs with it).
+package func _replaceFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(LogError) {
+    let fd = try _Sys.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+    defer { _Sys.close(fd) }
+    try _Sys.pwrite(fd, bytes, at: 0, path: path)
+}
+
 /// Writes a small file atomically and durably (temporary file, fsync, rename, fsync of the
 /// directory): the one implementation for the log's checkpoints and the client's ACL file.
 package func _writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws(LogError) {

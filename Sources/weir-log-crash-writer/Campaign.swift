@@ -23,6 +23,7 @@ import Foundation
 import WeirCompression
 import WeirFormat
 import WeirLog
+import WeirTestSupport
 
 enum CampaignMode: String {
     case plain, compact, retention, txn

@@ -19,6 +19,7 @@
 import Foundation
 import WeirFormat
 import WeirLog
+import WeirTestSupport
 
 let args = CommandLine.arguments
 // scripts/crash-campaign's modes (Campaign.swift).

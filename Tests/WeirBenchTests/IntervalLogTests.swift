@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import Testing
 @testable import WeirBench
+import WeirRandom
 
 /// Python's `hdrh` (PyPI `hdrhistogram`), HdrHistogram's Python port, when installed: an
 /// outside reader of the `.hlog` files.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import WeirBench
+import WeirRandom
 import WeirClientAPI
 
 /// A client that acknowledges at once, except that one `produceNow` stalls for `stallNanos`.

@@ -1,5 +1,6 @@
 import Testing
 @testable import WeirBench
+import WeirRandom
 
 @Suite struct PayloadTests {
     @Test func jsonLikeIsDeterministicAndExactSize() {

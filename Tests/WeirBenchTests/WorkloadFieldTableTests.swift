@@ -1,26 +1,29 @@
 import Testing
 
 @testable import WeirBench
+import WeirClientAPI
 
-/// `Workload.fields` is the one declaration of every workload field: what `weir bench list
-/// --fields` prints is what `set` accepts and what reads back.
+/// `Workload.table` is the one declaration of every workload field, in the same property table
+/// as the producer's, consumer's and topic's settings: what `weir bench list --fields` prints is
+/// what `set` accepts, what reads back, and the defaults of `Workload()`.
 @Suite struct WorkloadFieldTableTests {
     @Test func everyListedFieldSetsFromTextAndReadsBack() throws {
-        #expect(Set(Workload.fields.map(\.name)).count == Workload.fields.count, "a field is declared twice")
-        for f in Workload.fields {
+        for spec in Workload.table.specs {
+            #expect(spec.scope == .workload, "\(spec.name)")
             var w = Workload()
-            var key = f.name, value = f.example
-            if f.prefix != nil {
-                let kv = f.example.split(separator: "=", maxSplits: 1).map(String.init)
-                try #require(kv.count == 2, "\(f.name): example \(f.example) is not KEY=VALUE")
+            let example = try #require(spec.example, "\(spec.name): no example")
+            var key = spec.name, value = example
+            if spec.prefix != nil {
+                let kv = example.split(separator: "=", maxSplits: 1).map(String.init)
+                try #require(kv.count == 2, "\(spec.name): example \(example) is not KEY=VALUE")
                 (key, value) = (kv[0], kv[1])
             }
             try w.set(key, value)
-            let back = try #require(f.value(in: w), "\(f.name): \(f.example) did not read back")
-            if f.range != nil {
-                #expect(Double(back) == Double(value), "\(f.name): set \(value), read \(back)")
+            let back = spec.get(w)
+            if spec.type == "int" || spec.type == "double" {
+                #expect(Double(back) == Double(value), "\(spec.name): set \(value), read \(back)")
             } else {
-                #expect(back == f.example, "\(f.name): set \(f.example), read \(back)")
+                #expect(back == example, "\(spec.name): set \(example), read \(back)")
             }
         }
     }
@@ -28,11 +31,26 @@ import Testing
     @Test func aBadValueNamesTheFieldAndWhatItAccepts() {
         // Free-text fields (and `faults`, where "" is the empty list) accept "".
         let freeText: Set = ["name", "logDir", "driverClass", "payloadFile", "faults"]
-        for f in Workload.fields where f.prefix == nil && !freeText.contains(f.name) {
+        for spec in Workload.table.specs where spec.prefix == nil && !freeText.contains(spec.name) {
             var w = Workload()
-            #expect { try w.set(f.name, "") } throws: {
-                ($0 as? BenchError)?.message.contains(f.name) == true
+            #expect { try w.set(spec.name, "") } throws: {
+                ($0 as? BenchError)?.message.contains(spec.name) == true
             }
         }
+    }
+
+    /// The listed default is `Workload()`'s value, and it is a value the field accepts.
+    @Test func theListedDefaultsAreWorkloadsOwnAndValid() throws {
+        let defaults = Workload()
+        for row in Workload.table.rows {
+            let spec = try #require(Workload.table.spec(row.name))
+            #expect(row.defaultValue == spec.get(defaults), "\(row.name)")
+            guard !row.defaultValue.isEmpty, spec.prefix == nil else { continue }
+            var w = Workload()
+            try w.set(row.name, row.defaultValue)
+            #expect(spec.get(w) == row.defaultValue, "\(row.name)")
+        }
+        #expect(Workload.table.rows.first { $0.name == "producerRate" }?.defaultValue == "10000")
+        #expect(Workload.table.rows.first { $0.name == "topics" }?.allowed == "1…1,000,000")
     }
 }

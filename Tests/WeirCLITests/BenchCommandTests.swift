@@ -102,6 +102,9 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect(step.latency["end_to_end"] != nil)
         #expect(step.undrained == 0)
         #expect(FileManager.default.fileExists(atPath: dir + "/log/weir-bench-0-1"))
+        // The same file given in the preset's place runs as a workload.
+        #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/tiny.yaml", "--log-dir", dir + "/log", "--out", out + "2", "--quiet"]) == 0)
+        #expect(try RunWriter.readSummary(path: out + "2/summary.json").steps.first?.name == "tiny")
     }
 
     @Test func compareExitCodes() async {

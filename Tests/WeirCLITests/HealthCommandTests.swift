@@ -41,21 +41,21 @@ func jsonLine(_ text: String, withKey key: String? = nil) -> [String: Any]? {
     return nil
 }
 
-/// Runs `weir ARGS`, capturing standard output into a string. Other suites that print at the
-/// same time may add lines to it.
-func runCapturing(_ args: [String]) async -> (code: Int32, output: String) {
+/// Runs `weir ARGS`, capturing standard output (or, with `fd` 2, standard error) into a string.
+/// Other suites that print at the same time may add lines to it.
+func runCapturing(_ args: [String], fd target: Int32 = 1) async -> (code: Int32, output: String) {
     await CaptureLock.shared.acquire()
     defer { Task { await CaptureLock.shared.release() } }
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("weircli-out-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: path) }
     fflush(nil)
-    let saved = dup(1)
+    let saved = dup(target)
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    dup2(fd, 1)
+    dup2(fd, target)
     close(fd)
     let code = await WeirCommand.run(arguments: args)
     fflush(nil)
-    dup2(saved, 1)
+    dup2(saved, target)
     close(saved)
     return (code, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
 }

@@ -92,8 +92,8 @@ struct SignalShutdownTests {
         }
         try p.run()
         // SIGTERM once it serves (its handlers are installed by then); a hang guard, not a timing bound.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while !text.withLock({ $0.contains("serving http://") }) && ContinuousClock.now < deadline && p.isRunning {
+        let deadline = MonotonicDeadline(after: .seconds(120))
+        while !text.withLock({ $0.contains("serving http://") }) && !deadline.hasPassed && p.isRunning {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(p.processIdentifier, SIGTERM)

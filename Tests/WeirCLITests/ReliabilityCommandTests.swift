@@ -89,4 +89,26 @@ private func write(_ text: String, in dir: String, _ name: String) -> String {
         #expect(try String(contentsOfFile: out, encoding: .utf8).isEmpty)
         #expect(await WeirCommand.run(arguments: ["log", "verify", dir]) == 1)
     }
+
+    /// What opening the directory did at the directory level reaches standard error: here a
+    /// half-made topic removed (before, only damaged partitions were printed). `log verify`,
+    /// which does not open the directory, names the half-made topic in a note.
+    @Test func directoryLevelRecoveryMessagesArePrinted() async throws {
+        let dir = tempDir(), scratch = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: scratch) }
+        #expect(await WeirCommand.run(arguments: ["topics", "create", "t", "--log-dir", dir]) == 0)
+        let input = write("v\n", in: scratch, "in.txt")
+        for command in [["topics", "describe"], ["produce", "t", "--input", input],
+                        ["consume", "t", "--from-beginning", "--timeout-ms", "50"]] {
+            try FileManager.default.createDirectory(atPath: dir + "/h-0", withIntermediateDirectories: false)
+            #expect(FileManager.default.createFile(atPath: dir + "/.topics/h.creating", contents: Data("partitions=2\n".utf8)))
+            let (verifyCode, verifyOut) = await runCapturing(["log", "verify", dir])
+            #expect(verifyCode == 0)
+            #expect(verifyOut.contains("topic 'h' is half-made"), "\(verifyOut)")
+            let (code, err) = await runCapturing(command + ["--log-dir", dir], fd: 2)
+            #expect(code == 0, "\(command): \(err)")
+            #expect(err.contains("removed the half-made topic 'h'") && err.contains("h-0"), "\(command): \(err)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/h-0"))
+        }
+    }
 }

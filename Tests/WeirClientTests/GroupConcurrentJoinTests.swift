@@ -42,19 +42,19 @@ import WeirLog
         }
         // A hang guard, not a timing bound: every member polls from its own task until all
         // groups hold their partitions.
-        let deadline = ContinuousClock.now + .seconds(240)
+        let deadline = MonotonicDeadline(after: .seconds(240))
         let done = Collected<Bool>()
-        let started = ContinuousClock.now
+        let started = monotonicNanos()
         await withTaskGroup(of: Void.self) { tasks in
             for c in made.joined() {
                 tasks.addTask {
-                    while done.count == 0 && ContinuousClock.now < deadline {
+                    while done.count == 0 && !deadline.hasPassed {
                         _ = try? await c.poll(timeout: .milliseconds(5))
                     }
                 }
             }
             tasks.addTask {
-                while ContinuousClock.now < deadline && !zip(made, topics).allSatisfy({ settled($0, $1) }) {
+                while !deadline.hasPassed && !zip(made, topics).allSatisfy({ settled($0, $1) }) {
                     try? await Task.sleep(for: .milliseconds(5))
                 }
                 done.append(true)
@@ -62,7 +62,7 @@ import WeirLog
         }
         let unsettled = zip(consumers, topics).filter { !settled($0, $1) }.map(\.1)
         #expect(unsettled.isEmpty, "groups of \(unsettled.prefix(5)) did not settle within the hang guard")
-        print("\(groups) groups × \(members) members × \(partitions) partitions settled in \(ContinuousClock.now - started)")
+        print("\(groups) groups × \(members) members × \(partitions) partitions settled in \((monotonicNanos() - started) / 1_000_000) ms")
         for c in consumers.joined() { await c.close() }
     }
 }

@@ -72,7 +72,7 @@ func groupState(_ coordinator: GroupCoordinator, _ group: String) -> String {
     let d = coordinator.describeGroup(group)
     let g = coordinator.groups.withLock { $0[group] }
     let members = (g?.members.values.sorted { $0.memberId < $1.memberId } ?? []).map { m in
-        "\(m.memberId.prefix(12)) joined=\(m.joined) waiting=\(m.waiter != nil) assigned=\(m.assignment.count) seen=\(ContinuousClock.now - m.lastSeen)"
+        "\(m.memberId.prefix(12)) joined=\(m.joined) waiting=\(m.waiter != nil) assigned=\(m.assignment.count) seen=\((monotonicNanos() - m.lastSeen) / 1_000_000) ms ago"
     }
     return "[state \(d.state.rawValue) generation \(d.generationId) round \(g?.round ?? -1): \(members.joined(separator: "; "))]"
 }

@@ -1,28 +1,9 @@
 import Foundation
 import Testing
 import WeirLog
+import WeirTestSupport
 @testable import WeirClient
 
-/// Mounts a tmpfs of `size` for the body; false (nothing run) when not root or mounting fails.
-private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) async throws -> Bool {
-    let template = NSTemporaryDirectory() + "weir-producer-full-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let path = String(cString: bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    func run(_ tool: String, _ args: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-    guard geteuid() == 0, run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]) == 0 else { return false }
-    defer { _ = run("/bin/umount", [path]) }
-    try await body(path)
-    return true
-}
 
 @Suite struct ProducerFullDiskTests {
     /// Issue 16, defect 4: a full disk at a roll reaches every waiting send as the retriable
@@ -38,7 +19,7 @@ private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) as
             let value = [UInt8](repeating: 0x61, count: 2000)
             var acknowledged: [Int64] = []
             var failures: [ClientError] = []
-            let start = ContinuousClock.now
+            let start = monotonicNanos()
             await withTaskGroup(of: Result<RecordMetadata, ClientError>.self) { group in
                 for _ in 0..<1500 {
                     group.addTask {
@@ -52,7 +33,7 @@ private func withTmpfs(_ size: String, _ body: (String) async throws -> Void) as
                     }
                 }
             }
-            let elapsed = ContinuousClock.now - start
+            let elapsed = Duration.nanoseconds(Int64(monotonicNanos() - start))
             #expect(!failures.isEmpty, "2 MiB must fill up")
             #expect(failures.allSatisfy { $0.code != .deliveryTimeout && $0.logError?.code == .noSpace && $0.isRetriable }, "\(failures.first.map(\.description) ?? "")")
             // Every send ended (the old code hung here for minutes). A guard against a hang, not

@@ -21,9 +21,8 @@ struct MessagingTests {
     @discardableResult
     static func pollUntil(_ consumers: [any MessageConsumer], limit: Duration = .seconds(60), _ done: ([ConsumerRecord]) async -> Bool) async throws -> [ConsumerRecord] {
         var records: [ConsumerRecord] = []
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while clock.now < deadline {
+        let deadline = MonotonicDeadline(after: limit)
+        while !deadline.hasPassed {
             if await done(records) { break }
             for c in consumers { records += try await c.poll(timeout: .milliseconds(50)) }
         }

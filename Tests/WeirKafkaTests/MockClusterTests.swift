@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import WeirKafka
+import WeirClientAPI
 
 /// Round trips, groups, commits and delivery errors against librdkafka's in-process mock
 /// cluster (three brokers on 127.0.0.1).
@@ -11,9 +12,8 @@ struct MockClusterTests {
 
     /// Polls `consumer` until `body` says stop or `limit` passes (bounded, not timed).
     static func pollUntil(_ consumers: [KafkaConsumer], limit: Duration = .seconds(60), _ done: () -> Bool, _ each: (Int, KafkaMessageView) -> Void = { _, _ in }) throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while !done() && clock.now < deadline {
+        let deadline = MonotonicDeadline(after: limit)
+        while !done() && !deadline.hasPassed {
             for (i, c) in consumers.enumerated() {
                 try c.poll(timeout: .milliseconds(50)) { each(i, $0) }
             }
@@ -119,9 +119,8 @@ struct MockClusterTests {
         let first = try KafkaConsumer(configuration: consumerConfig, groupID: group, commitOnRevoke: false)
         try first.subscribe([topic])
         var offsets: [Int64] = []
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(60)
-        while offsets.count < 20 && clock.now < deadline {
+        let deadline = MonotonicDeadline(after: .seconds(60))
+        while offsets.count < 20 && !deadline.hasPassed {
             try first.poll(timeout: .milliseconds(100), maxMessages: 20 - offsets.count) { offsets.append($0.offset) }
         }
         #expect(offsets == Array(0..<20))

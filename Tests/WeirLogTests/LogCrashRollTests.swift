@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeirFormat
 @testable import WeirLog
+import WeirTestSupport
 
 /// Kill trials aimed at the roll and at write-back (`weir-log-crash-writer`'s `roll` and
 /// `writeback` modes): after each SIGKILL the directory recovers, every acknowledged record is

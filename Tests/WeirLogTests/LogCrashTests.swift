@@ -2,18 +2,8 @@ import Foundation
 import Testing
 import WeirFormat
 @testable import WeirLog
+import WeirTestSupport
 
-/// The value `weir-log-crash-writer` stores at `offset` (Sources/weir-log-crash-writer).
-func crashValue(_ offset: Int64) -> [UInt8] {
-    var v = Array("crash-\(offset)-".utf8)
-    var x = UInt64(bitPattern: offset) &* 0x9E37_79B9_7F4A_7C15 | 1
-    let size = 40 + Int(x % 200)
-    while v.count < size {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17
-        v.append(UInt8(truncatingIfNeeded: x))
-    }
-    return v
-}
 
 /// The crash writer next to the test bundle in the build products folder.
 func crashWriterPath() -> String? {

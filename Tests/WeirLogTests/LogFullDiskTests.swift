@@ -2,24 +2,12 @@ import Foundation
 import Testing
 import WeirFormat
 @testable import WeirLog
+import WeirTestSupport
 
 /// Runs `body` on a 1 MiB tmpfs mounted for the test; skipped (returns false) when mounting is
 /// not permitted (not root, or no CAP_SYS_ADMIN).
 func withTinyFileSystem(_ body: (String) async throws -> Void) async throws -> Bool {
-    let tmp = TempDir("weirlog-full"); defer { tmp.remove() }
-    func run(_ tool: String, _ args: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
-    guard geteuid() == 0, run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", tmp.path]) == 0 else { return false }
-    defer { _ = run("/bin/umount", [tmp.path]) }
-    try await body(tmp.path)
-    return true
+    try await withTmpfs("1m", body)
 }
 
 @Suite struct LogFullDiskTests {

@@ -80,22 +80,22 @@ final class ManualWallClock: Sendable {
         }
         let producer = try await t.client.makeProducer(properties: ["linger.ms": "0", "acks": "1"])
         _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 0, key: "a", value: "slow"))
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !events.labels.contains("slow#1") && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        let deadline = MonotonicDeadline(after: .seconds(60))
+        while !events.labels.contains("slow#1") && !deadline.hasPassed { try await pipeline.pollOnce() }
         // The retry waits in order.payment.completed.retry.1 until the clock reaches its retryAfter.
-        while pipeline.statistics.pauses == 0 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        while pipeline.statistics.pauses == 0 && !deadline.hasPassed { try await pipeline.pollOnce() }
         _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 1, key: "b", value: "fast"))
         _ = try await producer.send(ProducerRecord(topic: Self.topic, partition: 0, key: "c", value: "next"))
         await producer.close()
         // Other partitions (and the same source partition) proceed while the retry waits.
-        while !(events.labels.contains("fast#1") && events.labels.contains("next#1")) && ContinuousClock.now < deadline {
+        while !(events.labels.contains("fast#1") && events.labels.contains("next#1")) && !deadline.hasPassed {
             try await pipeline.pollOnce()
         }
         clock.advance(by: 1999)
         for _ in 0..<5 { try await pipeline.pollOnce() }
         #expect(!events.labels.contains("slow#2"))           // 1 ms before its retryAfter: still waiting
         clock.advance(by: 1)
-        while !events.labels.contains("slow#2") && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        while !events.labels.contains("slow#2") && !deadline.hasPassed { try await pipeline.pollOnce() }
         await pipeline.close()
         #expect(events.labels == ["slow#1", "fast#1", "next#1", "slow#2"] || events.labels == ["slow#1", "next#1", "fast#1", "slow#2"])
         let retry = try #require(events.items.first { $0.0 == "slow#2" })
@@ -124,8 +124,8 @@ final class ManualWallClock: Sendable {
         }
         try await t.produce(Self.topic, key: "k", value: "bad", headers: [RecordHeader(key: "traceparent", value: Array("00-abc".utf8))])
         try await t.produce(Self.topic, key: "k2", value: "good")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while pipeline.statistics.deadLettered == 0 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        let deadline = MonotonicDeadline(after: .seconds(10))
+        while pipeline.statistics.deadLettered == 0 && !deadline.hasPassed { try await pipeline.pollOnce() }
         await pipeline.close()
         #expect(pipeline.statistics.retried == 2 && pipeline.statistics.processed == 1)
         #expect(alerts.items == ["3 false \(Self.topic).dlq"])
@@ -157,8 +157,8 @@ final class ManualWallClock: Sendable {
                                         assignment: .partitions([0]), producerProperties: ["acks": "1"], pollTimeout: .milliseconds(20))
         let pipeline = RetryPipeline(client: t.client, configuration: config) { _ in throw Poison() }
         try await t.produce(Self.topic, key: "k", value: "v9")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while pipeline.statistics.deadLettered == 0 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        let deadline = MonotonicDeadline(after: .seconds(10))
+        while pipeline.statistics.deadLettered == 0 && !deadline.hasPassed { try await pipeline.pollOnce() }
         await pipeline.close()
         #expect(pipeline.statistics.retried == 0 && pipeline.statistics.deadLettered == 1)
         let dead = try #require(try await t.records(config.deadLetterTopic).first)
@@ -176,8 +176,8 @@ final class ManualWallClock: Sendable {
             if d.record.valueString?.hasPrefix("bad") == true { throw Flaky() }
         }
         for i in 0..<3 { try await t.produce(Self.topic, key: "k\(i)", value: "bad\(i)", headers: [RecordHeader(key: "app", value: Array("x".utf8))]) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while pipeline.statistics.deadLettered < 3 && ContinuousClock.now < deadline { try await pipeline.pollOnce() }
+        let deadline = MonotonicDeadline(after: .seconds(10))
+        while pipeline.statistics.deadLettered < 3 && !deadline.hasPassed { try await pipeline.pollOnce() }
         await pipeline.close()
 
         let dry = try await DeadLetterReplay(deadLetterTopic: config.deadLetterTopic, dryRun: true).run(on: t.client)
@@ -221,8 +221,8 @@ final class ManualWallClock: Sendable {
         let producer = try await t.client.makeProducer(properties: [:])
         for i in 0..<10 { _ = try await producer.send(ProducerRecord(topic: Self.topic, key: "k\(i)", value: "v\(i)")) }
         await producer.close()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !Set(events.labels).isSuperset(of: (0..<10).map { "v\($0)#1" } + ["v3#2"]) && ContinuousClock.now < deadline {
+        let deadline = MonotonicDeadline(after: .seconds(30))
+        while !Set(events.labels).isSuperset(of: (0..<10).map { "v\($0)#1" } + ["v3#2"]) && !deadline.hasPassed {
             try await Task.sleep(for: .milliseconds(20))
         }
         let state = "a=\(a.statistics) b=\(b.statistics) waiting a=\(a._due.withLock { $0 }) b=\(b._due.withLock { $0 })"

@@ -9,42 +9,18 @@
 // ceiling); 4 concurrent sending tasks: ≥ 1.5× the single-task figure, or the bottleneck named.
 // Set WEIR_BENCH_DIR to put the files on another disk (default: the system temp folder).
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import WeirClient
 import WeirFormat
 import WeirLog
 
-extension BenchmarkMetric {
-    static let recordsPerSecond = BenchmarkMetric.custom("records_per_s", polarity: .prefersLarger, useScalingFactor: false)
-    static let baselineRecordsPerSecond = BenchmarkMetric.custom("baseline_records_per_s", polarity: .prefersLarger, useScalingFactor: false)
-    static let percentOfBaseline = BenchmarkMetric.custom("percent_of_baseline", polarity: .prefersLarger, useScalingFactor: false)
-}
-
-func thresholds(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: BenchmarkThresholds] {
-    Dictionary(uniqueKeysWithValues: metrics.map { ($0, BenchmarkThresholds(relative: [.p50: 15.0])) })
-}
-
-let benchRoot = ProcessInfo.processInfo.environment["WEIR_BENCH_DIR"] ?? NSTemporaryDirectory()
 let recordCount = 10_000_000
 let valueSize = 100
 let batchBytes = 64 << 10
 
 func withLog<R>(_ name: String, partitions: Int, _ body: (LogDirectory) async throws -> R) async throws -> R {
-    let path = benchRoot + "/weir-client-bench-\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: path)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let dir = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
-    try dir.createTopic("bench", partitions: partitions, config: LogConfig(segmentBytes: 1 << 30))
-    let r = try await body(dir)
-    try dir.close()
-    return r
-}
-
-func seconds(_ body: () async throws -> Void) async rethrows -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    try await BenchmarkSupport.withLog("client", name, partitions: partitions, body)
 }
 
 /// The ceiling: the same records pre-encoded into 64 KiB batches, appended with acks=1.
@@ -57,7 +33,7 @@ func rawAppend() async throws -> Double {
     let batches = recordCount / perBatch
     return try await withLog("raw", partitions: 1) { dir in
         let log = try dir.partition("bench", 0)
-        let t = try await seconds {
+        let t = try await asyncSeconds {
             try batch.withUnsafeBytes { bytes in
                 for _ in 0..<batches { try log.append(bytes, verifyChecksums: false) }
             }
@@ -76,7 +52,7 @@ func producerThroughput(tasks: Int, partitions: Int, explicitPartition: Bool) as
     try await withLog("producer-\(tasks)", partitions: partitions) { dir in
         let producer = try Producer(configuration: try producerConfig(), logDirectory: dir)
         let perTask = recordCount / tasks
-        let t = try await seconds {
+        let t = try await asyncSeconds {
             try await withThrowingTaskGroup(of: Void.self) { g in
                 for task in 0..<tasks {
                     g.addTask {
@@ -115,7 +91,7 @@ func produceNowThroughput() async throws -> Double {
                                                             "batch.size": String(batchBytes), "buffer.memory": String(64 << 20)])
         let producer = try Producer(configuration: config, logDirectory: dir)
         let count = recordCount
-        let t = try await seconds {
+        let t = try await asyncSeconds {
             try await onThread {
                 let value = [UInt8](repeating: 0x61, count: valueSize)
                 try value.withUnsafeBytes { v in
@@ -129,13 +105,6 @@ func produceNowThroughput() async throws -> Double {
         await producer.close()
         return Double(count) / t
     }
-}
-
-func report(_ benchmark: Benchmark, figure: Double, baseline: Double) {
-    benchmark.measurement(.recordsPerSecond, Int(figure))
-    benchmark.measurement(.baselineRecordsPerSecond, Int(baseline))
-    benchmark.measurement(.percentOfBaseline, Int((figure / baseline * 100).rounded()))
-    print(String(format: "%@: %.2f M records/s, baseline %.2f M records/s (%.0f %%)", benchmark.name, figure / 1e6, baseline / 1e6, figure / baseline * 100))
 }
 
 let benchmarks: @Sendable () -> Void = {

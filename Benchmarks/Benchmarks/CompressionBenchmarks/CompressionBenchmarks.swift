@@ -1,5 +1,6 @@
-// Codec throughput through WeirCompression on a 1 MiB JSON-like payload, the shape of a large
-// producer batch of web events.
+// Codec throughput through WeirCompression on a 1 MiB JSON-like payload (WeirRandom's
+// `PayloadGenerator.jsonLike`, the bench's `json` payload): the shape of a large producer batch
+// of domain events.
 //
 // One benchmark operation compresses (or decompresses) the whole 1 MiB payload, so the
 // throughput metric reads directly as MiB/s (multiply by 1.048576 for the MB/s that
@@ -19,7 +20,7 @@ import WeirCompression
 import WeirRandom
 
 /// The payload: exactly 1 MiB of newline-separated JSON events from a fixed seed.
-let payload: [UInt8] = jsonEvents(1 << 20, seed: 7)
+let payload: [UInt8] = PayloadGenerator.jsonLike(1 << 20, seed: 7)
 
 /// The codec configurations measured: Kafka's defaults, plus level 1 for lz4 and zstd (the
 /// levels compared with `lz4 -b1` / `zstd -b1`).
@@ -92,48 +93,4 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.stopMeasurement()
         }
     }
-}
-
-// MARK: - Payload
-
-/// Exactly `count` bytes of newline-separated JSON events: ids, timestamps, nested objects,
-/// numbers and user agents, as web analytics producers send them.
-func jsonEvents(_ count: Int, seed: UInt64) -> [UInt8] {
-    var rng = SplitMix64(seed: seed)
-    let types = ["page_view", "add_to_cart", "checkout", "search", "login", "logout", "purchase"]
-    let countries = ["DE", "US", "FR", "GB", "JP", "BR", "IN", "NL", "SE", "ES"]
-    let agents = [
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
-    ]
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(count + 512)
-    var timestamp: UInt64 = 1_700_000_000_000
-    var sequence = 0
-    while out.count < count {
-        timestamp += rng.next() % 50
-        sequence += 1
-        var id = [UInt8](repeating: 0, count: 16)
-        for i in 0..<16 { id[i] = hex[Int(rng.next() % 16)] }
-        let type = types[Int(rng.next() % UInt64(types.count))]
-        let user = rng.next() % 100_000
-        let product = rng.next() % 5_000
-        let cents = rng.next() % 100_000
-        let country = countries[Int(rng.next() % UInt64(countries.count))]
-        let agent = agents[Int(rng.next() % UInt64(agents.count))]
-        out.append(contentsOf: #"{"event_id":""#.utf8)
-        out.append(contentsOf: id)
-        let rest = """
-            ","seq":\(sequence),"type":"\(type)","ts":\(timestamp),\
-            "user":{"id":\(user),"country":"\(country)","premium":\(user % 7 == 0)},\
-            "page":"/products/\(product)","amount":\(cents / 100).\(cents % 100),\
-            "tags":["t\(product % 13)","t\(user % 17)"],"ua":"\(agent)"}
-
-            """
-        out.append(contentsOf: rest.utf8)
-    }
-    out.removeLast(out.count - count)
-    return out
 }

@@ -18,6 +18,7 @@
 //   same batch with its CRC check and record walk, timed in the same loop.
 // Set WEIR_BENCH_DIR to put the files on another disk (default: the system temp folder).
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import Synchronization
 import WeirClient
@@ -25,9 +26,6 @@ import WeirFormat
 import WeirLog
 
 extension BenchmarkMetric {
-    static let recordsPerSecond = BenchmarkMetric.custom("records_per_s", polarity: .prefersLarger, useScalingFactor: false)
-    static let baselineRecordsPerSecond = BenchmarkMetric.custom("baseline_records_per_s", polarity: .prefersLarger, useScalingFactor: false)
-    static let percentOfBaseline = BenchmarkMetric.custom("percent_of_baseline", polarity: .prefersLarger, useScalingFactor: false)
     static let p50ns = BenchmarkMetric.custom("e2e_p50_ns", polarity: .prefersSmaller, useScalingFactor: false)
     static let p99ns = BenchmarkMetric.custom("e2e_p99_ns", polarity: .prefersSmaller, useScalingFactor: false)
     static let p999ns = BenchmarkMetric.custom("e2e_p99_9_ns", polarity: .prefersSmaller, useScalingFactor: false)
@@ -38,30 +36,16 @@ extension BenchmarkMetric {
     static let timesBaselineX100 = BenchmarkMetric.custom("times_baseline_x100", polarity: .prefersSmaller, useScalingFactor: false)
 }
 
+/// The consumer targets' tolerance: 20 % on the median.
 func thresholds(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: BenchmarkThresholds] {
-    Dictionary(uniqueKeysWithValues: metrics.map { ($0, BenchmarkThresholds(relative: [.p50: 20.0])) })
+    BenchmarkSupport.thresholds(metrics, percent: 20)
 }
 
-let benchRoot = ProcessInfo.processInfo.environment["WEIR_BENCH_DIR"] ?? NSTemporaryDirectory()
 let recordCount = 10_000_000
 let valueSize = 100
 
 func withLog<R>(_ name: String, _ body: (LogDirectory) async throws -> R) async throws -> R {
-    let path = benchRoot + "/weir-consumer-bench-\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: path)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let dir = try LogDirectory.open(path: path, options: LogDirectory.Options(maintenanceIntervalMs: nil))
-    try dir.createTopic("bench", partitions: 1, config: LogConfig(segmentBytes: 1 << 30))
-    let r = try await body(dir)
-    try dir.close()
-    return r
-}
-
-func seconds(_ body: () async throws -> Void) async rethrows -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    try await BenchmarkSupport.withLog("consumer", name, body)
 }
 
 /// Fills the partition with `recordCount` 100 B records in 64 KiB batches.
@@ -81,23 +65,23 @@ func fill(_ dir: LogDirectory) throws -> Int {
 func recordWalk(_ dir: LogDirectory, total: Int) throws -> Double {
     let log = try dir.partition("bench", 0)
     var sum = 0, n = 0
-    let start = ContinuousClock.now
-    var next: Int64 = 0
-    while next < log.highWatermark {
-        let r = try log.read(from: next, maxBytes: 1 << 20)
-        for b in r.batches {
-            b.withUnsafeBytes { bytes in
-                _ = try? RecordBatch.verify(bytes)
-                UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
-                    while let rec = try? it.next() { sum &+= Int(rec.value![0]); n += 1 }
+    let t = try seconds {
+        var next: Int64 = 0
+        while next < log.highWatermark {
+            let r = try log.read(from: next, maxBytes: 1 << 20)
+            for b in r.batches {
+                b.withUnsafeBytes { bytes in
+                    _ = try? RecordBatch.verify(bytes)
+                    UnsafeRecordIterator.withRecords(in: bytes, verifyingCRC: false) { it in
+                        while let rec = try? it.next() { sum &+= Int(rec.value![0]); n += 1 }
+                    }
                 }
             }
+            next = r.nextOffset
         }
-        next = r.nextOffset
     }
-    let d = ContinuousClock.now - start
     precondition(n == total && sum > 0)
-    return Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    return Double(n) / t
 }
 
 func consumerConfig() throws -> ConsumerConfiguration {
@@ -114,7 +98,7 @@ func consumeBatches(_ dir: LogDirectory, total: Int, copy: Bool) async throws ->
     let c = try Consumer(configuration: try consumerConfig(), logDirectory: dir)
     try c.assign([TopicPartition("bench", 0)])
     let counter = Counter()
-    let t = try await seconds {
+    let t = try await asyncSeconds {
         try await c.run { batch, _ in
             if copy {
                 for m in batch { let r = m.copy(); counter.sum &+= Int(r.value![0]) }
@@ -135,7 +119,7 @@ func consumeMessages(_ dir: LogDirectory, total: Int) async throws -> Double {
     let c = try Consumer(configuration: try consumerConfig(), logDirectory: dir)
     try c.assign([TopicPartition("bench", 0)])
     let counter = Counter()
-    let t = try await seconds {
+    let t = try await asyncSeconds {
         try await c.run { m, _ in
             counter.sum &+= Int(m.value![0])
             counter.n += 1
@@ -145,12 +129,6 @@ func consumeMessages(_ dir: LogDirectory, total: Int) async throws -> Double {
     precondition(counter.n == total)
     await c.close()
     return Double(total) / t
-}
-
-@inline(__always) func nowNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 final class Latencies: @unchecked Sendable {
@@ -212,7 +190,7 @@ func endToEnd(rate: Int, seconds duration: Double, warmup: Double, sender: Sende
                     try consumer.pollBlocking(timeout: .milliseconds(100), idleSpin: spin) { batch in
                         for m in batch {
                             let intended = m.value!.loadUnaligned(as: UInt64.self)
-                            let d = nowNanos() &- intended
+                            let d = monotonicNanos() &- intended
                             if lat.received >= warm { lat.samples.append(d) }
                             lat.received += 1
                         }
@@ -227,7 +205,7 @@ func endToEnd(rate: Int, seconds duration: Double, warmup: Double, sender: Sende
         let producer = try Producer(configuration: try ProducerConfiguration(properties: ["acks": "1", "linger.ms": "0", "compression.type": "none", "enable.idempotence": "false"]), logDirectory: dir)
         // Let the consumer reach its wait for data.
         try await Task.sleep(for: .milliseconds(200))
-        let start = nowNanos() + 1_000_000
+        let start = monotonicNanos() + 1_000_000
         let writer = Worker("e2e-sender") {
             var value = [UInt8](repeating: 0, count: valueSize)
             let builder = try! RecordBatchBuilder(codec: .none, batchSizeLimit: 1 << 16)
@@ -235,12 +213,12 @@ func endToEnd(rate: Int, seconds duration: Double, warmup: Double, sender: Sende
                 let intended = start + UInt64(i) * interval
                 // Gaps over 50 µs (10 k msg/s) sleep until 20 µs before the send time (timer
                 // slack 1 µs) and spin the rest; shorter ones spin: a sleep overshoots.
-                let now = nowNanos()
+                let now = monotonicNanos()
                 if intended > now + 50_000 {
                     var ts = timespec(tv_sec: 0, tv_nsec: Int(intended - now - 20_000))
                     nanosleep(&ts, nil)
                 }
-                while nowNanos() < intended {}
+                while monotonicNanos() < intended {}
                 value.withUnsafeMutableBytes { $0.storeBytes(of: intended, as: UInt64.self) }
                 switch sender {
                 case .producer:
@@ -290,7 +268,7 @@ func pollOneRecordPerFetch(polls: Int) async throws -> (poll: Double, raw: Doubl
             var next = log.highWatermark
             for _ in 0..<polls {
                 appendOne()
-                let t0 = nowNanos()
+                let t0 = monotonicNanos()
                 let r = try! log.read(from: next, maxBytes: 1 << 20)
                 for b in r.batches {
                     b.withUnsafeBytes { bytes in
@@ -301,9 +279,9 @@ func pollOneRecordPerFetch(polls: Int) async throws -> (poll: Double, raw: Doubl
                     }
                 }
                 next = r.nextOffset
-                let t1 = nowNanos()
+                let t1 = monotonicNanos()
                 let n = try! consumer.pollBlocking(timeout: .milliseconds(100)) { b in for m in b { sum &+= Int(m.value![0]) } }
-                let t2 = nowNanos()
+                let t2 = monotonicNanos()
                 precondition(n == 1)
                 rawNanos &+= t1 &- t0
                 pollNanos &+= t2 &- t1
@@ -316,13 +294,6 @@ func pollOneRecordPerFetch(polls: Int) async throws -> (poll: Double, raw: Doubl
         let (poll, raw) = result.withLock { $0 }
         return (poll, raw)
     }
-}
-
-func report(_ benchmark: Benchmark, figure: Double, baseline: Double) {
-    benchmark.measurement(.recordsPerSecond, Int(figure))
-    benchmark.measurement(.baselineRecordsPerSecond, Int(baseline))
-    benchmark.measurement(.percentOfBaseline, Int((figure / baseline * 100).rounded()))
-    print(String(format: "%@: %.2f M records/s, baseline %.2f M records/s (%.0f %%)", benchmark.name, figure / 1e6, baseline / 1e6, figure / baseline * 100))
 }
 
 let benchmarks: @Sendable () -> Void = {

@@ -10,24 +10,14 @@
 import Benchmark
 import WeirCompression
 import WeirFormat
+import WeirRandom
 
 /// Records per batch, and so per scaled iteration.
 let recordsPerBatch = 1_000
 
-/// A JSON-like payload of exactly `size` bytes.
-func payload(size: Int, seed: Int) -> [UInt8] {
-    var text = ""
-    var i = seed
-    while text.utf8.count < size {
-        text += "{\"id\":\(i),\"user\":\"user-\(i % 977)\",\"event\":\"click\",\"amount\":\(i % 1000).\(i % 97)},"
-        i += 1
-    }
-    return Array(text.utf8.prefix(size))
-}
-
-/// 64 different payloads of `size` bytes, back to back.
+/// 64 different JSON-like payloads of `size` bytes (Weir's one payload generator), back to back.
 func payloads(size: Int) -> [UInt8] {
-    (0 ..< 64).flatMap { payload(size: size, seed: size &* 131 &+ $0 &* 7919) }
+    (0 ..< 64).flatMap { PayloadGenerator.jsonLike(size, seed: UInt64(size &* 131 &+ $0 &* 7919)) }
 }
 
 /// Builds one batch of `recordsPerBatch` records with `builder`, taking the values in turn
@@ -111,7 +101,7 @@ let benchmarks: @Sendable () -> Void = {
     // One iteration = one 16 MiB scan (throughput × 16 = MiB/s).
     var segment: [UInt8] = []
     let scanBuilder = try! RecordBatchBuilder(batchSizeLimit: 64 * 1024)
-    let record = payload(size: 100, seed: 1)
+    let record = PayloadGenerator.jsonLike(100, seed: 1)
     while segment.count < 16 << 20 {
         scanBuilder.reset()
         while scanBuilder.append(timestamp: 0, key: nil, value: record) {}

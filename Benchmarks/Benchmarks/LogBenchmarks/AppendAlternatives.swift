@@ -3,6 +3,7 @@
 // thread. Every benchmark reports its MB/s beside a plain `pwrite` of the same bytes measured in
 // the same run (the baseline), so the ratio holds on a loaded machine where MB/s does not.
 import Benchmark
+import BenchmarkSupport
 import Foundation
 
 #if canImport(Glibc)

@@ -10,6 +10,7 @@
 // 100 B records ≥ 10 M records/s; recovery of a 1 GiB unclean segment ≤ 1 s.
 // Set WEIR_BENCH_DIR to put the files on another disk (default: the system temp folder).
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import WeirFormat
 import WeirLog
@@ -21,41 +22,14 @@ import Glibc
 // MARK: - Metrics
 
 extension BenchmarkMetric {
-    static let recordsPerSecond = BenchmarkMetric.custom("records_per_s", polarity: .prefersLarger, useScalingFactor: false)
     static let megabytesPerSecond = BenchmarkMetric.custom("MB_per_s", polarity: .prefersLarger, useScalingFactor: false)
     static let baselineMegabytesPerSecond = BenchmarkMetric.custom("baseline_MB_per_s", polarity: .prefersLarger, useScalingFactor: false)
-    static let percentOfBaseline = BenchmarkMetric.custom("percent_of_baseline", polarity: .prefersLarger, useScalingFactor: false)
     static let milliseconds = BenchmarkMetric.custom("ms", polarity: .prefersSmaller, useScalingFactor: false)
-}
-
-/// Regression tolerances for the custom metrics (checked against a saved baseline).
-func thresholds(_ metrics: [BenchmarkMetric]) -> [BenchmarkMetric: BenchmarkThresholds] {
-    Dictionary(uniqueKeysWithValues: metrics.map { ($0, BenchmarkThresholds(relative: [.p50: 15.0])) })
 }
 
 // MARK: - Helpers
 
-let benchRoot = ProcessInfo.processInfo.environment["WEIR_BENCH_DIR"] ?? NSTemporaryDirectory()
-
-func freshPath(_ name: String) -> String {
-    let path = benchRoot + "/weir-log-bench-\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: path)
-    return path
-}
-
-func seconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = ContinuousClock.now
-    try body()
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-}
-
-func asyncSeconds(_ body: () async throws -> Void) async rethrows -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-}
+func freshPath(_ name: String) -> String { BenchmarkSupport.freshPath("log", name) }
 
 /// One batch of records with `valueSize`-byte values (no key), up to `batchBytes`.
 func encodedBatch(valueSize: Int, batchBytes: Int) -> (bytes: [UInt8], records: Int) {

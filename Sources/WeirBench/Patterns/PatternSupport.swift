@@ -230,6 +230,9 @@ final class _MemberCounter: Sendable {
             return n[group, default: 0]
         }
     }
+
+    /// How many members of `group` were numbered so far (at least 1).
+    func count(_ group: String) -> Int { max(1, next.withLock { $0[group] ?? 0 }) }
 }
 
 /// A scenario's consumer as the generator sees it: `subscribe` starts the scenario's feed for
@@ -269,7 +272,7 @@ final class _ScenarioConsumer: MessageConsumer, @unchecked Sendable {
     }
 
     func pollBlocking(timeout: Duration, _ body: (ConsumerRecordView) -> Void) throws(ClientError) -> Int {
-        let nanos = UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000)
+        let nanos = UInt64(max(0, timeout._nanoseconds))
         guard let feed = state.withLock({ $0.feed }) else {
             sleepNanos(min(nanos, 1_000_000))
             return 0

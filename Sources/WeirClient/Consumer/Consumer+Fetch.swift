@@ -21,9 +21,8 @@ extension Consumer {
     /// `delivery`, returning batches starts an activity (see `_beginActivity`) that the caller
     /// ends with `_endActivity()` once its handlers are done with them.
     func _pollBatches(timeout: Duration, maxRecords: Int? = nil, delivery: Bool = false) async throws(ClientError) -> [ConsumerBatch] {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        let fetchDeadline = clock.now + .milliseconds(configuration.fetchMaxWaitMs)
+        let deadline = MonotonicDeadline(after: timeout)
+        let fetchDeadline = MonotonicDeadline(after: .milliseconds(configuration.fetchMaxWaitMs))
         while true {
             if _state._withLock({ $0.closed || $0.closing }) { throw Self._closedError }
             _lastPoll.store(_monotonicNanos(), ordering: .relaxed)
@@ -31,8 +30,8 @@ extension Consumer {
             try _maybeAutoCommit()
             try _resolvePositions()
             let fetch = try _fetchOnce(_fetchable(), maxRecords: maxRecords)
-            let now = clock.now
-            if !fetch.batches.isEmpty && (fetch.bytes >= configuration.fetchMinBytes || now >= fetchDeadline || now >= deadline) {
+            let now = monotonicNanos()
+            if !fetch.batches.isEmpty && (fetch.bytes >= configuration.fetchMinBytes || now >= fetchDeadline.nanos || now >= deadline.nanos) {
                 if delivery {
                     guard _beginDelivery(fetch.batches) else { throw Self._closedError }
                 } else {
@@ -44,8 +43,8 @@ extension Consumer {
                 // Only control records / aborted transactions were there: move past them.
                 _advancePositions(fetch.targets)
             }
-            if now >= deadline { return [] }
-            let until = min(deadline, fetch.batches.isEmpty ? deadline : fetchDeadline, now + .milliseconds(max(1, configuration.fetchMaxWaitMs)))
+            if now >= deadline.nanos { return [] }
+            let until = min(deadline, fetch.batches.isEmpty ? deadline : fetchDeadline, MonotonicDeadline(after: .milliseconds(max(1, configuration.fetchMaxWaitMs))))
             await _waitForData(fetch.targets, until: until)
             if Task.isCancelled { throw ClientError(.cancelled, "the poll was cancelled.") }
         }
@@ -193,8 +192,8 @@ extension Consumer {
     }
 
     /// Waits (without spinning) until one of the partitions gets new data, or `until`.
-    func _waitForData(_ targets: _Few<_Target>, until: ContinuousClock.Instant) async {
-        let timeout = until - ContinuousClock.now
+    func _waitForData(_ targets: _Few<_Target>, until: MonotonicDeadline) async {
+        let timeout = until.remaining
         guard timeout > .zero else { return }
         // One wait on every partition (with none, just the timeout), which the group
         // coordinator's rebalance hook also ends. With read_committed, an open transaction holds

@@ -11,10 +11,10 @@ extension Consumer {
         case .topics(let t):
             return Set(t.filter { logDirectory.topicNames.contains($0) })
         case .pattern(let p):
-            if let r = refreshed, ContinuousClock.now - r < .milliseconds(configuration.metadataMaxAgeMs) { return cached }
+            if let r = refreshed, monotonicNanos() < r &+ UInt64(max(0, configuration.metadataMaxAgeMs)) * 1_000_000 { return cached }
             guard let regex = try? Regex(p) else { return [] }
             let topics = Set(logDirectory.topicNames.filter { !$0.hasPrefix("__") && (try? regex.wholeMatch(in: $0)) != nil && _mayRead($0) })
-            _state._withLock { $0.patternTopics = topics; $0.patternRefreshed = .now }
+            _state._withLock { $0.patternTopics = topics; $0.patternRefreshed = monotonicNanos() }
             return topics
         default:
             return nil

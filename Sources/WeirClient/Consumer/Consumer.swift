@@ -112,7 +112,7 @@ public final class Consumer: Sendable {
         var protocolName: ConsumerConfiguration.AssignmentStrategy?
         var joinedTopics: Set<String> = []
         var patternTopics: Set<String> = []
-        var patternRefreshed: ContinuousClock.Instant?
+        var patternRefreshed: UInt64?
         var lastCommitted: [TopicPartition: Int64] = [:]
         /// When the last auto-commit happened (`_monotonicNanos`).
         var lastAutoCommit = _monotonicNanos()

@@ -44,7 +44,7 @@ extension GroupCoordinator {
         var timer: (Int, Int64)? = nil
         let g: _Group = groups._withLock { all in
             guard var g = all[groupId] else { return _Group() }
-            timer = _expire(&g, groupId: groupId, now: .now, resume: &resume)
+            timer = _expire(&g, groupId: groupId, now: monotonicNanos(), resume: &resume)
             all[groupId] = g
             return g
         }

@@ -41,8 +41,8 @@ extension GroupCoordinator {
 
     /// Removes members whose session timed out (a member waiting in `joinGroup` is alive).
     @discardableResult
-    func _expire(_ g: inout _Group, groupId: String, now: ContinuousClock.Instant, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) -> (Int, Int64)? {
-        let dead = g.members.values.filter { $0.waiter == nil && now - $0.lastSeen > .milliseconds($0.sessionTimeoutMs) }
+    func _expire(_ g: inout _Group, groupId: String, now: UInt64, resume: inout [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)]) -> (Int, Int64)? {
+        let dead = g.members.values.filter { $0.waiter == nil && now > $0.lastSeen &+ UInt64(max(0, $0.sessionTimeoutMs)) * 1_000_000 }
         guard !dead.isEmpty else { return nil }
         for m in dead { g.members[m.memberId] = nil }
         return _membershipChanged(&g, groupId: groupId, resume: &resume)
@@ -89,7 +89,7 @@ extension GroupCoordinator {
                 resume.append((w, .success(JoinGroupResponse(generationId: g.generation, memberId: id, leaderId: g.leaderId!,
                                                               protocolName: proto, members: ids))))
             }
-            g.members[id]!.lastSeen = .now
+            g.members[id]!.lastSeen = monotonicNanos()
         }
     }
 
@@ -98,11 +98,11 @@ extension GroupCoordinator {
     /// the members that did not rejoin.
     func _scheduleRebalanceTimeout(_ groupId: String, round: Int, afterMs: Int64) {
         Task { [weak self] in
-            let deadline = ContinuousClock.now + .milliseconds(afterMs)
-            while ContinuousClock.now < deadline {
+            let deadline = MonotonicDeadline(after: .milliseconds(afterMs))
+            while !deadline.hasPassed {
                 let session = self?.groups._withLock { $0[groupId]?.members.values.map(\.sessionTimeoutMs).min() } ?? nil
                 let step = Duration.milliseconds(max(5, (session ?? afterMs) / 2))
-                try? await Task.sleep(until: min(deadline, ContinuousClock.now + step), clock: .continuous)
+                try? await Task.sleep(for: min(deadline.remaining, step))
                 guard let self, self._tick(groupId, round: round) else { return }
             }
             self?._rebalanceTimedOut(groupId, round: round)
@@ -115,7 +115,7 @@ extension GroupCoordinator {
         let going = groups._withLock { all -> Bool in
             guard var g = all[groupId], g.round == round, g.state == .preparingRebalance else { return false }
             defer { all[groupId] = g }
-            _expire(&g, groupId: groupId, now: .now, resume: &resume)
+            _expire(&g, groupId: groupId, now: monotonicNanos(), resume: &resume)
             _completeIfReady(&g, groupId: groupId, resume: &resume)
             return g.round == round && g.state == .preparingRebalance
         }

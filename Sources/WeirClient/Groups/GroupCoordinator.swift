@@ -131,7 +131,8 @@ public final class GroupCoordinator: Sendable {
         var protocols: [ConsumerConfiguration.AssignmentStrategy]
         var sessionTimeoutMs: Int64
         var rebalanceTimeoutMs: Int64
-        var lastSeen: ContinuousClock.Instant
+        /// `monotonicNanos()` at the member's last join, sync or heartbeat.
+        var lastSeen: UInt64
         var owned: [TopicPartition] = []
         var assignment: [TopicPartition] = []
         var joined = false
@@ -161,22 +162,11 @@ public final class GroupCoordinator: Sendable {
     /// Every completed generation's assignment, per group (for tests and `describeGroup`).
     let _history = Mutex<[String: [(generation: Int32, assignment: [String: [TopicPartition]])]]>([:])
 
-    private static let registry = Mutex<[ObjectIdentifier: (weak: _WeakRef, coordinator: GroupCoordinator)]>([:])
-
-    final class _WeakRef: @unchecked Sendable {
-        weak var value: LogDirectory?
-        init(_ v: LogDirectory) { value = v }
-    }
+    private static let registry = _PerDirectory<GroupCoordinator>()
 
     /// The coordinator of `directory` (one per open directory).
     public static func shared(for directory: LogDirectory) -> GroupCoordinator {
-        registry._withLock { r in
-            r = r.filter { $0.value.weak.value != nil }
-            if let c = r[ObjectIdentifier(directory)], c.weak.value === directory { return c.coordinator }
-            let c = GroupCoordinator(directory: directory)
-            r[ObjectIdentifier(directory)] = (_WeakRef(directory), c)
-            return c
-        }
+        registry.value(for: directory) { GroupCoordinator(directory: directory) }
     }
 
     init(directory: LogDirectory) {
@@ -196,7 +186,7 @@ public final class GroupCoordinator: Sendable {
     }
 
     func _join(_ req: JoinGroupRequest, _ c: CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>) {
-        let now = ContinuousClock.now
+        let now = monotonicNanos()
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         groups._withLock { all in
@@ -299,7 +289,7 @@ public final class GroupCoordinator: Sendable {
 
     /// Kafka's `Heartbeat`: keeps the member's session alive and tells it when to rejoin.
     public func heartbeat(groupId: String, memberId: String, generationId: Int32) -> HeartbeatResult {
-        let now = ContinuousClock.now
+        let now = monotonicNanos()
         var resume: [(CheckedContinuation<Result<JoinGroupResponse, ClientError>, Never>, Result<JoinGroupResponse, ClientError>)] = []
         var timer: (Int, Int64)? = nil
         let r: HeartbeatResult = groups._withLock { all in

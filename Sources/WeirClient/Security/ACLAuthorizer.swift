@@ -62,24 +62,13 @@ public final class ACLAuthorizer: Sendable {
 
     // MARK: - One authorizer per open directory
 
-    final class _WeakDirectory: @unchecked Sendable {
-        weak var value: LogDirectory?
-        init(_ v: LogDirectory) { value = v }
-    }
-
-    private static let registry = Mutex<[ObjectIdentifier: (weak: _WeakDirectory, authorizer: ACLAuthorizer)]>([:])
+    private static let registry = _PerDirectory<ACLAuthorizer>()
 
     /// The authorizer of `directory` (one per open directory), loaded from its `acls.json`.
     ///
     /// - Throws: `.invalidConfig` when `acls.json` cannot be read.
     public static func shared(for directory: LogDirectory) throws(ClientError) -> ACLAuthorizer {
-        try registry._withLock { (r) throws(ClientError) -> ACLAuthorizer in
-            if let a = r[ObjectIdentifier(directory)], a.weak.value === directory { return a.authorizer }
-            r = r.filter { $0.value.weak.value != nil }
-            let a = try ACLAuthorizer(directoryPath: directory.path)
-            r[ObjectIdentifier(directory)] = (_WeakDirectory(directory), a)
-            return a
-        }
+        try registry.value(for: directory) { () throws(ClientError) in try ACLAuthorizer(directoryPath: directory.path) }
     }
 
     // MARK: - Reading and changing the ACLs

@@ -33,9 +33,9 @@ let observabilityExample = PatternExample(
     let metrics = ProcessingMetrics(group: "billing", factory: exporter.factory)
     let tracing = ProcessingTracing(tracer: tracer, group: "billing")
     let handler: RecordHandler = tracing.instrument(metrics.instrument { record in
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         try await Task.sleep(for: .milliseconds(2))
-        logger.logConsumed(record, group: "billing", processingTime: ContinuousClock.now - start)
+        logger.logConsumed(record, group: "billing", processingTime: .nanoseconds(Int64(monotonicNanos() - start)))
     })
     let service = ConsumerService(consumer: consumer, configuration: .init(topics: [topic], name: "billing"), health: health, handler: handler)
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: service)],

@@ -38,8 +38,8 @@ let retryDLQExample = PatternExample(
         }
     }
     output("retry tiers: \(config.retryTopics.joined(separator: ", ")); dead letters: \(config.deadLetterTopic)")
-    let deadline = ContinuousClock.now + .seconds(5)
-    while pipeline.statistics.processed + pipeline.statistics.deadLettered < 4 && ContinuousClock.now < deadline {
+    let deadline = MonotonicDeadline(after: .seconds(5))
+    while pipeline.statistics.processed + pipeline.statistics.deadLettered < 4 && !deadline.hasPassed {
         try await pipeline.pollOnce()
     }
     await pipeline.close()

@@ -107,7 +107,7 @@ public final class OutboxRelay: Sendable {
     ///   fault-injection hook.
     public func run() async throws(OutboxError) {
         var backoff = configuration.minBackoff
-        var lastCleanup = ContinuousClock.now
+        var nextCleanup = MonotonicDeadline(after: configuration.cleanupInterval)
         while !stopped.load(ordering: .relaxed) && !Task.isCancelled {
             do {
                 let n = try await publishPending()
@@ -122,8 +122,8 @@ public final class OutboxRelay: Sendable {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.maxBackoff)
             }
-            if let retention = configuration.retention, ContinuousClock.now - lastCleanup >= configuration.cleanupInterval {
-                lastCleanup = .now
+            if let retention = configuration.retention, nextCleanup.hasPassed {
+                nextCleanup = MonotonicDeadline(after: configuration.cleanupInterval)
                 do {
                     let n = try store.deletePublished(olderThan: retention)
                     stats.withLock { $0.deleted += Int64(n) }

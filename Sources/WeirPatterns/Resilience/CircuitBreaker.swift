@@ -1,4 +1,5 @@
 import Synchronization
+import WeirClient
 
 /// A monotonic time source for the resilience components, so tests can drive time by hand.
 public protocol MonotonicTime: Sendable {
@@ -6,11 +7,10 @@ public protocol MonotonicTime: Sendable {
     func now() -> Duration
 }
 
-/// The process's monotonic clock (`ContinuousClock`).
+/// The process's monotonic clock (Weir's one clock, `monotonicNanos()`).
 public struct SystemMonotonicTime: MonotonicTime {
-    static let origin = ContinuousClock.now
     public init() {}
-    public func now() -> Duration { ContinuousClock.now - Self.origin }
+    public func now() -> Duration { .nanoseconds(Int64(monotonicNanos())) }
 }
 
 /// A clock that moves only when told (`advance(by:)`): for tests.

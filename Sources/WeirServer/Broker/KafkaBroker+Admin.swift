@@ -34,18 +34,7 @@ extension KafkaBroker {
                 dm.clientId = m.clientId
                 dm.clientHost = "/127.0.0.1"
                 dm.memberMetadata = meta[m.memberId] ?? []
-                var a = ConsumerProtocolAssignment()
-                let byTopic = Dictionary(grouping: m.assignment, by: \.topic)
-                a.assignedPartitions = byTopic.keys.sorted().map { t in
-                    var e = ConsumerProtocolAssignment.TopicPartition()
-                    e.topic = t
-                    e.partitions = byTopic[t]!.map(\.partition).sorted()
-                    return e
-                }
-                var w = KafkaWriter()
-                w.writeInt16(0)
-                a.write(to: &w, version: 0)
-                dm.memberAssignment = Array(w.buffer.readableBytesView)
+                dm.memberAssignment = Self.assignmentBytes(m.assignment)
                 return dm
             }
             resp.groups.append(dg)
@@ -69,21 +58,12 @@ extension KafkaBroker {
     func describeConfigs(_ req: DescribeConfigsRequest) -> DescribeConfigsResponse {
         var resp = DescribeConfigsResponse()
         for res in req.resources {
-            var r = DescribeConfigsResponse.DescribeConfigsResult()
-            r.resourceType = res.resourceType
-            r.resourceName = res.resourceName
-            r.errorMessage = nil
+            var r = DescribeConfigsResponse.DescribeConfigsResult.of(res.resourceType, res.resourceName)
             if res.resourceType == 2 {
                 do throws(ClientError) {
                     let d = try admin.describeTopic(res.resourceName)
                     for (k, v) in d.configs.sorted(by: { $0.key < $1.key }) where res.configurationKeys.map({ $0.contains(k) }) ?? true {
-                        var c = DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult()
-                        c.name = k
-                        c.value = v
-                        c.isDefault = d.overrides[k] == nil
-                        c.configSource = d.overrides[k] == nil ? 5 : 1
-                        c.documentation = nil
-                        r.configs.append(c)
+                        r.configs.append(Self.configEntry(k, v, source: d.overrides[k] == nil ? 5 : 1, isDefault: d.overrides[k] == nil))
                     }
                 } catch {
                     r.errorCode = KafkaErrorCode(error).rawValue
@@ -95,13 +75,7 @@ extension KafkaBroker {
                 for (k, v) in [("auto.create.topics.enable", "\(c.autoCreateTopics)"), ("num.partitions", "\(c.numPartitions)"),
                                ("socket.request.max.bytes", "\(c.socketRequestMaxBytes)"), ("log.dirs", directory.path)]
                     where res.configurationKeys.map({ $0.contains(k) }) ?? true {
-                    var e = DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult()
-                    e.name = k
-                    e.value = v
-                    e.readOnly = true
-                    e.configSource = 4
-                    e.documentation = nil
-                    r.configs.append(e)
+                    r.configs.append(Self.configEntry(k, v, source: 4, readOnly: true))
                 }
             } else {
                 r.errorCode = KafkaErrorCode.invalidRequest.rawValue
@@ -112,17 +86,26 @@ extension KafkaBroker {
         return resp
     }
 
+    /// One entry of a DescribeConfigs result (`source`: 1 dynamic topic config, 4 static
+    /// broker config, 5 default).
+    static func configEntry(_ name: String, _ value: String, source: Int8, isDefault: Bool = false, readOnly: Bool = false)
+        -> DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult {
+        var e = DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult()
+        e.name = name
+        e.value = value
+        e.isDefault = isDefault
+        e.readOnly = readOnly
+        e.configSource = source
+        e.documentation = nil
+        return e
+    }
+
     func alterConfigs(_ req: AlterConfigsRequest) -> AlterConfigsResponse {
         var resp = AlterConfigsResponse()
-        for res in req.resources {
-            var r = AlterConfigsResponse.AlterConfigsResourceResponse()
-            r.resourceType = res.resourceType
-            r.resourceName = res.resourceName
-            r.errorMessage = nil
+        resp.responses = req.resources.map { res in
             var set: [String: String] = [:]
             for c in res.configs { if let v = c.value { set[c.name] = v } }
-            r.errorCode = alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly, message: &r.errorMessage).rawValue
-            resp.responses.append(r)
+            return alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly)
         }
         return resp
     }
@@ -130,38 +113,26 @@ extension KafkaBroker {
     /// IncrementalAlterConfigs: SET (0) only; DELETE/APPEND/SUBTRACT are INVALID_REQUEST.
     func incrementalAlterConfigs(_ req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
         var resp = IncrementalAlterConfigsResponse()
-        for res in req.resources {
-            var r = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
-            r.resourceType = res.resourceType
-            r.resourceName = res.resourceName
-            r.errorMessage = nil
-            var set: [String: String] = [:]
-            var unsupported = false
+        resp.responses = req.resources.map { res in
+            var set: [String: String]? = [:]
             for c in res.configs {
-                if c.configOperation == 0, let v = c.value { set[c.name] = v } else { unsupported = true }
+                if c.configOperation == 0, let v = c.value { set?[c.name] = v } else { set = nil }
             }
-            if unsupported {
-                r.errorCode = KafkaErrorCode.invalidRequest.rawValue
-                r.errorMessage = "only SET (0) is supported by weir serve's IncrementalAlterConfigs."
-            } else {
-                r.errorCode = alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly, message: &r.errorMessage).rawValue
-            }
-            resp.responses.append(r)
+            return alterTopic(res.resourceType, res.resourceName, set, validateOnly: req.validateOnly)
         }
         return resp
     }
 
-    func alterTopic(_ type: Int8, _ name: String, _ set: [String: String], validateOnly: Bool, message: inout String?) -> KafkaErrorCode {
-        guard type == 2 else {
-            message = "only topic configs (resource type 2) can be altered."
-            return .invalidRequest
-        }
-        if validateOnly { return directory.topicNames.contains(name) ? .none : .unknownTopicOrPartition }
+    /// Sets a topic's configs (`set`, nil when the request asked for more than SET) and gives
+    /// the resource's result.
+    func alterTopic<R: _ConfigResourceResult>(_ type: Int8, _ name: String, _ set: [String: String]?, validateOnly: Bool) -> R {
+        guard let set else { return .of(type, name, .invalidRequest, "only SET (0) is supported by weir serve's IncrementalAlterConfigs.") }
+        guard type == 2 else { return .of(type, name, .invalidRequest, "only topic configs (resource type 2) can be altered.") }
+        if validateOnly { return .of(type, name, directory.topicNames.contains(name) ? .none : .unknownTopicOrPartition) }
         do throws(ClientError) { try admin.alterTopicConfigs(name, set: set) } catch {
-            message = error.message
-            return KafkaErrorCode(error)
+            return .of(type, name, KafkaErrorCode(error), error.message)
         }
-        return .none
+        return .of(type, name)
     }
 
     func deleteRecords(_ req: DeleteRecordsRequest) -> DeleteRecordsResponse {

@@ -79,18 +79,7 @@ extension KafkaBroker {
         resp.protocolName = req.protocolName
         do throws(ClientError) {
             let tps = try coordinator.syncGroup(groupId: req.groupId, memberId: req.memberId, generationId: req.generationId)
-            var a = ConsumerProtocolAssignment()
-            let byTopic = Dictionary(grouping: tps, by: \.topic)
-            a.assignedPartitions = byTopic.keys.sorted().map { t in
-                var e = ConsumerProtocolAssignment.TopicPartition()
-                e.topic = t
-                e.partitions = byTopic[t]!.map(\.partition).sorted()
-                return e
-            }
-            var w = KafkaWriter()
-            w.writeInt16(0)
-            a.write(to: &w, version: 0)
-            resp.assignment = Array(w.buffer.readableBytesView)
+            resp.assignment = Self.assignmentBytes(tps)
         } catch {
             resp.errorCode = KafkaErrorCode(error).rawValue
         }
@@ -151,17 +140,7 @@ extension KafkaBroker {
             if code == .nonEmptyGroup { code = .unknownMemberId }
         } }
         var resp = OffsetCommitResponse()
-        resp.topics = req.topics.map { t in
-            var rt = OffsetCommitResponse.OffsetCommitResponseTopic()
-            rt.name = t.name
-            rt.partitions = t.partitions.map { p in
-                var rp = OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition()
-                rp.partitionIndex = p.partitionIndex
-                rp.errorCode = code.rawValue
-                return rp
-            }
-            return rt
-        }
+        resp.topics = OffsetCommitResponse.OffsetCommitResponseTopic.each(req.topics.map { (name: $0.name, partitions: $0.partitions.map(\.partitionIndex)) }, code)
         return resp
     }
 
@@ -180,14 +159,7 @@ extension KafkaBroker {
             resp.topics = lookup(req.groupId, req.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }).map { name, parts in
                 var t = OffsetFetchResponse.OffsetFetchResponseTopic()
                 t.name = name
-                t.partitions = parts.map { p, o in
-                    var rp = OffsetFetchResponse.OffsetFetchResponseTopic.OffsetFetchResponsePartition()
-                    rp.partitionIndex = p
-                    rp.committedOffset = o?.offset ?? -1
-                    rp.committedLeaderEpoch = o?.leaderEpoch ?? -1
-                    rp.metadata = o?.metadata ?? ""
-                    return rp
-                }
+                t.partitions = parts.map { .of($0, $1) }
                 return t
             }
         } else {
@@ -197,14 +169,7 @@ extension KafkaBroker {
                 rg.topics = lookup(g.groupId, g.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }).map { name, parts in
                     var t = OffsetFetchResponse.OffsetFetchResponseGroup.OffsetFetchResponseTopics()
                     t.name = name
-                    t.partitions = parts.map { p, o in
-                        var rp = OffsetFetchResponse.OffsetFetchResponseGroup.OffsetFetchResponseTopics.OffsetFetchResponsePartitions()
-                        rp.partitionIndex = p
-                        rp.committedOffset = o?.offset ?? -1
-                        rp.committedLeaderEpoch = o?.leaderEpoch ?? -1
-                        rp.metadata = o?.metadata ?? ""
-                        return rp
-                    }
+                    t.partitions = parts.map { .of($0, $1) }
                     return t
                 }
                 return rg

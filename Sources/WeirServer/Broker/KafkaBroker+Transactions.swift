@@ -77,17 +77,7 @@ extension KafkaBroker {
             code = KafkaErrorCode(error)
         }
         var resp = TxnOffsetCommitResponse()
-        resp.topics = req.topics.map { t in
-            var rt = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
-            rt.name = t.name
-            rt.partitions = t.partitions.map { p in
-                var rp = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.TxnOffsetCommitResponsePartition()
-                rp.partitionIndex = p.partitionIndex
-                rp.errorCode = code.rawValue
-                return rp
-            }
-            return rt
-        }
+        resp.topics = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.each(req.topics.map { (name: $0.name, partitions: $0.partitions.map(\.partitionIndex)) }, code)
         return resp
     }
 

@@ -5,7 +5,8 @@ internal import Foundation
 /// One request frame and when the event loop read it.
 struct KafkaFrame: Sendable {
     let bytes: ByteBuffer
-    let received: ContinuousClock.Instant
+    /// `monotonicNanos()` when the frame arrived.
+    let received: UInt64
 }
 
 /// Feeds a connection's request frames, in order, to one task that answers them one at a time
@@ -20,7 +21,7 @@ final class KafkaRequestStreamHandler: ChannelInboundHandler, Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        continuation.yield(KafkaFrame(bytes: unwrapInboundIn(data), received: .now))
+        continuation.yield(KafkaFrame(bytes: unwrapInboundIn(data), received: monotonicNanos()))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -45,7 +46,7 @@ struct KafkaConnection: Sendable {
 
     func run(_ frames: AsyncStream<KafkaFrame>) async {
         let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         var requests = 0
         var clientId = ""
         var closeReason = "client closed"
@@ -57,7 +58,7 @@ struct KafkaConnection: Sendable {
                 let response = try await answer(frame.bytes, state: state, clientId: &clientId)
                 if let response { try await write(response) }
                 let key = frame.bytes.getInteger(at: frame.bytes.readerIndex, as: Int16.self) ?? -1
-                server.metrics.requestTimes.record(RequestTimes.Kind(key), .now - frame.received)
+                server.metrics.requestTimes.record(RequestTimes.Kind(key), .nanoseconds(Int64(monotonicNanos() - frame.received)))
             } catch let e as KafkaProtocolError {
                 closeReason = e.message
                 break
@@ -69,7 +70,7 @@ struct KafkaConnection: Sendable {
         }
         try? await channel.close()
         KafkaServer.log(["event": "connection", "remote": remote, "client_id": clientId, "requests": "\(requests)",
-                         "principal": state.principal.description, "duration_ms": "\((ContinuousClock.now - start).components.seconds * 1000 + (ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000)",
+                         "principal": state.principal.description, "duration_ms": "\((monotonicNanos() - start) / 1_000_000)",
                          "closed": closeReason])
     }
 

@@ -19,11 +19,11 @@ public struct MetricsProducer: MessageProducer {
     }
 
     public func send(_ record: ProducerRecord) async throws(ClientError) -> RecordMetadata {
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         let dims = [("topic", record.topic)]
         do {
             let metadata = try await base.send(record)
-            _cache.timer(WeirMetricNames.produceDuration, dims).recordNanoseconds((ContinuousClock.now - start)._nanoseconds)
+            _cache.timer(WeirMetricNames.produceDuration, dims).recordNanoseconds(Int64(monotonicNanos() - start))
             _cache.counter(WeirMetricNames.producedRecords, dims).increment()
             return metadata
         } catch {
@@ -107,13 +107,13 @@ public struct ProcessingMetrics: Sendable {
     /// Runs `body` for `record`, recording its time (also when it throws) and its failure.
     public func measure<T>(_ record: ConsumerRecord, _ body: () async throws -> T) async throws -> T {
         let recorder = recorder(topic: record.topic, partition: record.partition)
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         do {
             let value = try await body()
-            recorder.record(nanoseconds: (ContinuousClock.now - start)._nanoseconds)
+            recorder.record(nanoseconds: Int64(monotonicNanos() - start))
             return value
         } catch {
-            recorder.record(nanoseconds: (ContinuousClock.now - start)._nanoseconds, failed: true)
+            recorder.record(nanoseconds: Int64(monotonicNanos() - start), failed: true)
             throw error
         }
     }

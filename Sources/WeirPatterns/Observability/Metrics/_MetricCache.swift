@@ -37,12 +37,3 @@ final class _MetricCache: Sendable {
         _handle(label, dims) { l, d, f in f.map { Gauge(label: l, dimensions: d, factory: $0) } ?? Gauge(label: l, dimensions: d) }
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds (saturating), for `Timer.recordNanoseconds`.
-    var _nanoseconds: Int64 {
-        let (s, a) = components
-        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns + a / 1_000_000_000
-    }
-}
