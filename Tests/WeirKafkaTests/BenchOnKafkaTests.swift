@@ -65,8 +65,9 @@ struct BenchOnKafkaTests {
         let window = try #require(s.faults?.first)
         #expect(window.fault == "brokerDown:1")
         #expect(window.durationSeconds >= 1.5)
-        // Records sent to the down broker waited for it.
-        #expect((s.latency["publish"]?.max ?? 0) > 500_000)
+        // With one broker, records sent while it was down waited for it (with three, the
+        // partitioner sends keyless records to the partitions whose leaders are up).
+        if brokers == 1 { #expect((s.latency["publish"]?.max ?? 0) > 500_000) }
     }
 
     /// A property librdkafka does not know fails the step as a usage error naming it.
