@@ -66,7 +66,11 @@ extension LoadGenerator {
     /// All groups settle together: settling them one after another left the members of the
     /// later groups unpolled for minutes (a hundred topics), and their groups then waited out
     /// rebalance timeouts. The deadline is 60 s plus 0.5 s per group.
-    func _settle(groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
+    ///
+    /// A worker's share of a group (`--worker I/N`) holds only some of the partitions, so there
+    /// each of its members must have joined (and together hold distinct partitions); a share
+    /// still unsettled at the deadline goes on with a note (the other workers may hold it all).
+    func _settle(groups: [(topic: String, members: [any MessageConsumer])], share: Bool = false) async throws(BenchError) {
         let pending = groups.filter { !$0.members.isEmpty }
         guard !pending.isEmpty else { return }
         var partitions: [Int] = []
@@ -92,7 +96,7 @@ extension LoadGenerator {
                 // settled early can be disturbed by a late member. A sweep stops at the first
                 // group still settling.
                 sweeps: while !deadline.hasPassed {
-                    for i in pending.indices where !(await Self._settled(pending[i].members, partitions: counts[i])) {
+                    for i in pending.indices where !(await Self._settled(pending[i].members, partitions: counts[i], share: share)) {
                         try? await Task.sleep(for: .milliseconds(5))
                         continue sweeps
                     }
@@ -101,7 +105,11 @@ extension LoadGenerator {
                 done.set()
             }
         }
-        for (i, (topic, members)) in pending.enumerated() where !(await Self._settled(members, partitions: counts[i])) {
+        for (i, (topic, members)) in pending.enumerated() where !(await Self._settled(members, partitions: counts[i], share: share)) {
+            if share {
+                progress("worker: this worker's \(members.count) consumers of '\(topic)' hold no partition after \(Int(seconds)) s; going on")
+                continue
+            }
             throw BenchError(.backend, "the \(members.count) consumers of '\(topic)' did not settle into one assignment of its \(counts[i]) partitions within \(Int(seconds)) s.")
         }
     }
@@ -111,7 +119,7 @@ extension LoadGenerator {
     /// join of one generation with no rebalance under way. Without the last check a group of
     /// more members than partitions looked settled before its idle members had joined; polling
     /// stopped, and their joins then waited out the rebalance timeout.
-    static func _settled(_ members: [any MessageConsumer], partitions: Int) async -> Bool {
+    static func _settled(_ members: [any MessageConsumer], partitions: Int, share: Bool = false) async -> Bool {
         var held: [TopicPartition] = []
         var busy = 0
         var generations = Set<Int32>()
@@ -124,24 +132,68 @@ extension LoadGenerator {
             held += a
             if !a.isEmpty { busy += 1 }
         }
+        if share {
+            // Joined: stable where the backend says, else holding a partition.
+            return generations.count <= 1 && Set(held).count == held.count && (busy > 0 || generations.count == 1)
+        }
         return generations.count <= 1 && held.count == partitions && Set(held).count == partitions && busy == min(members.count, partitions)
     }
 
-    /// A producer on the thread path, its acknowledgements recorded into `sink`.
-    func _makeProducer(topic: String, index: Int, sink: DeliverySink, properties: [String: String],
+    /// Pins where every settled member starts before the schedule does: each partition it holds
+    /// gets a committed offset (its end now, unless it has one already: another worker's member
+    /// committed it) and the member's position is set there with a seek.
+    ///
+    /// Without the seek, a librdkafka consumer resolves `auto.offset.reset=latest` lazily, after
+    /// its assignment: records produced in the first milliseconds of the schedule landed before
+    /// the offset it resolved, and were never read (the drain then counted them unconsumed).
+    /// Without the commit, a member that gets the partition later (a rebalance: another worker's
+    /// consumers joining, a restarted consumer, a coordinator that was down) would start at the
+    /// end of the log and skip what was produced meanwhile.
+    func _pinStart(_ groups: [(topic: String, members: [any MessageConsumer])]) async throws(BenchError) {
+        for (topic, members) in groups {
+            for c in members {
+                var start: [TopicPartition: Int64] = [:]
+                var missing: [TopicPartition] = []
+                for tp in await c.assignment() {
+                    do {
+                        if let offset = try await c.committed(tp) { start[tp] = offset } else { missing.append(tp) }
+                    } catch {
+                        throw _benchError(error, "cannot read the committed offset of \(tp.topic)-\(tp.partition)")
+                    }
+                }
+                do {
+                    if !missing.isEmpty {
+                        let ends = try await client.endOffsets(missing)
+                        try await c.commit(ends)
+                        start.merge(ends) { $1 }
+                    }
+                    for (tp, offset) in start { try await c.seek(tp, to: offset) }
+                } catch {
+                    throw _benchError(error, "cannot set the starting offsets of the consumers of '\(topic)'")
+                }
+            }
+        }
+    }
+
+    /// A producer on the thread path, its acknowledgements recorded through `ring` (its
+    /// thread's, shared by the producers that thread drives).
+    func _makeProducer(topic: String, index: Int, ring: _DeliveryRing, properties: [String: String],
                        transactionNanos: UInt64) async throws(BenchError) -> _BenchProducer {
         var props = properties
         if props["client.id"] == nil { props["client.id"] = "weir-bench-\(index)" }
         let producerCount = workload.topicNames.count * workload.producersPerTopic
         if let id = props["transactional.id"], producerCount > 1 { props["transactional.id"] = "\(id)-\(index)" }
-        let ring = _DeliveryRing(sink: sink)
+        let completed = _Counts()
         let producer: any MessageProducer
         do {
-            producer = try await client.makeProducer(properties: props) { report in ring.delivered(report) }
+            producer = try await client.makeProducer(properties: props) { report in
+                ring.delivered(report)
+                completed._add(report.opaques.count)
+            }
         } catch {
             throw _benchError(error, "cannot create a producer")
         }
-        let p = _BenchProducer(producer: producer, topic: topic, ring: ring, stampInValue: workload.pattern != nil)
+        let p = _BenchProducer(producer: producer, topic: topic, ring: ring, completed: completed, stampInValue: workload.pattern != nil)
         if let id = props["transactional.id"] {
             do {
                 p.transaction = try await Self._transactional(producer, id: id)
@@ -207,13 +259,14 @@ final class _Counts: Sendable {
 }
 
 /// The intended send time and size of each record in flight, by opaque (a sequence number of
-/// the producer): written by the generator's thread before `produceNow`, read by the delivery
-/// handler, which may run inside `produceNow` or on the client's threads.
+/// the generator thread, shared by the producers it drives): written by that thread before
+/// `produceNow`, read by the delivery handlers, which may run inside `produceNow` or on the
+/// client's threads.
 final class _DeliveryRing: @unchecked Sendable {
     static let capacity = 1 << 18
-    /// Records handed over but not yet acknowledged, at most: like `buffer.memory`, it bounds
-    /// the queue an unthrottled producer builds (and so its latency and the final drain), and
-    /// keeps every opaque in flight within the ring.
+    /// Records handed over but not yet acknowledged, at most, per generator thread: like
+    /// `buffer.memory`, it bounds the queue an unthrottled producer builds (and so its latency
+    /// and the final drain), and keeps every opaque in flight within the ring.
     static let maxInFlight = 1 << 15
     let mask = UInt64(_DeliveryRing.capacity - 1)
     let intended: UnsafeMutablePointer<UInt64>
@@ -223,6 +276,8 @@ final class _DeliveryRing: @unchecked Sendable {
     let sinkLock = Mutex<Void>(())
     let queued = Atomic<Int>(0)
     let completed = Atomic<Int>(0)
+    /// The next opaque (the generator thread's).
+    var next: UInt64 = 0
 
     init(sink: DeliverySink) {
         self.sink = sink
@@ -237,17 +292,20 @@ final class _DeliveryRing: @unchecked Sendable {
         sizes.deallocate()
     }
 
-    /// Back-pressure: waits while `maxInFlight` records are in flight, then counts one more.
-    /// The wait is charged to the records' publish delay and latency, as a blocking `send` in
-    /// Kafka is.
+    /// Back-pressure: waits while `maxInFlight` records are in flight, then counts one more
+    /// and returns its opaque. The wait is charged to the records' publish delay and latency,
+    /// as a blocking `send` in Kafka is.
     @inline(__always)
-    func admit(opaque: UInt64, intendedNanos: UInt64, bytes: Int) {
+    func admit(intendedNanos: UInt64, bytes: Int) -> UInt64 {
         while queued.load(ordering: .relaxed) - completed.load(ordering: .relaxed) >= Self.maxInFlight {
             sleepNanos(50_000)
         }
         queued.add(1, ordering: .relaxed)
+        let opaque = next
+        next &+= 1
         intended[Int(opaque & mask)] = intendedNanos
         sizes[Int(opaque & mask)] = Int32(truncatingIfNeeded: bytes)
+        return opaque
     }
 
     func finished(_ count: Int) {
@@ -269,8 +327,6 @@ final class _DeliveryRing: @unchecked Sendable {
         }
         finished(report.opaques.count)
     }
-
-    var allCompleted: Bool { completed.load(ordering: .relaxed) >= queued.load(ordering: .relaxed) }
 }
 
 /// One producer of the generator: sends each value unchanged with its intended send time in a
@@ -285,8 +341,10 @@ final class _BenchProducer: @unchecked Sendable {
     let topic: String
     let ring: _DeliveryRing
     let stampInValue: Bool
-    /// The generator thread's next opaque, and (pattern scenarios) its stamped copy of the value.
-    var next: UInt64 = 0
+    /// Records handed over, and records acknowledged or failed (`flush` waits for them to meet).
+    let queued = Atomic<Int>(0)
+    let completed: _Counts
+    /// (Pattern scenarios) the stamped copy of the value.
     var scratch: UnsafeMutableRawBufferPointer
     let sendErrors = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
@@ -297,10 +355,11 @@ final class _BenchProducer: @unchecked Sendable {
     var transactionEnd: UInt64 = 0
     let transactionsCommitted = Atomic<Int>(0)
 
-    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing, stampInValue: Bool = false) {
+    init(producer: any MessageProducer, topic: String, ring: _DeliveryRing, completed: _Counts, stampInValue: Bool = false) {
         self.producer = producer
         self.topic = topic
         self.ring = ring
+        self.completed = completed
         self.stampInValue = stampInValue
         scratch = .allocate(byteCount: stampInValue ? 4096 : 0, alignment: 8)
     }
@@ -313,9 +372,8 @@ final class _BenchProducer: @unchecked Sendable {
     func send(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, intendedNanos: UInt64) {
         if stampInValue { return sendStampedValue(key: key, value: value, intendedNanos: intendedNanos) }
         if let transaction { nextTransaction(transaction, at: intendedNanos) }
-        let opaque = next
-        next &+= 1
-        ring.admit(opaque: opaque, intendedNanos: intendedNanos, bytes: value.count + (key?.count ?? 0))
+        queued.add(1, ordering: .relaxed)
+        let opaque = ring.admit(intendedNanos: intendedNanos, bytes: value.count + (key?.count ?? 0))
         do {
             try producer.produceNow(topic: topic, key: key, value: value, timestamp: BenchClock.wallMillis(monotonic: intendedNanos),
                                     stamp: intendedNanos, opaque: opaque)
@@ -334,9 +392,8 @@ final class _BenchProducer: @unchecked Sendable {
         if value.count > 0 { scratch.baseAddress!.copyMemory(from: value.baseAddress!, byteCount: value.count) }
         if value.count < BenchStamp.size { (scratch.baseAddress! + value.count).initializeMemory(as: UInt8.self, repeating: 0, count: BenchStamp.size - value.count) }
         BenchStamp.write(intendedNanos, into: scratch.baseAddress!)
-        let opaque = next
-        next &+= 1
-        ring.admit(opaque: opaque, intendedNanos: intendedNanos, bytes: count + (key?.count ?? 0))
+        queued.add(1, ordering: .relaxed)
+        let opaque = ring.admit(intendedNanos: intendedNanos, bytes: count + (key?.count ?? 0))
         do {
             try producer.produceNow(topic: topic, key: key, value: UnsafeRawBufferPointer(rebasing: scratch[0..<count]), opaque: opaque)
         } catch {
@@ -364,13 +421,14 @@ final class _BenchProducer: @unchecked Sendable {
         sendErrors.add(1, ordering: .relaxed)
         ring.sinkLock.withLock { _ in ring.sink.failed(1) }
         ring.finished(1)
+        completed._add(1)
     }
 
     /// Flushes until every record handed over is acknowledged or failed.
     func flush() async {
         while true {
             try? await producer.flush()
-            if ring.allCompleted { return }
+            if completed.current >= queued.load(ordering: .relaxed) { return }
             try? await Task.sleep(for: .milliseconds(1))
         }
     }

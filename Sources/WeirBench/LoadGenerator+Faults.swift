@@ -5,36 +5,54 @@ import WeirClientAPI
 // Faults on a step's timeline: what each kind does to the running step, and what the summary
 // says about each window.
 
-/// A consumer thread's consumer, which `restartConsumer` replaces while the step runs.
+/// A consumer of a consumer thread, which `restartConsumer` replaces while the step runs.
 final class _ConsumerSlot: Sendable {
-    let consumer: Mutex<any MessageConsumer>
+    /// The consumer, and whether it is away (closed, its replacement not yet made).
+    let state: Mutex<(consumer: any MessageConsumer, away: Bool)>
+    /// The restart under way, if any.
+    let restarting = Mutex<_Joinable?>(nil)
     /// Makes the replacement: a new member of the same group on the same topic.
     let remake: @Sendable () async throws(BenchError) -> any MessageConsumer
 
     init(_ consumer: any MessageConsumer, remake: @escaping @Sendable () async throws(BenchError) -> any MessageConsumer) {
-        self.consumer = Mutex(consumer)
+        state = Mutex((consumer, false))
         self.remake = remake
     }
 
-    var current: any MessageConsumer { consumer.withLock { $0 } }
+    var current: any MessageConsumer { state.withLock { $0.consumer } }
 
-    /// On the consumer's own thread: closes it, waits `downNanos`, and joins a new member in
-    /// its place (two rebalances of its group). Returns the consumer to poll next.
-    func restart(downNanos: UInt64, progress: @Sendable (String) -> Void) -> any MessageConsumer {
-        let old = current
-        _ = _blockOn { () async throws(ClientError) in await old.close() }
-        sleepNanos(downNanos)
-        let made = Mutex<(any MessageConsumer)?>(nil)
-        let failure = Mutex<BenchError?>(nil)
-        _ = _blockOn { [remake] () async throws(ClientError) in
-            do throws(BenchError) { let c = try await remake(); made.withLock { $0 = c } } catch { failure.withLock { $0 = error } }
+    /// The consumer to poll, or nil while it is away.
+    var available: (any MessageConsumer)? { state.withLock { $0.away ? nil : $0.consumer } }
+
+    /// Called by the thread that polls it (so no poll is under way): marks it away, and on a
+    /// thread of its own (the polling thread goes on with its other consumers) closes it,
+    /// waits `downNanos` and joins a new member in its place (two rebalances of its group).
+    func beginRestart(downNanos: UInt64, progress: @escaping @Sendable (String) -> Void) {
+        let old = state.withLock { s in
+            s.away = true
+            return s.consumer
         }
-        guard let c = made.withLock({ $0 }) else {
-            progress("restartConsumer: the new member could not be made: \(failure.withLock { $0 }?.message ?? "?"); the consumer stays away")
-            return old
+        let thread = _spawn("weir-consumer-restart") { [self] in
+            _ = _blockOn { () async throws(ClientError) in await old.close() }
+            sleepNanos(downNanos)
+            let made = Mutex<(any MessageConsumer)?>(nil)
+            let failure = Mutex<BenchError?>(nil)
+            _ = _blockOn { [remake] () async throws(ClientError) in
+                do throws(BenchError) { let c = try await remake(); made.withLock { $0 = c } } catch { failure.withLock { $0 = error } }
+            }
+            guard let c = made.withLock({ $0 }) else {
+                progress("restartConsumer: the new member could not be made: \(failure.withLock { $0 }?.message ?? "?"); the consumer stays away")
+                return
+            }
+            state.withLock { $0 = (c, false) }
         }
-        consumer.withLock { $0 = c }
-        return c
+        restarting.withLock { $0 = thread }
+    }
+
+    /// Waits for a restart under way, then closes the consumer.
+    func close() async {
+        if let thread = restarting.withLock({ $0 }) { await thread.join() }
+        await current.close()
     }
 }
 
@@ -49,6 +67,11 @@ extension LoadGenerator {
             switch f.kind {
             case .pauseConsumers, .restartConsumer:
                 if consumers == 0 { throw .usage("faults: \(f.label) needs consumers (subscriptionsPerTopic ≥ 1).") }
+                // A rejoin blocks the thread that polls the member until the whole group has
+                // rejoined: the members of a group must poll from threads of their own.
+                if f.kind == .restartConsumer && w.consumerPerSubscription > maxThreadsPerSide {
+                    throw .usage("faults: restartConsumer needs each group's members on threads of their own: consumerPerSubscription=\(w.consumerPerSubscription) is over the \(maxThreadsPerSide) consumer threads; lower it.")
+                }
             case .stallAppends:
                 if producers.isEmpty || producers.contains(where: { !($0.producer is any AppendStallingProducer) }) {
                     throw .usage("faults: stallAppends needs producers on the embedded log (the \(client.backendName) backend's producers cannot stall their appends).")

@@ -10,7 +10,8 @@ public import WeirClientAPI
 /// Open loop: producer `j` of `P` sends record `i` at its intended time
 /// `start + (j / P + ⌊i / burst⌋ · burst) · P / rate`; it never waits for an acknowledgement,
 /// and every latency is measured from the intended time, so a stall anywhere delays the
-/// records scheduled during it and shows in their latency.
+/// records scheduled during it and shows in their latency. Up to `maxThreadsPerSide`
+/// producers (and consumers) get a thread each; more share them, each on its own schedule.
 ///
 /// The step's `config` is split by `ClientProperties.route`: producer properties to every
 /// producer, consumer properties to every consumer, topic properties (and `topic.`-prefixed
@@ -24,6 +25,9 @@ public struct LoadGenerator: Sendable {
     public var progress: @Sendable (String) -> Void
     /// Receives every closed interval for `--metrics-listen`; nil = none.
     public var live: LiveMetrics?
+    /// The most producer threads, and consumer threads, the step starts; more producers or
+    /// consumers than this share them (see `Workload.maxThreadsPerSide`).
+    public var maxThreadsPerSide = Workload.maxThreadsPerSide
 
     public init(workload: Workload, client: any MessagingClient, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.workload = workload
@@ -35,6 +39,7 @@ public struct LoadGenerator: Sendable {
     public func run() async throws(BenchError) -> StepResult {
         var step = workload
         try step.validate()
+        let runID = try step.groupRunID()
         if let share = step.worker {
             if step.isMaxRate == false && step.producersPerTopic > 0 && share.share(of: step.producersPerTopic) == 0 && step.producerRate > 0 {
                 progress("worker \(share.label): no producers in this share (producersPerTopic=\(step.producersPerTopic))")
@@ -53,11 +58,10 @@ public struct LoadGenerator: Sendable {
         let keys = KeySource(w)
         let topics = w.topicNames
 
-        // Consumers first, in groups new to this run (so that a rerun on the same cluster or
-        // log directory never resumes an earlier run's offsets), settled at the end of each
-        // topic before the schedule starts, so they see every record.
-        // Workers of one workload share its groups: a name every worker derives alike.
-        let runID = w.worker.map { "\(w.name)-workers\($0.count)" } ?? String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        // Consumers first, in groups new to this run unless `runID` names them (so that a rerun
+        // on the same cluster or log directory never resumes an earlier run's offsets; the
+        // workers of one run share their groups through the run ID they are given), settled at
+        // the end of each topic before the schedule starts, so they see every record.
         var madeConsumers: [any MessageConsumer] = []
         var memberOf: [(topic: String, group: String)] = []
         var consumerGroups: [(topic: String, members: [any MessageConsumer])] = []
@@ -74,7 +78,9 @@ public struct LoadGenerator: Sendable {
             }
         }
         do {
-            try await _settle(groups: consumerGroups)
+            try await _settle(groups: consumerGroups, share: (w.worker?.count ?? 1) > 1)
+            // (A pattern scenario's consumers read the pattern's own feed, not group offsets.)
+            if !w.isConsumeOnly && w.pattern == nil { try await _pinStart(consumerGroups) }
         } catch {
             for c in madeConsumers { await c.close() }
             throw error
@@ -110,21 +116,30 @@ public struct LoadGenerator: Sendable {
                 try await _makeConsumer(topic: topic, group: group, member: 1_000 + i, properties: consumerProperties)
             }
         }
-        let consumers: [(_ConsumerSlot, LatencyRecorder)] = slots.map {
-            ($0, LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
+        // Threads: one per consumer and per producer up to `maxThreadsPerSide` each;
+        // beyond that every thread drives several (consumer or producer `i` on thread
+        // `i % threads`, so the members of one group poll from different threads). Each
+        // thread has its own recorders.
+        let consumerLanes = _deal(slots.count, threads: maxThreadsPerSide).map { members in
+            (members.map { (index: $0, slot: slots[$0]) },
+             LatencyRecorder(kind: .endToEnd, counter: .consumed, inbox: inbox, origin: origin0, intervalNanos: intervalNanos))
         }
-        var producers: [(_BenchProducer, DeliverySink, LatencyRecorder)] = []
-        var index = 0
+        let total = topics.count * w.producersPerTopic
+        let producerLanes = _deal(total, threads: maxThreadsPerSide)
+        let rings: [_DeliveryRing] = producerLanes.map { _ in
+            let sink = DeliverySink(recorder: LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin0, intervalNanos: intervalNanos), acked: _Counts())
+            shared.sinks.append(sink.acked)
+            return _DeliveryRing(sink: sink)
+        }
+        let delays = producerLanes.map { _ in
+            LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin0, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
+        }
+        var producers: [_BenchProducer] = []
         for topic in topics {
             for _ in 0..<w.producersPerTopic {
-                let ackRecorder = LatencyRecorder(kind: .publish, counter: .acked, inbox: inbox, origin: origin0, intervalNanos: intervalNanos)
-                let sink = DeliverySink(recorder: ackRecorder, acked: _Counts())
-                shared.sinks.append(sink.acked)
-                let p = try await _makeProducer(topic: topic, index: index, sink: sink, properties: properties.producer,
-                                                transactionNanos: UInt64((w.transactionDurationMs ?? 3000) * 1e6))
-                let delay = LatencyRecorder(kind: .publishDelay, counter: .sent, inbox: inbox, origin: origin0, intervalNanos: intervalNanos, recordsLatency: !w.isMaxRate)
-                producers.append((p, sink, delay))
-                index += 1
+                producers.append(try await _makeProducer(topic: topic, index: producers.count, ring: rings[producers.count % rings.count],
+                                                         properties: properties.producer,
+                                                         transactionNanos: UInt64((w.transactionDurationMs ?? 3000) * 1e6)))
             }
         }
         // Making producers takes time (hundreds of them; a cluster's metadata): the schedule
@@ -134,17 +149,15 @@ public struct LoadGenerator: Sendable {
         let origin = origin0 + shift
         let end = w.records > 0 ? UInt64.max : origin + duration
         if shift > 0 {
-            for (_, recorder) in consumers { recorder._setOrigin(origin) }
-            for (_, sink, delay) in producers {
-                sink.recorder._setOrigin(origin)
-                delay._setOrigin(origin)
-            }
+            for (_, recorder) in consumerLanes { recorder._setOrigin(origin) }
+            for ring in rings { ring.sink.recorder._setOrigin(origin) }
+            for delay in delays { delay._setOrigin(origin) }
         }
 
         do {
-            try _checkFaults(w, producers: producers.map(\.0), consumers: consumers.count)
+            try _checkFaults(w, producers: producers, consumers: slots.count)
         } catch {
-            for (p, _, _) in producers { await p.close() }
+            for p in producers { await p.close() }
             for c in madeConsumers { await c.close() }
             throw error
         }
@@ -156,10 +169,10 @@ public struct LoadGenerator: Sendable {
         let collectorThread = _spawn("weir-collector") { collector.loop() }
 
         var consumerThreads: [_Joinable] = []
-        for (i, (c, rec)) in consumers.enumerated() {
+        for (i, (lane, rec)) in consumerLanes.enumerated() {
             let delayNanos = w.scenario == .slowConsumer ? UInt64(w.consumerDelayMicros * 1000) : 0
             consumerThreads.append(_spawn("weir-consumer-\(i)") {
-                _consumerLoop(c, index: i, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil,
+                _consumerLoop(lane, rec, shared: shared, delayPerRecord: delayNanos, stampInValue: w.pattern != nil,
                               measureLatency: !w.isConsumeOnly, wallClock: w.worker != nil, progress: progress)
             })
         }
@@ -167,24 +180,28 @@ public struct LoadGenerator: Sendable {
             while monotonicNanos() < origin { try? await Task.sleep(for: .milliseconds(1)) }
             shared.consumersPaused.store(false, ordering: .relaxed)
         }
-        let total = producers.count
         var producerThreads: [_Joinable] = []
-        for (j, (p, _, delay)) in producers.enumerated() {
-            var plan = _ProducerPlan(
-                index: j, count: total, start: start, end: end,
-                rate: w.isMaxRate ? 0 : w.producerRate / Double(max(total, 1)), burst: w.burst,
-                records: w.records > 0 ? w.records / total + (j < w.records % total ? 1 : 0) : 0)
-            // A paced producer this far behind its schedule stops (the window's end plus a
-            // tenth of it, at least 1 s) and counts what it never sent, instead of running on
-            // for as long as it takes to catch up with an unreachable rate.
-            if w.records == 0 { plan.overrun = end &+ max(1_000_000_000, duration / 10) }
-            let producerPlan = plan
-            producerThreads.append(_spawn("weir-producer-\(j)") {
-                _producerLoop(p, delay, plan: producerPlan, pool: pool, keys: keys, shared: shared)
+        for (t, lane) in producerLanes.enumerated() {
+            let cursors = lane.map { j in
+                var plan = _ProducerPlan(
+                    index: j, count: total, start: start, end: end,
+                    rate: w.isMaxRate ? 0 : w.producerRate / Double(max(total, 1)), burst: w.burst,
+                    records: w.records > 0 ? w.records / total + (j < w.records % total ? 1 : 0) : 0)
+                // A paced producer this far behind its schedule stops (the window's end plus a
+                // tenth of it, at least 1 s) and counts what it never sent, instead of running on
+                // for as long as it takes to catch up with an unreachable rate.
+                if w.records == 0 { plan.overrun = end &+ max(1_000_000_000, duration / 10) }
+                var cursor = _ProducerCursor(producers[j], plan: plan)
+                // Fewer records than producers: this one has none to send.
+                if w.records > 0 && plan.records == 0 { cursor.live = false }
+                return cursor
+            }
+            producerThreads.append(_spawn("weir-producer-\(t)") {
+                _producerLoop(cursors, delays[t], pool: pool, keys: keys, shared: shared)
             })
         }
         let timeline = (w.faults ?? []).isEmpty ? nil : Task { [self, producers] in
-            await _runFaults(w.faults ?? [], origin: origin, shared: shared, producers: producers.map(\.0))
+            await _runFaults(w.faults ?? [], origin: origin, shared: shared, producers: producers)
         }
         for t in producerThreads { await t.join() }
         let faultWindows = await timeline?.value ?? []
@@ -194,19 +211,19 @@ public struct LoadGenerator: Sendable {
             progress("backlog: producers finished before the backlog was built; consumers start now")
             shared.backlogBuiltAt.store(producersDone, ordering: .relaxed)
         }
-        for (p, _, _) in producers { await p.flush() }
+        for p in producers { await p.flush() }
 
         // Drain: wait for the consumers to read everything that was acknowledged.
         let groups = w.subscriptionsPerTopic
         var undrained = 0
         var consumeDone: UInt64 = 0
-        if w.worker != nil && groups > 0 && !consumers.isEmpty {
+        if w.worker != nil && groups > 0 && !slots.isEmpty {
             // The groups read every worker's records: wait until they go quiet.
             _ = await _awaitConsumed(.max, shared: shared, until: monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9), exact: false)
         } else if w.isConsumeOnly {
             (consumeDone, undrained) = await _awaitConsumed(consumeTarget, shared: shared, until: origin + duration + UInt64(w.drainTimeoutSeconds * 1e9),
                                                             exact: w.records > 0)
-        } else if groups > 0 && !consumers.isEmpty {
+        } else if groups > 0 && !slots.isEmpty {
             let deadline = monotonicNanos() + UInt64(w.drainTimeoutSeconds * 1e9)
             while true {
                 let ok = shared.ackedTotal - shared.failedTotal
@@ -230,17 +247,15 @@ public struct LoadGenerator: Sendable {
         var failedRecords: Int64 = 0
         var batchBytes: Int64 = 0
         var uncompressedBytes: Int64 = 0
-        for (p, _, _) in producers {
+        for p in producers {
             guard let st = await p.producer.producerStatistics() else { continue }
             failedRecords += st.recordsFailed
             batchBytes += st.bytesSent
             uncompressedBytes += st.uncompressedBytesSent
         }
-        for (p, sink, _) in producers {
-            await p.close()
-            sink.recorder.finish()
-        }
-        for (c, _) in consumers { await c.current.close() }
+        for p in producers { await p.close() }
+        for ring in rings { ring.sink.recorder.finish() }
+        for slot in slots { await slot.close() }
         let cpu = processCPUNanos() - cpu0
         collector.stop.store(true, ordering: .relaxed)
         await collectorThread.join()
@@ -271,9 +286,10 @@ public struct LoadGenerator: Sendable {
         var details = await client.details()
         let consumeErrors = shared.consumeErrors.load(ordering: .relaxed)
         if consumeErrors > 0 { details["consumer_poll_errors"] = String(consumeErrors) }
-        let transactions = producers.reduce(0) { $0 + $1.0.transactionsCommitted.load(ordering: .relaxed) }
+        let transactions = producers.reduce(0) { $0 + $1.transactionsCommitted.load(ordering: .relaxed) }
         if transactions > 0 { details["transactions_committed"] = String(transactions) }
         if let topic = w.topic { details["topic"] = topic }
+        if !slots.isEmpty && !w.isConsumeOnly { details["run_id"] = runID }
         if let share = w.worker {
             details["worker"] = share.label
             details["end_to_end_clock"] = "record timestamp (ms, wall clock): across hosts only as good as their clock sync"

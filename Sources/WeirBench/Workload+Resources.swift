@@ -1,15 +1,19 @@
 import Foundation
 
 extension Workload {
-    /// The most producer threads, or consumer threads, one step may start (Weir runs one
-    /// thread per producer and per consumer).
-    public static let maxThreadsPerSide = 1_024
+    /// The most producers, or consumers, one step may run (OMB's 1,000-topic files with four
+    /// of each per topic fit).
+    public static let maxClientsPerSide = 4_096
+    /// The most producer threads, or consumer threads, one step starts: a thread per producer
+    /// and per consumer up to this many; beyond, each thread drives several (as OMB's worker
+    /// drives many producers from a few threads), every producer on its own schedule.
+    public static let maxThreadsPerSide = 256
     /// The most partitions (over all topics) one step may create on the embedded log (each
     /// holds an open file and a mapped active segment; OMB's 10,000-partition files fit).
     public static let maxEmbeddedPartitions = 16_384
 
-    /// Checks what this machine must hold for the step, before anything is started: producer
-    /// and consumer threads, embedded partitions, and the payload pool's memory. A workload
+    /// Checks what this machine must hold for the step, before anything is started: producers
+    /// and consumers, embedded partitions, and the payload pool's memory. A workload
     /// that loads (every OMB file does) may still be too large to run here; this says which
     /// product of fields to lower.
     ///
@@ -17,12 +21,12 @@ extension Workload {
     public func checkRunnable() throws(BenchError) {
         try validate()
         let producers = topics.multipliedReportingOverflow(by: producersPerTopic)
-        if producers.overflow || producers.partialValue > Self.maxThreadsPerSide {
-            throw .usage("topics × producersPerTopic = \(topics) × \(producersPerTopic) producers; allowed: at most \(Self.maxThreadsPerSide) (one thread each). Lower topics or producersPerTopic, or split the workload with --worker I/N over several hosts.")
+        if producers.overflow || producers.partialValue > Self.maxClientsPerSide {
+            throw .usage("topics × producersPerTopic = \(topics) × \(producersPerTopic) producers; allowed: at most \(Self.maxClientsPerSide) per step. Lower topics or producersPerTopic, or split the workload with --worker I/N over several hosts.")
         }
         let consumers = topics.multipliedReportingOverflow(by: subscriptionsPerTopic * consumerPerSubscription)
-        if consumers.overflow || consumers.partialValue > Self.maxThreadsPerSide {
-            throw .usage("topics × subscriptionsPerTopic × consumerPerSubscription = \(topics) × \(subscriptionsPerTopic) × \(consumerPerSubscription) consumers; allowed: at most \(Self.maxThreadsPerSide) (one thread each). Lower one of them, or split the workload with --worker I/N.")
+        if consumers.overflow || consumers.partialValue > Self.maxClientsPerSide {
+            throw .usage("topics × subscriptionsPerTopic × consumerPerSubscription = \(topics) × \(subscriptionsPerTopic) × \(consumerPerSubscription) consumers; allowed: at most \(Self.maxClientsPerSide) per step. Lower one of them, or split the workload with --worker I/N.")
         }
         let partitions = topics.multipliedReportingOverflow(by: partitionsPerTopic)
         if backend == "embedded", partitions.overflow || partitions.partialValue > Self.maxEmbeddedPartitions {

@@ -41,3 +41,32 @@ extension Workload {
         return w
     }
 }
+
+extension Workload {
+    /// The last part of the step's consumer group names: `runID` and the step's name when
+    /// `runID` is set (so that the steps of one run use groups of their own), else a fresh
+    /// random one. The workers of one run with consumers must be given one (they cannot agree on a
+    /// fresh name by themselves, and a name derived from the workload would resume the offsets
+    /// of every earlier run of it).
+    ///
+    /// - Throws: `.usage` when `runID` is not a valid group-name part, or is missing on a worker
+    ///   of several with consumers.
+    public func groupRunID() throws(BenchError) -> String {
+        if let runID {
+            guard !runID.isEmpty, runID.count <= 100, runID.unicodeScalars.allSatisfy(Self._groupNameScalar) else {
+                throw .usage("--run-id '\(runID)': use 1…100 of the characters a-z A-Z 0-9 . _ - (it ends the consumer group names), e.g. --run-id $(date +%s).")
+            }
+            var step = ""
+            for c in name.unicodeScalars.prefix(60) { step.unicodeScalars.append(Self._groupNameScalar(c) ? c : "_") }
+            return "\(runID).\(step)"
+        }
+        if let worker, worker.count > 1, subscriptionsPerTopic > 0, consumerPerSubscription > 0 {
+            throw .usage("--worker \(worker.label) with consumers needs --run-id ID: give every worker of this run the same fresh ID (e.g. --run-id $(date +%s)), so that their consumers share each group and no later run resumes its offsets.")
+        }
+        return String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    }
+
+    static func _groupNameScalar(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "." || c == "_" || c == "-"
+    }
+}

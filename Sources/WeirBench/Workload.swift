@@ -100,6 +100,11 @@ public struct Workload: Sendable, Codable, Equatable {
     public var faults: [Fault]?
     /// `--worker I/N`: run only this share of the producers and consumers (nil = all).
     public var worker: WorkerShare?
+    /// `--run-id ID`: the last part of the step's consumer group names
+    /// (`weir-bench-group-G.TOPIC.ID`); nil = a fresh random one per run, so that no run
+    /// resumes an earlier run's group offsets (OMB names its subscriptions afresh per test).
+    /// The workers of one run (`--worker I/N`, N > 1, with consumers) must share one.
+    public var runID: String?
 
     public init() {}
 

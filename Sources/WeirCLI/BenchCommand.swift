@@ -134,6 +134,9 @@ public struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Run the I-th of N shares of the workload's producers and consumers (0-based), e.g. --worker 0/2 and --worker 1/2 on two hosts against one cluster; merge the runs with `weir bench merge`. End-to-end latency then uses the record timestamp (wall clock, ms).")
         var worker: String?
 
+        @Option(name: .customLong("run-id"), help: "Name this run's consumer groups (weir-bench-group-G.TOPIC.ID) instead of a fresh random name; the workers of one run with consumers must share one, e.g. --run-id $(date +%s).")
+        var runID: String?
+
         func run() async throws {
             let name: String
             let steps: [Workload]
@@ -159,6 +162,9 @@ public struct BenchCommand: AsyncParsableCommand {
             if let worker {
                 let share = try bench { () throws(BenchError) in try WorkerShare.parse(worker) }
                 for i in resolved.indices { resolved[i].worker = share }
+            }
+            if let runID {
+                for i in resolved.indices { resolved[i].runID = runID }
             }
             try await runAndWrite(name: name, steps: resolved, options: options)
         }

@@ -87,6 +87,15 @@ private let omb: String? = {
             let result = try OMBResult.read(path: dir + "/omb\(i).json")
             #expect(result.driver == "kafka-latency" && result.aggregatedEndToEndLatency50pct > 0)
         }
+        // One of OMB's 500-topic files: 2,000 producers and 2,000 consumers (500 groups of
+        // four), more than the 256 threads a side, so each thread drives several.
+        let out = dir + "/run-500"
+        let args = ["bench", "run", "--workload", omb! + "/workloads/500-topic-1kb-4p-4c-500k.yaml", "--driver", omb! + "/driver-kafka/kafka-latency.yaml",
+                    "--duration", "5", "--warmup", "0", "--rate", "5000", "--out", out, "--quiet"]
+        #expect(await WeirCommand.run(arguments: args) == 0)
+        let step = try #require(try RunWriter.readSummary(path: out + "/summary.json").steps.first)
+        #expect(step.errors == 0 && step.undrained == 0)
+        #expect(step.produce.records > 1_000 && step.consume.records == step.produce.records)
         // Every OMB Kafka driver file's properties run on the embedded client, values included.
         let drivers = (try FileManager.default.contentsOfDirectory(atPath: omb! + "/driver-kafka")).filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(drivers.count >= 10)

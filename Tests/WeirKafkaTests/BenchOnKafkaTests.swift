@@ -45,6 +45,31 @@ struct BenchOnKafkaTests {
         #expect(d["librdkafka"] != nil)
     }
 
+    /// `brokerDown` on the mock cluster: the records sent while the broker is down wait in the
+    /// producer and are delivered when it is back, and the consumers read every one of them
+    /// (the drain accounts for each acknowledged record).
+    @Test(arguments: [1, 3])
+    func brokerDownDeliversAndDrainsEveryRecord(brokers: Int) async throws {
+        var w = Self.workload(rate: 1_000, seconds: 6, consumers: 1)
+        w.warmupSeconds = 0
+        w.drainTimeoutSeconds = 60
+        w.faults = [Fault(kind: .brokerDown, atSeconds: 1.5, durationSeconds: 1.5, broker: 1)]
+        let client = try KafkaMessaging(bootstrapServers: "mock:\(brokers)")
+        let r = try await LoadGenerator(workload: w, client: client).run()
+        await client.close()
+        let s = r.summary
+        #expect(s.errors == 0)
+        #expect(s.undrained == 0, "\(s.backendDetails ?? [:]) \(r.intervals.map { "\($0.second):\($0.acked)/\($0.consumed)" })")
+        #expect(s.produce.records > 3_000)
+        #expect(s.consume.records >= s.produce.records)
+        let window = try #require(s.faults?.first)
+        #expect(window.fault == "brokerDown:1")
+        #expect(window.durationSeconds >= 1.5)
+        // With one broker, records sent while it was down waited for it (with three, the
+        // partitioner sends keyless records to the partitions whose leaders are up).
+        if brokers == 1 { #expect((s.latency["publish"]?.max ?? 0) > 500_000) }
+    }
+
     /// A property librdkafka does not know fails the step as a usage error naming it.
     @Test func unknownPropertyIsAUsageError() async throws {
         var w = Self.workload(rate: 100, seconds: 1, consumers: 0)
