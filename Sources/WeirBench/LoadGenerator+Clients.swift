@@ -32,25 +32,17 @@ extension LoadGenerator {
         }
     }
 
-    /// Member `member` of consumer group `group` on `topic`, subscribed. Unless the properties
-    /// set `auto.offset.reset`, the group starts at the topic's end as it is now: the first
-    /// member commits the end offsets before it subscribes. (`auto.offset.reset=latest` alone
-    /// resolves the end only after the assignment, when the step's producers may already have
-    /// written: a Kafka consumer skipped the first ~800 records of a 20k rec/s step.)
+    /// Member `member` of consumer group `group` on `topic`, subscribed; a group new to this run
+    /// starts at the topic's end (`auto.offset.reset=latest`, pinned by `_pinStart` once the
+    /// groups settle).
     func _makeConsumer(topic: String, group: String, member: Int, properties: [String: String]) async throws(BenchError) -> any MessageConsumer {
         var props = properties
         props["group.id"] = group
         props["client.id"] = "\(group)-\(member)"
-        let startAtEnd = props["auto.offset.reset"] == nil
-        if startAtEnd { props["auto.offset.reset"] = "latest" }
+        if props["auto.offset.reset"] == nil { props["auto.offset.reset"] = "latest" }
         if props["enable.auto.commit"] == nil { props["enable.auto.commit"] = "true" }
         do {
             let consumer = try await client.makeConsumer(properties: props)
-            if startAtEnd, member == 0 {
-                let partitions = (0..<Int32(try await client.partitionCount(topic))).map { TopicPartition(topic, $0) }
-                let ends = try await client.endOffsets(partitions)
-                if try await consumer.committed(partitions[0]) == nil { try await consumer.commit(ends) }
-            }
             try await consumer.subscribe(topics: [topic], listener: nil)
             return consumer
         } catch {

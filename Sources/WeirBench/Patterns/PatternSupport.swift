@@ -280,13 +280,7 @@ final class _ScenarioConsumer: MessageConsumer, @unchecked Sendable {
         return feed.poll(timeoutNanos: nanos) { value in body(ConsumerRecordView(partition: -1, offset: -1, key: nil, value: value)) }
     }
 
-    /// Before `subscribe`, the generator's start-at-end commit of a new group: the scenario's
-    /// feed keeps its own offsets (as before that commit existed), so it is not needed and is
-    /// ignored. Afterwards a commit is not supported.
-    func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) {
-        if state.withLock({ $0.feed }) == nil { return }
-        throw unsupported("commit")
-    }
+    func commit(_ offsets: [TopicPartition: Int64]) async throws(ClientError) { throw unsupported("commit") }
     func committed(_ partition: TopicPartition) async throws(ClientError) -> Int64? { nil }
     func seek(_ partition: TopicPartition, to offset: Int64) async throws(ClientError) { throw unsupported("seek") }
     func pause(_ partitions: [TopicPartition]) async throws(ClientError) { throw unsupported("pause") }
