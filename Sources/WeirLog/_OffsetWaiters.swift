@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CWeirSupport
 import Synchronization
 
 /// Tasks and threads waiting for an offset (the high-water mark) to move past a value.
@@ -194,58 +195,36 @@ final class _SharedWake: Sendable {
     }
 }
 
-/// Parks one thread until another unparks it or a deadline passes: a pthread condition variable
-/// on `CLOCK_MONOTONIC` (a futex on Linux) with a sticky "signalled" flag, so an `unpark` that
-/// comes before `park` is not lost.
+/// Parks one thread until another unparks it or a deadline passes: one futex word with a
+/// sticky "notified" state (CWeirSupport's `weir_parker_park` / `weir_parker_unpark`), so an
+/// `unpark` that comes before `park` is not lost. An unpark costs one atomic exchange, plus a
+/// futex wake only when the thread is parked.
 final class _Parker: @unchecked Sendable {
-    private let _mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let _cond: UnsafeMutablePointer<pthread_cond_t>
-    /// Guarded by `_mutex`.
-    private var _signalled = false
+    /// The futex word; only through CWeirSupport's atomics.
+    private let _state: UnsafeMutablePointer<UInt32>
 
     init() {
-        _mutex = .allocate(capacity: 1)
-        _mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(_mutex, nil)
-        _cond = .allocate(capacity: 1)
-        _cond.initialize(to: pthread_cond_t())
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(_cond, &attr)
-        pthread_condattr_destroy(&attr)
+        _state = .allocate(capacity: 1)
+        _state.initialize(to: 0)
     }
 
     deinit {
-        pthread_cond_destroy(_cond)
-        pthread_mutex_destroy(_mutex)
-        _cond.deallocate()
-        _mutex.deallocate()
+        _state.deallocate()
     }
 
     /// Wakes the parked thread (or makes its next `park` return at once).
     func unpark() {
-        pthread_mutex_lock(_mutex)
-        _signalled = true
-        pthread_cond_signal(_cond)
-        pthread_mutex_unlock(_mutex)
+        weir_parker_unpark(_state)
     }
 
     /// Blocks until unparked or until `deadline` (`monotonicNanos()`); true when unparked.
     /// Consumes the signal.
     @discardableResult
     func park(untilNanos deadline: UInt64) -> Bool {
-        pthread_mutex_lock(_mutex)
-        while !_signalled {
-            let now = monotonicNanos()
-            if now >= deadline { break }
-            var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            _ = pthread_cond_timedwait(_cond, _mutex, &ts)
+        while true {
+            if weir_parker_park(_state, deadline) != 0 { return true }
+            if monotonicNanos() >= deadline { return false }
         }
-        let woken = _signalled
-        _signalled = false
-        pthread_mutex_unlock(_mutex)
-        return woken
     }
 }
 

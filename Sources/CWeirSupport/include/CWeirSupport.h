@@ -35,6 +35,16 @@ int weir_sync_file_range_write(int fd, int64_t offset, int64_t nbytes);
 /// and waits (one journal commit; needs _GNU_SOURCE). Returns 0 or -1 and errno.
 int weir_syncfs(int fd);
 
+/// Wakes the thread parked on `state` (a zero-initialised futex word owned by one thread), or
+/// makes its next `weir_parker_park` return at once: one atomic exchange, and a futex wake
+/// only when the thread is parked.
+void weir_parker_unpark(uint32_t *state);
+
+/// Blocks the calling thread (the one owner of `state`) until `weir_parker_unpark`, until
+/// `deadline_nanos` on CLOCK_MONOTONIC, or spuriously; returns 1 when it consumed a wake-up,
+/// 0 otherwise. One futex wait.
+int weir_parker_park(uint32_t *state, uint64_t deadline_nanos);
+
 /// Registers a file mapping with the process-wide SIGBUS guard (installed on first use): a fault
 /// inside it (another process shrank the file) maps a zero page over the faulting page and marks
 /// the mapping damaged instead of killing the process. Returns the slot, or -1 when unguarded.
