@@ -125,7 +125,7 @@ func write(_ path: String, _ bytes: Slice<UnsafeRawBufferPointer>) {
 func emptyDirectory(_ path: String) {
     guard let dir = opendir(path) else { return }
     while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let name = _Sys.entryName(entry)
         if name == "." || name == ".." { continue }
         let child = path + "/" + name
         if unlink(child) != 0 && errno == EISDIR { emptyDirectory(child); rmdir(child) }
