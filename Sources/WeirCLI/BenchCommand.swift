@@ -140,9 +140,10 @@ public struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             let name: String
             let steps: [Workload]
-            // A path in the preset's place is a workload file (as OMB takes its workloads).
-            let (preset, workload) = preset.map { Preset.named($0) == nil && FileManager.default.fileExists(atPath: $0) } == true
-                ? (nil, preset) : (self.preset, self.workload)
+            // A path in the preset's place is a workload file (as OMB takes its workloads), unless
+            // --workload names one too: then the "not both" error below applies.
+            let isPath = preset.map { Preset.named($0) == nil && FileManager.default.fileExists(atPath: $0) } ?? false
+            let (preset, workload) = isPath && self.workload == nil ? (nil, preset) : (self.preset, self.workload)
             switch (preset, workload) {
             case (let p?, nil):
                 guard let found = Preset.named(p) else {

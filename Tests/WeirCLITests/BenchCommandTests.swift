@@ -105,6 +105,8 @@ private func summary(rps: Double, p99: Double) -> String {
         // The same file given in the preset's place runs as a workload.
         #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/tiny.yaml", "--log-dir", dir + "/log", "--out", out + "2", "--quiet"]) == 0)
         #expect(try RunWriter.readSummary(path: out + "2/summary.json").steps.first?.name == "tiny")
+        // A file in the preset's place and --workload as well is the "not both" usage error.
+        #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/tiny.yaml", "--workload", dir + "/tiny.yaml", "--log-dir", dir + "/log", "--out", out + "3", "--quiet"]) == 2)
     }
 
     @Test func compareExitCodes() async {
