@@ -182,7 +182,13 @@ extension PartitionLog {
 
     /// The first record at or after `minOffset` whose timestamp is ≥ `timestamp` in `batch`.
     func _firstRecord(in batch: RecordBatchView, atOrAfter timestamp: Int64, minOffset: Int64) -> (offset: Int64, timestamp: Int64)? {
-        let decoder = RecordBatchDecoder(checkCRCs: false)
+        _timestampDecoder.withLockIfAvailable { decoder in
+            _firstRecord(in: batch, atOrAfter: timestamp, minOffset: minOffset, decoder: decoder)
+        } ?? _firstRecord(in: batch, atOrAfter: timestamp, minOffset: minOffset, decoder: RecordBatchDecoder(checkCRCs: false))
+    }
+
+    private func _firstRecord(in batch: RecordBatchView, atOrAfter timestamp: Int64, minOffset: Int64,
+                              decoder: RecordBatchDecoder) -> (offset: Int64, timestamp: Int64)? {
         var hit: (Int64, Int64)?
         batch.withUnsafeBytes { bytes in
             try? decoder.withRecords(in: bytes) { (records) throws(RecordBatchError) in

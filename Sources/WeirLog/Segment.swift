@@ -70,14 +70,34 @@ final class _Segment: @unchecked Sendable {
     var isEmpty: Bool { end == 0 }
 
     static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+        _paddedOffset(baseOffset, prefix: "") + suffix
     }
 
     static func paths(_ directory: String, _ baseOffset: Int64) -> (log: String, index: String, timeIndex: String) {
-        (directory + "/" + fileName(baseOffset, ".log"),
-         directory + "/" + fileName(baseOffset, ".index"),
-         directory + "/" + fileName(baseOffset, ".timeindex"))
+        // Every open, check and recovery of a segment builds these: one formatted stem, three appends.
+        let stem = _paddedOffset(baseOffset, prefix: directory + "/")
+        return (stem + ".log", stem + ".index", stem + ".timeindex")
+    }
+
+    /// `prefix` followed by `offset` zero-padded to 20 digits (Kafka's segment file names), built
+    /// in one buffer; a negative offset (never a file's) keeps its sign after the padding.
+    static func _paddedOffset(_ offset: Int64, prefix: String) -> String {
+        guard offset >= 0 else {
+            let digits = String(offset)
+            return prefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        }
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 20) { out in
+                _ = out.initialize(fromContentsOf: head)
+                var v = UInt64(offset)
+                for i in stride(from: head.count + 19, through: head.count, by: -1) {
+                    out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
+                    v /= 10
+                }
+                return head.count + 20
+            }
+        }
     }
 
     private init(baseOffset: Int64, directory: String, log: _MappedFile, offsetIndex: _IndexFile, timeIndex: _IndexFile,
