@@ -55,6 +55,8 @@ final class _Segment: @unchecked Sendable {
 
     // Writer-only state, touched under the partition's writer lock.
     var _bytesSinceIndexEntry = 0
+    /// The position and last offset of the segment's last batch, which `seal()` indexes.
+    var _lastBatch: (position: Int, lastOffset: Int64)?
     var _offsetOfMaxTimestamp: Int64
     /// The end up to which write-back has been requested (`_Writeback`).
     var _writebackRequested = 0
@@ -172,17 +174,20 @@ final class _Segment: @unchecked Sendable {
         var next = baseOffset
         var maxTs = times.lastEntry?.timestamp ?? -1
         var offsetOfMaxTs = times.lastEntry?.offset ?? baseOffset
+        var lastBatch: (position: Int, lastOffset: Int64)?
         if let base = log.base {
             while position < end {
                 let h = _BatchScan.header(UnsafeRawPointer(base) + position)
                 if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; offsetOfMaxTs = h.lastOffset }
                 next = h.nextOffset
+                lastBatch = (position, h.lastOffset)
                 position += h.totalSize
             }
         }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
         // A closed segment on disk has its real size (recovery truncated any zeroed tail).
+        s._lastBatch = lastBatch
         if !active {
             s._sealed.store(true, ordering: .relaxed)
             s._trimmed.store(true, ordering: .relaxed)
@@ -278,6 +283,7 @@ final class _Segment: @unchecked Sendable {
                 _bytesSinceIndexEntry = 0
             }
             _bytesSinceIndexEntry += h.totalSize
+            _lastBatch = (position + p, last)
             next = last + 1
             p += h.totalSize
         }
@@ -317,6 +323,13 @@ final class _Segment: @unchecked Sendable {
         // The entry is optional: without disk space for it (a full disk) the index ends earlier.
         if maxTs >= 0, (try? timeIndex.file.reserve(entries: 1)) != nil {
             timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+        }
+        // An offset-index entry for the last batch (optional as well): a later cut of the closed
+        // segment's end, even exactly at a batch boundary, leaves it pointing past the end of the
+        // `.log`, which the next open reports as lost offsets (`_Segment.lostEnd`).
+        if let last = _lastBatch, last.lastOffset > (offsetIndex.lastOffset ?? .min), !offsetIndex.file.isFull,
+           (try? offsetIndex.file.reserve(entries: 1)) != nil {
+            offsetIndex.append(offset: last.lastOffset, position: last.position)
         }
         _indexesDirty.store(true, ordering: .releasing)
         _sealed.store(true, ordering: .releasing)
