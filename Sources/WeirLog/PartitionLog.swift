@@ -42,10 +42,6 @@ public final class PartitionLog: Sendable {
     let _cleanerLock = Mutex<Void>(())
     /// Offsets lost on disk (PartitionLog+Damage.swift).
     let _holes = _HoleSet()
-    /// The decoder of timestamp look-ups (`offset(forTimestamp:)`), kept so that each look-up into
-    /// a compressed batch does not create a decompression context; a look-up that finds it busy
-    /// makes its own.
-    let _timestampDecoder = Mutex(RecordBatchDecoder(checkCRCs: false))
 
     init(topicPartition: TopicPartition, directory: String, config: LogConfig, segments: [_Segment],
          logStartOffset: Int64, recoveryPoint: Int64) {
