@@ -10,11 +10,18 @@ public enum GracefulShutdownSignals {
 
     /// Runs `services` in a `ServiceGroup` that shuts down gracefully on SIGTERM and SIGINT.
     /// List them so that what others depend on comes first (`LogDirectoryService`, then
-    /// `ProducerService`, then consumers): shutdown runs in reverse order.
-    public static func run(_ services: [any Service], logger: Logger? = nil) async throws {
+    /// `ProducerService`, then consumers): shutdown runs in reverse order. `whenTrapped` runs
+    /// once the signals are trapped: the place to say the process is ready, so that a signal
+    /// sent as soon as that line appears already shuts it down gracefully.
+    public static func run(_ services: [any Service], logger: Logger? = nil,
+                           whenTrapped: (@Sendable () -> Void)? = nil) async throws {
+        var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        if let whenTrapped {
+            // The group traps its signals before it starts any service.
+            configurations.insert(.init(service: ClosureService { whenTrapped() }, successTerminationBehavior: .ignore), at: 0)
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger ?? _quiet))
+            services: configurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger ?? _quiet))
         try await group.run()
     }
 
