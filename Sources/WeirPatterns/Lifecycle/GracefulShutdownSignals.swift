@@ -25,14 +25,17 @@ public enum GracefulShutdownSignals {
         try await group.run()
     }
 
-    /// Runs `body` in the current task; SIGTERM or SIGINT meanwhile set
-    /// `ShutdownRequest.isRequested` (also passed to `body`), which a loop in `body` checks to
-    /// finish early and cleanly (stop reading, commit, close). Signal handling ends when `body`
-    /// returns.
+    /// Runs `body` in the current task once SIGTERM and SIGINT are trapped; either signal
+    /// meanwhile sets `ShutdownRequest.isRequested` (also passed to `body`), which a loop in
+    /// `body` checks to finish early and cleanly (stop reading, commit, close). Signal handling
+    /// ends when `body` returns.
     public static func withSignals<T>(isolation: isolated (any Actor)? = #isolation,
                                       _ body: (ShutdownRequest) async throws -> T) async rethrows -> T {
         let request = ShutdownRequest()
+        let trapped = AsyncStream<Never>.makeStream()
         let service = ClosureService {
+            // The group traps its signals before it starts any service.
+            trapped.continuation.finish()
             // Returns on a signal (graceful shutdown) or throws when the group is cancelled.
             try await gracefulShutdown()
             request._flag.store(true, ordering: .releasing)
@@ -41,7 +44,11 @@ public enum GracefulShutdownSignals {
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                              failureTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: _quiet))
-        let watcher = Task { try? await group.run() }
+        let watcher = Task {
+            try? await group.run()
+            trapped.continuation.finish()
+        }
+        for await _ in trapped.stream {}
         let result: T
         do {
             result = try await ShutdownRequest.$current.withValue(request) { try await body(request) }
