@@ -4,12 +4,7 @@ import WeirBench
 import WeirTestSupport
 @testable import WeirCLI
 
-private func tempDir() -> String {
-    let template = NSTemporaryDirectory() + "weirbench-omb-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func tempDir() -> String { makeTemporaryDirectory("weirbench-omb") }
 
 /// `../shared/omb` (or `$WEIR_OMB_DIR`): OMB's workloads, driver files and payloads.
 private let omb: String? = {
