@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "WeirClientAPI", targets: ["WeirClientAPI"]),
         .library(name: "WeirClient", targets: ["WeirClient"]),
         .library(name: "WeirPatterns", targets: ["WeirPatterns"]),
+        .library(name: "WeirWorkload", targets: ["WeirWorkload"]),
         .library(name: "WeirBench", targets: ["WeirBench"]),
         .library(name: "WeirKafka", targets: ["WeirKafka"]),
     ],
@@ -117,11 +118,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The workload model and its loader: `Workload` and its field table, `WorkloadFile`
+        // (YAML/JSON, OMB's names), `Fault`, `Sweep`, `BenchError`, on WeirClientAPI and Yams
+        // only (the fuzz target FuzzWorkload needs nothing more); re-exported by WeirBench.
+        .target(
+            name: "WeirWorkload",
+            dependencies: ["WeirClientAPI", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
         // Workloads, payloads, measurement and reports.
         .target(
             name: "WeirBench",
             dependencies: [
-                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirPatterns", "WeirRandom", "CZlib",
+                "WeirCompression", "WeirFormat", "WeirClientAPI", "WeirWorkload", "WeirPatterns", "WeirRandom", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -155,7 +164,7 @@ let package = Package(
         .target(name: "WeirTestSupport", dependencies: ["WeirRandom"], path: "Tests/WeirTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "WeirClientTests", dependencies: ["WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirPatternsTests", dependencies: ["WeirPatterns", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "WeirBenchTests", dependencies: ["WeirBench", "WeirWorkload", "WeirClientAPI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirClientAPI", "WeirBench", "CRdKafka"], swiftSettings: strictSettings),
         .testTarget(name: "WeirServerTests", dependencies: ["WeirServer", "WeirClient", "WeirLog", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"), "WeirFormat"], swiftSettings: strictSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirClient", "WeirTestSupport"], swiftSettings: strictSettings),
@@ -185,7 +194,7 @@ if Context.environment["WEIR_FUZZ"] == "1" {
         ("FuzzIndex", ["WeirLog"]),
         ("FuzzSegmentRecovery", ["WeirLog"]),
     ] + (coreOnly ? [] : [
-        ("FuzzWorkload", ["WeirBench"]),
+        ("FuzzWorkload", ["WeirWorkload"]),
         ("FuzzKafkaRequest", ["WeirKafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
                               .product(name: "NIOEmbedded", package: "swift-nio")]),
     ])

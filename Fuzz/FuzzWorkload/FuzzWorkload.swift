@@ -1,9 +1,9 @@
 // libFuzzer target: the workload-file loader (YAML and JSON, OMB's field names) on arbitrary
 // text. Every input must either load or fail with a `BenchError`; never a signal or a hang.
 //
-// Built and run by scripts/fuzz (it needs WeirBench and Yams, so it builds much longer than
-// the log-core targets); see docs/campaigns.md.
-import WeirBench
+// Built and run by scripts/fuzz (it needs only WeirWorkload, WeirClientAPI with the log core, and
+// Yams, not the rest of WeirBench); see docs/campaigns.md.
+import WeirWorkload
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

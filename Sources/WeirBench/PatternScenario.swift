@@ -13,12 +13,14 @@ public import WeirClientAPI
 /// A workload selects a scenario with `pattern: NAME` and passes options as
 /// `pattern.KEY=VALUE` (`--set pattern.failureRate=0.1`).
 public struct PatternScenario: Sendable {
+    /// The scenario's name, summary and options (WeirWorkload validates workloads with them).
+    public var spec: PatternSpec
     /// The value of the workload's `pattern` field.
-    public var name: String
+    public var name: String { spec.name }
     /// One line for `weir bench list`.
-    public var summary: String
+    public var summary: String { spec.summary }
     /// Option keys the scenario accepts (after `pattern.`), with what each takes.
-    public var options: [(name: String, help: String)]
+    public var options: [(name: String, help: String)] { spec.options }
     /// Wraps the step's client: the pattern's own topics and clients run on `client`; the
     /// returned client is what the load generator drives.
     public var wrap: @Sendable (_ workload: Workload, _ client: any MessagingClient) async throws(BenchError) -> any MessagingClient
@@ -26,11 +28,9 @@ public struct PatternScenario: Sendable {
     /// built-in ones); each step sets `pattern` to this scenario's name.
     public var presets: [Preset]
 
-    public init(name: String, summary: String, options: [(name: String, help: String)], presets: [Preset] = [],
+    public init(_ spec: PatternSpec, presets: [Preset] = [],
                 wrap: @escaping @Sendable (_ workload: Workload, _ client: any MessagingClient) async throws(BenchError) -> any MessagingClient) {
-        self.name = name
-        self.summary = summary
-        self.options = options
+        self.spec = spec
         self.presets = presets
         self.wrap = wrap
     }
@@ -41,7 +41,7 @@ public struct PatternScenario: Sendable {
     public static func named(_ name: String) -> PatternScenario? { all.first { $0.name == name } }
 }
 
-/// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`).
+/// One entry per pattern scenario file (`Sources/WeirBench/Patterns/`), in `PatternSpec.all`'s order.
 let _registry: [PatternScenario] = [
     outboxScenario,
     sagaScenario,

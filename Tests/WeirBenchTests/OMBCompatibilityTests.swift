@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import WeirBench
+@testable import WeirWorkload
 import WeirClientAPI
 
 /// OMB's own files: `../shared/omb/` (or `$WEIR_OMB_DIR`), holding `workloads/`,

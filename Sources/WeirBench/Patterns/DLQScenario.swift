@@ -12,16 +12,7 @@ import WeirPatterns
 /// and `end_to_end` include the retry delays. The step's `backend_details` report the pipeline's
 /// counts (`dlq.processed`, `dlq.retried`, `dlq.deadLettered`, `dlq.pauses`).
 let dlqScenario = PatternScenario(
-    name: "dlq",
-    summary: "retry topics with backoff and a dead-letter topic under a given failure rate",
-    options: [
-        ("failureRate", "fraction of first attempts that fail, 0...1 (default 0.1)"),
-        ("retryFailureRate", "fraction of retries that fail again, 0...1 (default 0.5)"),
-        ("nonRetriableRate", "fraction of failures that are non-retriable (straight to the DLQ), 0...1 (default 0)"),
-        ("maxRetries", "retries before the DLQ, 0...20 (default 3)"),
-        ("baseBackoffMs", "delay before the first retry in ms, 1...600000 (default 50); doubles per retry, full jitter"),
-        ("maxBackoffMs", "longest retry delay in ms (default 1000)"),
-    ],
+    .dlq,
     presets: [
         Preset(name: "dlq", summary: "DLQ under a 10% failure rate: 5k rec/s of 1 KiB for 10 s, 50 ms base backoff, 3 retries; embedded", steps: [
             Preset.step(named: "dlq") {

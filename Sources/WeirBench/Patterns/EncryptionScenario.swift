@@ -10,10 +10,7 @@ import WeirPatterns
 
 extension PatternScenario {
     static let encryption = PatternScenario(
-        name: "encryption",
-        summary: "AES-256-GCM message encryption (EncryptingProducer + MessageCipher.decrypt) against the same client path in plaintext",
-        options: [("encrypt", "true | false (default true): encrypt before send, decrypt before the consumer reports"),
-                  ("inFlight", "concurrent sends per producer (default 256)")],
+        .encryption,
         presets: [
             Preset(name: "encryption", summary: "plaintext vs AES-256-GCM at 20k rec/s, 1 KiB, acks=1: publish and end-to-end include encryption and decryption; embedded",
                    steps: [("plaintext", "false"), ("aes-256-gcm", "true")].map { (name, encrypt) in

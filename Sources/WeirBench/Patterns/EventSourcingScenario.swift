@@ -17,10 +17,7 @@ struct _BenchAggregateView: Codable, Sendable {
 
 extension PatternScenario {
     static let eventSourcing = PatternScenario(
-        name: "event-sourcing",
-        summary: "EventStore appends with expected version over N aggregates; a CQRS projection into SQLite; end_to_end = appended → queryable",
-        options: [("aggregates", "number of aggregates (default 1000)"),
-                  ("writers", "concurrent appenders, each owning aggregates a % writers (default 128)")],
+        .eventSourcing,
         presets: [
             Preset(name: "event-sourcing", summary: "5k appends/s with expected version over 1000 aggregates, 1 KiB events, projection into SQLite; embedded", steps: [
                 Preset.step(named: "append-project-5k") {

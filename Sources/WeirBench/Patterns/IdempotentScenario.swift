@@ -17,12 +17,7 @@ import WeirPatterns
 /// (end-to-end latency) once, when its first delivery committed. The counts (effects applied,
 /// duplicates skipped, transactions) are in the step's `backend_details`.
 let idempotentScenario = PatternScenario(
-    name: "idempotent",
-    summary: "idempotent consumer (ids in SQLite, same transaction as the handler) versus a plain consumer",
-    options: [
-        ("consumer", "plain | idempotent (default idempotent)"),
-        ("duplicateRate", "fraction of records redelivered once (default 0)"),
-    ],
+    .idempotent,
     presets: [
         Preset(name: "idempotent", summary: "idempotent consumer overhead: plain vs idempotent at 2000 rec/s of 512 B, 10% redelivered, SQLite synchronous=FULL; embedded", steps: ["plain", "idempotent"].map { mode in
             Preset.step(named: mode) {

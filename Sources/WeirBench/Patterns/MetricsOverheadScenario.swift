@@ -12,9 +12,7 @@ import WeirPatterns
 /// the `metrics-overhead` preset and compare the two steps' throughput and end-to-end latency
 /// (measured in the same run).
 let metricsOverheadScenario = PatternScenario(
-    name: "metrics-overhead",
-    summary: "consumer handler instrumented with ProcessingMetrics (Prometheus histogram per record) vs. not",
-    options: [("instrument", "metrics (default) or none")],
+    .metricsOverhead,
     presets: [
         Preset(name: "metrics-overhead", summary: "≤12 s: max rate, 100 B, 1 partition; handler metrics off, then on; embedded", steps: [
             Preset.step(named: "handler-uninstrumented") {

@@ -14,13 +14,7 @@ import WeirPatterns
 /// topic, so `end_to_end` = intended send → SQLite commit → relay publish → consumed.
 /// The relay starts with the first producer (after the generator created the topics).
 let outboxScenario = PatternScenario(
-    name: "outbox",
-    summary: "transactional outbox: entity+outbox rows in SQLite, relay publishes in order per aggregate",
-    options: [
-        ("aggregates", "distinct aggregate ids the records cycle through (default 64)"),
-        ("relayBatch", "rows the relay reads per round (default 256)"),
-        ("writeBatch", "records per SQLite transaction at most (default 64; 1 = one transaction per record)"),
-    ],
+    .outbox,
     presets: [
         Preset(name: "outbox", summary: "outbox relay throughput: 1000 rec/s of 512 B through SQLite (synchronous=FULL) and the relay, 64 aggregates; embedded", steps: [
             Preset.step(named: "outbox-1k") {

@@ -13,13 +13,7 @@ import WeirPatterns
 /// intended send → every step and compensation event durable → outcome consumed. The counts of
 /// each outcome are in the step's `backend_details` (summary.json).
 let sagaScenario = PatternScenario(
-    name: "saga",
-    summary: "orchestrated saga per record; end-to-end = until SagaCompleted/SagaCompensated is consumed",
-    options: [
-        ("steps", "steps per saga (default 3)"),
-        ("compensationRate", "fraction of sagas whose last step fails and that are compensated (default 0.1)"),
-        ("stepMicros", "simulated work per step and compensation, µs (default 0)"),
-    ],
+    .saga,
     presets: [
         Preset(name: "saga", summary: "saga completion latency: 200 sagas/s of 3 steps, 10% compensated, events with acks=all; embedded", steps: [
             Preset.step(named: "saga-200-3steps-10pct") {

@@ -100,9 +100,9 @@ extension Workload {
                 }.joined(separator: ",")
             }
         },
-        .text("pattern", type: "enum", allowed: PatternScenario.all.map(\.name).joined(separator: ", "), "a pattern scenario the records flow through",
-              example: PatternScenario.all.first?.name ?? "") { w, v in
-            guard PatternScenario.named(v) != nil else { throw InvalidFieldValue() }
+        .text("pattern", type: "enum", allowed: PatternSpec.all.map(\.name).joined(separator: ", "), "a pattern scenario the records flow through",
+              example: PatternSpec.all.first?.name ?? "") { w, v in
+            guard PatternSpec.named(v) != nil else { throw InvalidFieldValue() }
             w.pattern = v
         } get: { $0.pattern },
         .text("pattern.KEY", type: "map", allowed: "the options of the pattern", "an option of the pattern scenario (patternOptions: in files)",
@@ -188,7 +188,7 @@ extension Workload {
             throw .usage("scenario: backlog needs subscriptionsPerTopic ≥ 1.")
         }
         if let pattern {
-            guard let scenario = PatternScenario.named(pattern) else {
+            guard let scenario = PatternSpec.named(pattern) else {
                 throw .usage("pattern: '\(pattern)' is not valid; allowed: \(Self.table.spec("pattern")?.allowed ?? "").")
             }
             for key in (patternOptions ?? [:]).keys where !scenario.options.contains(where: { $0.name == key }) {

@@ -21,7 +21,7 @@ public struct WorkerShare: Sendable, Codable, Equatable {
     }
 
     /// This worker's share of `total` things dealt out in turn.
-    func share(of total: Int) -> Int { total / count + (index < total % count ? 1 : 0) }
+    package func share(of total: Int) -> Int { total / count + (index < total % count ? 1 : 0) }
 
     public var label: String { "\(index)/\(count)" }
 }

@@ -67,7 +67,7 @@ public struct Workload: Sendable, Codable, Equatable {
     public var config: [String: String] = [:]
     /// Log directory for the embedded backend (nil = fresh temporary directory, removed after).
     public var logDir: String?
-    /// A pattern scenario (`PatternScenario.all`: retry/DLQ, outbox, saga, …) the step's records
+    /// A pattern scenario (`PatternSpec.all`: retry/DLQ, outbox, saga, …) the step's records
     /// flow through; nil = none.
     public var pattern: String?
     /// The pattern scenario's options, as `pattern.KEY=VALUE`.

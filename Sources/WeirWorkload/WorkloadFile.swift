@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+package import Yams
 
 /// A workload file: YAML or JSON (JSON is read as YAML, so both report line numbers).
 ///
@@ -62,7 +62,7 @@ public enum WorkloadFile {
     /// The deepest nesting in `text`, over-estimated without parsing: flow brackets outside
     /// quotes and comments, plus each line's indentation and leading `- `/`? ` markers. The
     /// YAML composer recurses once per level, so a deep file must be refused before it runs.
-    static func nestingEstimate(_ text: String) -> Int {
+    package static func nestingEstimate(_ text: String) -> Int {
         var deepest = 0
         var flow = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -151,7 +151,7 @@ public enum WorkloadFile {
         return out
     }
 
-    static func line(_ node: Node) -> String { node.mark.map { String($0.line) } ?? "?" }
+    package static func line(_ node: Node) -> String { node.mark.map { String($0.line) } ?? "?" }
 
     static func apply(_ mapping: Node.Mapping, to w: inout Workload, source: String, steps: inout [Node]) throws(BenchError) {
         for (k, v) in mapping {
