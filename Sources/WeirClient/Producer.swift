@@ -32,13 +32,26 @@ public final class Producer: Sendable {
     final class _TopicState: Sendable {
         let name: String
         let partitions: [_PartitionAccumulator]
+        let partitionCount: Int32
+        /// `partitions` unretained (the array keeps them alive), for the per-record path.
+        nonisolated(unsafe) let _unretained: UnsafeMutableBufferPointer<Unmanaged<_PartitionAccumulator>>
         let sticky: Atomic<Int32>
         let roundRobin: Atomic<UInt32>
         init(name: String, partitions: [_PartitionAccumulator]) {
             self.name = name
             self.partitions = partitions
+            self.partitionCount = Int32(partitions.count)
+            self._unretained = .allocate(capacity: partitions.count)
+            _ = self._unretained.initialize(from: partitions.lazy.map { Unmanaged.passUnretained($0) })
             self.sticky = Atomic(Int32.random(in: 0..<Int32(partitions.count)))
             self.roundRobin = Atomic(UInt32.random(in: 0..<UInt32(partitions.count)))
+        }
+        deinit { _unretained.deallocate() }
+
+        /// Partition `p`'s accumulator, unretained: bind it to an `unowned(unsafe)` name.
+        @inline(__always)
+        func accumulator(_ p: Int32) -> _PartitionAccumulator {
+            _unretained[Int(p)].takeUnretainedValue()
         }
     }
 
@@ -74,6 +87,8 @@ public final class Producer: Sendable {
     let _producerId = Atomic<Int64>(-1)
     let _producerEpoch = Atomic<Int16>(-1)
     let _idempotent: Bool
+    /// Settings the per-record path reads, copied out of `configuration` once.
+    let _lingerMs: Int64, _acksAll: Bool, _maxRequestSize: Int
     let _transactions: _ProducerTransactions?
     /// Test hook: every n-th append is reported as failed (retriable) after the log wrote it, so
     /// the batch is retried (0 = never).
@@ -94,6 +109,7 @@ public final class Producer: Sendable {
         self.logDirectory = logDirectory
         self._memory = _BufferMemory(total: configuration.bufferMemory)
         self._idempotent = configuration.isIdempotent
+        (_lingerMs, _acksAll, _maxRequestSize) = (configuration.lingerMs, configuration.acks == .all, configuration.maxRequestSize)
         if configuration.transactionalId != nil {
             _transactions = _ProducerTransactions()
         } else {
