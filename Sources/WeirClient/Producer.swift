@@ -47,12 +47,6 @@ public final class Producer: Sendable {
             self.roundRobin = Atomic(UInt32.random(in: 0..<UInt32(partitions.count)))
         }
         deinit { _unretained.deallocate() }
-
-        /// Partition `p`'s accumulator, unretained: bind it to an `unowned(unsafe)` name.
-        @inline(__always)
-        func accumulator(_ p: Int32) -> _PartitionAccumulator {
-            _unretained[Int(p)].takeUnretainedValue()
-        }
     }
 
     final class _Topic: Sendable {
@@ -191,6 +185,10 @@ public final class Producer: Sendable {
     ///
     /// Blocks the calling thread (polling every 50 µs) while `buffer.memory` is full, up to
     /// `max.block.ms`. Call it from your own threads, not from an async task.
+    ///
+    /// Without a `timestamp`, the record's `CreateTime` is the wall clock in milliseconds, as
+    /// Kafka's producer stamps it; the clock is read at most once per 65,536 CPU cycles on each
+    /// thread (x86-64), so a stamp is never later than the clock and at most about 66 µs earlier.
     ///
     /// - Returns: the record's id.
     /// - Throws: `.producerClosed`, `.unknownTopicOrPartition`, `.recordTooLarge`,
