@@ -43,33 +43,27 @@ extension LogCommand {
             if invalid { throw CLIError(message: "invalid data found (see above)", exitCode: 1) }
         }
 
+        /// Prints an index's entries, up to its preallocated tail (a zero timestamp in a
+        /// `.timeindex`, a zero position in an `.index`, after the first entry), and says whether
+        /// they are in order: timestamps never decreasing, offsets increasing.
         func dumpIndex(path: String) throws(LogError) -> Bool {
+            let timeIndex = path.hasSuffix(".timeindex")
+            let kind = timeIndex ? "timeindex" : "index"
+            let names = timeIndex ? ("timestamp", "offset") : ("offset", "position")
+            let entries: [(key: Int64, value: Int64)] = timeIndex
+                ? try LogInspector.timeIndexEntries(path).map { ($0.timestamp, $0.offset) }
+                : try LogInspector.offsetIndexEntries(path).map { ($0.offset, Int64($0.position)) }
             var ok = true
-            if path.hasSuffix(".timeindex") {
-                var last = Int64.min
-                for e in try LogInspector.timeIndexEntries(path) {
-                    if e.timestamp == 0 && last != .min { break }  // preallocated, unused tail
-                    if e.timestamp < last { ok = false }
-                    last = e.timestamp
-                    if json {
-                        var o = JSONLine(); o.add("kind", "timeindex"); o.add("timestamp", e.timestamp); o.add("offset", e.offset)
-                        print(o.line)
-                    } else {
-                        print("timestamp: \(e.timestamp) offset: \(e.offset)")
-                    }
-                }
-            } else {
-                var last: Int64 = -1
-                for e in try LogInspector.offsetIndexEntries(path) {
-                    if e.position == 0 && last >= 0 { break }  // preallocated, unused tail
-                    if e.offset <= last { ok = false }
-                    last = e.offset
-                    if json {
-                        var o = JSONLine(); o.add("kind", "index"); o.add("offset", e.offset); o.add("position", e.position)
-                        print(o.line)
-                    } else {
-                        print("offset: \(e.offset) position: \(e.position)")
-                    }
+            var last: Int64 = timeIndex ? .min : -1
+            for (i, e) in entries.enumerated() {
+                if i > 0 && (timeIndex ? e.key : e.value) == 0 { break }  // preallocated, unused tail
+                if timeIndex ? e.key < last : e.key <= last { ok = false }
+                last = e.key
+                if json {
+                    var o = JSONLine(); o.add("kind", kind); o.add(names.0, e.key); o.add(names.1, e.value)
+                    print(o.line)
+                } else {
+                    print("\(names.0): \(e.key) \(names.1): \(e.value)")
                 }
             }
             if !ok { report(path: path, position: nil, message: "index entries are not in increasing order") }

@@ -57,8 +57,11 @@ public struct MetricsCommand: AsyncParsableCommand {
             let server = MetricsHTTPServer(host: address.host, port: address.port, render: render)
             let port: UInt16
             do { port = try server.start() } catch { throw CLIError.failure(error.message) }
-            printError("serving http://\(address.host):\(port)/metrics (stop with Ctrl-C)")
-            do { try await GracefulShutdownSignals.run([server]) } catch {
+            do {
+                try await GracefulShutdownSignals.run([server], whenTrapped: {
+                    printError("serving http://\(address.host):\(port)/metrics (stop with Ctrl-C)")
+                })
+            } catch {
                 throw CLIError.failure("the metrics server stopped: \(error)")
             }
             return

@@ -119,8 +119,9 @@ public struct ServeCommand: AsyncParsableCommand {
             do { _ = try s.start() } catch { throw CLIError.failure(error.message) }
             metricsServer = s
         }
-        FileHandle.standardOutput.write(Data("listening on \(host):\(bound) (log directory \(dir.logDir))\n".utf8))
         await GracefulShutdownSignals.withSignals { request in
+            // Said once the signals are trapped: a SIGTERM sent on this line stops the server cleanly.
+            FileHandle.standardOutput.write(Data("listening on \(host):\(bound) (log directory \(dir.logDir))\n".utf8))
             while !request.isRequested {
                 try? await Task.sleep(for: .milliseconds(100))
             }

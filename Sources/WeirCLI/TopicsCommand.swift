@@ -22,6 +22,23 @@ public struct TopicsCommand: AsyncParsableCommand {
     /// Opens the log directory, turning a lock or I/O error into a failure that says what to do.
     /// With `mustExist`, a missing directory is an error instead of being created (readers
     /// must not leave an empty log directory behind a typo).
+    /// Makes a topic change in `log` as `user`: true when made, false when it failed with
+    /// `tolerated` (the `--if-exists` / `--if-not-exists` case, which ends quietly); any other
+    /// error is a failure (exit 1).
+    static func change(
+        _ log: LogDirectory, as user: UserOption, tolerating tolerated: ClientError.Code?,
+        _ body: (Admin) throws(ClientError) -> Void
+    ) throws(CLIError) -> Bool {
+        do {
+            try body(Admin(logDirectory: log, principal: user.principal))
+            return true
+        } catch where tolerated != nil && error.code == tolerated {
+            return false
+        } catch {
+            throw CLIError.failure(error.message)
+        }
+    }
+
     static func open(_ path: String, mustExist: Bool = false) throws -> LogDirectory {
         if mustExist && !FileManager.default.fileExists(atPath: path) {
             throw CLIError.failure("the log directory '\(path)' does not exist; check --log-dir (or $WEIR_LOG_DIR), or create a topic there first with weir topics create.")
@@ -77,13 +94,9 @@ public struct TopicsCommand: AsyncParsableCommand {
             }
             let log = try TopicsCommand.open(dir.logDir)
             defer { try? log.close() }
-            do {
-                try Admin(logDirectory: log, principal: user.principal).createTopic(topic)
-            } catch where error.code == .topicAlreadyExists && ifNotExists {
-                return
-            } catch {
-                throw CLIError.failure(error.message)
-            }
+            guard try TopicsCommand.change(log, as: user, tolerating: ifNotExists ? .topicAlreadyExists : nil, { admin throws(ClientError) in
+                try admin.createTopic(topic)
+            }) else { return }
             print("Created topic \(name).")
         }
     }
@@ -143,13 +156,9 @@ public struct TopicsCommand: AsyncParsableCommand {
         func run() async throws {
             let log = try TopicsCommand.open(dir.logDir, mustExist: true)
             defer { try? log.close() }
-            do {
-                try Admin(logDirectory: log, principal: user.principal).deleteTopic(name)
-            } catch where error.code == .unknownTopicOrPartition && ifExists {
-                return
-            } catch {
-                throw CLIError.failure(error.message)
-            }
+            guard try TopicsCommand.change(log, as: user, tolerating: ifExists ? .unknownTopicOrPartition : nil, { admin throws(ClientError) in
+                try admin.deleteTopic(name)
+            }) else { return }
             print("Deleted topic \(name).")
         }
     }

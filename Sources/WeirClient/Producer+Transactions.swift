@@ -86,26 +86,16 @@ extension Producer {
     /// written, transactionally, to `__consumer_offsets` in Kafka's offset-commit format and
     /// become visible with the commit marker.
     public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], groupId: String) async throws(ClientError) {
-        let (t, id) = try _txn("sendOffsetsToTransaction()")
+        let (t, _) = try _txn("sendOffsetsToTransaction()")
         let phase = t.state._withLock { $0.phase }
         guard phase == .inTransaction else {
             throw ClientError(.invalidTransactionState, "sendOffsetsToTransaction() in phase \(phase); call beginTransaction() first.")
         }
         guard !offsets.isEmpty else { return }
-        try InternalTopics.ensure(InternalTopics.consumerOffsets, partitions: InternalTopics.consumerOffsetsPartitionCount, in: logDirectory)
-        let count: Int
-        do { count = try logDirectory.partitionCount(InternalTopics.consumerOffsets) } catch { throw ClientError(error) }
-        let tp = TopicPartition(InternalTopics.consumerOffsets, InternalTopics.offsetsPartition(forGroup: groupId, partitionCount: count))
+        let tp = try InternalTopics.offsetsPartition(forGroup: groupId, in: logDirectory)
         let isNew = t.state._withLock { $0.partitions.insert(tp).inserted }
         if isNew { try _coordinatorAdd([tp]) }
-        do {
-            let bytes = try InternalTopics.transactionalOffsetsBatch(producerId: producerId, epoch: producerEpoch, group: groupId, offsets)
-            try await logDirectory.partition(tp).append(bytes, acks: .all)
-        } catch let e as LogError {
-            throw ClientError(e)
-        } catch {
-            throw ClientError(.log, "writing offsets for group \(groupId) of transactional.id \(id) failed: \(error)")
-        }
+        try await InternalTopics.appendTransactionalOffsets(offsets, group: groupId, producerId: producerId, epoch: producerEpoch, to: tp, in: logDirectory)
     }
 
     /// Kafka's `commitTransaction()`: flushes the transaction's records, then writes commit

@@ -30,10 +30,7 @@ public struct TransactionCoordinatorHandle: Sendable {
 
     /// The `__consumer_offsets` partition that holds `groupId`'s commits (created if missing).
     public func offsetsPartition(forGroup groupId: String) throws(ClientError) -> TopicPartition {
-        try InternalTopics.ensure(InternalTopics.consumerOffsets, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory)
-        let count: Int
-        do { count = try directory.partitionCount(InternalTopics.consumerOffsets) } catch { throw ClientError(error) }
-        return TopicPartition(InternalTopics.consumerOffsets, InternalTopics.offsetsPartition(forGroup: groupId, partitionCount: count))
+        try InternalTopics.offsetsPartition(forGroup: groupId, in: directory)
     }
 
     /// Kafka's `AddOffsetsToTxn`: adds the group's offsets partition to the transaction.
@@ -45,15 +42,8 @@ public struct TransactionCoordinatorHandle: Sendable {
     /// (visible with the commit marker), as `Producer.sendOffsetsToTransaction` does.
     public func commitOffsets(producerId: Int64, epoch: Int16, groupId: String, _ offsets: [TopicPartition: Int64]) async throws(ClientError) {
         guard !offsets.isEmpty else { return }
-        let tp = try offsetsPartition(forGroup: groupId)
-        do {
-            let bytes = try InternalTopics.transactionalOffsetsBatch(producerId: producerId, epoch: epoch, group: groupId, offsets)
-            try await directory.partition(tp).append(bytes, acks: .all)
-        } catch let e as LogError {
-            throw ClientError(e)
-        } catch {
-            throw ClientError(.log, "writing transactional offsets for group \(groupId) failed: \(error)")
-        }
+        try await InternalTopics.appendTransactionalOffsets(offsets, group: groupId, producerId: producerId, epoch: epoch,
+                                                            to: try offsetsPartition(forGroup: groupId), in: directory)
     }
 
     /// Kafka's `EndTxn`: commit or abort markers on every partition of the transaction.

@@ -139,6 +139,7 @@ public final class Decompressor {
         _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8],
         maxOutputBytes: Int = Decompressor.defaultMaxOutputBytes
     ) throws(CompressionError) {
+        guard !input.isEmpty || codec == .none else { throw .truncated(codec, 0) }
         let start = output.count
         do throws(CompressionError) {
             switch backend {

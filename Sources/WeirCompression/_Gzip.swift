@@ -95,9 +95,7 @@ final class _GzipDecompressor {
     func decompress(
         _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], maxOutputBytes: Int
     ) throws(CompressionError) {
-        guard let source = input.baseAddress?.assumingMemoryBound(to: Bytef.self), input.count > 0 else {
-            throw .truncated(.gzip, 0)
-        }
+        let source = input.baseAddress!.assumingMemoryBound(to: Bytef.self)  // not empty: `Decompressor` checked
         let s = stream
         guard inflateReset(s) == Z_OK else { throw .library(.gzip, "inflateReset failed") }
         // inflateReset leaves the buffer fields alone; a failed call may have left input behind.

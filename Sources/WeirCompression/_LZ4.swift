@@ -10,7 +10,7 @@ private let lz4FrameMagic: UInt32 = 0x184D_2204
 /// An `LZ4F_cctx` kept across calls; `LZ4F_compressBegin` restarts it for each frame and
 /// keeps its tables (including the LZ4HC state for levels ≥ 3).
 final class _LZ4Compressor {
-    private let context: OpaquePointer
+    private let context: _CodecContext
     private var preferences: LZ4F_preferences_t
 
     init(level: Int) throws(CompressionError) {
@@ -19,7 +19,7 @@ final class _LZ4Compressor {
         guard LZ4F_isError(rc) == 0, let context else {
             throw .library(.lz4, "LZ4F_createCompressionContext failed")
         }
-        self.context = context
+        self.context = _CodecContext(context, free: LZ4F_freeCompressionContext)
         var preferences = LZ4F_preferences_t()
         preferences.frameInfo.blockSizeID = LZ4F_max64KB
         preferences.frameInfo.blockMode = LZ4F_blockIndependent
@@ -32,11 +32,8 @@ final class _LZ4Compressor {
         self.preferences = preferences
     }
 
-    deinit {
-        LZ4F_freeCompressionContext(context)
-    }
-
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws(CompressionError) {
+        let context = self.context.pointer
         let bound = LZ4F_compressFrameBound(input.count, &preferences)
         guard LZ4F_isError(bound) == 0 else { throw .library(.lz4, lz4ErrorName(bound)) }
         try output._appendUninitialized(capacity: bound) { (buffer) throws(CompressionError) -> Int in
@@ -58,7 +55,7 @@ final class _LZ4Compressor {
 
 /// An `LZ4F_dctx` kept across calls and reset per payload (`LZ4F_resetDecompressionContext`).
 final class _LZ4Decompressor {
-    private let context: OpaquePointer
+    private let context: _CodecContext
 
     init() throws(CompressionError) {
         var context: OpaquePointer?
@@ -66,18 +63,14 @@ final class _LZ4Decompressor {
         guard LZ4F_isError(rc) == 0, let context else {
             throw .library(.lz4, "LZ4F_createDecompressionContext failed")
         }
-        self.context = context
-    }
-
-    deinit {
-        LZ4F_freeDecompressionContext(context)
+        self.context = _CodecContext(context, free: LZ4F_freeDecompressionContext)
     }
 
     func decompress(
         _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], maxOutputBytes: Int
     ) throws(CompressionError) {
-        guard let source = input.baseAddress, input.count > 0 else { throw .truncated(.lz4, 0) }
-        let context = self.context
+        let source = input.baseAddress!  // not empty: `Decompressor` checked
+        let context = self.context.pointer
         LZ4F_resetDecompressionContext(context)
         let (blockSize, estimate) = _lz4FrameSizeEstimate(input)
         var consumed = 0

@@ -43,7 +43,6 @@ enum _Snappy {
     static func decompress(
         _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], maxOutputBytes: Int
     ) throws(CompressionError) {
-        guard !input.isEmpty else { throw .truncated(.snappy, 0) }
         if hasMagic(input, at: 0) {
             try decompressXerial(input, appendingTo: &output, maxOutputBytes: maxOutputBytes)
         } else if input.count < magic.count && magic.starts(with: input) {

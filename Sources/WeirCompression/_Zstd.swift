@@ -11,23 +11,18 @@ private let contentSizeError = UInt64.max - 1  // ZSTD_CONTENTSIZE_ERROR
 /// A `ZSTD_CCtx` kept across calls; its level is set once, and `ZSTD_compress2` resets only the
 /// session for each payload.
 final class _ZstdCompressor {
-    private let context: OpaquePointer
+    private let context: _CodecContext
 
     init(level: Int) throws(CompressionError) {
-        guard let context = ZSTD_createCCtx() else { throw .library(.zstd, "ZSTD_createCCtx failed") }
-        let rc = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
-        guard ZSTD_isError(rc) == 0 else {
-            ZSTD_freeCCtx(context)
-            throw .library(.zstd, zstdErrorName(rc))
-        }
+        guard let pointer = ZSTD_createCCtx() else { throw .library(.zstd, "ZSTD_createCCtx failed") }
+        let context = _CodecContext(pointer, free: ZSTD_freeCCtx)
+        let rc = ZSTD_CCtx_setParameter(pointer, ZSTD_c_compressionLevel, Int32(level))
+        guard ZSTD_isError(rc) == 0 else { throw .library(.zstd, zstdErrorName(rc)) }
         self.context = context
     }
 
-    deinit {
-        ZSTD_freeCCtx(context)
-    }
-
     func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws(CompressionError) {
+        let context = self.context.pointer
         let bound = ZSTD_compressBound(input.count)
         guard ZSTD_isError(bound) == 0 else { throw .library(.zstd, zstdErrorName(bound)) }
         try output._appendUninitialized(capacity: bound) { (buffer) throws(CompressionError) -> Int in
@@ -45,22 +40,18 @@ final class _ZstdCompressor {
 /// Its window limit stays at zstd's default (`ZSTD_d_windowLogMax` 27, 128 MiB), as in
 /// zstd-jni, which bounds what a hostile frame header can make it allocate.
 final class _ZstdDecompressor {
-    private let context: OpaquePointer
+    private let context: _CodecContext
 
     init() throws(CompressionError) {
         guard let context = ZSTD_createDCtx() else { throw .library(.zstd, "ZSTD_createDCtx failed") }
-        self.context = context
-    }
-
-    deinit {
-        ZSTD_freeDCtx(context)
+        self.context = _CodecContext(context, free: ZSTD_freeDCtx)
     }
 
     func decompress(
         _ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], maxOutputBytes: Int
     ) throws(CompressionError) {
-        guard let source = input.baseAddress, input.count > 0 else { throw .truncated(.zstd, 0) }
-        let context = self.context
+        let source = input.baseAddress!  // not empty: `Decompressor` checked
+        let context = self.context.pointer
         let contentSize = ZSTD_getFrameContentSize(source, input.count)
         if contentSize != contentSizeUnknown && contentSize != contentSizeError
             && ZSTD_findFrameCompressedSize(source, input.count) == input.count

@@ -105,6 +105,23 @@ public struct UnsafeRecordIterator {
         while try next() != nil {}
     }
 
+    /// Skips a nullable length-prefixed field of a record (a key, a value, a header value; the
+    /// length -1 is null) at `p`, and gives where its bytes start and its length.
+    @inlinable @inline(__always)
+    static func _skipBytes(
+        _ base: UnsafeRawPointer, _ p: inout Int, end: Int, _ name: StaticString, lengthField: StaticString
+    ) throws(RecordBatchError) -> (start: Int, length: Int) {
+        let length = Int(try _Varint.readVarint(base, &p, end: end, field: lengthField))
+        let start = p
+        if length >= 0 {
+            guard length <= end &- p else { throw _RecordErrors.field(name, length, end &- p, at: p) }
+            p &+= length
+        } else if length != -1 {
+            throw _RecordErrors.field(name, length, end &- p, at: p)
+        }
+        return (start, length)
+    }
+
     @inlinable @inline(__always)
     mutating func _decodeRecord() throws(RecordBatchError) -> UnsafeRecordView {
         guard let base = _base else {
@@ -123,23 +140,8 @@ public struct UnsafeRecordIterator {
         let timestampDelta = try _Varint.readVarlong(base, &p, end: end, field: "timestampDelta")
         let offsetDelta = try _Varint.readVarint(base, &p, end: end, field: "offsetDelta")
 
-        let keyLength = Int(try _Varint.readVarint(base, &p, end: end, field: "key length"))
-        let keyStart = p
-        if keyLength >= 0 {
-            guard keyLength <= end &- p else { throw _RecordErrors.field("key", keyLength, end &- p, at: p) }
-            p &+= keyLength
-        } else if keyLength != -1 {
-            throw _RecordErrors.field("key", keyLength, end &- p, at: p)
-        }
-
-        let valueLength = Int(try _Varint.readVarint(base, &p, end: end, field: "value length"))
-        let valueStart = p
-        if valueLength >= 0 {
-            guard valueLength <= end &- p else { throw _RecordErrors.field("value", valueLength, end &- p, at: p) }
-            p &+= valueLength
-        } else if valueLength != -1 {
-            throw _RecordErrors.field("value", valueLength, end &- p, at: p)
-        }
+        let (keyStart, keyLength) = try Self._skipBytes(base, &p, end: end, "key", lengthField: "key length")
+        let (valueStart, valueLength) = try Self._skipBytes(base, &p, end: end, "value", lengthField: "value length")
 
         let headerCount = Int(try _Varint.readVarint(base, &p, end: end, field: "header count"))
         let headersStart = p
@@ -151,15 +153,7 @@ public struct UnsafeRecordIterator {
                     throw _RecordErrors.field("header key", keyLength, end &- p, at: p)
                 }
                 p &+= keyLength
-                let valueLength = Int(try _Varint.readVarint(base, &p, end: end, field: "header value length"))
-                if valueLength >= 0 {
-                    guard valueLength <= end &- p else {
-                        throw _RecordErrors.field("header value", valueLength, end &- p, at: p)
-                    }
-                    p &+= valueLength
-                } else if valueLength != -1 {
-                    throw _RecordErrors.field("header value", valueLength, end &- p, at: p)
-                }
+                _ = try Self._skipBytes(base, &p, end: end, "header value", lengthField: "header value length")
             }
         }
         guard p == end else { throw _RecordErrors.lengthMismatch(length, used: p &- (end &- length), at: recordStart) }

@@ -78,42 +78,7 @@ enum _Varint {
     static func readVarint(
         _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
     ) throws(RecordBatchError) -> Int32 {
-        guard position < end else { throw _truncated(field: field, at: position) }
-        let first = base.load(fromByteOffset: position, as: UInt8.self)
-        if first < 0x80 {
-            position &+= 1
-            return unZigZag(UInt32(first))
-        }
-        if position &+ 1 < end {
-            let second = base.load(fromByteOffset: position &+ 1, as: UInt8.self)
-            if second < 0x80 {
-                position &+= 2
-                return unZigZag(UInt32(first & 0x7F) | UInt32(second) &<< 7)
-            }
-        }
-        return try _readVarintSlow(base, &position, end: end, field: field)
-    }
-
-    @usableFromInline
-    static func _readVarintSlow(
-        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
-    ) throws(RecordBatchError) -> Int32 {
-        let start = position
-        var result: UInt32 = 0
-        var shift: UInt32 = 0
-        while true {
-            guard position < end else { throw _truncated(field: field, at: start) }
-            let byte = base.load(fromByteOffset: position, as: UInt8.self)
-            position &+= 1
-            result |= UInt32(byte & 0x7F) &<< shift
-            if byte < 0x80 { return unZigZag(result) }
-            shift &+= 7
-            if shift > 28 {
-                throw RecordBatchError(
-                    .varintOverflow, at: start,
-                    "\(field): varint at byte \(start) is longer than \(maxVarintBytes) bytes")
-            }
-        }
+        try _read(base, &position, end: end, field: field, as: UInt32.self)
     }
 
     /// Reads a zig-zag varlong (int64) from `base[position..<end]` and advances `position`.
@@ -121,40 +86,49 @@ enum _Varint {
     static func readVarlong(
         _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
     ) throws(RecordBatchError) -> Int64 {
+        try _read(base, &position, end: end, field: field, as: UInt64.self)
+    }
+
+    /// Reads a zig-zag varint of either width: one- and two-byte encodings inline, longer ones
+    /// in `_readSlow` (specialized for each width where it is used, like this function).
+    @inlinable @inline(__always)
+    static func _read<U: _VarintBits>(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString, as: U.Type
+    ) throws(RecordBatchError) -> U.Signed {
         guard position < end else { throw _truncated(field: field, at: position) }
         let first = base.load(fromByteOffset: position, as: UInt8.self)
         if first < 0x80 {
             position &+= 1
-            return unZigZag(UInt64(first))
+            return U.unZigZag(U(first))
         }
         if position &+ 1 < end {
             let second = base.load(fromByteOffset: position &+ 1, as: UInt8.self)
             if second < 0x80 {
                 position &+= 2
-                return unZigZag(UInt64(first & 0x7F) | UInt64(second) &<< 7)
+                return U.unZigZag(U(first & 0x7F) | U(second) &<< 7)
             }
         }
-        return try _readVarlongSlow(base, &position, end: end, field: field)
+        return try _readSlow(base, &position, end: end, field: field, as: U.self)
     }
 
-    @usableFromInline
-    static func _readVarlongSlow(
-        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString
-    ) throws(RecordBatchError) -> Int64 {
+    @inlinable @inline(never)
+    static func _readSlow<U: _VarintBits>(
+        _ base: UnsafeRawPointer, _ position: inout Int, end: Int, field: StaticString, as: U.Type
+    ) throws(RecordBatchError) -> U.Signed {
         let start = position
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
+        var result: U = 0
+        var shift: U = 0
         while true {
             guard position < end else { throw _truncated(field: field, at: start) }
             let byte = base.load(fromByteOffset: position, as: UInt8.self)
             position &+= 1
-            result |= UInt64(byte & 0x7F) &<< shift
-            if byte < 0x80 { return unZigZag(result) }
+            result |= U(byte & 0x7F) &<< shift
+            if byte < 0x80 { return U.unZigZag(result) }
             shift &+= 7
-            if shift > 63 {
+            if shift >= 7 &* U(U.maxBytes) {
                 throw RecordBatchError(
                     .varintOverflow, at: start,
-                    "\(field): varlong at byte \(start) is longer than \(maxVarlongBytes) bytes")
+                    "\(field): \(U.kind) at byte \(start) is longer than \(U.maxBytes) bytes")
             }
         }
     }
@@ -177,4 +151,28 @@ enum _Varint {
     static func _truncated(field: StaticString, at position: Int) -> RecordBatchError {
         RecordBatchError(.corruptRecord, at: position, "\(field): record ends inside a varint at byte \(position)")
     }
+}
+
+/// The two widths of a zig-zag varint: `UInt32` for a varint (int32), `UInt64` for a varlong
+/// (int64).
+@usableFromInline
+protocol _VarintBits: FixedWidthInteger, UnsignedInteger {
+    associatedtype Signed: FixedWidthInteger & SignedInteger
+    /// The longest encoding, in bytes.
+    static var maxBytes: Int { get }
+    /// What an error calls it: "varint" or "varlong".
+    static var kind: StaticString { get }
+    static func unZigZag(_ value: Self) -> Signed
+}
+
+extension UInt32: _VarintBits {
+    @inlinable static var maxBytes: Int { _Varint.maxVarintBytes }
+    @inlinable static var kind: StaticString { "varint" }
+    @inlinable @inline(__always) static func unZigZag(_ value: UInt32) -> Int32 { _Varint.unZigZag(value) }
+}
+
+extension UInt64: _VarintBits {
+    @inlinable static var maxBytes: Int { _Varint.maxVarlongBytes }
+    @inlinable static var kind: StaticString { "varlong" }
+    @inlinable @inline(__always) static func unZigZag(_ value: UInt64) -> Int64 { _Varint.unZigZag(value) }
 }

@@ -60,16 +60,11 @@ public enum LogInspector {
         guard let base = file.base.map({ UnsafeRawPointer($0) }) else { return scan }
         var p = 0
         walk: while p < scan.fileSize {
-            switch _BatchScan.check(base + p, available: scan.fileSize - p, verifyCRC: false) {
-            case .end:
-                if _Segment._isZero(base + p, scan.fileSize - p) {
-                    scan.zeroTailBytes = scan.fileSize - p
-                } else {
-                    scan.problem = "a zero batch prefix at position \(p) is followed by non-zero bytes"
-                }
-                break walk
-            case .invalid(let why):
-                scan.problem = "\(why) at position \(p)"
+            let outcome = _BatchScan.check(base + p, available: scan.fileSize - p, verifyCRC: false)
+            switch outcome {
+            case .end, .invalid:
+                scan.problem = _BatchScan.stopReason(outcome, base + p, available: scan.fileSize - p, at: p, checkZeroTail: true)
+                if scan.problem == nil { scan.zeroTailBytes = scan.fileSize - p }
                 break walk
             case .valid(let h):
                 let bytes = UnsafeRawBufferPointer(start: base + p, count: h.totalSize)

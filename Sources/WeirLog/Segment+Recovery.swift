@@ -45,14 +45,10 @@ extension _Segment {
         var bytesSinceIndexEntry = 0
         var expected = baseOffset
         scanning: while true {
-            switch _BatchScan.check(p0 + position, available: r.fileBytes - position, verifyCRC: true) {
-            case .end:
-                if position < r.fileBytes && checkZeroTail && !_isZero(p0 + position, r.fileBytes - position) {
-                    r.reason = "a zero batch prefix at position \(position) is followed by non-zero bytes"
-                }
-                break scanning
-            case .invalid(let why):
-                r.reason = "\(why) at position \(position)"
+            let outcome = _BatchScan.check(p0 + position, available: r.fileBytes - position, verifyCRC: true)
+            switch outcome {
+            case .end, .invalid:
+                r.reason = _BatchScan.stopReason(outcome, p0 + position, available: r.fileBytes - position, at: position, checkZeroTail: checkZeroTail)
                 break scanning
             case .valid(let b):
                 if b.baseOffset < expected {
@@ -111,11 +107,12 @@ extension _Segment {
             indexed = offsets.lastOffset
         }
         while position < size {
-            switch _BatchScan.check(base + position, available: size - position, verifyCRC: true) {
+            let outcome = _BatchScan.check(base + position, available: size - position, verifyCRC: true)
+            switch outcome {
             case .end:
                 return "zero bytes at position \(position) of \(size)"
-            case .invalid(let why):
-                return "\(why) at position \(position)"
+            case .invalid:
+                return _BatchScan.stopReason(outcome, base + position, available: size - position, at: position, checkZeroTail: false)
             case .valid(let h):
                 if let entry = indexed {
                     if h.lastOffset != entry { return "the last .index entry (offset \(entry)) points at a batch ending at \(h.lastOffset)" }

@@ -38,6 +38,19 @@ enum _BatchScan {
         return .valid(header)
     }
 
+    /// Why a walk over a `.log`'s batches stops at `position` with `outcome` (`.end` or
+    /// `.invalid`), as recovery and `weir log verify` report it; nil at a clean end: no bytes
+    /// left, or a tail that is all zero (read only when `checkZeroTail`).
+    static func stopReason(_ outcome: Outcome, _ p: UnsafeRawPointer, available: Int, at position: Int, checkZeroTail: Bool) -> String? {
+        switch outcome {
+        case .valid: return nil
+        case .invalid(let why): return "\(why) at position \(position)"
+        case .end:
+            guard checkZeroTail, !_Segment._isZero(p, available) else { return nil }
+            return "a zero batch prefix at position \(position) is followed by non-zero bytes"
+        }
+    }
+
     /// The read path's cheap check of a batch header it did not validate itself (a closed
     /// segment trusted after a clean shutdown, reached through an index entry): magic 2, a size
     /// from the header size up to the bytes left before `end`, a non-negative `lastOffsetDelta`.

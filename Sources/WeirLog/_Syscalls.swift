@@ -121,17 +121,31 @@ enum _Sys {
         _ = retrying { weir_sync_file_range_write(fd, Int64(offset), Int64(length)) }
     }
 
-    /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
-    static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(LogError) {
+    /// The loop of `pread` and `pwrite`: calls `body` with the bytes done so far until `count`
+    /// are done or it returns 0 (the end of the file, for a read), retrying on `EINTR` and after
+    /// short transfers; gives the bytes done. Any other failure is `call`'s error.
+    @inline(__always)
+    static func transferAll(_ count: Int, _ call: String, _ path: String, _ body: (_ done: Int) -> Int) throws(LogError) -> Int {
         var done = 0
-        while done < bytes.count {
-            let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+        while done < count {
+            let n = body(done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw error("pwrite", path)
+                throw error(call, path)
             }
+            if n == 0 { break }
             done += n
         }
+        return done
+    }
+
+    /// Writes all of `bytes` at `offset`. The corresponding C function is `pwrite`.
+    static func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(LogError) {
+        let done = try transferAll(bytes.count, "pwrite", path) { done in
+            Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+        }
+        // A write that makes no progress (never seen on a regular file) is an I/O error, not a hang.
+        if done < bytes.count { throw error("pwrite", path, EIO) }
     }
 
     /// Writes every byte the vectors describe, back to back from `offset`, retrying on `EINTR`
@@ -169,17 +183,9 @@ enum _Sys {
 
     /// Reads up to `count` bytes at `offset`. The corresponding C function is `pread`.
     static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(LogError) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw error("pread", path)
-            }
-            if n == 0 { break }
-            done += n
+        try transferAll(buffer.count, "pread", path) { done in
+            Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
         }
-        return done
     }
 
     /// Removes a file; a missing file is not an error. The corresponding C function is `unlink`.

@@ -1,14 +1,10 @@
 import Foundation
 import Testing
 import WeirBench
+import WeirTestSupport
 @testable import WeirCLI
 
-private func tempDir() -> String {
-    let template = NSTemporaryDirectory() + "weirbench-omb-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func tempDir() -> String { makeTemporaryDirectory("weirbench-omb") }
 
 /// `../shared/omb` (or `$WEIR_OMB_DIR`): OMB's workloads, driver files and payloads.
 private let omb: String? = {
@@ -107,29 +103,6 @@ private let omb: String? = {
     }
 }
 
-/// GET `path` from 127.0.0.1:`port` ("" when nothing answers).
-private func httpGet(port: UInt16, path: String) -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard ok == 0 else { return "" }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        out += buffer[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
 @Suite(.serialized) struct BenchLiveMetricsCommandTests {
     @Test func metricsAreServedWhileTheRunGoes() async throws {
         let dir = tempDir()
@@ -139,9 +112,9 @@ private func httpGet(port: UInt16, path: String) -> String {
             var last = ""
             for _ in 0..<40 {
                 try? await Task.sleep(for: .milliseconds(100))
-                let text = httpGet(port: port, path: "/metrics")
+                let text = httpRequest(port: port, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
                 if text.contains("weir_bench_latency_seconds") { return text }
-                if !text.isEmpty { last = text }
+                if text != "connect failed" { last = text }
             }
             return last
         }

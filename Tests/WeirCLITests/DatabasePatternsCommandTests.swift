@@ -1,14 +1,11 @@
 import Foundation
 import Testing
 import WeirBench
+import WeirTestSupport
 @testable import WeirCLI
 
 @Suite(.serialized) struct DatabasePatternsCommandTests {
-    static func tempDir() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-dbcli-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func tempDir() -> String { makeTemporaryDirectory("weir-dbcli") }
 
     @Test func examplesRunAndOutboxStatusReadsTheirDatabase() async throws {
         let dir = Self.tempDir()

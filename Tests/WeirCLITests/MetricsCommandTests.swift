@@ -58,14 +58,10 @@ struct SignalShutdownTests {
         p.arguments = ["consume", "t", "--group", "reader", "--from-beginning", "--log-dir", dir]
         let out = Pipe()
         p.standardOutput = out
-        let printed = LockedText()
-        out.fileHandleForReading.readabilityHandler = { h in
-            let text = String(decoding: h.availableData, as: UTF8.self)
-            printed.withLock { $0 += text }
-        }
+        let printed = LockedText(collecting: out)
         try p.run()
         try await waitFor { printed.withLock { $0 }.split(separator: "\n").count == 10 }
-        try await Task.sleep(for: .milliseconds(300))  // the signal handlers are installed
+        // No wait for the signal handlers: consume prints only once they are installed.
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         out.fileHandleForReading.readabilityHandler = nil
@@ -85,11 +81,7 @@ struct SignalShutdownTests {
         p.arguments = ["metrics", "--listen", "127.0.0.1:0", "--log-dir", dir]
         let err = Pipe()
         p.standardError = err
-        let text = LockedText()
-        err.fileHandleForReading.readabilityHandler = { h in
-            let chunk = String(decoding: h.availableData, as: UTF8.self)
-            text.withLock { $0 += chunk }
-        }
+        let text = LockedText(collecting: err)
         try p.run()
         // SIGTERM once it serves (its handlers are installed by then); a hang guard, not a timing bound.
         let deadline = MonotonicDeadline(after: .seconds(120))
@@ -110,4 +102,13 @@ struct SignalShutdownTests {
 final class LockedText: Sendable {
     let mutex = Mutex("")
     func withLock<R>(_ body: (inout String) -> R) -> R { mutex.withLock { body(&$0) } }
+
+    /// Text that collects what a child process writes to `pipe`, as it comes.
+    convenience init(collecting pipe: Pipe) {
+        self.init()
+        pipe.fileHandleForReading.readabilityHandler = { [self] h in
+            let chunk = String(decoding: h.availableData, as: UTF8.self)
+            withLock { $0 += chunk }
+        }
+    }
 }

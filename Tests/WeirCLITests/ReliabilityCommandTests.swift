@@ -1,14 +1,10 @@
 import Foundation
 import Testing
 import WeirLog
+import WeirTestSupport
 @testable import WeirCLI
 
-private func tempDir() -> String {
-    let template = NSTemporaryDirectory() + "weircli-rel-XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let p = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    return String(cString: p!)
-}
+private func tempDir() -> String { makeTemporaryDirectory("weircli-rel") }
 
 private func write(_ text: String, in dir: String, _ name: String) -> String {
     let path = dir + "/" + name

@@ -10,6 +10,18 @@ func withTinyFileSystem(_ body: (String) async throws -> Void) async throws -> B
     try await withTmpfs("1m", body)
 }
 
+/// Fills what is left of the file system holding `path` with a file; gives the file's path
+/// (remove it to free the space).
+func fillFileSystem(_ path: String) throws -> String {
+    let filler = path + "/filler"
+    _ = FileManager.default.createFile(atPath: filler, contents: nil)
+    let handle = try #require(FileHandle(forWritingAtPath: filler))
+    let chunk = Data(repeating: 1, count: 4096)
+    while (try? handle.write(contentsOf: chunk)) != nil {}
+    try? handle.close()
+    return filler
+}
+
 @Suite struct LogFullDiskTests {
     @Test func aFullDiskIsATypedRetriableErrorNotASignal() async throws {
         let ran = try await withTinyFileSystem { path in
@@ -58,13 +70,7 @@ func withTinyFileSystem(_ body: (String) async throws -> Void) async throws -> B
             let before = records.map(\.offset)
             var latest: [[UInt8]: Int64] = [:]
             for r in records { if let k = r.key { latest[k] = r.offset } }
-            // Fill what is left of the file system.
-            let filler = path + "/filler"
-            _ = FileManager.default.createFile(atPath: filler, contents: nil)
-            let handle = try #require(FileHandle(forWritingAtPath: filler))
-            let chunk = Data(repeating: 1, count: 4096)
-            while (try? handle.write(contentsOf: chunk)) != nil {}
-            try? handle.close()
+            let filler = try fillFileSystem(path)
             do {
                 _ = try log.compact()
                 Issue.record("compaction on a full disk must fail")
@@ -94,12 +100,7 @@ func withTinyFileSystem(_ body: (String) async throws -> Void) async throws -> B
             try dir.createTopic("t", partitions: 1, config: config)
             for i in 0..<20 { try await dir.partition("t", 0).append(makeBatch(firstSeq: i * 10, count: 10, valueSize: 200)) }
             try dir.close()
-            let filler = path + "/filler"
-            _ = FileManager.default.createFile(atPath: filler, contents: nil)
-            let handle = try #require(FileHandle(forWritingAtPath: filler))
-            let chunk = Data(repeating: 1, count: 4096)
-            while (try? handle.write(contentsOf: chunk)) != nil {}
-            try? handle.close()
+            let filler = try fillFileSystem(path)
             for _ in 0..<2 {
                 dir = try LogDirectory.open(path: path + "/logs", options: testOptions())
                 let log = try dir.partition("t", 0)

@@ -6,28 +6,8 @@ import Testing
 import WeirClient
 import Prometheus
 import WeirLog
+import WeirTestSupport
 @testable import WeirPatterns
-
-/// One HTTP/1.1 request over a raw socket; the whole response.
-func httpRequest(port: UInt16, _ request: String) -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    guard rc == 0 else { return "connect failed" }
-    _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 4096, 0) }
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
-}
 
 @Suite struct MetricsTests {
     @Test func producerMetricsCountSendsErrorsAndTimes() async throws {

@@ -32,22 +32,13 @@ final class _OffsetStore: Sendable {
         self.directory = directory
     }
 
-    /// Creates `__consumer_offsets` if it does not exist (compacted; shared with the
-    /// producer's `sendOffsetsToTransaction`).
-    func ensureTopic() throws(ClientError) {
-        try InternalTopics.ensure(Self.topic, partitions: InternalTopics.consumerOffsetsPartitionCount, in: directory)
-    }
-
     /// Appends commits (nil value: delete) for `group` and waits until they are in the mapping
     /// (`acks=1`: they survive a process crash).
     func write(group: String, _ offsets: [TopicPartition: OffsetAndMetadata?]) throws(ClientError) {
         guard !offsets.isEmpty else { return }
-        try ensureTopic()
+        let tp = try InternalTopics.offsetsPartition(forGroup: group, in: directory)
         let log: PartitionLog
-        do {
-            let count = try directory.partitionCount(Self.topic)
-            log = try directory.partition(Self.topic, InternalTopics.offsetsPartition(forGroup: group, partitionCount: count))
-        } catch { throw ClientError(error) }
+        do { log = try directory.partition(tp) } catch { throw ClientError(error) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
             let b = try RecordBatchBuilder(codec: .none, batchSizeLimit: Int(Int32.max))
@@ -158,9 +149,34 @@ extension InternalTopics {
         return o
     }
 
-    /// The transactional batch of `offsets` for `group` (Kafka's `TxnOffsetCommit`): visible
-    /// once the transaction's commit marker is written. The producer's
-    /// `sendOffsetsToTransaction` and the coordinator's wire handler both write it.
+    /// The `__consumer_offsets` partition that holds `group`'s commits in `directory` (the topic
+    /// is created if missing).
+    static func offsetsPartition(forGroup group: String, in directory: LogDirectory) throws(ClientError) -> TopicPartition {
+        try ensure(consumerOffsets, partitions: consumerOffsetsPartitionCount, in: directory)
+        let count: Int
+        do { count = try directory.partitionCount(consumerOffsets) } catch { throw ClientError(error) }
+        return TopicPartition(consumerOffsets, offsetsPartition(forGroup: group, partitionCount: count))
+    }
+
+    /// Writes `offsets` for `group` transactionally (Kafka's `TxnOffsetCommit`) to `partition` of
+    /// `__consumer_offsets` with acks=all; they become visible with the transaction's commit
+    /// marker. The producer's `sendOffsetsToTransaction` and the coordinator's wire handler both
+    /// write them.
+    static func appendTransactionalOffsets(
+        _ offsets: [TopicPartition: Int64], group: String, producerId: Int64, epoch: Int16,
+        to partition: TopicPartition, in directory: LogDirectory
+    ) async throws(ClientError) {
+        do {
+            let bytes = try transactionalOffsetsBatch(producerId: producerId, epoch: epoch, group: group, offsets)
+            try await directory.partition(partition).append(bytes, acks: .all)
+        } catch let e as LogError {
+            throw ClientError(e)
+        } catch {
+            throw ClientError(.log, "writing transactional offsets for group \(group) failed: \(error)")
+        }
+    }
+
+    /// The transactional batch of `offsets` for `group` (Kafka's `TxnOffsetCommit`).
     static func transactionalOffsetsBatch(producerId: Int64, epoch: Int16, group: String,
                                           _ offsets: [TopicPartition: Int64]) throws -> [UInt8] {
         let now = _wallMillis()

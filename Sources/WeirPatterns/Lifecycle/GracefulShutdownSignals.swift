@@ -10,22 +10,32 @@ public enum GracefulShutdownSignals {
 
     /// Runs `services` in a `ServiceGroup` that shuts down gracefully on SIGTERM and SIGINT.
     /// List them so that what others depend on comes first (`LogDirectoryService`, then
-    /// `ProducerService`, then consumers): shutdown runs in reverse order.
-    public static func run(_ services: [any Service], logger: Logger? = nil) async throws {
+    /// `ProducerService`, then consumers): shutdown runs in reverse order. `whenTrapped` runs
+    /// once the signals are trapped: the place to say the process is ready, so that a signal
+    /// sent as soon as that line appears already shuts it down gracefully.
+    public static func run(_ services: [any Service], logger: Logger? = nil,
+                           whenTrapped: (@Sendable () -> Void)? = nil) async throws {
+        var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        if let whenTrapped {
+            // The group traps its signals before it starts any service.
+            configurations.insert(.init(service: ClosureService { whenTrapped() }, successTerminationBehavior: .ignore), at: 0)
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger ?? _quiet))
+            services: configurations, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger ?? _quiet))
         try await group.run()
     }
 
-    /// Runs `body` in the current task; SIGTERM or SIGINT meanwhile set
-    /// `ShutdownRequest.isRequested` (also passed to `body`), which a loop in `body` checks to
-    /// finish early and cleanly (stop reading, commit, close). Signal handling ends when `body`
-    /// returns.
+    /// Runs `body` in the current task once SIGTERM and SIGINT are trapped; either signal
+    /// meanwhile sets `ShutdownRequest.isRequested` (also passed to `body`), which a loop in
+    /// `body` checks to finish early and cleanly (stop reading, commit, close). Signal handling
+    /// ends when `body` returns.
     public static func withSignals<T>(isolation: isolated (any Actor)? = #isolation,
                                       _ body: (ShutdownRequest) async throws -> T) async rethrows -> T {
         let request = ShutdownRequest()
+        let trapped = AsyncStream<Never>.makeStream()
         let service = ClosureService {
+            // The group traps its signals before it starts any service.
+            trapped.continuation.finish()
             // Returns on a signal (graceful shutdown) or throws when the group is cancelled.
             try await gracefulShutdown()
             request._flag.store(true, ordering: .releasing)
@@ -34,7 +44,11 @@ public enum GracefulShutdownSignals {
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                              failureTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: _quiet))
-        let watcher = Task { try? await group.run() }
+        let watcher = Task {
+            try? await group.run()
+            trapped.continuation.finish()
+        }
+        for await _ in trapped.stream {}
         let result: T
         do {
             result = try await ShutdownRequest.$current.withValue(request) { try await body(request) }

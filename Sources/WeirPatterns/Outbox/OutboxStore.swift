@@ -4,38 +4,29 @@ public import WeirFormat
 
 /// A failure of the outbox (store or relay): a code, a message that says what happened and what
 /// to do, and whether the same call may succeed later.
-public struct OutboxError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// SQLite failed (see `message`); busy/locked is retriable.
-        case database
-        /// Publishing failed (see `message`); retriable when the client says so.
-        case publish
-        /// A bad argument or configuration (a table name, producer properties).
-        case invalidConfiguration
-        /// The fault-injection hook stopped the relay between publish and mark (tests).
-        case relayCrashed
-        /// The relay was stopped or crashed; make a new one.
-        case relayStopped
-    }
+public typealias OutboxError = PatternError<OutboxErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var isRetriable: Bool
+/// What kind of outbox failure an `OutboxError` is.
+public enum OutboxErrorCode: String, PatternErrorCode {
+    /// SQLite failed (see `message`); busy/locked is retriable.
+    case database
+    /// Publishing failed (see `message`); retriable when the client says so.
+    case publish
+    /// A bad argument or configuration (a table name, producer properties).
+    case invalidConfiguration
+    /// The fault-injection hook stopped the relay between publish and mark (tests).
+    case relayCrashed
+    /// The relay was stopped or crashed; make a new one.
+    case relayStopped
 
-    public init(_ code: Code, _ message: String, isRetriable: Bool = false) {
-        self.code = code
-        self.message = message
-        self.isRetriable = isRetriable
-    }
+    public static var descriptionPrefix: String { "outbox " }
+}
 
+extension PatternError where C == OutboxErrorCode {
     init(_ error: SQLiteError, doing what: String) {
         self.init(.database, "\(what): \(error.message)" + (error.isRetriable ? "; another connection holds the lock, retry." : "; check the database file."), isRetriable: error.isRetriable)
     }
-
-    public var description: String { "outbox \(code.rawValue): \(message)" }
 }
-
-extension OutboxError: ClassifiedError {}
 
 /// One row of the outbox: a record to publish for an aggregate.
 public struct OutboxMessage: Sendable, Hashable {

@@ -58,36 +58,25 @@ public enum SagaCrashPoint: Sendable, Hashable {
 }
 
 /// A saga failure.
-public struct SagaError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// Writing or reading the events topic failed.
-        case client
-        /// The orchestrator crashed (the crash hook fired) or was shut down; start a new one on
-        /// the same topic to resume.
-        case orchestratorStopped
-        /// A saga with this id is already running or finished.
-        case duplicateSaga
-        /// A context could not be encoded or decoded as JSON.
-        case context
-        /// No saga with this id is known.
-        case unknownSaga
-        case invalidConfiguration
-    }
+public typealias SagaError = PatternError<SagaErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var isRetriable: Bool
+/// What kind of saga failure a `SagaError` is.
+public enum SagaErrorCode: String, PatternErrorCode {
+    /// Writing or reading the events topic failed.
+    case client
+    /// The orchestrator crashed (the crash hook fired) or was shut down; start a new one on
+    /// the same topic to resume.
+    case orchestratorStopped
+    /// A saga with this id is already running or finished.
+    case duplicateSaga
+    /// A context could not be encoded or decoded as JSON.
+    case context
+    /// No saga with this id is known.
+    case unknownSaga
+    case invalidConfiguration
 
-    public init(_ code: Code, _ message: String, isRetriable: Bool = false) {
-        self.code = code
-        self.message = message
-        self.isRetriable = isRetriable
-    }
-
-    public var description: String { "saga \(code.rawValue): \(message)" }
+    public static var descriptionPrefix: String { "saga " }
 }
-
-extension SagaError: ClassifiedError {}
 
 /// How a `SagaOrchestrator` works.
 public struct SagaConfiguration: Sendable {

@@ -137,22 +137,10 @@ extension KafkaBroker {
 
     func deleteRecords(_ req: DeleteRecordsRequest) -> DeleteRecordsResponse {
         var resp = DeleteRecordsResponse()
-        resp.topics = req.topics.map { t in
-            var rt = DeleteRecordsResponse.DeleteRecordsTopicResult()
-            rt.name = t.name
-            rt.partitions = t.partitions.map { p in
-                var rp = DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult()
-                rp.partitionIndex = p.partitionIndex
-                switch partition(t.name, p.partitionIndex, autoCreate: false) {
-                case .failure(let code): rp.errorCode = code.rawValue
-                case .success(let log):
-                    do throws(LogError) { rp.lowWatermark = try log.deleteRecords(before: p.offset == -1 ? log.highWatermark : p.offset) } catch {
-                        rp.errorCode = KafkaErrorCode(error).rawValue
-                    }
-                }
-                return rp
+        resp.topics = eachPartition(req.topics) { p, log, rp, _ in
+            do throws(LogError) { rp.lowWatermark = try log.deleteRecords(before: p.offset == -1 ? log.highWatermark : p.offset) } catch {
+                rp.errorCode = KafkaErrorCode(error).rawValue
             }
-            return rt
         }
         return resp
     }
@@ -160,21 +148,9 @@ extension KafkaBroker {
     /// OffsetForLeaderEpoch: the log has one leader epoch (0), which ends at the log-end offset.
     func offsetForLeaderEpoch(_ req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
         var resp = OffsetForLeaderEpochResponse()
-        resp.topics = req.topics.map { t in
-            var rt = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
-            rt.topic = t.topic
-            rt.partitions = t.partitions.map { p in
-                var e = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset()
-                e.partition = p.partition
-                switch partition(t.topic, p.partition, autoCreate: false) {
-                case .failure(let code): e.errorCode = code.rawValue
-                case .success(let log):
-                    e.leaderEpoch = 0
-                    e.endOffset = log.highWatermark
-                }
-                return e
-            }
-            return rt
+        resp.topics = eachPartition(req.topics) { _, log, e, _ in
+            e.leaderEpoch = 0
+            e.endOffset = log.highWatermark
         }
         return resp
     }

@@ -36,58 +36,45 @@ extension KafkaBroker {
         var pass = _FetchPass()
         pass.response.sessionId = 0
         var budget = Int(req.maxBytes <= 0 ? Int32.max : req.maxBytes)
-        for t in req.topics {
-            var tr = FetchResponse.FetchableTopicResponse()
-            tr.topic = t.topic
-            tr.topicId = t.topicId
-            for p in t.partitions {
-                var pd = FetchResponse.FetchableTopicResponse.PartitionData()
-                pd.partitionIndex = p.partition
-                pd.abortedTransactions = readCommitted ? [] : nil
-                guard allowed(ctx, .read, .topic, t.topic) else {
-                    pd.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
-                    pd.highWatermark = -1
-                    tr.partitions.append(pd)
-                    continue
-                }
-                switch partition(t.topic, p.partition, autoCreate: false) {
-                case .failure(let code):
-                    pd.errorCode = code.rawValue
-                    pd.highWatermark = -1
-                case .success(let log):
-                    do throws(LogError) {
-                        let maxBytes = min(Int(p.partitionMaxBytes), budget)
-                        let lso = log.lastStableOffset
-                        let result = try log.read(from: p.fetchOffset, maxBytes: max(maxBytes, 1),
-                                                  maxOffset: readCommitted ? lso : nil)
-                        pd.highWatermark = result.highWatermark
-                        pd.lastStableOffset = result.lastStableOffset
-                        pd.logStartOffset = result.logStartOffset
-                        if readCommitted, !result.batches.isEmpty {
-                            pd.abortedTransactions = log.abortedTransactions(from: p.fetchOffset, upTo: result.nextOffset).map { a in
-                                var at = FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction()
-                                at.producerId = a.producerId
-                                at.firstOffset = a.firstOffset
-                                return at
-                            }
-                        }
-                        if !result.batches.isEmpty && (maxBytes > 0 || pass.bytes == 0) {
-                            pass.reads.append((pass.response.responses.count, tr.partitions.count, result))
-                            pass.bytes += result.byteCount
-                            budget -= result.byteCount
-                        }
-                        if result.batches.isEmpty {
-                            pass.waitTargets.append((log, p.fetchOffset))
-                        }
-                    } catch {
-                        pd.errorCode = KafkaErrorCode(error).rawValue
-                        pd.highWatermark = log.highWatermark
-                        pd.logStartOffset = log.logStartOffset
+        let responses: [FetchResponse.FetchableTopicResponse] = eachPartition(req.topics, check: (ctx, .read)) { p, log, pd, place in
+            do throws(LogError) {
+                let maxBytes = min(Int(p.partitionMaxBytes), budget)
+                let lso = log.lastStableOffset
+                let result = try log.read(from: p.fetchOffset, maxBytes: max(maxBytes, 1),
+                                          maxOffset: readCommitted ? lso : nil)
+                pd.highWatermark = result.highWatermark
+                pd.lastStableOffset = result.lastStableOffset
+                pd.logStartOffset = result.logStartOffset
+                if readCommitted, !result.batches.isEmpty {
+                    pd.abortedTransactions = log.abortedTransactions(from: p.fetchOffset, upTo: result.nextOffset).map { a in
+                        var at = FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction()
+                        at.producerId = a.producerId
+                        at.firstOffset = a.firstOffset
+                        return at
                     }
                 }
-                tr.partitions.append(pd)
+                if !result.batches.isEmpty && (maxBytes > 0 || pass.bytes == 0) {
+                    pass.reads.append((place.topic, place.partition, result))
+                    pass.bytes += result.byteCount
+                    budget -= result.byteCount
+                }
+                if result.batches.isEmpty {
+                    pass.waitTargets.append((log, p.fetchOffset))
+                }
+            } catch {
+                pd.errorCode = KafkaErrorCode(error).rawValue
+                pd.highWatermark = log.highWatermark
+                pd.logStartOffset = log.logStartOffset
             }
-            pass.response.responses.append(tr)
+        }
+        pass.response.responses = responses
+        // Fields the walk does not set: the topic id, and no aborted-transaction list at all
+        // (rather than an empty one) for read_uncommitted.
+        for (i, t) in req.topics.enumerated() {
+            pass.response.responses[i].topicId = t.topicId
+            if !readCommitted {
+                for j in pass.response.responses[i].partitions.indices { pass.response.responses[i].partitions[j].abortedTransactions = nil }
+            }
         }
         return pass
     }

@@ -7,38 +7,25 @@ extension KafkaBroker {
     /// timestamp is at least the one asked for (-1 when none is).
     func listOffsets(_ req: ListOffsetsRequest, version: Int16) -> ListOffsetsResponse {
         var resp = ListOffsetsResponse()
-        for t in req.topics {
-            var tr = ListOffsetsResponse.ListOffsetsTopicResponse()
-            tr.name = t.name
-            for p in t.partitions {
-                var pr = ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse()
-                pr.partitionIndex = p.partitionIndex
-                switch partition(t.name, p.partitionIndex, autoCreate: false) {
-                case .failure(let code):
-                    pr.errorCode = code.rawValue
-                case .success(let log):
-                    let offset: Int64
-                    var ts: Int64 = -1
-                    switch p.timestamp {
-                    case -1: offset = req.isolationLevel == 1 ? log.lastStableOffset : log.highWatermark
-                    case -2: offset = log.logStartOffset
-                    case -3: offset = log.highWatermark  // max timestamp: approximated by the end
-                    default:
-                        if let found = log.offset(forTimestamp: p.timestamp) {
-                            offset = found.offset
-                            ts = found.timestamp
-                        } else {
-                            offset = -1
-                        }
-                    }
-                    pr.offset = offset
-                    pr.timestamp = ts
-                    pr.leaderEpoch = 0
-                    if version == 0 { pr.oldStyleOffsets = offset >= 0 ? [offset] : [] }
+        resp.topics = eachPartition(req.topics) { p, log, pr, _ in
+            let offset: Int64
+            var ts: Int64 = -1
+            switch p.timestamp {
+            case -1: offset = req.isolationLevel == 1 ? log.lastStableOffset : log.highWatermark
+            case -2: offset = log.logStartOffset
+            case -3: offset = log.highWatermark  // max timestamp: approximated by the end
+            default:
+                if let found = log.offset(forTimestamp: p.timestamp) {
+                    offset = found.offset
+                    ts = found.timestamp
+                } else {
+                    offset = -1
                 }
-                tr.partitions.append(pr)
             }
-            resp.topics.append(tr)
+            pr.offset = offset
+            pr.timestamp = ts
+            pr.leaderEpoch = 0
+            if version == 0 { pr.oldStyleOffsets = offset >= 0 ? [offset] : [] }
         }
         return resp
     }

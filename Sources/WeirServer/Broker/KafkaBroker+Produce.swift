@@ -4,47 +4,39 @@ internal import NIOCore
 
 extension KafkaBroker {
     /// Produce: each partition's batches are appended as they came (RecordBatch v2 is the
-    /// segment format), with the log's own idempotence and epoch checks; `acks=-1` waits for
-    /// the group commit to disk.
+    /// segment format), with the log's own idempotence and epoch checks; with `acks=-1` the
+    /// response waits, once every partition is appended, for each one's group commit to disk.
     func produce(_ req: ProduceRequest, _ ctx: RequestContext) async -> ProduceResponse {
         let acks: Acks = req.acks == -1 ? .all : (req.acks == 0 ? .none : .leader)
+        typealias PartitionResult = ProduceResponse.TopicProduceResponse.PartitionProduceResponse
+        func failed(_ pr: inout PartitionResult, _ error: LogError) {
+            pr.errorCode = KafkaErrorCode(error).rawValue
+            pr.errorMessage = error.message
+            pr.baseOffset = -1
+            pr.logStartOffset = -1
+        }
+        // acks=all: every partition is appended first, then each waits for its group commit.
+        var durable: [(place: (topic: Int, partition: Int), log: PartitionLog, end: Int64)] = []
         var resp = ProduceResponse()
-        for t in req.topicData {
-            var tr = ProduceResponse.TopicProduceResponse()
-            tr.name = t.name
-            for p in t.partitionData {
-                var pr = ProduceResponse.TopicProduceResponse.PartitionProduceResponse()
-                pr.index = p.index
-                pr.errorMessage = nil
-                guard allowed(ctx, .write, .topic, t.name) else {
-                    pr.errorCode = KafkaErrorCode.topicAuthorizationFailed.rawValue
-                    pr.baseOffset = -1
-                    tr.partitionResponses.append(pr)
-                    continue
-                }
-                switch partition(t.name, p.index, autoCreate: true) {
-                case .failure(let code):
-                    pr.errorCode = code.rawValue
-                case .success(let log):
-                    let bytes: ByteBuffer
-                    if case .bytes(let b)? = p.records?.storage { bytes = b } else { bytes = ByteBuffer() }
-                    do throws(LogError) {
-                        let appended = bytes.withUnsafeReadableBytes { raw in
-                            Result { () throws(LogError) -> AppendResult in try log.append(raw) }
-                        }
-                        let r = try appended.get()
-                        if acks == .all, !r.isDuplicate { try await log.waitUntilDurable(r.lastOffset + 1) }
-                        pr.baseOffset = r.baseOffset
-                        pr.logStartOffset = r.logStartOffset
-                    } catch {
-                        pr.errorCode = KafkaErrorCode(error).rawValue
-                        pr.errorMessage = error.message
-                        pr.baseOffset = -1
-                    }
-                }
-                tr.partitionResponses.append(pr)
+        resp.responses = eachPartition(req.topicData, check: (ctx, .write), autoCreate: true) { p, log, pr, place in
+            let bytes: ByteBuffer
+            if case .bytes(let b)? = p.records?.storage { bytes = b } else { bytes = ByteBuffer() }
+            let appended = bytes.withUnsafeReadableBytes { raw in
+                Result { () throws(LogError) -> AppendResult in try log.append(raw) }
             }
-            resp.responses.append(tr)
+            switch appended {
+            case .success(let r):
+                if acks == .all, !r.isDuplicate { durable.append((place, log, r.lastOffset + 1)) }
+                pr.baseOffset = r.baseOffset
+                pr.logStartOffset = r.logStartOffset
+            case .failure(let error):
+                failed(&pr, error)
+            }
+        }
+        for (place, log, end) in durable {
+            do throws(LogError) { try await log.waitUntilDurable(end) } catch {
+                failed(&resp.responses[place.topic].partitionResponses[place.partition], error)
+            }
         }
         return resp
     }
