@@ -60,7 +60,7 @@ extension Producer {
     func _enqueue(_ record: ProducerRecord, promise: _DeliveryPromise?) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(promise, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
+        while try !_attempt(promise, &send, &spare, inline: false, { b, t in b._withUnsafeGuaranteedRef { _append($0, record, t) } }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
@@ -70,11 +70,12 @@ extension Producer {
     /// or a pooled batch when `buffer.memory` has room right now). Returns false when a batch is
     /// needed and none can be had without waiting.
     ///
-    /// `write` encodes the record into a batch (false when it does not fit). With `inline`, a
+    /// `write` encodes the record into a batch (false when it does not fit), which it gets
+    /// unretained (borrow it with `_withUnsafeGuaranteedRef`). With `inline`, a
     /// batch that is ready to go is appended to the log by the calling thread (`produceNow`)
     /// instead of a drainer task, unless `acks=all` needs the asynchronous durability wait.
     func _attempt(_ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?, inline: Bool,
-                  _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) -> Bool {
+                  _ write: (Unmanaged<RecordBatchBuilder>, Int64) -> Bool) throws(ClientError) -> Bool {
         let opaques = _hasDeliveryHandler.load(ordering: .relaxed)
         let opaque = send.opaque
         let linger = _lingerMs
@@ -94,9 +95,8 @@ extension Producer {
             let outcome: Outcome = accRef._withUnsafeGuaranteedRef { acc in acc.state._withLock { s in
                 var drain = false
                 if let builder = s.openBuilder {
-                    unowned(unsafe) let b = builder.takeUnretainedValue()
-                    let index = Int32(b.recordCount)
-                    if write(b, timestamp) {
+                    let index = builder._withUnsafeGuaranteedRef { Int32($0.recordCount) }
+                    if write(builder, timestamp) {
                         if promise != nil || opaques, let o = s.open {
                             if let promise { o.waiters.append((index, timestamp, promise)) }
                             if opaques { o.opaques.append(opaque) }
@@ -114,7 +114,7 @@ extension Producer {
                 b.id = s.nextBatchID
                 s.nextBatchID += 1
                 b.createdNanos = _monotonicNanos()
-                _ = write(b.builder, timestamp)
+                _ = write(Unmanaged.passUnretained(b.builder), timestamp)
                 if let promise { b.waiters.append((0, timestamp, promise)) }
                 if opaques { b.opaques.append(opaque) }
                 s.open = b
@@ -153,7 +153,7 @@ extension Producer {
     /// `_attempt` from a thread (`produceNow`): waits for `buffer.memory` by polling
     /// (`_newBatchBlocking`) when a new batch is needed and none is free.
     @inline(__always)
-    func _attemptBlocking(_ send: inout _Send, _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) {
+    func _attemptBlocking(_ send: inout _Send, _ write: (Unmanaged<RecordBatchBuilder>, Int64) -> Bool) throws(ClientError) {
         var spare: _Batch? = nil
         while try !_attempt(nil, &send, &spare, inline: true, write) {
             spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)

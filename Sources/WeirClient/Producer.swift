@@ -166,7 +166,7 @@ public final class Producer: Sendable {
     nonisolated(nonsending) public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(nil, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
+        while try !_attempt(nil, &send, &spare, inline: false, { b, t in b._withUnsafeGuaranteedRef { _append($0, record, t) } }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
@@ -203,11 +203,11 @@ public final class Producer: Sendable {
         // the stack (kept in a variable, it was allocated on the heap for every record).
         if headers.isEmpty {
             return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
-                b.append(timestamp: ts, key: key, value: value)
+                b._withUnsafeGuaranteedRef { $0.append(timestamp: ts, key: key, value: value) }
             }
         }
         return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
-            b.append(timestamp: ts, key: key, value: value, headers: headers)
+            b._withUnsafeGuaranteedRef { $0.append(timestamp: ts, key: key, value: value, headers: headers) }
         }
     }
 
