@@ -84,11 +84,18 @@ let package = Package(
             dependencies: ["WeirLog", "WeirClientAPI", "CWeirSupport"],
             swiftSettings: strictSettings
         ),
+        // The Kafka wire protocol: generated request/response codecs, reader, writer and frame
+        // decoder (NIOCore only; the fuzz target FuzzKafkaRequest needs nothing more).
+        .target(
+            name: "WeirKafkaProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         // `weir serve`: the Kafka wire protocol over the embedded log and WeirClient's coordinator.
         .target(
             name: "WeirServer",
             dependencies: [
-                "WeirLog", "WeirClient", "WeirFormat",
+                "WeirLog", "WeirClient", "WeirFormat", "WeirKafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -179,7 +186,7 @@ if Context.environment["WEIR_FUZZ"] == "1" {
         ("FuzzSegmentRecovery", ["WeirLog"]),
     ] + (coreOnly ? [] : [
         ("FuzzWorkload", ["WeirBench"]),
-        ("FuzzKafkaRequest", ["WeirServer", .product(name: "NIOCore", package: "swift-nio"),
+        ("FuzzKafkaRequest", ["WeirKafkaProtocol", .product(name: "NIOCore", package: "swift-nio"),
                               .product(name: "NIOEmbedded", package: "swift-nio")]),
     ])
     for t in fuzzTargets {

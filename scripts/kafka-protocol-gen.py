@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates WeirServer's Kafka request/response codecs from Kafka's JSON message definitions.
+"""Generates the Kafka request/response codecs of WeirKafkaProtocol (used by WeirServer) from Kafka's JSON message definitions.
 
 Usage: scripts/kafka-protocol-gen.py [SPEC_DIR] [OUT_DIR]
   SPEC_DIR defaults to ../shared/kafka-protocol (beside the repository), OUT_DIR to
-  Sources/WeirServer/Generated. One Swift file per request and one per response, one per header
+  Sources/WeirKafkaProtocol/Generated. One Swift file per request and one per response, one per header
   and data message, ApiKey.swift listing every generated API with its valid versions, and
   UnsupportedVersionLayouts.swift (every API of the definitions, for UNSUPPORTED_VERSION answers).
   Array loops are KafkaReader.readArray / KafkaWriter.writeArray, not emitted per field.
@@ -21,7 +21,7 @@ ROOT = os.path.dirname(HERE)
 SPEC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(ROOT), "shared", "kafka-protocol")
 if not os.path.isdir(SPEC):
     SPEC = "/work/shared/kafka-protocol"
-OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "Sources", "WeirServer", "Generated")
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "Sources", "WeirKafkaProtocol", "Generated")
 
 # The APIs weir serve decodes and answers.
 APIS = ["Produce", "Fetch", "ListOffsets", "Metadata", "OffsetCommit", "OffsetFetch", "FindCoordinator",

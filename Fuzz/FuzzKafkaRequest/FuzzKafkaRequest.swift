@@ -16,10 +16,11 @@
 //
 // Every input must either decode or throw `KafkaProtocolError`; never a trap, a sanitizer
 // report, an allocation a length field asks for, or a hang. Built and run by scripts/fuzz (it
-// needs WeirServer and swift-nio); see docs/campaigns.md.
+// needs only WeirKafkaProtocol, NIOCore and NIOEmbedded, not the rest of WeirServer); see
+// docs/campaigns.md.
 import NIOCore
 import NIOEmbedded
-@testable import WeirServer
+@testable import WeirKafkaProtocol
 
 /// Decodes one request at `version`, encodes it, decodes and encodes that again, and requires
 /// both encodings to be equal. Returns the first decoded value (nil if the input did not decode).

@@ -30,13 +30,18 @@ import Glibc
 import WeirFormat
 @testable import WeirLog
 
+/// The partition folder, relative to the process's working folder: a temporary folder that the
+/// first input creates and enters (tmpfs when there is one: each run writes and maps files), so
+/// that every system call walks a two-component path.
+let partition = "t-0"
 let root: String = {
-    // tmpfs when there is one: each run writes and maps files.
     let parent = ProcessInfo.processInfo.environment["WEIR_FUZZ_TMP"]
         ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
-    return "\(parent)/weir-fuzz-recovery-\(getpid())"
+    let root = "\(parent)/weir-fuzz-recovery-\(getpid())"
+    precondition(mkdir(root, 0o755) == 0 || errno == EEXIST, "cannot create \(root)")
+    precondition(chdir(root) == 0, "cannot enter \(root)")
+    return root
 }()
-let partition = root + "/t-0"
 let topicPartition = TopicPartition("t", 0)
 /// `WEIR_FUZZ_NO_CLEAN_MARKER=1` ignores flag 1, to explore recovery past a known crash of the
 /// clean-shutdown path.
@@ -65,9 +70,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let logBytes = rest.dropFirst(timeIndexBytes.count)
 
     // Plain system calls (no Foundation file APIs): this setup runs for every input.
+    _ = root
     emptyDirectory(partition)
-    precondition(mkdir(root, 0o755) == 0 || errno == EEXIST, "cannot create \(root)")
-    precondition(mkdir(partition, 0o755) == 0 || errno == EEXIST, "cannot create \(partition)")
+    precondition(mkdir(partition, 0o755) == 0 || errno == EEXIST, "cannot create \(root)/\(partition)")
     let base: Int64 = flags & 8 != 0 ? 100 : 0
     let name = flags & 8 != 0 ? "00000000000000000100" : "00000000000000000000"
     write(partition + "/" + name + ".log", logBytes)

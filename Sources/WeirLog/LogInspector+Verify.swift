@@ -67,15 +67,23 @@ extension LogInspector {
         }
         var missing: [Range<Int64>] = []
         var expected: Int64 = bases.first ?? 0
+        var previousCut = false
         for (i, base) in bases.enumerated() {
             report.segmentsChecked += 1
             let isLast = i == bases.count - 1
             let p = _Segment.paths(dir, base)
-            if i > 0 && expected < base && !compacted {
+            // A compacted topic's closed segment may end before the next base, unless its index
+            // shows that its end was cut (`_Segment.lostEnd`).
+            if i > 0 && expected < base && (!compacted || previousCut) {
                 report.problems.append("\(p.log): offsets \(expected)..<\(base) are missing before this segment (the previous one ends at \(expected))")
                 missing.append(expected..<base)
             }
             expected = max(expected, base)
+            previousCut = false
+            if !isLast, let lost = _Segment.lostEnd(directory: dir, baseOffset: base) {
+                report.problems.append("\(p.log): \(lost)")
+                previousCut = true
+            }
             var boundaries: [Int: Int64] = [:]
             var maxTimestamp: Int64 = -1
             var lastOffset = base - 1

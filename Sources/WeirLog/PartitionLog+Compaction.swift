@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import WeirFormat
 
 extension PartitionLog {
@@ -180,9 +181,21 @@ extension PartitionLog {
         }
     }
 
+    /// The decoder of timestamp look-ups (`offset(forTimestamp:)`), one for the process, kept so
+    /// that a look-up into a compressed batch does not create a decompression context each time
+    /// (one per partition would keep a context and a scratch buffer per partition); a look-up
+    /// that finds it busy makes its own.
+    static let _timestampDecoder = Mutex(RecordBatchDecoder(checkCRCs: false))
+
     /// The first record at or after `minOffset` whose timestamp is ≥ `timestamp` in `batch`.
     func _firstRecord(in batch: RecordBatchView, atOrAfter timestamp: Int64, minOffset: Int64) -> (offset: Int64, timestamp: Int64)? {
-        let decoder = RecordBatchDecoder(checkCRCs: false)
+        Self._timestampDecoder.withLockIfAvailable { decoder in
+            _firstRecord(in: batch, atOrAfter: timestamp, minOffset: minOffset, decoder: decoder)
+        } ?? _firstRecord(in: batch, atOrAfter: timestamp, minOffset: minOffset, decoder: RecordBatchDecoder(checkCRCs: false))
+    }
+
+    private func _firstRecord(in batch: RecordBatchView, atOrAfter timestamp: Int64, minOffset: Int64,
+                              decoder: RecordBatchDecoder) -> (offset: Int64, timestamp: Int64)? {
         var hit: (Int64, Int64)?
         batch.withUnsafeBytes { bytes in
             try? decoder.withRecords(in: bytes) { (records) throws(RecordBatchError) in

@@ -86,7 +86,8 @@ extension PartitionLog {
     ///   segment, it keeps the last batch's header, see `_compact`);
     /// - a gap between a closed segment's last offset and the next segment's base: for plain
     ///   topics always, for compacted ones (where compaction leaves gaps) only after a segment
-    ///   that this open cut back (`cutClosed`, base offsets);
+    ///   that this open cut back or whose index showed that its end was cut (`cutClosed`, base
+    ///   offsets; see `_Segment.lostEnd`);
     /// - after a clean shutdown only, a log-start checkpoint below the first segment (the
     ///   segments before it are gone; after a crash that is also what a retention pass
     ///   interrupted before its checkpoint leaves);
@@ -111,7 +112,7 @@ extension PartitionLog {
             } else if !compacted || cutClosed.contains(s.baseOffset) {
                 holes.append(LogHole(offsets: s.nextOffset..<next.baseOffset,
                                      reason: "the closed segment \(name) ends at \(s.nextOffset), the next one starts at \(next.baseOffset)"
-                                         + (compacted ? " (recovery cut it back)" : "")))
+                                         + (compacted ? " (its end was cut)" : "")))
             }
         }
         if let tailHole, !holes.contains(where: { $0.offsets.contains(tailHole.offsets.lowerBound) }) {

@@ -121,6 +121,10 @@ extension PartitionLog {
             // must be whole, CRCs included, and end exactly at the file's end.
             let tailProblem = recovering || !saneIndexes ? nil : _Segment.tailProblem(directory: directory, baseOffset: base)
             if recovering || !saneIndexes || tailProblem != nil {
+                if !isLast, let lost = _Segment.lostEnd(directory: directory, baseOffset: base) {
+                    cutClosed.insert(base)
+                    report.messages.append("\(_Segment.fileName(base, ".log")): \(lost)")
+                }
                 let scan = try _Segment.scan(directory: directory, baseOffset: base,
                                              indexIntervalBytes: config.indexIntervalBytes, checkZeroTail: !isLast)
                 if recovering { report.segmentsRecovered += 1 }

@@ -43,6 +43,8 @@ extension _Segment {
         let p0 = UnsafeRawPointer(base)
         var position = 0
         var bytesSinceIndexEntry = 0
+        var lastBatch: (position: Int, lastOffset: Int64)?
+        var lastIndexed = -1
         var expected = baseOffset
         scanning: while true {
             let outcome = _BatchScan.check(p0 + position, available: r.fileBytes - position, verifyCRC: true)
@@ -62,8 +64,10 @@ extension _Segment {
                 if b.maxTimestamp > r.maxTimestamp { r.maxTimestamp = b.maxTimestamp; r.offsetOfMaxTimestamp = b.lastOffset }
                 if bytesSinceIndexEntry > indexIntervalBytes {
                     r._appendEntries(offset: b.lastOffset, position: position)
+                    lastIndexed = position
                     bytesSinceIndexEntry = 0
                 }
+                lastBatch = (position, b.lastOffset)
                 bytesSinceIndexEntry += b.totalSize
                 expected = b.lastOffset + 1
                 r.nextOffset = expected
@@ -72,6 +76,11 @@ extension _Segment {
             }
         }
         r.validBytes = position
+        // The last batch is always indexed, as `seal()` does.
+        if let lastBatch, lastBatch.position != lastIndexed {
+            r.offsetEntries._appendBE(Int32(truncatingIfNeeded: lastBatch.lastOffset - baseOffset))
+            r.offsetEntries._appendBE(Int32(truncatingIfNeeded: lastBatch.position))
+        }
         if r.reason != nil {
             // Count the damaged bytes, not the zeroed preallocated tail behind them.
             var last = r.fileBytes
@@ -148,6 +157,32 @@ extension _Segment {
             i += 1
         }
         return true
+    }
+
+    /// Why a closed segment's `.log` has lost its end, read from its `.index` before recovery
+    /// rebuilds it, or nil. Evidence is an entry past the end of the `.log` in an index that is
+    /// otherwise well formed (offsets and positions strictly increasing): every writer, Kafka
+    /// included, indexes only batches it wrote, so such an entry means bytes were cut from the
+    /// file. Weir indexes every closed segment's last batch (`seal()`, `scan`), so a cut exactly at
+    /// a batch boundary is seen too; in a compacted topic, whose closed segments may end before
+    /// the next one's base, this is the only sign of it. An index of garbage is no evidence.
+    static func lostEnd(directory: String, baseOffset: Int64) -> String? {
+        let p = paths(directory, baseOffset)
+        guard let logSize = _Sys.fileSize(path: p.log), let indexSize = _Sys.fileSize(path: p.index),
+              indexSize > 0, indexSize % _OffsetIndex.entrySize == 0,
+              let file = try? _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: 0)
+        else { return nil }
+        let index = _OffsetIndex(file: file, baseOffset: baseOffset)
+        var lastRel: Int64 = -1, lastPos = -1
+        for i in 0..<file.count {
+            let r = index.relativeOffset(i), position = index.position(i)
+            guard r > lastRel, position > lastPos else { return nil }
+            if position >= logSize {
+                return "its .index has an entry for offset \(baseOffset + r) at position \(position), past the end of the .log (\(logSize) bytes): the end of the segment was cut"
+            }
+            lastRel = r; lastPos = position
+        }
+        return nil
     }
 
     /// Makes the files match a scan: truncates the `.log` at the first invalid byte (and drops a

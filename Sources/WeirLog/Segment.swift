@@ -55,6 +55,8 @@ final class _Segment: @unchecked Sendable {
 
     // Writer-only state, touched under the partition's writer lock.
     var _bytesSinceIndexEntry = 0
+    /// The position and last offset of the segment's last batch, which `seal()` indexes.
+    var _lastBatch: (position: Int, lastOffset: Int64)?
     var _offsetOfMaxTimestamp: Int64
     /// The end up to which write-back has been requested (`_Writeback`).
     var _writebackRequested = 0
@@ -70,14 +72,34 @@ final class _Segment: @unchecked Sendable {
     var isEmpty: Bool { end == 0 }
 
     static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+        _paddedOffset(baseOffset, prefix: "") + suffix
     }
 
     static func paths(_ directory: String, _ baseOffset: Int64) -> (log: String, index: String, timeIndex: String) {
-        (directory + "/" + fileName(baseOffset, ".log"),
-         directory + "/" + fileName(baseOffset, ".index"),
-         directory + "/" + fileName(baseOffset, ".timeindex"))
+        // Every open, check and recovery of a segment builds these: one formatted stem, three appends.
+        let stem = _paddedOffset(baseOffset, prefix: directory + "/")
+        return (stem + ".log", stem + ".index", stem + ".timeindex")
+    }
+
+    /// `prefix` followed by `offset` zero-padded to 20 digits (Kafka's segment file names), built
+    /// in one buffer; a negative offset (never a file's) keeps its sign after the padding.
+    static func _paddedOffset(_ offset: Int64, prefix: String) -> String {
+        guard offset >= 0 else {
+            let digits = String(offset)
+            return prefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        }
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 20) { out in
+                _ = out.initialize(fromContentsOf: head)
+                var v = UInt64(offset)
+                for i in stride(from: head.count + 19, through: head.count, by: -1) {
+                    out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
+                    v /= 10
+                }
+                return head.count + 20
+            }
+        }
     }
 
     private init(baseOffset: Int64, directory: String, log: _MappedFile, offsetIndex: _IndexFile, timeIndex: _IndexFile,
@@ -152,17 +174,20 @@ final class _Segment: @unchecked Sendable {
         var next = baseOffset
         var maxTs = times.lastEntry?.timestamp ?? -1
         var offsetOfMaxTs = times.lastEntry?.offset ?? baseOffset
+        var lastBatch: (position: Int, lastOffset: Int64)?
         if let base = log.base {
             while position < end {
                 let h = _BatchScan.header(UnsafeRawPointer(base) + position)
                 if h.maxTimestamp > maxTs { maxTs = h.maxTimestamp; offsetOfMaxTs = h.lastOffset }
                 next = h.nextOffset
+                lastBatch = (position, h.lastOffset)
                 position += h.totalSize
             }
         }
         let s = _Segment(baseOffset: baseOffset, directory: directory, log: log, offsetIndex: oi, timeIndex: ti,
                          active: active, end: end, nextOffset: next, maxTimestamp: maxTs, offsetOfMaxTimestamp: offsetOfMaxTs)
         // A closed segment on disk has its real size (recovery truncated any zeroed tail).
+        s._lastBatch = lastBatch
         if !active {
             s._sealed.store(true, ordering: .relaxed)
             s._trimmed.store(true, ordering: .relaxed)
@@ -258,6 +283,7 @@ final class _Segment: @unchecked Sendable {
                 _bytesSinceIndexEntry = 0
             }
             _bytesSinceIndexEntry += h.totalSize
+            _lastBatch = (position + p, last)
             next = last + 1
             p += h.totalSize
         }
@@ -297,6 +323,13 @@ final class _Segment: @unchecked Sendable {
         // The entry is optional: without disk space for it (a full disk) the index ends earlier.
         if maxTs >= 0, (try? timeIndex.file.reserve(entries: 1)) != nil {
             timeIndex.maybeAppend(timestamp: maxTs, offset: _offsetOfMaxTimestamp)
+        }
+        // An offset-index entry for the last batch (optional as well): a later cut of the closed
+        // segment's end, even exactly at a batch boundary, leaves it pointing past the end of the
+        // `.log`, which the next open reports as lost offsets (`_Segment.lostEnd`).
+        if let last = _lastBatch, last.lastOffset > (offsetIndex.lastOffset ?? .min), !offsetIndex.file.isFull,
+           (try? offsetIndex.file.reserve(entries: 1)) != nil {
+            offsetIndex.append(offset: last.lastOffset, position: last.position)
         }
         _indexesDirty.store(true, ordering: .releasing)
         _sealed.store(true, ordering: .releasing)

@@ -13,7 +13,7 @@ public struct KafkaWriter {
     /// Finished parts before `buffer` (only when a response carries file slices).
     public var parts: [Part] = []
 
-    static let allocator = ByteBufferAllocator()
+    package static let allocator = ByteBufferAllocator()
 
     public init(capacity: Int = 256) { buffer = Self.allocator.buffer(capacity: capacity) }
 

@@ -1,16 +1,18 @@
-internal import NIOCore
+package import NIOCore
 
 /// Splits the byte stream into Kafka request frames: an int32 size, then that many bytes.
 ///
 /// A size that is negative or over `socket.request.max.bytes` closes the connection (Kafka's
 /// `InvalidReceiveException`) before anything is buffered for it.
-struct KafkaFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+package struct KafkaFrameDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = ByteBuffer
 
     /// `socket.request.max.bytes` (Kafka's default 104857600).
-    let maxFrameBytes: Int
+    package let maxFrameBytes: Int
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package init(maxFrameBytes: Int) { self.maxFrameBytes = maxFrameBytes }
+
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else { return .needMoreData }
         guard size >= 0, Int(size) <= maxFrameBytes else {
             throw KafkaProtocolError("request frame of \(size) bytes is outside 0...\(maxFrameBytes) (socket.request.max.bytes); closing the connection.")
@@ -22,7 +24,7 @@ struct KafkaFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A client that disconnects mid-request: drop the partial frame.
         buffer.moveReaderIndex(to: buffer.writerIndex)
         return .needMoreData
