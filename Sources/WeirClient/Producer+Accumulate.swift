@@ -10,7 +10,8 @@ import WeirLog
 extension Producer {
     /// A record on its way into an accumulator: what is decided once per record.
     struct _Send {
-        let topic: _TopicState
+        /// Unretained: the topic's state lives as long as the producer (see `_topicCached`).
+        let topicRef: Unmanaged<_TopicState>
         var partition: Int32
         var switched: Bool
         var inTransaction: Int32 = -1
@@ -19,6 +20,8 @@ extension Producer {
         let size: Int
         /// What the delivery handler reports for this record (`produceNow`'s `opaque`, else `id`).
         var opaque: UInt64
+
+        var topic: _TopicState { topicRef.takeUnretainedValue() }
     }
 
     @inline(__always)
@@ -29,23 +32,24 @@ extension Producer {
     }
 
     @inline(__always)
-    func _send(_ topic: _TopicState, _ partition: Int32, _ sticky: Bool, size: Int, timestamp: Int64?, opaque: UInt64?) -> _Send {
+    func _send(_ topic: Unmanaged<_TopicState>, _ partition: Int32, _ sticky: Bool, size: Int, timestamp: Int64?, opaque: UInt64?) -> _Send {
         let id = _nextMessageID.wrappingAdd(1, ordering: .relaxed).oldValue
-        return _Send(topic: topic, partition: partition, switched: !sticky || topic.partitions.count < 2,
-                     id: id, timestamp: timestamp ?? _wallMillis(), size: size, opaque: opaque ?? id)
+        let count = topic._withUnsafeGuaranteedRef { $0.partitionCount }
+        return _Send(topicRef: topic, partition: partition, switched: !sticky || count < 2,
+                     id: id, timestamp: timestamp ?? _recordTimestampMillis(), size: size, opaque: opaque ?? id)
     }
 
     /// The topic of a record of about `size` bytes, after the checks every send makes.
     @inline(__always)
-    func _checkedTopic(_ name: String, size: Int) throws(ClientError) -> _TopicState {
+    func _checkedTopic(_ name: String, size: Int) throws(ClientError) -> Unmanaged<_TopicState> {
         if _closed.load(ordering: .relaxed) {
             throw ClientError(.producerClosed, "the producer is closed; create a new one.")
         }
-        let topic = try _topicCached(name).state
-        if size > configuration.maxRequestSize {
+        let topic = try _topicCached(name)
+        if size > _maxRequestSize {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds max.request.size=\(configuration.maxRequestSize); raise max.request.size or send smaller records.")
         }
-        if size + 61 > configuration.bufferMemory {
+        if size + 61 > _memory.total {
             throw ClientError(.recordTooLarge, "a record of about \(size) bytes exceeds buffer.memory=\(configuration.bufferMemory); raise buffer.memory.")
         }
         return topic
@@ -56,7 +60,7 @@ extension Producer {
     func _enqueue(_ record: ProducerRecord, promise: _DeliveryPromise?) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(promise, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
+        while try !_attempt(promise, &send, &spare, inline: false, { b, t in b._withUnsafeGuaranteedRef { _append($0, record, t) } }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
@@ -66,30 +70,37 @@ extension Producer {
     /// or a pooled batch when `buffer.memory` has room right now). Returns false when a batch is
     /// needed and none can be had without waiting.
     ///
-    /// `write` encodes the record into a batch (false when it does not fit). With `inline`, a
+    /// `write` encodes the record into a batch (false when it does not fit), which it gets
+    /// unretained (borrow it with `_withUnsafeGuaranteedRef`). With `inline`, a
     /// batch that is ready to go is appended to the log by the calling thread (`produceNow`)
     /// instead of a drainer task, unless `acks=all` needs the asynchronous durability wait.
     func _attempt(_ promise: _DeliveryPromise?, _ send: inout _Send, _ spare: inout _Batch?, inline: Bool,
-                  _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) -> Bool {
+                  _ write: (Unmanaged<RecordBatchBuilder>, Int64) -> Bool) throws(ClientError) -> Bool {
         let opaques = _hasDeliveryHandler.load(ordering: .relaxed)
         let opaque = send.opaque
-        let linger = configuration.lingerMs
+        let linger = _lingerMs
         let timestamp = send.timestamp
         while true {
-            let acc = send.topic.partitions[Int(send.partition)]
+            // Unretained, like the topic's state that holds it: the per-record path takes no
+            // reference count (`_withUnsafeGuaranteedRef` borrows without one).
+            let partition = send.partition
+            let accRef = send.topicRef._withUnsafeGuaranteedRef { $0._unretained[Int(partition)] }
+            unowned(unsafe) let acc = accRef.takeUnretainedValue()
             if let txn = _transactions, send.inTransaction != send.partition {
                 try txn.willSend(self, to: acc.topicPartition)
                 send.inTransaction = send.partition
             }
             let switched = send.switched
             enum Outcome { case appended(drain: Bool, timer: Bool), needBatch(drain: Bool), switchPartition(drain: Bool) }
-            let outcome: Outcome = acc.state._withLock { s in
+            let outcome: Outcome = accRef._withUnsafeGuaranteedRef { acc in acc.state._withLock { s in
                 var drain = false
-                if let o = s.open {
-                    let index = Int32(o.builder.recordCount)
-                    if write(o.builder, timestamp) {
-                        if let promise { o.waiters.append((index, timestamp, promise)) }
-                        if opaques { o.opaques.append(opaque) }
+                if let builder = s.openBuilder {
+                    let index = builder._withUnsafeGuaranteedRef { Int32($0.recordCount) }
+                    if write(builder, timestamp) {
+                        if promise != nil || opaques, let o = s.open {
+                            if let promise { o.waiters.append((index, timestamp, promise)) }
+                            if opaques { o.opaques.append(opaque) }
+                        }
                         if linger == 0 && !s.draining { drain = _PartitionAccumulator._closeOpen(&s) }
                         return .appended(drain: drain, timer: false)
                     }
@@ -103,7 +114,7 @@ extension Producer {
                 b.id = s.nextBatchID
                 s.nextBatchID += 1
                 b.createdNanos = _monotonicNanos()
-                _ = write(b.builder, timestamp)
+                _ = write(Unmanaged.passUnretained(b.builder), timestamp)
                 if let promise { b.waiters.append((0, timestamp, promise)) }
                 if opaques { b.opaques.append(opaque) }
                 s.open = b
@@ -111,8 +122,8 @@ extension Producer {
                 var timer = false
                 if linger > 0 && !s.lingerTimerRunning { s.lingerTimerRunning = true; timer = true }
                 return .appended(drain: drain, timer: timer)
-            }
-            let direct = inline && configuration.acks != .all
+            } }
+            let direct = inline && !_acksAll
             switch outcome {
             case .switchPartition(let drain):
                 if drain { direct ? _drainInline(acc) : _startDrainer(acc) }
@@ -142,7 +153,7 @@ extension Producer {
     /// `_attempt` from a thread (`produceNow`): waits for `buffer.memory` by polling
     /// (`_newBatchBlocking`) when a new batch is needed and none is free.
     @inline(__always)
-    func _attemptBlocking(_ send: inout _Send, _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) {
+    func _attemptBlocking(_ send: inout _Send, _ write: (Unmanaged<RecordBatchBuilder>, Int64) -> Bool) throws(ClientError) {
         var spare: _Batch? = nil
         while try !_attempt(nil, &send, &spare, inline: true, write) {
             spare = try _newBatchBlocking(send.topic.partitions[Int(send.partition)], recordSize: send.size)

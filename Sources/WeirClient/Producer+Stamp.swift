@@ -13,7 +13,7 @@ extension Producer {
             SendStamp.headerKeyBytes.withUnsafeBytes { headerKey in
                 Result { () throws(ClientError) -> UInt64 in
                     try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
-                        b.append(timestamp: ts, key: key, value: value, headerKey: headerKey, headerValue: stampBytes)
+                        b._withUnsafeGuaranteedRef { $0.append(timestamp: ts, key: key, value: value, headerKey: headerKey, headerValue: stampBytes) }
                     }
                 }
             }
@@ -25,7 +25,7 @@ extension Producer {
     /// partition's open batch at timestamp `ts`.
     @inline(__always)
     func _produceNow(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, size: Int, timestamp: Int64?, opaque: UInt64,
-                     _ write: (RecordBatchBuilder, Int64) -> Bool) throws(ClientError) -> UInt64 {
+                     _ write: (Unmanaged<RecordBatchBuilder>, Int64) -> Bool) throws(ClientError) -> UInt64 {
         let t = try _checkedTopic(topic, size: size)
         let (p, sticky) = try _choosePartition(partition, key, t)
         var send = _send(t, p, sticky, size: size, timestamp: timestamp, opaque: opaque)

@@ -8,16 +8,21 @@ import WeirLog
 
 // Topics: lookup (cached), write authorization, partition choice.
 extension Producer {
+    /// The state of topic `name`, unretained: a topic's state lives as long as the producer
+    /// (`_topics` never drops one), so the per-record path takes no reference count on it.
     @inline(__always)
-    func _topicCached(_ name: String) throws(ClientError) -> _Topic {
+    func _topicCached(_ name: String) throws(ClientError) -> Unmanaged<_TopicState> {
         let bits = _lastTopic.load(ordering: .acquiring)
         if bits != 0 {
-            let t = Unmanaged<_Topic>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
-            if t.state.name == name && t.acl._generation.load(ordering: .acquiring) == t.aclGeneration { return t }
+            let hit = Unmanaged<_Topic>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)._withUnsafeGuaranteedRef { t in
+                t.state.name == name && t.acl._generation.load(ordering: .acquiring) == t.aclGeneration
+                    ? Unmanaged.passUnretained(t.state) : nil
+            }
+            if let hit { return hit }
         }
         let t = try _topic(name)
         _lastTopic.store(UInt(bitPattern: Unmanaged.passUnretained(t).toOpaque()), ordering: .releasing)
-        return t
+        return Unmanaged.passUnretained(t.state)
     }
 
     func _topic(_ name: String) throws(ClientError) -> _Topic {
@@ -71,31 +76,33 @@ extension Producer {
     }
 
     @inline(__always)
-    func _choosePartition(_ record: ProducerRecord, _ t: _TopicState) throws(ClientError) -> (Int32, sticky: Bool) {
+    func _choosePartition(_ record: ProducerRecord, _ t: Unmanaged<_TopicState>) throws(ClientError) -> (Int32, sticky: Bool) {
         if record.partition == nil, let key = record.key, configuration.partitioner == .default, !configuration.partitionerIgnoreKeys {
-            return (key.withUnsafeBytes { kafkaDefaultPartition(forKey: $0, partitionCount: Int32(t.partitions.count)) }, false)
+            let n = t._withUnsafeGuaranteedRef { $0.partitionCount }
+            return (key.withUnsafeBytes { kafkaDefaultPartition(forKey: $0, partitionCount: n) }, false)
         }
         return try _choosePartition(record.partition, nil, t)
     }
 
     @inline(__always)
-    func _choosePartition(_ partition: Int32?, _ key: UnsafeRawBufferPointer?, _ t: _TopicState) throws(ClientError) -> (Int32, sticky: Bool) {
-        let n = Int32(t.partitions.count)
+    func _choosePartition(_ partition: Int32?, _ key: UnsafeRawBufferPointer?, _ topic: Unmanaged<_TopicState>) throws(ClientError) -> (Int32, sticky: Bool) {
+        let n = topic._withUnsafeGuaranteedRef { $0.partitionCount }
         if let p = partition {
             guard p >= 0 && p < n else {
-                throw ClientError(.unknownTopicOrPartition, "partition \(p) of topic '\(t.name)' does not exist; it has \(n) partitions (0...\(n - 1)).")
+                let name = topic.takeUnretainedValue().name
+                throw ClientError(.unknownTopicOrPartition, "partition \(p) of topic '\(name)' does not exist; it has \(n) partitions (0...\(n - 1)).")
             }
             return (p, false)
         }
         switch configuration.partitioner {
         case .roundRobin:
-            let i = t.roundRobin.wrappingAdd(1, ordering: .relaxed).oldValue
+            let i = topic._withUnsafeGuaranteedRef { $0.roundRobin.wrappingAdd(1, ordering: .relaxed).oldValue }
             return (Int32(i % UInt32(n)), false)
         case .default:
             if let key, !configuration.partitionerIgnoreKeys {
                 return (kafkaDefaultPartition(forKey: key, partitionCount: n), false)
             }
-            return (t.sticky.load(ordering: .relaxed), true)
+            return (topic._withUnsafeGuaranteedRef { $0.sticky.load(ordering: .relaxed) }, true)
         }
     }
 }

@@ -32,14 +32,21 @@ public final class Producer: Sendable {
     final class _TopicState: Sendable {
         let name: String
         let partitions: [_PartitionAccumulator]
+        let partitionCount: Int32
+        /// `partitions` unretained (the array keeps them alive), for the per-record path.
+        nonisolated(unsafe) let _unretained: UnsafeMutableBufferPointer<Unmanaged<_PartitionAccumulator>>
         let sticky: Atomic<Int32>
         let roundRobin: Atomic<UInt32>
         init(name: String, partitions: [_PartitionAccumulator]) {
             self.name = name
             self.partitions = partitions
+            self.partitionCount = Int32(partitions.count)
+            self._unretained = .allocate(capacity: partitions.count)
+            _ = self._unretained.initialize(from: partitions.lazy.map { Unmanaged.passUnretained($0) })
             self.sticky = Atomic(Int32.random(in: 0..<Int32(partitions.count)))
             self.roundRobin = Atomic(UInt32.random(in: 0..<UInt32(partitions.count)))
         }
+        deinit { _unretained.deallocate() }
     }
 
     final class _Topic: Sendable {
@@ -74,6 +81,8 @@ public final class Producer: Sendable {
     let _producerId = Atomic<Int64>(-1)
     let _producerEpoch = Atomic<Int16>(-1)
     let _idempotent: Bool
+    /// Settings the per-record path reads, copied out of `configuration` once.
+    let _lingerMs: Int64, _acksAll: Bool, _maxRequestSize: Int
     let _transactions: _ProducerTransactions?
     /// Test hook: every n-th append is reported as failed (retriable) after the log wrote it, so
     /// the batch is retried (0 = never).
@@ -94,6 +103,7 @@ public final class Producer: Sendable {
         self.logDirectory = logDirectory
         self._memory = _BufferMemory(total: configuration.bufferMemory)
         self._idempotent = configuration.isIdempotent
+        (_lingerMs, _acksAll, _maxRequestSize) = (configuration.lingerMs, configuration.acks == .all, configuration.maxRequestSize)
         if configuration.transactionalId != nil {
             _transactions = _ProducerTransactions()
         } else {
@@ -156,7 +166,7 @@ public final class Producer: Sendable {
     nonisolated(nonsending) public func produce(_ record: ProducerRecord) async throws(ClientError) -> UInt64 {
         var send = try _prepare(record)
         var spare: _Batch? = nil
-        while try !_attempt(nil, &send, &spare, inline: false, { b, t in _append(b, record, t) }) {
+        while try !_attempt(nil, &send, &spare, inline: false, { b, t in b._withUnsafeGuaranteedRef { _append($0, record, t) } }) {
             spare = try await _newBatch(send.topic.partitions[Int(send.partition)], recordSize: send.size)
         }
         return send.id
@@ -176,6 +186,10 @@ public final class Producer: Sendable {
     /// Blocks the calling thread (polling every 50 µs) while `buffer.memory` is full, up to
     /// `max.block.ms`. Call it from your own threads, not from an async task.
     ///
+    /// Without a `timestamp`, the record's `CreateTime` is the wall clock in milliseconds, as
+    /// Kafka's producer stamps it; the clock is read at most once per 65,536 CPU cycles on each
+    /// thread (x86-64), so a stamp is never later than the clock and at most about 66 µs earlier.
+    ///
     /// - Returns: the record's id.
     /// - Throws: `.producerClosed`, `.unknownTopicOrPartition`, `.recordTooLarge`,
     ///   `.bufferExhausted` (retriable) after `max.block.ms`, `.producerFenced` and the other
@@ -189,11 +203,11 @@ public final class Producer: Sendable {
         // the stack (kept in a variable, it was allocated on the heap for every record).
         if headers.isEmpty {
             return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
-                b.append(timestamp: ts, key: key, value: value)
+                b._withUnsafeGuaranteedRef { $0.append(timestamp: ts, key: key, value: value) }
             }
         }
         return try _produceNow(topic: topic, partition: partition, key: key, size: size, timestamp: timestamp, opaque: opaque) { b, ts in
-            b.append(timestamp: ts, key: key, value: value, headers: headers)
+            b._withUnsafeGuaranteedRef { $0.append(timestamp: ts, key: key, value: value, headers: headers) }
         }
     }
 

@@ -135,7 +135,18 @@ final class _BufferMemory: Sendable {
 /// drainer flag (one drainer at a time sends them, in order).
 final class _PartitionAccumulator: Sendable {
     struct State: ~Copyable {
-        var open: _Batch? = nil
+        /// The batch being filled.
+        var open: _Batch? {
+            get { _open }
+            set {
+                _open = newValue
+                openBuilder = newValue.map { Unmanaged.passUnretained($0.builder) }
+            }
+        }
+        private var _open: _Batch? = nil
+        /// The open batch's builder, unretained (the batch in `open` keeps it alive): the
+        /// per-record path encodes into it without reference counting.
+        private(set) var openBuilder: Unmanaged<RecordBatchBuilder>? = nil
         var ready: [_Batch] = []
         var draining = false
         var lingerTimerRunning = false

@@ -1,3 +1,4 @@
+public import CWeirSupport
 import Glibc
 
 // The one clock of Weir: the log core, the clients, the bench and the patterns read time here
@@ -25,6 +26,15 @@ package func _wallMillis() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// A record's `CreateTime` when the caller gives none (Kafka's producer: `time.milliseconds()`
+/// per record): `_wallMillis()` read at most once per 65,536 CPU cycles on each thread (on
+/// x86-64; every call elsewhere), never later than the clock and at most about 66 µs earlier.
+/// The clock read was about a fifth of `Producer.produceNow`'s time per record.
+@inlinable @inline(__always)
+package func _recordTimestampMillis() -> Int64 {
+    weir_record_time_millis()
 }
 
 /// A moment on the one monotonic clock after which a wait gives up: what the wait loops of

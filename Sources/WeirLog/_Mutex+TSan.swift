@@ -1,5 +1,5 @@
-import CWeirSupport
-package import Synchronization
+public import CWeirSupport
+public import Synchronization
 
 extension Mutex where Value: ~Copyable {
     /// `withLock`, plus acquire/release annotations that ThreadSanitizer understands.
@@ -7,8 +7,9 @@ extension Mutex where Value: ~Copyable {
     /// On Linux, `Mutex` hands a contended lock to the next owner inside the kernel (a
     /// priority-inheritance futex), so TSan sees no happens-before edge between two critical
     /// sections and reports false races inside them. The annotations cost a call to a weak
-    /// symbol outside TSan builds.
-    @inline(__always)
+    /// symbol outside TSan builds. Inlinable, so that every caller gets a specialized lock
+    /// (an unspecialized generic call with a closure context cost about 6 % of `produceNow`).
+    @inlinable @inline(__always)
     package borrowing func _withLock<R: ~Copyable, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending R
     ) throws(E) -> sending R {

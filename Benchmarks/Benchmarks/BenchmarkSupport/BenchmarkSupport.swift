@@ -58,6 +58,14 @@ public func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// How long `body` took, in seconds.
+/// The CPU time of the calling thread so far (user + system), in seconds: a rate per CPU
+/// second moves much less than a rate per wall-clock second when other work shares the cores.
+public func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 public func asyncSeconds(_ body: () async throws -> Void) async rethrows -> Double {
     let start = monotonicNanos()
     try await body()
