@@ -59,9 +59,16 @@ public enum WorkloadFile {
         return path
     }
 
+    /// What may stand (ignoring blanks) before a quoted scalar's opening quote; 0 is a line's start.
+    static let scalarStarts: Set<UInt8> = [0, UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","), UInt8(ascii: ":"),
+                                           UInt8(ascii: "-"), UInt8(ascii: "?")]
+
     /// The deepest nesting in `text`, over-estimated without parsing: flow brackets outside
     /// quotes and comments, plus each line's indentation and leading `- `/`? ` markers. The
     /// YAML composer recurses once per level, so a deep file must be refused before it runs.
+    /// A quote opens a quoted scalar only where a scalar can start (a line's start, or after
+    /// `{ [ , : - ?`), as in YAML: inside a plain scalar (`a.b"`, `don't`) it is a character,
+    /// and brackets after it still count.
     package static func nestingEstimate(_ text: String) -> Int {
         var deepest = 0
         var flow = 0
@@ -70,6 +77,8 @@ public enum WorkloadFile {
             var leading = true
             var quote: UInt8? = nil
             var previous: UInt8 = 0
+            // The last character outside quotes that is not a blank (0 at the line's start).
+            var significant: UInt8 = 0
             for c in line.utf8 {
                 if let q = quote {
                     if c == q && previous != UInt8(ascii: "\\") { quote = nil }
@@ -83,7 +92,7 @@ public enum WorkloadFile {
                     if leading { block += 2 }
                 case UInt8(ascii: "\""), UInt8(ascii: "'"):
                     leading = false
-                    quote = c
+                    if Self.scalarStarts.contains(significant) { quote = c }
                 case UInt8(ascii: "["), UInt8(ascii: "{"):
                     leading = false
                     flow += 1
@@ -95,6 +104,7 @@ public enum WorkloadFile {
                 }
                 // A comment ends the line.
                 if c == UInt8(ascii: "#") && (previous == UInt8(ascii: " ") || previous == 0) && quote == nil { break }
+                if c != UInt8(ascii: " ") && c != UInt8(ascii: "\t") { significant = c }
                 previous = c
                 deepest = max(deepest, flow + block / 2)
             }

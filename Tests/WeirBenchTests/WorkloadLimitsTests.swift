@@ -80,6 +80,13 @@ import Testing
         #expect(fileError(block).contains("nested"))
         let dashes = "steps:\n" + String(repeating: "- ", count: 5_000) + "x\n"
         #expect(fileError(dashes).contains("nested"))
+        // A quote inside a plain scalar (`a."`, `don't`) opens no quoted scalar: the brackets
+        // after it count (FuzzWorkload found a stack overflow in the composer this way).
+        let plainQuote = "{\"na\": a.\", " + String(repeating: "{", count: 5_000) + "x" + String(repeating: "}", count: 5_000) + "}"
+        #expect(fileError(plainQuote).contains("nested"))
+        let apostrophe = "name: don't " + String(repeating: "[", count: 5_000) + "\n"
+        #expect(fileError(apostrophe).contains("nested"))
+        #expect(fileError("name: \"it's [a] {b}\"\nconfig: { acks: '1' }\n") == "")
         // An ordinary file with steps and config stays well inside the limit.
         #expect(fileError("name: a\nconfig: { linger.ms: 5 }\nsteps:\n  - { name: x, config: { acks: \"1\" } }\n") == "")
     }
