@@ -25,14 +25,27 @@ struct _OffsetIndex {
 
     var lastOffset: Int64? { file.count > 0 ? baseOffset + relativeOffset(file.count - 1) : nil }
 
-    /// Kafka's sanity check: entries strictly increasing, positions increasing and inside the log.
-    func isSane(logSize: Int) -> Bool {
+    /// What Kafka's sanity check finds first in the entries, in order.
+    enum Problem: Equatable {
+        /// An offset or position that does not increase (the index is not well formed).
+        case disorder
+        /// A well-formed entry so far whose position is at or past the end of the log.
+        case pastEnd(relativeOffset: Int64, position: Int)
+    }
+
+    /// The first entry that fails Kafka's sanity check (offsets strictly increasing, positions
+    /// increasing and inside a log of `logSize` bytes), or nil when every entry passes.
+    func firstProblem(logSize: Int) -> Problem? {
         var lastRel: Int64 = -1, lastPos = -1
         for i in 0..<file.count {
             let r = relativeOffset(i), p = position(i)
-            if r <= lastRel || p <= lastPos || p >= logSize || r < 0 { return false }
+            if r <= lastRel || p <= lastPos { return .disorder }
+            if p >= logSize { return .pastEnd(relativeOffset: r, position: p) }
             lastRel = r; lastPos = p
         }
-        return true
+        return nil
     }
+
+    /// Kafka's sanity check: entries strictly increasing, positions increasing and inside the log.
+    func isSane(logSize: Int) -> Bool { firstProblem(logSize: logSize) == nil }
 }

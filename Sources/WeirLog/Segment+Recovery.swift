@@ -78,8 +78,7 @@ extension _Segment {
         r.validBytes = position
         // The last batch is always indexed, as `seal()` does.
         if let lastBatch, lastBatch.position != lastIndexed {
-            r.offsetEntries._appendBE(Int32(truncatingIfNeeded: lastBatch.lastOffset - baseOffset))
-            r.offsetEntries._appendBE(Int32(truncatingIfNeeded: lastBatch.position))
+            r._appendOffsetEntry(offset: lastBatch.lastOffset, position: lastBatch.position)
         }
         if r.reason != nil {
             // Count the damaged bytes, not the zeroed preallocated tail behind them.
@@ -172,17 +171,9 @@ extension _Segment {
               indexSize > 0, indexSize % _OffsetIndex.entrySize == 0,
               let file = try? _IndexFile(path: p.index, entrySize: _OffsetIndex.entrySize, maxBytes: 0)
         else { return nil }
-        let index = _OffsetIndex(file: file, baseOffset: baseOffset)
-        var lastRel: Int64 = -1, lastPos = -1
-        for i in 0..<file.count {
-            let r = index.relativeOffset(i), position = index.position(i)
-            guard r > lastRel, position > lastPos else { return nil }
-            if position >= logSize {
-                return "its .index has an entry for offset \(baseOffset + r) at position \(position), past the end of the .log (\(logSize) bytes): the end of the segment was cut"
-            }
-            lastRel = r; lastPos = position
-        }
-        return nil
+        guard case .pastEnd(let r, let position)? = _OffsetIndex(file: file, baseOffset: baseOffset).firstProblem(logSize: logSize)
+        else { return nil }
+        return "its .index has an entry for offset \(baseOffset + r) at position \(position), past the end of the .log (\(logSize) bytes): the end of the segment was cut"
     }
 
     /// Makes the files match a scan: truncates the `.log` at the first invalid byte (and drops a
@@ -215,13 +206,18 @@ extension _Segment {
 
 extension _SegmentScan {
     mutating func _appendEntries(offset: Int64, position: Int) {
-        offsetEntries._appendBE(Int32(truncatingIfNeeded: offset - baseOffset))
-        offsetEntries._appendBE(Int32(truncatingIfNeeded: position))
+        _appendOffsetEntry(offset: offset, position: position)
         if maxTimestamp > lastTimeEntry {
             timeEntries._appendBE(maxTimestamp)
             timeEntries._appendBE(Int32(truncatingIfNeeded: offsetOfMaxTimestamp - baseOffset))
             lastTimeEntry = maxTimestamp
         }
+    }
+
+    /// One `.index` entry: `offset` relative to the segment's base, and its batch's position.
+    mutating func _appendOffsetEntry(offset: Int64, position: Int) {
+        offsetEntries._appendBE(Int32(truncatingIfNeeded: offset - baseOffset))
+        offsetEntries._appendBE(Int32(truncatingIfNeeded: position))
     }
 }
 
