@@ -19,9 +19,6 @@ public struct TopicsCommand: AsyncParsableCommand {
         var logDir: String = defaultLogDirectory()
     }
 
-    /// Opens the log directory, turning a lock or I/O error into a failure that says what to do.
-    /// With `mustExist`, a missing directory is an error instead of being created (readers
-    /// must not leave an empty log directory behind a typo).
     /// Makes a topic change in `log` as `user`: true when made, false when it failed with
     /// `tolerated` (the `--if-exists` / `--if-not-exists` case, which ends quietly); any other
     /// error is a failure (exit 1).
@@ -39,6 +36,9 @@ public struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
+    /// Opens the log directory, turning a lock or I/O error into a failure that says what to do.
+    /// With `mustExist`, a missing directory is an error instead of being created (readers
+    /// must not leave an empty log directory behind a typo).
     static func open(_ path: String, mustExist: Bool = false) throws -> LogDirectory {
         if mustExist && !FileManager.default.fileExists(atPath: path) {
             throw CLIError.failure("the log directory '\(path)' does not exist; check --log-dir (or $WEIR_LOG_DIR), or create a topic there first with weir topics create.")
