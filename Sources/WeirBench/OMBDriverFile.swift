@@ -41,7 +41,7 @@ public struct OMBDriverFile: Sendable, Equatable {
 
     /// Parses driver-file text (`source` names it in errors).
     public static func parse(_ text: String, source: String = "driver") throws(BenchError) -> OMBDriverFile {
-        guard text.utf8.count <= WorkloadFile.maxFileBytes, WorkloadFile.nestingEstimate(text) <= WorkloadFile.maxDepth else {
+        guard text.utf8.count <= WorkloadFile.maxFileBytes, WorkloadFile.nestingDepth(text) <= WorkloadFile.maxDepth else {
             throw .usage("\(source): too large or too deeply nested for a driver file (at most \(WorkloadFile.maxFileBytes) bytes, \(WorkloadFile.maxDepth) levels).")
         }
         let node: Yams.Node?

@@ -59,67 +59,14 @@ public enum WorkloadFile {
         return path
     }
 
-    /// What may stand (ignoring blanks) before a quoted scalar's opening quote; 0 is a line's start.
-    static let scalarStarts: Set<UInt8> = [0, UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","), UInt8(ascii: ":"),
-                                           UInt8(ascii: "-"), UInt8(ascii: "?")]
-
-    /// The deepest nesting in `text`, over-estimated without parsing: flow brackets outside
-    /// quotes and comments, plus each line's indentation and leading `- `/`? ` markers. The
-    /// YAML composer recurses once per level, so a deep file must be refused before it runs.
-    /// A quote opens a quoted scalar only where a scalar can start (a line's start, or after
-    /// `{ [ , : - ?`), as in YAML: inside a plain scalar (`a.b"`, `don't`) it is a character,
-    /// and brackets after it still count.
-    package static func nestingEstimate(_ text: String) -> Int {
-        var deepest = 0
-        var flow = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var block = 0
-            var leading = true
-            var quote: UInt8? = nil
-            var previous: UInt8 = 0
-            // The last character outside quotes that is not a blank (0 at the line's start).
-            var significant: UInt8 = 0
-            for c in line.utf8 {
-                if let q = quote {
-                    if c == q && previous != UInt8(ascii: "\\") { quote = nil }
-                    previous = c
-                    continue
-                }
-                switch c {
-                case UInt8(ascii: " "), UInt8(ascii: "\t"):
-                    if leading { block += 1 }
-                case UInt8(ascii: "-"), UInt8(ascii: "?"):
-                    if leading { block += 2 }
-                case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                    leading = false
-                    if Self.scalarStarts.contains(significant) { quote = c }
-                case UInt8(ascii: "["), UInt8(ascii: "{"):
-                    leading = false
-                    flow += 1
-                case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                    leading = false
-                    flow = max(0, flow - 1)
-                default:
-                    leading = false
-                }
-                // A comment ends the line.
-                if c == UInt8(ascii: "#") && (previous == UInt8(ascii: " ") || previous == 0) && quote == nil { break }
-                if c != UInt8(ascii: " ") && c != UInt8(ascii: "\t") { significant = c }
-                previous = c
-                deepest = max(deepest, flow + block / 2)
-            }
-        }
-        return deepest
-    }
-
     /// Parses workload text (`source` names it in errors).
     public static func parse(_ text: String, source: String = "workload") throws(BenchError) -> [Workload] {
         guard text.utf8.count <= maxFileBytes else {
             throw .usage("\(source): \(text.utf8.count) bytes; allowed: at most \(maxFileBytes) (a workload file is a short mapping of fields).")
         }
-        let depth = nestingEstimate(text)
+        let depth = nestingDepth(text)
         guard depth <= maxDepth else {
-            throw .usage("\(source): nested about \(depth) levels deep; allowed: at most \(maxDepth) (a workload is a mapping of fields with config and steps).")
+            throw .usage("\(source): mappings and lists nested deeper than \(maxDepth) levels; allowed: at most \(maxDepth) (a workload is a mapping of fields with config and steps, 4 levels).")
         }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
