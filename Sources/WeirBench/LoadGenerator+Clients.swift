@@ -13,14 +13,14 @@ extension LoadGenerator {
     public static let defaultTopicConfig = ["segment.bytes": String(128 << 20)]
 
     /// Creates the step's topics with the workload's topic properties and checks that each has
-    /// at least `partitions` partitions.
+    /// `partitions` partitions.
     func _createTopics(_ names: [String], partitions: Int, configs: [String: String]) async throws(BenchError) {
         for name in names {
             do {
                 try await client.ensureTopic(name, partitions: partitions, configs: Self.defaultTopicConfig.merging(configs) { $1 })
                 let have = try await client.partitionCount(name)
-                if have < partitions {
-                    throw BenchError(.backend, "topic '\(name)' exists with \(have) partitions, fewer than partitionsPerTopic=\(partitions); use a fresh log directory or topic, or fewer partitions.")
+                if have != partitions {
+                    throw BenchError(.backend, "topic '\(name)' exists with \(have) partitions, not partitionsPerTopic=\(partitions); use a fresh log directory or delete the topic (`weir topics delete \(name)`).")
                 }
             } catch let error as BenchError {
                 throw error
@@ -30,6 +30,25 @@ extension LoadGenerator {
                 throw BenchError(.backend, "cannot create topic '\(name)': \(error)")
             }
         }
+    }
+
+    /// The stem of the step's topics: the workload's (nil = `weir-bench`) while none of
+    /// `weir-bench-0 …` exists with another partition count than the step's, else
+    /// `weir-bench-pP`. Kafka keeps a topic's partitions when it is created again, so a sweep
+    /// over `partitionsPerTopic` on one log directory or cluster would otherwise run its later
+    /// steps on the first step's topics.
+    func _topicStem(for step: Workload) async throws(BenchError) -> String? {
+        guard step.topic == nil, step.topicStem == nil else { return step.topicStem }
+        for name in step.topicNames {
+            let have: Int
+            do { have = try await client.partitionCount(name) } catch { continue }
+            if have != step.partitionsPerTopic {
+                let stem = "weir-bench-p\(step.partitionsPerTopic)"
+                progress("topic '\(name)' exists with \(have) partitions, not partitionsPerTopic=\(step.partitionsPerTopic); this step uses \(stem)-0 …")
+                return stem
+            }
+        }
+        return nil
     }
 
     /// Member `member` of consumer group `group` on `topic`, subscribed; a group new to this run

@@ -51,6 +51,7 @@ public struct LoadGenerator: Sendable {
             step.partitionsPerTopic = try await _existingTopic(topic)
             if step.isConsumeOnly { step.warmupSeconds = 0 }
         } else {
+            step.topicStem = try await _topicStem(for: step)
             try await _createTopics(step.topicNames, partitions: step.partitionsPerTopic, configs: properties.topic)
         }
         let w = step

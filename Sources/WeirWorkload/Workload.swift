@@ -119,7 +119,13 @@ public struct Workload: Sendable, Codable, Equatable {
     public var isMaxRate: Bool { producerRate <= 0 }
 
     /// The Kafka properties of this step, for reports (`--config` plus nothing implicit).
-    public var topicNames: [String] { topic.map { [$0] } ?? (0..<topics).map { "weir-bench-\($0)" } }
+    public var topicNames: [String] { topic.map { [$0] } ?? (0..<topics).map { "\(topicStem ?? "weir-bench")-\($0)" } }
+
+    /// The stem of the topics a step creates (`STEM-0`, `STEM-1` …); nil = `weir-bench`. A run
+    /// sets it to `weir-bench-pP` when an existing `weir-bench-N` has another partition count
+    /// than the step's `partitionsPerTopic` = P (a sweep over partitions on one log directory or
+    /// cluster), so that no step runs on a topic of another size.
+    public var topicStem: String?
 
     /// A consume-only step: no producers, consumers reading an existing `topic` from its start.
     public var isConsumeOnly: Bool { topic != nil && producersPerTopic == 0 && subscriptionsPerTopic > 0 }

@@ -109,6 +109,35 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/tiny.yaml", "--workload", dir + "/tiny.yaml", "--log-dir", dir + "/log", "--out", out + "3", "--quiet"]) == 2)
     }
 
+    /// A sweep over partitions on one log directory (the `partitions` preset with `--log-dir`)
+    /// failed at its second step: every step reused `weir-bench-0` as the first step made it.
+    @Test func aPartitionSweepOnOneLogDirectoryRunsEachStepOnItsOwnPartitionCount() async throws {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        write("""
+        name: sweep
+        producerRate: 2000
+        messageSize: 64
+        warmupSeconds: 0
+        durationSeconds: 1
+        steps:
+          - { name: p1, partitionsPerTopic: 1 }
+          - { name: p3, partitionsPerTopic: 3 }
+          - { name: p1-again, partitionsPerTopic: 1 }
+        """, dir + "/sweep.yaml")
+        let out = dir + "/run"
+        #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/sweep.yaml", "--log-dir", dir + "/log", "--out", out, "--quiet"]) == 0)
+        let s = try RunWriter.readSummary(path: out + "/summary.json")
+        #expect(s.steps.map(\.name) == ["p1", "p3", "p1-again"])
+        for step in s.steps { #expect(step.produce.records > 1000 && step.errors == 0) }
+        let fm = FileManager.default
+        #expect(fm.fileExists(atPath: dir + "/log/weir-bench-0-0") && !fm.fileExists(atPath: dir + "/log/weir-bench-0-1"))
+        #expect(fm.fileExists(atPath: dir + "/log/weir-bench-p3-0-2") && !fm.fileExists(atPath: dir + "/log/weir-bench-p3-0-3"))
+        // A rerun finds both sizes and uses each where it fits.
+        #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/sweep.yaml", "--log-dir", dir + "/log", "--out", out + "2", "--quiet"]) == 0)
+        #expect(!fm.fileExists(atPath: dir + "/log/weir-bench-p1-0-0"))
+    }
+
     @Test func compareExitCodes() async {
         let dir = benchTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
