@@ -15,8 +15,12 @@ public import WeirClientAPI
 /// - `machine.pwrite`: each record (64 KiB in the preset) is one `pwrite` at the end of a file
 ///   in a temporary directory, i.e. a copy into fresh page-cache pages; a new file every 1 GiB,
 ///   as a log rolls segments. The ceiling of an `acks=1` append path.
-/// - `machine.pwrite-fdatasync`: the same with an `fdatasync` after every 64 MiB: the ceiling of
-///   an `acks=all` path that group-commits.
+/// - `machine.pwrite-kept`: the same, but the files stay until the step ends (at most
+///   `keptBytes`, rewritten in turn after that), so the kernel has to write them back: once
+///   the dirty pages reach the kernel's limit (`vm.dirty_ratio`), a writer runs at the speed
+///   of write-back. The ceiling of any log over a run longer than the page cache absorbs.
+/// - `machine.pwrite-fdatasync`: `machine.pwrite` with an `fdatasync` after every 64 MiB: the
+///   ceiling of an `acks=all` path that group-commits.
 /// - `machine.handoff`: a 100 B record copied into a queue under a lock and handed to the
 ///   consumer thread, which parks on a futex when the queue is empty (the wake is the kernel's
 ///   futex path): the latency floor of any producer → consumer path in one process.
@@ -24,11 +28,16 @@ public enum MachineBaseline {
     /// The preset `weir bench list` shows.
     public static let preset = Preset(
         name: "machine",
-        summary: "this machine's baselines: pwrite 64 KiB into the page cache, the same with fdatasync every 64 MiB, a two-thread hand-off of 100 B at 100k rec/s",
+        summary: "this machine's baselines: pwrite 64 KiB into the page cache, the same with the files kept (write-back bound), the same with fdatasync every 64 MiB, a two-thread hand-off of 100 B at 100k rec/s",
         steps: [
             Preset.step(named: "pwrite-64KiB") {
                 $0.backend = backendPrefix + "pwrite"; $0.producerRate = 0; $0.messageSize = 64 << 10
                 $0.payload = .random; $0.subscriptionsPerTopic = 0; $0.warmupSeconds = 1; $0.durationSeconds = 5
+            },
+            // Long enough for the dirty pages to reach the kernel's limit in the warmup.
+            Preset.step(named: "pwrite-64KiB-kept") {
+                $0.backend = backendPrefix + "pwrite-kept"; $0.producerRate = 0; $0.messageSize = 64 << 10
+                $0.payload = .random; $0.subscriptionsPerTopic = 0; $0.warmupSeconds = 8; $0.durationSeconds = 5
             },
             Preset.step(named: "pwrite-64KiB-fdatasync-64MiB") {
                 $0.backend = backendPrefix + "pwrite-fdatasync"; $0.producerRate = 0; $0.messageSize = 64 << 10
@@ -46,11 +55,12 @@ public enum MachineBaseline {
     /// The client a `machine.*` step names.
     public static func client(for w: Workload) throws(BenchError) -> any MessagingClient {
         switch w.backend.dropFirst(backendPrefix.count) {
-        case "pwrite": return try FileClient(syncEvery: 0, directory: w.logDir)
-        case "pwrite-fdatasync": return try FileClient(syncEvery: 64 << 20, directory: w.logDir)
+        case "pwrite": return try FileClient(syncEvery: 0, keep: false, directory: w.logDir)
+        case "pwrite-kept": return try FileClient(syncEvery: 0, keep: true, directory: w.logDir)
+        case "pwrite-fdatasync": return try FileClient(syncEvery: 64 << 20, keep: false, directory: w.logDir)
         case "handoff": return HandoffClient()
         default:
-            throw .usage("backend: '\(w.backend)' is not a machine baseline; allowed: machine.pwrite, machine.pwrite-fdatasync, machine.handoff.")
+            throw .usage("backend: '\(w.backend)' is not a machine baseline; allowed: machine.pwrite, machine.pwrite-kept, machine.pwrite-fdatasync, machine.handoff.")
         }
     }
 
@@ -61,10 +71,13 @@ public enum MachineBaseline {
         let directory: String
         let removeDirectory: Bool
         let syncEvery: Int
+        /// Files kept until the step ends: at most this many bytes (0 = each file is removed
+        /// when the next one starts).
+        let keptBytes: Int
         let producers = Atomic<Int>(0)
         let topics = _TopicCounts()
 
-        init(syncEvery: Int, directory: String?) throws(BenchError) {
+        init(syncEvery: Int, keep: Bool, directory: String?) throws(BenchError) {
             self.syncEvery = syncEvery
             if let directory {
                 self.directory = directory
@@ -75,13 +88,27 @@ public enum MachineBaseline {
                 self.directory = String(cString: made)
                 removeDirectory = true
             }
+            keptBytes = keep ? try Self.keptBytes(in: self.directory) : 0
         }
 
-        var backendName: String { syncEvery > 0 ? "machine.pwrite-fdatasync" : "machine.pwrite" }
+        /// What `machine.pwrite-kept` may keep in `directory`: a quarter of its free space, at
+        /// most 16 GiB and at least 1 GiB (an error below that: the baseline would measure a
+        /// full disk).
+        static func keptBytes(in directory: String) throws(BenchError) -> Int {
+            var st = statvfs()
+            guard statvfs(directory, &st) == 0 else { throw BenchError(.io, "statvfs \(directory): \(String(cString: strerror(errno))).") }
+            let free = Int(st.f_bavail) * Int(st.f_frsize)
+            guard free >= 4 * FileProducer.rollBytes else {
+                throw BenchError(.io, "machine.pwrite-kept needs 4 GiB free in \(directory) (it keeps up to a quarter of the free space); \(free >> 20) MiB are free: free some space or set TMPDIR (or --log-dir) to a larger file system.")
+            }
+            return min(16 << 30, free / 4)
+        }
+
+        var backendName: String { syncEvery > 0 ? "machine.pwrite-fdatasync" : keptBytes > 0 ? "machine.pwrite-kept" : "machine.pwrite" }
 
         func makeProducer(properties: [String: String], onDelivery: DeliveryHandler?) async throws(ClientError) -> any MessageProducer {
             let n = producers.add(1, ordering: .relaxed).newValue
-            return FileProducer(path: "\(directory)/producer-\(n)", syncEvery: syncEvery, onDelivery: onDelivery)
+            return FileProducer(path: "\(directory)/producer-\(n)", syncEvery: syncEvery, keptFiles: keptBytes / FileProducer.rollBytes, onDelivery: onDelivery)
         }
 
         func makeConsumer(properties: [String: String]) async throws(ClientError) -> any MessageConsumer {
@@ -103,7 +130,9 @@ public enum MachineBaseline {
         }
     }
 
-    /// One file at a time, appended with `pwrite`; a new one every `rollBytes`.
+    /// One file at a time, appended with `pwrite`; a new one every `rollBytes`. With
+    /// `keptFiles` > 0 the earlier files stay, and after that many the first is written again
+    /// from its start (its pages dirtied anew, not truncated away).
     final class FileProducer: _BaselineProducer, Sendable {
         static let rollBytes = 1 << 30
         struct State: ~Copyable {
@@ -114,12 +143,14 @@ public enum MachineBaseline {
         }
         let path: String
         let syncEvery: Int
+        let keptFiles: Int
         let onDelivery: DeliveryHandler?
         let state = Mutex(State())
 
-        init(path: String, syncEvery: Int, onDelivery: DeliveryHandler?) {
+        init(path: String, syncEvery: Int, keptFiles: Int, onDelivery: DeliveryHandler?) {
             self.path = path
             self.syncEvery = syncEvery
+            self.keptFiles = keptFiles
             self.onDelivery = onDelivery
         }
 
@@ -127,8 +158,12 @@ public enum MachineBaseline {
         func _write(_ value: UnsafeRawBufferPointer) -> Int64? {
             state.withLock { s -> Int64? in
                 if s.fd < 0 || s.position + value.count > Self.rollBytes {
-                    if s.fd >= 0 { Glibc.close(s.fd); unlink("\(path).\(s.files - 1)") }
-                    s.fd = open("\(path).\(s.files)", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                    if s.fd >= 0 {
+                        Glibc.close(s.fd)
+                        if keptFiles == 0 { unlink("\(path).\(s.files - 1)") }
+                    }
+                    let file = keptFiles > 0 ? s.files % keptFiles : s.files
+                    s.fd = open("\(path).\(file)", O_RDWR | O_CREAT | (keptFiles > 0 && s.files >= keptFiles ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
                     s.files += 1
                     s.position = 0
                 }
@@ -171,7 +206,10 @@ public enum MachineBaseline {
 
         func close() async {
             state.withLock { s in
-                if s.fd >= 0 { Glibc.close(s.fd); unlink("\(path).\(s.files - 1)"); s.fd = -1 }
+                if s.fd >= 0 { Glibc.close(s.fd); s.fd = -1 }
+                for file in (keptFiles > 0 ? max(0, s.files - keptFiles) : s.files - 1)..<s.files where file >= 0 {
+                    unlink("\(path).\(keptFiles > 0 ? file % keptFiles : file)")
+                }
             }
         }
     }

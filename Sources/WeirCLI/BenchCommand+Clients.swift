@@ -43,7 +43,7 @@ extension BenchCommand.RunOptions {
                     throw error.code == .invalidConfig ? .usage("--config: \(error.message)") : BenchError(.backend, "kafka: \(error.message)")
                 }
             default:
-                throw .usage("backend: '\(w.backend)' is not valid; allowed: embedded, null, kafka.")
+                throw .usage("backend: '\(w.backend)' is not valid; allowed: \(Workload.backends.joined(separator: ", ")).")
             }
         }
     }

@@ -16,9 +16,10 @@ extension Workload {
     /// `weir bench list --fields`, the `--help` texts and the usage errors all read this table.
     public static let table = PropertyTable<Workload>("workload", defaults: Workload(), [
         .text("name", allowed: "", "the step's name (a row in tables, a series in charts)", example: "run") { $0.name = $1 } get: { $0.name },
-        .text("backend", type: "enum", allowed: "embedded, null, kafka", "the client: the embedded log, the generator's ceiling, or a cluster",
+        .text("backend", type: "enum", allowed: Workload.backends.joined(separator: ", "),
+              "the client: the embedded log, the generator's ceiling, a cluster, or one of this machine's baselines (`weir bench run machine`)",
               example: "null") { w, v in
-            guard ["embedded", "null", "kafka"].contains(v) else { throw InvalidFieldValue() }
+            guard Workload.backends.contains(v) else { throw InvalidFieldValue() }
             w.backend = v
         } get: { $0.backend },
         .integer("topics", 1, 1_000_000, "topics (weir-bench-0 …)", \.topics),

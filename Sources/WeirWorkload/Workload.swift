@@ -8,8 +8,11 @@
 public struct Workload: Sendable, Codable, Equatable {
     /// The step's name (a row in tables, a series in charts).
     public var name = "run"
-    /// `embedded` (the in-process log) or `null` (the generator's ceiling).
+    /// `embedded` (the in-process log), `null` (the generator's ceiling), `kafka` (a cluster
+    /// through librdkafka) or a `machine.*` baseline (`weir bench run machine`).
     public var backend = "embedded"
+    /// Every value `backend` takes.
+    public static let backends = ["embedded", "null", "kafka", "machine.pwrite", "machine.pwrite-kept", "machine.pwrite-fdatasync", "machine.handoff"]
     public var topics = 1
     public var partitionsPerTopic = 1
     public var producersPerTopic = 1

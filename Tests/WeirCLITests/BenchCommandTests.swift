@@ -138,6 +138,32 @@ private func summary(rps: Double, p99: Double) -> String {
         #expect(!fm.fileExists(atPath: dir + "/log/weir-bench-p1-0-0"))
     }
 
+    /// The machine's baselines run from workload files too, with durations of the user's own;
+    /// the kept files of `machine.pwrite-kept` are removed when its step ends.
+    @Test func machineBaselinesRunFromAWorkloadFile() async throws {
+        let dir = benchTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/files", withIntermediateDirectories: true)
+        for backend in ["machine.pwrite", "machine.pwrite-kept", "machine.pwrite-fdatasync"] {
+            write("""
+            name: \(backend)
+            backend: \(backend)
+            producerRate: 500
+            messageSize: 65536
+            subscriptionsPerTopic: 0
+            warmupSeconds: 0
+            durationSeconds: 1
+            """, dir + "/w.yaml")
+            let out = dir + "/run-" + backend
+            #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/w.yaml", "--log-dir", dir + "/files", "--out", out, "--quiet"]) == 0)
+            let step = try #require(try RunWriter.readSummary(path: out + "/summary.json").steps.first)
+            #expect(step.backend == backend && step.produce.records >= 400 && step.errors == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/files") == [])
+        }
+        write("name: x\nbackend: machine.disk\n", dir + "/bad.yaml")
+        #expect(await WeirCommand.run(arguments: ["bench", "run", dir + "/bad.yaml", "--out", dir + "/bad", "--quiet"]) == 2)
+    }
+
     @Test func compareExitCodes() async {
         let dir = benchTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
