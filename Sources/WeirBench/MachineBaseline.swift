@@ -10,15 +10,20 @@ public import WeirClientAPI
 /// generator as every other preset, so that a log figure can be stated as a ratio to a baseline
 /// taken in the same minutes on the same (shared) machine.
 ///
-/// Three clients (`MessagingClient`, like `NullClient`) with nothing of Weir's log or client in
+/// Four clients (`MessagingClient`, like `NullClient`) with nothing of Weir's log or client in
 /// them; the CLI picks them by the step's `backend`:
 /// - `machine.pwrite`: each record (64 KiB in the preset) is one `pwrite` at the end of a file
 ///   in a temporary directory, i.e. a copy into fresh page-cache pages; a new file every 1 GiB,
 ///   as a log rolls segments. The ceiling of an `acks=1` append path.
 /// - `machine.pwrite-kept`: the same, but the files stay until the step ends (at most
-///   `keptBytes`, rewritten in turn after that), so the kernel has to write them back: once
-///   the dirty pages reach the kernel's limit (`vm.dirty_ratio`), a writer runs at the speed
-///   of write-back. The ceiling of any log over a run longer than the page cache absorbs.
+///   `keptBytes`; then the oldest is truncated and appended to again), so the page cache grows
+///   by everything written and the kernel writes it back, as with a log. On a VM whose memory
+///   the host backs only when the guest first touches it, a growing page cache runs at that
+///   first-touch speed once it passes the memory touched before (`docs/log-core-performance.md`,
+///   "Round 5"). The ceiling of a long max-rate run: run it from a workload file
+///   (`backend: machine.pwrite-kept`) for as long as the run it is a baseline for, and read
+///   its seconds in `intervals.csv`. Once the files wrap around, the writes reuse memory,
+///   and the seconds after that are no longer this baseline.
 /// - `machine.pwrite-fdatasync`: `machine.pwrite` with an `fdatasync` after every 64 MiB: the
 ///   ceiling of an `acks=all` path that group-commits.
 /// - `machine.handoff`: a 100 B record copied into a queue under a lock and handed to the
@@ -28,16 +33,11 @@ public enum MachineBaseline {
     /// The preset `weir bench list` shows.
     public static let preset = Preset(
         name: "machine",
-        summary: "this machine's baselines: pwrite 64 KiB into the page cache, the same with the files kept (write-back bound), the same with fdatasync every 64 MiB, a two-thread hand-off of 100 B at 100k rec/s",
+        summary: "this machine's baselines: pwrite 64 KiB into the page cache, the same with fdatasync every 64 MiB, a two-thread hand-off of 100 B at 100k rec/s",
         steps: [
             Preset.step(named: "pwrite-64KiB") {
                 $0.backend = backendPrefix + "pwrite"; $0.producerRate = 0; $0.messageSize = 64 << 10
                 $0.payload = .random; $0.subscriptionsPerTopic = 0; $0.warmupSeconds = 1; $0.durationSeconds = 5
-            },
-            // Long enough for the dirty pages to reach the kernel's limit in the warmup.
-            Preset.step(named: "pwrite-64KiB-kept") {
-                $0.backend = backendPrefix + "pwrite-kept"; $0.producerRate = 0; $0.messageSize = 64 << 10
-                $0.payload = .random; $0.subscriptionsPerTopic = 0; $0.warmupSeconds = 8; $0.durationSeconds = 5
             },
             Preset.step(named: "pwrite-64KiB-fdatasync-64MiB") {
                 $0.backend = backendPrefix + "pwrite-fdatasync"; $0.producerRate = 0; $0.messageSize = 64 << 10
@@ -91,17 +91,17 @@ public enum MachineBaseline {
             keptBytes = keep ? try Self.keptBytes(in: self.directory) : 0
         }
 
-        /// What `machine.pwrite-kept` may keep in `directory`: a quarter of its free space, at
-        /// most 16 GiB and at least 1 GiB (an error below that: the baseline would measure a
-        /// full disk).
+        /// What `machine.pwrite-kept` may keep in `directory`: half its free space, at most
+        /// 32 GiB and at least 2 GiB (an error below that: the baseline would measure a full
+        /// disk).
         static func keptBytes(in directory: String) throws(BenchError) -> Int {
             var st = statvfs()
             guard statvfs(directory, &st) == 0 else { throw BenchError(.io, "statvfs \(directory): \(String(cString: strerror(errno))).") }
             let free = Int(st.f_bavail) * Int(st.f_frsize)
             guard free >= 4 * FileProducer.rollBytes else {
-                throw BenchError(.io, "machine.pwrite-kept needs 4 GiB free in \(directory) (it keeps up to a quarter of the free space); \(free >> 20) MiB are free: free some space or set TMPDIR (or --log-dir) to a larger file system.")
+                throw BenchError(.io, "machine.pwrite-kept needs 4 GiB free in \(directory) (it keeps up to half the free space); \(free >> 20) MiB are free: free some space or set TMPDIR (or --log-dir) to a larger file system.")
             }
-            return min(16 << 30, free / 4)
+            return min(32 << 30, free / 2)
         }
 
         var backendName: String { syncEvery > 0 ? "machine.pwrite-fdatasync" : keptBytes > 0 ? "machine.pwrite-kept" : "machine.pwrite" }
@@ -131,8 +131,10 @@ public enum MachineBaseline {
     }
 
     /// One file at a time, appended with `pwrite`; a new one every `rollBytes`. With
-    /// `keptFiles` > 0 the earlier files stay, and after that many the first is written again
-    /// from its start (its pages dirtied anew, not truncated away).
+    /// `keptFiles` > 0 the earlier files stay, and after that many the oldest is truncated and
+    /// appended to again (as a log deletes its oldest segment): every write still allocates
+    /// blocks and grows a file, as an append does. Rewriting a file in place instead ran at
+    /// the page-cache copy's speed, with no allocation for write-back to wait for.
     final class FileProducer: _BaselineProducer, Sendable {
         static let rollBytes = 1 << 30
         struct State: ~Copyable {
@@ -163,7 +165,7 @@ public enum MachineBaseline {
                         if keptFiles == 0 { unlink("\(path).\(s.files - 1)") }
                     }
                     let file = keptFiles > 0 ? s.files % keptFiles : s.files
-                    s.fd = open("\(path).\(file)", O_RDWR | O_CREAT | (keptFiles > 0 && s.files >= keptFiles ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
+                    s.fd = open("\(path).\(file)", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                     s.files += 1
                     s.position = 0
                 }
