@@ -60,7 +60,7 @@ public enum MachineBaseline {
         case "pwrite-fdatasync": return try FileClient(syncEvery: 64 << 20, keep: false, directory: w.logDir)
         case "handoff": return HandoffClient()
         default:
-            throw .usage("backend: '\(w.backend)' is not a machine baseline; allowed: machine.pwrite, machine.pwrite-kept, machine.pwrite-fdatasync, machine.handoff.")
+            throw .usage("backend: '\(w.backend)' is not a machine baseline; allowed: \(Workload.backends.filter { $0.hasPrefix(backendPrefix) }.joined(separator: ", ")).")
         }
     }
 
@@ -156,16 +156,18 @@ public enum MachineBaseline {
             self.onDelivery = onDelivery
         }
 
+        /// The name of the `n`-th file opened (with `keptFiles`, names are reused in turn).
+        func _fileName(_ n: Int) -> String { "\(path).\(keptFiles > 0 ? n % keptFiles : n)" }
+
         /// Appends `value`; returns its position, or nil when the write failed.
         func _write(_ value: UnsafeRawBufferPointer) -> Int64? {
             state.withLock { s -> Int64? in
                 if s.fd < 0 || s.position + value.count > Self.rollBytes {
                     if s.fd >= 0 {
                         Glibc.close(s.fd)
-                        if keptFiles == 0 { unlink("\(path).\(s.files - 1)") }
+                        if keptFiles == 0 { unlink(_fileName(s.files - 1)) }
                     }
-                    let file = keptFiles > 0 ? s.files % keptFiles : s.files
-                    s.fd = open("\(path).\(file)", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                    s.fd = open(_fileName(s.files), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                     s.files += 1
                     s.position = 0
                 }
@@ -209,9 +211,8 @@ public enum MachineBaseline {
         func close() async {
             state.withLock { s in
                 if s.fd >= 0 { Glibc.close(s.fd); s.fd = -1 }
-                for file in (keptFiles > 0 ? max(0, s.files - keptFiles) : s.files - 1)..<s.files where file >= 0 {
-                    unlink("\(path).\(keptFiles > 0 ? file % keptFiles : file)")
-                }
+                // The files still there: the last one, or the last `keptFiles`.
+                for n in max(0, s.files - max(1, keptFiles))..<s.files { unlink(_fileName(n)) }
             }
         }
     }

@@ -10,12 +10,12 @@ extension WorkloadFile {
     /// U+2028 and U+2029 end a line too). When the text is not valid YAML the count stops at
     /// the error, which is as deep as the composer can go before it meets the same error.
     package static func nestingDepth(_ text: String, limit: Int = maxDepth) -> Int {
-        var bytes = Array(text.utf8)
+        var text = text
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { return 0 }
         defer { yaml_parser_delete(&parser) }
         yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-        return bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+        return text.withUTF8 { buffer -> Int in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var depth = 0
             var deepest = 0
